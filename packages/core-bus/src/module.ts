@@ -1,0 +1,125 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DependencyContainer } from 'tsyringe';
+import { container as rootContainer } from 'tsyringe';
+import { fail } from './kernel-error.ts';
+
+/**
+ * A module: one package's contribution to a VMM. It names the modules it
+ * needs and registers its services (under exported symbol tokens) and its
+ * drivers into a container. `scope: 'host'` modules register once into the
+ * host container (host memory, VFIO, mdev parents); `scope: 'vm'` modules
+ * register into each VM's child container (a KVM VM, a board, its devices),
+ * where they can resolve everything the host registered.
+ */
+export interface VmmModule {
+  readonly name: string;
+  readonly scope?: 'host' | 'vm';
+  readonly dependsOn?: readonly string[];
+  register(container: DependencyContainer): void;
+}
+
+export function defineModule(m: VmmModule): VmmModule {
+  return m;
+}
+
+function isModule(m: unknown): m is VmmModule {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as VmmModule).name === 'string' &&
+    typeof (m as VmmModule).register === 'function' &&
+    ((m as VmmModule).dependsOn === undefined || Array.isArray((m as VmmModule).dependsOn))
+  );
+}
+
+/**
+ * Order modules so every dependency comes before its dependents (a
+ * depth-first topological sort, stable in input order). `available` names
+ * modules already loaded elsewhere (the host's, when ordering a VM's).
+ * Missing dependency: ENOENT; cycle: ELOOP with the cycle spelled out;
+ * two modules with one name: EEXIST.
+ */
+export function orderModules(
+  modules: readonly VmmModule[],
+  available: ReadonlySet<string> = new Set(),
+): VmmModule[] {
+  const byName = new Map<string, VmmModule>();
+  for (const m of modules) {
+    if (byName.has(m.name) || available.has(m.name)) fail('EEXIST', `module ${m.name} is given twice`);
+    byName.set(m.name, m);
+  }
+  const done = new Set<string>();
+  const visiting: string[] = [];
+  const out: VmmModule[] = [];
+  const visit = (m: VmmModule): void => {
+    if (done.has(m.name)) return;
+    const at = visiting.indexOf(m.name);
+    if (at >= 0) fail('ELOOP', `module dependency cycle: ${[...visiting.slice(at), m.name].join(' -> ')}`);
+    visiting.push(m.name);
+    for (const dep of m.dependsOn ?? []) {
+      if (available.has(dep)) continue;
+      const d = byName.get(dep);
+      if (d === undefined) fail('ENOENT', `module ${m.name} depends on ${dep}, which is not loaded`);
+      visit(d);
+    }
+    visiting.pop();
+    done.add(m.name);
+    out.push(m);
+  };
+  for (const m of modules) visit(m);
+  return out;
+}
+
+/**
+ * Loads modules into the host container and makes one child container per
+ * VM (as kvmtool's init levels, but ordered by declared dependencies).
+ */
+export class ModuleLoader {
+  private readonly loaded = new Set<string>();
+
+  constructor(readonly host: DependencyContainer = rootContainer.createChildContainer()) {}
+
+  get loadedModules(): ReadonlySet<string> {
+    return this.loaded;
+  }
+
+  /** Register host-scope modules, in dependency order. Nothing registers if ordering fails. */
+  loadHost(modules: readonly VmmModule[]): void {
+    for (const m of modules) {
+      if (m.scope === 'vm') fail('EINVAL', `module ${m.name} is VM-scoped; pass it to createVm()`);
+    }
+    for (const m of orderModules(modules, this.loaded)) {
+      m.register(this.host);
+      this.loaded.add(m.name);
+    }
+  }
+
+  /** A child container for one VM with its VM-scope modules registered in order. */
+  createVm(modules: readonly VmmModule[]): DependencyContainer {
+    const vm = this.host.createChildContainer();
+    for (const m of orderModules(modules, this.loaded)) m.register(vm);
+    return vm;
+  }
+}
+
+/**
+ * Load a plugin: an ES module file whose default export (or `module` export)
+ * is a VmmModule. A file that does not export one is EINVAL; a missing file
+ * is ENOENT.
+ */
+export async function loadPluginModule(path: string): Promise<VmmModule> {
+  const abs = isAbsolute(path) ? path : resolve(process.cwd(), path);
+  let ns: Record<string, unknown>;
+  try {
+    ns = await import(pathToFileURL(abs).href);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT') fail('ENOENT', `plugin ${path} not found`);
+    throw e;
+  }
+  const m = ns.default ?? ns.module;
+  if (!isModule(m))
+    fail('EINVAL', `plugin ${path} does not export a module (default export with name and register())`);
+  return m;
+}

@@ -1,0 +1,3 @@
+/** DI tokens for the services core-bus itself provides. */
+export const DRIVER_CORE = Symbol.for('core-bus.DriverCore');
+export const MODULE_LOADER = Symbol.for('core-bus.ModuleLoader');
