@@ -88,6 +88,11 @@ export class EventFd {
    * which irqfd tears itself down), then dropped.
    */
   close(): void {
+    this.release();
+  }
+
+  /** KernelFile release: the last descriptor to this eventfd closed. */
+  release(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
     for (const l of [...this.listeners]) l(this);

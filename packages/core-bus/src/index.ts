@@ -7,6 +7,7 @@ export { coreBusModule } from './core-bus-module.ts';
 export { type BusType, Device, type Driver, DriverCore, type DriverCoreEvent } from './driver-model.ts';
 export { ERRNO, ERRNO_ALIASES, type ErrnoCode, errnoName, STRERROR } from './errno.ts';
 export { EFD_NONBLOCK, EFD_SEMAPHORE, EVENTFD_MAX, EventFd, type EventFdListener } from './eventfd.ts';
+export { FdTable, type KernelFile } from './fd-table.ts';
 export { fail, isKernelError, KernelError } from './kernel-error.ts';
 export { defineModule, loadPluginModule, ModuleLoader, orderModules, type VmmModule } from './module.ts';
 export { DRIVER_CORE, MODULE_LOADER } from './tokens.ts';
