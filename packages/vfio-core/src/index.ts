@@ -1,0 +1,2 @@
+export * from './iommu-driver.ts';
+export * from './uapi.ts';
