@@ -31,3 +31,5 @@ export async function runReadmeExamples(packageDir: string): Promise<Record<stri
   }
   return out;
 }
+
+export { requireDebianTool } from './debian-tool.ts';
