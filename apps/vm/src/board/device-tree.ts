@@ -1,0 +1,178 @@
+import { FdtNode, toDtb, u64Cells } from '@tsvirt/fdt';
+import { plicSize } from '../devices/plic.ts';
+import {
+  PCI_NUM_PINS,
+  PCIE_ECAM_BASE,
+  PCIE_ECAM_SIZE,
+  PCIE_MMIO32_BASE,
+  PCIE_MMIO32_SIZE,
+  PCIE_MMIO64_BASE,
+  PCIE_MMIO64_SIZE,
+  PCIE_PIO_BASE,
+  PCIE_PIO_SIZE,
+  PLIC_BASE,
+  PLIC_NDEV,
+  pciIntxIrq,
+  RAM_BASE,
+  TIMEBASE_HZ,
+  UART0_BASE,
+  UART0_CLOCK_HZ,
+  UART0_IRQ,
+  UART0_SIZE,
+} from './layout.ts';
+
+export interface BoardConfig {
+  /** Number of harts (vCPUs). */
+  cpus: number;
+  /** Guest RAM in bytes, at RAM_BASE. */
+  memBytes: number;
+  /** The guest ISA string the vCPUs implement. */
+  isa: string;
+  /** "riscv,sv39" or "riscv,sv48": the largest VS-stage mode the hart implements. */
+  mmuType: string;
+  bootargs?: string;
+  /** Guest physical range holding an initrd, if any. */
+  initrd?: { start: number; end: number };
+}
+
+// PCI address space codes in the first cell of a `ranges` entry (IEEE 1275 PCI binding).
+const PCI_SPACE_IO = 0x0100_0000;
+const PCI_SPACE_MEM32 = 0x0200_0000;
+const PCI_SPACE_MEM64 = 0x0300_0000;
+
+/**
+ * The flattened device tree for this VM's actual configuration: one cpu
+ * node and interrupt controller per hart, the RAM given, the UART, a PLIC
+ * with one S-mode context per hart, and the ECAM PCIe host bridge with the
+ * INTx swizzle in its interrupt-map. Handed to the guest in a1.
+ */
+export function buildDeviceTree(cfg: BoardConfig): FdtNode {
+  let nextPhandle = 1;
+  const root = new FdtNode('')
+    .prop('#address-cells', 2)
+    .prop('#size-cells', 2)
+    .prop('compatible', 'riscv-virtio')
+    .prop('model', 'riscv-virtio,tsvirt');
+
+  const chosen = root.child('chosen').prop('stdout-path', `/soc/serial@${UART0_BASE.toString(16)}`);
+  if (cfg.bootargs) chosen.prop('bootargs', cfg.bootargs);
+  if (cfg.initrd) {
+    chosen
+      .prop('linux,initrd-start', BigInt(cfg.initrd.start))
+      .prop('linux,initrd-end', BigInt(cfg.initrd.end));
+  }
+
+  root
+    .child(`memory@${RAM_BASE.toString(16)}`)
+    .prop('device_type', 'memory')
+    .prop('reg', [...u64Cells(RAM_BASE), ...u64Cells(cfg.memBytes)]);
+
+  const cpus = root
+    .child('cpus')
+    .prop('#address-cells', 1)
+    .prop('#size-cells', 0)
+    .prop('timebase-frequency', TIMEBASE_HZ);
+  const intcPhandles: number[] = [];
+  const cpuPhandles: number[] = [];
+  for (let i = 0; i < cfg.cpus; i++) {
+    const cpuPh = nextPhandle++;
+    const cpu = cpus
+      .child(`cpu@${i.toString(16)}`)
+      .prop('phandle', cpuPh)
+      .prop('device_type', 'cpu')
+      .prop('reg', i)
+      .prop('status', 'okay')
+      .prop('compatible', 'riscv')
+      .prop('riscv,isa', cfg.isa)
+      .prop('mmu-type', cfg.mmuType);
+    const intcPh = nextPhandle++;
+    cpu
+      .child('interrupt-controller')
+      // #address-cells = 0 as every interrupt provider should have (QEMU's virt omits it and dtc warns).
+      .prop('#address-cells', 0)
+      .prop('#interrupt-cells', 1)
+      .prop('interrupt-controller', null)
+      .prop('compatible', 'riscv,cpu-intc')
+      .prop('phandle', intcPh);
+    intcPhandles.push(intcPh);
+    cpuPhandles.push(cpuPh);
+  }
+  const cluster = cpus.child('cpu-map').child('cluster0');
+  cpuPhandles.forEach((ph, i) => {
+    cluster.child(`core${i}`).prop('cpu', ph);
+  });
+
+  const soc = root
+    .child('soc')
+    .prop('#address-cells', 2)
+    .prop('#size-cells', 2)
+    .prop('compatible', 'simple-bus')
+    .prop('ranges', null);
+
+  const plicPh = nextPhandle++;
+  // One context per hart: the hart's supervisor external interrupt (cause 9).
+  const RV_IRQ_S_EXT = 9;
+  soc
+    .child(`plic@${PLIC_BASE.toString(16)}`)
+    .prop('phandle', plicPh)
+    .prop('riscv,ndev', PLIC_NDEV)
+    .prop('reg', [...u64Cells(PLIC_BASE), ...u64Cells(plicSize(cfg.cpus))])
+    .prop(
+      'interrupts-extended',
+      intcPhandles.flatMap((ph) => [ph, RV_IRQ_S_EXT]),
+    )
+    .prop('interrupt-controller', null)
+    .prop('compatible', ['sifive,plic-1.0.0', 'riscv,plic0'])
+    .prop('#address-cells', 0)
+    .prop('#interrupt-cells', 1);
+
+  soc
+    .child(`serial@${UART0_BASE.toString(16)}`)
+    .prop('interrupts', UART0_IRQ)
+    .prop('interrupt-parent', plicPh)
+    .prop('clock-frequency', UART0_CLOCK_HZ)
+    .prop('reg', [...u64Cells(UART0_BASE), ...u64Cells(UART0_SIZE)])
+    .prop('compatible', 'ns16550a');
+
+  // interrupt-map: for each of 4 slots x 4 pins, (devfn<<8 of slot, 0, 0, pin) -> (plic, irq).
+  const interruptMap: number[] = [];
+  for (let slot = 0; slot < PCI_NUM_PINS; slot++) {
+    for (let pin = 1; pin <= PCI_NUM_PINS; pin++) {
+      interruptMap.push(slot << 11, 0, 0, pin, plicPh, pciIntxIrq(slot, pin));
+    }
+  }
+  soc
+    .child(`pci@${PCIE_ECAM_BASE.toString(16)}`)
+    .prop('interrupt-map-mask', [0x1800, 0, 0, 7])
+    .prop('interrupt-map', interruptMap)
+    .prop('ranges', [
+      PCI_SPACE_IO,
+      0,
+      0,
+      ...u64Cells(PCIE_PIO_BASE),
+      ...u64Cells(PCIE_PIO_SIZE),
+      PCI_SPACE_MEM32,
+      ...u64Cells(PCIE_MMIO32_BASE),
+      ...u64Cells(PCIE_MMIO32_BASE),
+      ...u64Cells(PCIE_MMIO32_SIZE),
+      PCI_SPACE_MEM64,
+      ...u64Cells(PCIE_MMIO64_BASE),
+      ...u64Cells(PCIE_MMIO64_BASE),
+      ...u64Cells(PCIE_MMIO64_SIZE),
+    ])
+    .prop('reg', [...u64Cells(PCIE_ECAM_BASE), ...u64Cells(PCIE_ECAM_SIZE)])
+    .prop('dma-coherent', null)
+    .prop('bus-range', [0, (PCIE_ECAM_SIZE >>> 20) - 1])
+    .prop('linux,pci-domain', 0)
+    .prop('device_type', 'pci')
+    .prop('compatible', 'pci-host-ecam-generic')
+    .prop('#size-cells', 2)
+    .prop('#interrupt-cells', 1)
+    .prop('#address-cells', 3);
+
+  return root;
+}
+
+export function buildDtb(cfg: BoardConfig): Uint8Array {
+  return toDtb(buildDeviceTree(cfg));
+}

@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromDtb } from '@tsvirt/fdt';
+import { requireDebianTool } from '@tsvirt/test-utils';
+import { describe, expect, it } from 'vitest';
+import { type BoardConfig, buildDtb } from '../src/board/device-tree.ts';
+
+const cfg = (over: Partial<BoardConfig> = {}): BoardConfig => ({
+  cpus: 2,
+  memBytes: 256 << 20,
+  isa: 'rv64imafdc_zicsr_zifencei',
+  mmuType: 'riscv,sv48',
+  ...over,
+});
+
+function decompile(blob: Uint8Array): { dts: string; stderr: string; status: number | null } | undefined {
+  const dtc = requireDebianTool('dtc', 'device-tree-compiler');
+  if (!dtc) return undefined;
+  const file = join(mkdtempSync(join(tmpdir(), 'vm-dtb-')), 'vm.dtb');
+  writeFileSync(file, blob);
+  const r = spawnSync(dtc, ['-I', 'dtb', '-O', 'dts', file], { encoding: 'utf8' });
+  return { dts: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+describe('board device tree', () => {
+  it('describes the configured harts, memory, UART, PLIC and PCIe host', () => {
+    const t = fromDtb(buildDtb(cfg({ cpus: 3, memBytes: 2 ** 32 + 2 ** 20, bootargs: 'console=ttyS0' })));
+    expect(t.find('/cpus')?.children.filter((c) => c.name.startsWith('cpu@'))).toHaveLength(3);
+    expect(t.find('/memory@80000000')?.cells('reg')).toEqual([0, 0x8000_0000, 1, 0x10_0000]);
+    expect(t.find('/chosen')?.strings('bootargs')).toEqual(['console=ttyS0']);
+    const plic = t.find('/soc/plic@c000000')!;
+    const ext = plic.cells('interrupts-extended')!;
+    expect(ext).toHaveLength(6); // one (phandle, 9) pair per hart
+    const intcs = [0, 1, 2].map((i) => t.find(`/cpus/cpu@${i}/interrupt-controller`)!.cells('phandle')![0]);
+    expect(ext).toEqual(intcs.flatMap((ph) => [ph, 9]));
+    expect(t.find('/soc/serial@10000000')?.cells('interrupt-parent')).toEqual(plic.cells('phandle'));
+    const pci = t.find('/soc/pci@30000000')!;
+    expect(pci.cells('interrupt-map')).toHaveLength(16 * 6);
+    expect(pci.cells('bus-range')).toEqual([0, 255]);
+  });
+
+  it('decompiles with dtc without errors or warnings', () => {
+    for (const cpus of [1, 4]) {
+      const r = decompile(buildDtb(cfg({ cpus })));
+      if (!r) return;
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.dts).toContain('compatible = "pci-host-ecam-generic";');
+      expect(r.dts).toContain(`cpu@${cpus - 1} {`);
+    }
+  });
+});
