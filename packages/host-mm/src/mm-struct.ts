@@ -1,0 +1,534 @@
+import { fail } from '@tsvirt/core-bus';
+import {
+  DEFAULT_MAX_MAP_COUNT,
+  DEFAULT_MMAP_MIN_ADDR,
+  HPAGE_NR_PAGES,
+  HPAGE_SIZE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  MLOCK_LIMIT,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  TASK_SIZE_48,
+  VM_HUGETLB,
+  VM_IO,
+  VM_LOCKED,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_PFNMAP,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from './constants.ts';
+import type { MmuNotifier } from './mmu-notifier.ts';
+import type { HostPhysMemory } from './phys-memory.ts';
+import { type MmapFile, VmArea } from './vma.ts';
+
+/** mmap(2)'s arguments. `offset` is in bytes, as for mmap(2) (not mmap2's pages). */
+export interface MmapArgs {
+  addr?: number;
+  length: number;
+  prot: number;
+  flags: number;
+  /** The file being mapped; absent with MAP_ANONYMOUS. */
+  file?: MmapFile;
+  offset?: number;
+}
+
+export interface MmStructOptions {
+  /** TASK_SIZE: the top of the user address space. Default 2^47. */
+  taskSize?: number;
+  /** RLIMIT_MEMLOCK in bytes (Infinity = RLIM_INFINITY). Default 8 MiB. */
+  rlimitMemlock?: number;
+  /** The task has CAP_IPC_LOCK: locked memory is not limited. */
+  capIpcLock?: boolean;
+  maxMapCount?: number;
+  mmapMinAddr?: number;
+}
+
+const ACC_PROT = PROT_READ | PROT_WRITE | PROT_EXEC;
+/** Gap kept between the top of the mmap area and TASK_SIZE (the stack's place). */
+const STACK_GAP = 128 * 1024 * 1024;
+
+const roundUp = (x: number, a: number) => Math.ceil(x / a) * a;
+
+/**
+ * A process address space (struct mm_struct): VMAs sorted by address, a
+ * page table from virtual page number to host pfn, locked-memory accounting
+ * and MMU notifiers. Addresses are plain numbers (exact below 2^53).
+ */
+export class MmStruct {
+  readonly taskSize: number;
+  readonly maxMapCount: number;
+  readonly mmapMinAddr: number;
+  /** RLIMIT_MEMLOCK, bytes. */
+  rlimitMemlock: number;
+  /** CAP_IPC_LOCK: locked_vm is counted but never limited. */
+  capIpcLock: boolean;
+  /** mm->locked_vm, in pages. */
+  lockedVm = 0;
+  private readonly vmas: VmArea[] = [];
+  /** The page table: vpn -> pfn, one entry per 4 KiB page (a huge page has 512). */
+  private readonly ptes = new Map<number, number>();
+  private readonly notifiers = new Set<MmuNotifier>();
+
+  constructor(
+    readonly phys: HostPhysMemory,
+    opts: MmStructOptions = {},
+  ) {
+    this.taskSize = opts.taskSize ?? TASK_SIZE_48;
+    this.rlimitMemlock = opts.rlimitMemlock ?? MLOCK_LIMIT;
+    this.capIpcLock = opts.capIpcLock ?? false;
+    this.maxMapCount = opts.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
+    this.mmapMinAddr = opts.mmapMinAddr ?? DEFAULT_MMAP_MIN_ADDR;
+  }
+
+  /** The VMAs, in address order (read-only view). */
+  get vmaList(): readonly VmArea[] {
+    return this.vmas;
+  }
+
+  get mapCount(): number {
+    return this.vmas.length;
+  }
+
+  /** Pages with a present page-table entry. */
+  get residentPages(): number {
+    return this.ptes.size;
+  }
+
+  /** The pfn a page is mapped to now, without faulting (undefined if not present). */
+  pteOf(hva: number): number | undefined {
+    return this.ptes.get(Math.floor(hva / PAGE_SIZE));
+  }
+
+  // --- VMA lookup -----------------------------------------------------------
+
+  /** Index of the first vma whose end is above `addr` (vmas.length if none). */
+  private firstEndAbove(addr: number): number {
+    let lo = 0;
+    let hi = this.vmas.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.vmas[mid]!.end <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** find_vma() narrowed to "contains": the vma holding `addr`, if any. */
+  findVma(addr: number): VmArea | undefined {
+    const v = this.vmas[this.firstEndAbove(addr)];
+    return v !== undefined && v.start <= addr ? v : undefined;
+  }
+
+  private overlaps(start: number, end: number): boolean {
+    const v = this.vmas[this.firstEndAbove(start)];
+    return v !== undefined && v.start < end;
+  }
+
+  // --- notifiers --------------------------------------------------------------
+
+  registerMmuNotifier(n: MmuNotifier): void {
+    this.notifiers.add(n);
+  }
+
+  unregisterMmuNotifier(n: MmuNotifier): void {
+    this.notifiers.delete(n);
+  }
+
+  private invalidate(start: number, end: number): void {
+    for (const n of this.notifiers) n.invalidateRange(start, end);
+  }
+
+  // --- mmap / munmap / mprotect ----------------------------------------------
+
+  /** mmap(2). Returns the address; errors as do_mmap(): EINVAL, EBADF, ENOMEM, EEXIST, EPERM, EAGAIN. */
+  mmap(a: MmapArgs): number {
+    const { length, prot, flags } = a;
+    const offset = a.offset ?? 0;
+    const type = flags & MAP_TYPE;
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE)
+      fail('EINVAL', 'exactly one of MAP_SHARED and MAP_PRIVATE is needed', 'mmap');
+    if ((prot & ~ACC_PROT) !== 0) fail('EINVAL', `unknown prot bits ${prot}`, 'mmap');
+    const anon = (flags & MAP_ANONYMOUS) !== 0;
+    if (!anon && a.file === undefined) fail('EBADF', 'no file and not MAP_ANONYMOUS', 'mmap');
+    if (!Number.isSafeInteger(length) || length <= 0) fail('EINVAL', `bad length ${length}`, 'mmap');
+    const huge = (flags & MAP_HUGETLB) !== 0;
+    // Only anonymous hugetlb is modelled (there is no hugetlbfs file to map).
+    if (huge && !anon) fail('EINVAL', 'MAP_HUGETLB of a file that is not on hugetlbfs', 'mmap');
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE_SIZE !== 0)
+      fail('EINVAL', `offset ${offset} is not page aligned`, 'mmap');
+    const pageSize = huge ? HPAGE_SIZE : PAGE_SIZE;
+    const len = roundUp(length, pageSize);
+    if (len > this.taskSize) fail('ENOMEM', 'length exceeds the address space', 'mmap');
+    if (this.vmas.length >= this.maxMapCount) fail('ENOMEM', 'vm.max_map_count reached', 'mmap');
+    const shared = type !== MAP_PRIVATE;
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+
+    let addr: number;
+    if (fixed) {
+      addr = a.addr ?? 0;
+      if (!Number.isSafeInteger(addr) || addr % pageSize !== 0)
+        fail('EINVAL', `MAP_FIXED address ${addr} is not aligned to ${pageSize}`, 'mmap');
+      if (addr + len > this.taskSize) fail('ENOMEM', 'fixed range beyond TASK_SIZE', 'mmap');
+      if (addr < this.mmapMinAddr) fail('EPERM', 'address below mmap_min_addr', 'mmap');
+      if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.overlaps(addr, addr + len))
+        fail('EEXIST', 'MAP_FIXED_NOREPLACE range is already mapped', 'mmap');
+      this.checkCut(addr, addr + len, 'mmap');
+    } else {
+      addr = this.getUnmappedArea(a.addr, len, pageSize);
+    }
+
+    let vmFlags = (prot & ACC_PROT) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (shared) vmFlags |= VM_SHARED | VM_MAYSHARE;
+    if (huge) vmFlags |= VM_HUGETLB;
+    const locked = (flags & MAP_LOCKED) !== 0;
+    if (locked) {
+      vmFlags |= VM_LOCKED;
+      // mlock_future_ok(): MAP_LOCKED beyond RLIMIT_MEMLOCK is EAGAIN.
+      if (!this.capIpcLock && (this.lockedVm + len / PAGE_SIZE) * PAGE_SIZE > this.rlimitMemlock)
+        fail('EAGAIN', 'MAP_LOCKED would exceed RLIMIT_MEMLOCK', 'mmap');
+    }
+    const pgoff = anon ? (shared ? 0 : addr / PAGE_SIZE) : offset / PAGE_SIZE;
+    const vma = new VmArea(addr, addr + len, vmFlags, pgoff, pageSize, undefined, a.file);
+    // The driver's mmap runs before the old mapping goes, so a refusal leaves
+    // the address space as it was (as mmap_region() since 6.12).
+    a.file?.mmap(vma);
+    if (fixed && this.overlaps(addr, addr + len)) this.removeRange(addr, addr + len);
+    this.vmas.splice(this.firstEndAbove(addr), 0, vma);
+    if (locked) this.lockedVm += len / PAGE_SIZE;
+    if ((locked || (flags & MAP_POPULATE) !== 0) && anon) {
+      for (let p = addr; p < addr + len; p += pageSize) this.faultIn(vma, p);
+    }
+    return addr;
+  }
+
+  /** Top-down search for a free, `align`-aligned range of `len` bytes (get_unmapped_area()). */
+  private getUnmappedArea(hint: number | undefined, len: number, align: number): number {
+    if (
+      hint !== undefined &&
+      Number.isSafeInteger(hint) &&
+      hint % align === 0 &&
+      hint >= this.mmapMinAddr &&
+      hint + len <= this.taskSize &&
+      !this.overlaps(hint, hint + len)
+    )
+      return hint;
+    const base = this.taskSize - STACK_GAP;
+    for (let i = this.vmas.length; i >= 0; i--) {
+      const gapEnd = Math.min(i === this.vmas.length ? base : this.vmas[i]!.start, base);
+      const gapStart = Math.max(i === 0 ? this.mmapMinAddr : this.vmas[i - 1]!.end, this.mmapMinAddr);
+      const cand = Math.floor((gapEnd - len) / align) * align;
+      if (cand >= gapStart && gapEnd - gapStart >= len) return cand;
+    }
+    return fail('ENOMEM', `no free range of ${len} bytes`, 'mmap');
+  }
+
+  /**
+   * The checks of __split_vma() for cutting [start, end) out of the vmas it
+   * touches, done before anything changes: a hugetlb vma splits only on a
+   * huge-page boundary (EINVAL), a split beyond max_map_count is ENOMEM.
+   */
+  private checkCut(start: number, end: number, syscall: string): void {
+    const i = this.firstEndAbove(start);
+    const first = this.vmas[i];
+    if (first === undefined || first.start >= end) return;
+    if (first.start < start) {
+      if ((first.flags & VM_HUGETLB) !== 0 && start % first.pageSize !== 0)
+        fail('EINVAL', 'cutting a hugetlb mapping off a huge-page boundary', syscall);
+      if (first.end > end && this.vmas.length >= this.maxMapCount)
+        fail('ENOMEM', 'splitting would exceed vm.max_map_count', syscall);
+    }
+    const lastI = this.firstEndAbove(end - 1);
+    const last = this.vmas[lastI];
+    if (last !== undefined && last.start < end && last.end > end) {
+      if ((last.flags & VM_HUGETLB) !== 0 && end % last.pageSize !== 0)
+        fail('EINVAL', 'cutting a hugetlb mapping off a huge-page boundary', syscall);
+    }
+  }
+
+  private splitVma(i: number, addr: number): void {
+    const v = this.vmas[i]!;
+    const hi = v.splitAt(addr);
+    this.vmas.splice(i + 1, 0, hi);
+    hi.ops?.open?.(hi);
+  }
+
+  /** Split so that [start, end) is covered by whole vmas; returns their index range. */
+  private isolate(start: number, end: number): [number, number] {
+    let i = this.firstEndAbove(start);
+    if (i < this.vmas.length && this.vmas[i]!.start < start) {
+      this.splitVma(i, start);
+      i++;
+    }
+    let j = i;
+    while (j < this.vmas.length && this.vmas[j]!.start < end) {
+      if (this.vmas[j]!.end > end) this.splitVma(j, end);
+      j++;
+    }
+    return [i, j];
+  }
+
+  /** Unmap [start, end) after checkCut(): notify, split, zap, drop the vmas. */
+  private removeRange(start: number, end: number): void {
+    this.invalidate(start, end);
+    const [i, j] = this.isolate(start, end);
+    const gone = this.vmas.splice(i, j - i);
+    for (const v of gone) {
+      this.zap(v);
+      if ((v.flags & VM_LOCKED) !== 0) this.lockedVm -= v.length / PAGE_SIZE;
+      v.ops?.close?.(v);
+    }
+  }
+
+  /** zap_page_range(): drop the page-table entries of `v`, putting anonymous pages. */
+  private zap(v: VmArea): void {
+    const first = v.start / PAGE_SIZE;
+    const last = v.end / PAGE_SIZE;
+    const refcounted = (v.flags & VM_PFNMAP) === 0;
+    const drop = (vpn: number, pfn: number) => {
+      this.ptes.delete(vpn);
+      if (refcounted) this.phys.putPage(pfn);
+    };
+    if (last - first <= this.ptes.size) {
+      for (let vpn = first; vpn < last; vpn++) {
+        const pfn = this.ptes.get(vpn);
+        if (pfn !== undefined) drop(vpn, pfn);
+      }
+    } else {
+      for (const [vpn, pfn] of this.ptes) if (vpn >= first && vpn < last) drop(vpn, pfn);
+    }
+  }
+
+  /**
+   * munmap(2): EINVAL for a misaligned address, zero length or a range beyond
+   * TASK_SIZE, or a cut through a hugetlb page; ENOMEM when a split would pass
+   * max_map_count. Unmapping a range with nothing mapped succeeds. Pinned
+   * frames survive (their pins hold references) until unpinned.
+   */
+  munmap(addr: number, length: number): void {
+    if (!Number.isSafeInteger(addr) || addr % PAGE_SIZE !== 0)
+      fail('EINVAL', `address ${addr} is not page aligned`, 'munmap');
+    if (!Number.isSafeInteger(length) || length <= 0) fail('EINVAL', `bad length ${length}`, 'munmap');
+    const end = addr + roundUp(length, PAGE_SIZE);
+    if (end > this.taskSize) fail('EINVAL', 'range beyond TASK_SIZE', 'munmap');
+    if (!this.overlaps(addr, end)) return;
+    this.checkCut(addr, end, 'munmap');
+    this.removeRange(addr, end);
+  }
+
+  /**
+   * mprotect(2): EINVAL misaligned or unknown prot bits, ENOMEM if part of the
+   * range is unmapped, EACCES if the mapping may not gain the access
+   * (VM_MAY* cleared by its driver). Secondary MMUs are told first.
+   */
+  mprotect(addr: number, length: number, prot: number): void {
+    if (!Number.isSafeInteger(addr) || addr % PAGE_SIZE !== 0)
+      fail('EINVAL', `address ${addr} is not page aligned`, 'mprotect');
+    if ((prot & ~ACC_PROT) !== 0) fail('EINVAL', `unknown prot bits ${prot}`, 'mprotect');
+    if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`, 'mprotect');
+    if (length === 0) return;
+    const end = addr + roundUp(length, PAGE_SIZE);
+    if (end > this.taskSize) fail('ENOMEM', 'range beyond TASK_SIZE', 'mprotect');
+    let at = addr;
+    for (let i = this.firstEndAbove(addr); at < end; i++) {
+      const v = this.vmas[i];
+      if (v === undefined || v.start > at) fail('ENOMEM', `no mapping at ${at}`, 'mprotect');
+      // VM_MAYREAD/WRITE/EXEC sit 4 bits above VM_READ/WRITE/EXEC.
+      if ((prot & ~((v.flags >> 4) & ACC_PROT)) !== 0)
+        fail('EACCES', 'mapping may not gain that access', 'mprotect');
+      at = v.end;
+    }
+    this.checkCut(addr, end, 'mprotect');
+    this.invalidate(addr, end);
+    const [i, j] = this.isolate(addr, end);
+    for (let k = i; k < j; k++) {
+      const v = this.vmas[k]!;
+      v.flags = (v.flags & ~ACC_PROT) | prot;
+    }
+  }
+
+  /** Tear the whole address space down (exit_mmap()): notifiers are released first. */
+  exitMmap(): void {
+    for (const n of this.notifiers) n.release?.();
+    this.notifiers.clear();
+    if (this.vmas.length > 0) this.removeRange(0, this.taskSize);
+  }
+
+  // --- faults and translation -------------------------------------------------
+
+  /** handle_mm_fault(): make the page at `hva` present in `vma`; returns its pfn. */
+  private faultIn(vma: VmArea, hva: number): number {
+    const vpn = Math.floor(hva / PAGE_SIZE);
+    const have = this.ptes.get(vpn);
+    if (have !== undefined) return have;
+    if (vma.ops !== undefined) {
+      let pfn: number;
+      try {
+        pfn = vma.ops.fault(vma, vma.pgoffOf(hva));
+      } catch {
+        return fail('EFAULT', `fault handler refused page at ${hva}`);
+      }
+      if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.phys.totalFrames)
+        fail('EFAULT', `fault handler gave no valid pfn for ${hva}`);
+      // A VM_PFNMAP pfn is not refcounted (vm_normal_page() is NULL for it);
+      // a driver page mapped normally gains the mapping's reference.
+      if ((vma.flags & VM_PFNMAP) === 0) this.phys.getPage(pfn);
+      this.ptes.set(vpn, pfn);
+      return pfn;
+    }
+    if (vma.file !== undefined) return fail('EFAULT', `no fault handler for file mapping at ${hva}`);
+    if (vma.pageSize === HPAGE_SIZE) {
+      const baseVpn = Math.floor(hva / HPAGE_SIZE) * HPAGE_NR_PAGES;
+      const pfn0 = this.phys.allocContiguous(HPAGE_NR_PAGES, HPAGE_NR_PAGES);
+      for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k);
+      return pfn0 + (vpn - baseVpn);
+    }
+    const pfn = this.phys.allocFrame();
+    this.ptes.set(vpn, pfn);
+    return pfn;
+  }
+
+  private accessible(hva: number, write: boolean): VmArea {
+    const v = this.findVma(hva);
+    if (v === undefined) fail('EFAULT', `no mapping at ${hva}`);
+    if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0)
+      fail('EFAULT', `mapping at ${hva} is not ${write ? 'writable' : 'readable'}`);
+    return v;
+  }
+
+  /**
+   * Translate a user address to its host pfn, faulting it in (as
+   * hva_to_pfn()/get_user_pages() do). EFAULT when nothing is mapped there,
+   * the mapping's protection forbids the access, or a driver's fault
+   * handler refuses. VM_PFNMAP mappings go through their fault handler.
+   */
+  hvaToPfn(hva: number, write: boolean): number {
+    return this.faultIn(this.accessible(hva, write), hva);
+  }
+
+  /**
+   * follow_fault_pfn(): the pfn behind a VM_PFNMAP|VM_IO mapping (which
+   * pin_user_pages() refuses). EFAULT for other mappings.
+   */
+  followPfn(hva: number, write: boolean): number {
+    const v = this.accessible(hva, write);
+    if ((v.flags & (VM_PFNMAP | VM_IO)) === 0) fail('EFAULT', `mapping at ${hva} is not VM_PFNMAP`);
+    return this.faultIn(v, hva);
+  }
+
+  /** Every page of [hva, hva+len) translated first, so a fault copies nothing. */
+  private walk(hva: number, len: number, write: boolean): number[] {
+    const pfns: number[] = [];
+    const first = Math.floor(hva / PAGE_SIZE);
+    const last = Math.floor((hva + len - 1) / PAGE_SIZE);
+    for (let vpn = first; vpn <= last; vpn++)
+      pfns.push(this.hvaToPfn(vpn === first ? hva : vpn * PAGE_SIZE, write));
+    return pfns;
+  }
+
+  /** copy_from_user(): EFAULT (and nothing copied) if any page is not readable. */
+  copyFromUser(hva: number, dst: Uint8Array): void {
+    if (dst.length === 0) return;
+    const pfns = this.walk(hva, dst.length, false);
+    let done = 0;
+    for (const pfn of pfns) {
+      const off = (hva + done) % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, dst.length - done);
+      this.phys.read(pfn * PAGE_SIZE + off, dst.subarray(done, done + n));
+      done += n;
+    }
+  }
+
+  /** copy_to_user(): EFAULT (and nothing written) if any page is not writable. */
+  copyToUser(hva: number, src: Uint8Array): void {
+    if (src.length === 0) return;
+    const pfns = this.walk(hva, src.length, true);
+    let done = 0;
+    for (const pfn of pfns) {
+      const off = (hva + done) % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, src.length - done);
+      this.phys.frame(pfn).set(src.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  // --- pinning and locked memory ---------------------------------------------------
+
+  /**
+   * pin_user_pages(FOLL_LONGTERM): fault in and pin `npages` pages from the
+   * page-aligned `hva`. EFAULT for an unmapped page, a protection that
+   * forbids the access, or a VM_IO/VM_PFNMAP mapping (check_vma_flags());
+   * all or nothing: on failure no pin is left. Does not charge locked_vm:
+   * the caller does, with accountLockedVm().
+   */
+  pinUserPages(hva: number, npages: number, write: boolean): number[] {
+    if (!Number.isSafeInteger(hva) || hva % PAGE_SIZE !== 0)
+      fail('EINVAL', `address ${hva} is not page aligned`, 'pin_user_pages');
+    if (!Number.isInteger(npages) || npages < 0) fail('EINVAL', `bad page count ${npages}`, 'pin_user_pages');
+    const pfns: number[] = [];
+    try {
+      let vma: VmArea | undefined;
+      for (let k = 0; k < npages; k++) {
+        const a = hva + k * PAGE_SIZE;
+        if (vma === undefined || !vma.contains(a)) {
+          vma = this.accessible(a, write);
+          if ((vma.flags & (VM_IO | VM_PFNMAP)) !== 0)
+            fail('EFAULT', `mapping at ${a} is VM_IO/VM_PFNMAP`, 'pin_user_pages');
+        }
+        const pfn = this.faultIn(vma, a);
+        this.phys.pinFrame(pfn);
+        pfns.push(pfn);
+      }
+    } catch (e) {
+      for (const p of pfns) this.phys.unpinFrame(p);
+      throw e;
+    }
+    return pfns;
+  }
+
+  /** unpin_user_pages(): EINVAL (nothing unpinned) if any pfn holds fewer pins than asked. */
+  unpinUserPages(pfns: readonly number[]): void {
+    const want = new Map<number, number>();
+    for (const p of pfns) want.set(p, (want.get(p) ?? 0) + 1);
+    for (const [p, n] of want)
+      if (this.phys.pinCount(p) < n)
+        fail('EINVAL', `frame ${p} is not pinned ${n} times`, 'unpin_user_pages');
+    for (const p of pfns) this.phys.unpinFrame(p);
+  }
+
+  /**
+   * account_locked_vm()/__account_locked_vm(): charge (or uncharge) `npages`
+   * to locked_vm. Charging beyond RLIMIT_MEMLOCK without CAP_IPC_LOCK is
+   * ENOMEM and charges nothing. Uncharging more than is charged is EINVAL
+   * (the kernel WARNs; here it is a caller's bug made visible).
+   */
+  accountLockedVm(npages: number, inc: boolean): void {
+    if (!Number.isInteger(npages) || npages < 0) fail('EINVAL', `bad page count ${npages}`);
+    if (npages === 0) return;
+    if (inc) {
+      if (!this.capIpcLock && (this.lockedVm + npages) * PAGE_SIZE > this.rlimitMemlock)
+        fail(
+          'ENOMEM',
+          `locked_vm ${this.lockedVm}+${npages} pages exceeds RLIMIT_MEMLOCK ${this.rlimitMemlock}`,
+        );
+      this.lockedVm += npages;
+    } else {
+      if (npages > this.lockedVm) fail('EINVAL', `uncharging ${npages} pages, only ${this.lockedVm} locked`);
+      this.lockedVm -= npages;
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * An MMU notifier (struct mmu_notifier_ops, reduced to what its users need):
+ * told before the translations of [start, end) change or go away, so a
+ * secondary MMU (KVM's G-stage tables, a device IOTLB) drops its copies.
+ */
+export interface MmuNotifier {
+  invalidateRange(start: number, end: number): void;
+  /** The address space is being torn down (mmu_notifier_ops->release). */
+  release?(): void;
+}

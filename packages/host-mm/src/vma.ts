@@ -1,0 +1,61 @@
+import { PAGE_SIZE } from './constants.ts';
+
+/**
+ * vm_operations_struct: the hooks of a mapping backed by a driver. `fault`
+ * answers which host pfn backs page `pgoff` of the mapping (the vma's own
+ * vm_pgoff plus the page index within it), as a VM_PFNMAP driver does with
+ * vmf_insert_pfn(). Throwing (or returning a negative number) is SIGBUS:
+ * the access fails with EFAULT.
+ */
+export interface VmOperations {
+  fault(vma: VmArea, pgoff: number): number;
+  /** A vma was split or duplicated from this one (vm_ops->open). */
+  open?(vma: VmArea): void;
+  /** A vma goes away (vm_ops->close), once per vma piece. */
+  close?(vma: VmArea): void;
+}
+
+/**
+ * What mmap(2) of a file descriptor calls (file_operations->mmap): the driver
+ * checks the request, then sets vm_flags (VM_PFNMAP|VM_IO ...) and vm_ops.
+ * Throwing a KernelError fails the mmap with that errno.
+ */
+export interface MmapFile {
+  mmap(vma: VmArea): void;
+}
+
+/** struct vm_area_struct: [start, end) of one mapping with its protection and backing. */
+export class VmArea {
+  constructor(
+    public start: number,
+    public end: number,
+    /** VM_* flags, including VM_READ/VM_WRITE/VM_EXEC. */
+    public flags: number,
+    /** vm_pgoff: the offset in the backing object, in pages, of `start`. */
+    public pgoff: number,
+    /** Page size of the mapping: 4 KiB, or 2 MiB for hugetlb. */
+    public readonly pageSize: number,
+    public ops: VmOperations | undefined = undefined,
+    public readonly file: MmapFile | undefined = undefined,
+  ) {}
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  contains(addr: number): boolean {
+    return addr >= this.start && addr < this.end;
+  }
+
+  /** The backing-object page offset of `addr` (linear_page_index()). */
+  pgoffOf(addr: number): number {
+    return this.pgoff + Math.floor((addr - this.start) / PAGE_SIZE);
+  }
+
+  /** A copy for the upper half when __split_vma() cuts this vma at `addr`. */
+  splitAt(addr: number): VmArea {
+    const hi = new VmArea(addr, this.end, this.flags, this.pgoffOf(addr), this.pageSize, this.ops, this.file);
+    this.end = addr;
+    return hi;
+  }
+}
