@@ -1,0 +1,68 @@
+import type { MdevDevice } from './mdev-device.ts';
+import { MdevType, type MdevTypeInfo } from './mdev-type.ts';
+import type { MdevParentOps } from './parent-ops.ts';
+
+/**
+ * A host resource of the parent device (a PCI BAR of a physical GPU): the
+ * host-physical range a region maps to when the vendor gives no
+ * `validate_map_request`, as the seed's fault handler used
+ * pci_resource_start() of the parent.
+ */
+export interface MdevParentResource {
+  /** Host physical address of the resource. */
+  readonly start: bigint;
+  readonly size: bigint;
+}
+
+/** What a vendor passes to `MdevCore.registerParent` (mdev_register_device()). */
+export interface MdevParentInfo {
+  /** The parent device's name (`0000:00:02.0`, `mtty`): its `/sys/class/mdev_bus/<name>` entry. */
+  readonly name: string;
+  /** The parent's driver name, prefix of every type directory; defaults to `name`. */
+  readonly driverName?: string;
+  readonly ops: MdevParentOps;
+  readonly types: readonly MdevTypeInfo[];
+  /** Instances shared by all types, counted by the core (upstream's mdev_driver.max_instances). */
+  readonly maxInstances?: number;
+  /** The parent's own resources by region index, for the mmap fallback. */
+  readonly resources?: readonly (MdevParentResource | undefined)[];
+}
+
+/** A registered parent (struct mdev_parent). */
+export class MdevParent {
+  readonly types: MdevType[];
+  /** Instances left in the parent-wide pool, when the core counts one. */
+  availableInstances: number | undefined;
+  readonly devices = new Set<MdevDevice>();
+
+  constructor(readonly info: MdevParentInfo) {
+    this.types = info.types.map((t) => new MdevType(this, t));
+    this.availableInstances = info.maxInstances;
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  get driverName(): string {
+    return this.info.driverName ?? this.info.name;
+  }
+
+  get ops(): MdevParentOps {
+    return this.info.ops;
+  }
+
+  /** Does the core count instances for this parent (no vendor `getAvailable`)? */
+  get coreCounts(): boolean {
+    return this.info.ops.getAvailable === undefined;
+  }
+
+  /** The type whose sysfs name or id is `name`. */
+  findType(name: string): MdevType | undefined {
+    return this.types.find((t) => t.sysfsName === name || t.id === name);
+  }
+
+  resource(index: number): MdevParentResource | undefined {
+    return this.info.resources?.[index];
+  }
+}
