@@ -1,2 +1,18 @@
+export * from './external.ts';
+export { ioctl } from './ioctl.ts';
 export * from './iommu-driver.ts';
+export { IommuGroup, IommuGroups } from './iommu-group.ts';
+export * from './kvm.ts';
+export { VFIO_CORE, vfioCoreModule } from './module.ts';
 export * from './uapi.ts';
+export { VfioContainer, VfioContainerFile } from './vfio-container.ts';
+export { VFIO_CONTAINER_PATH, VfioCore } from './vfio-core.ts';
+export { VfioDevice, VfioDeviceFile, type VfioDeviceOps, type VfioVma } from './vfio-device.ts';
+export { VfioFile } from './vfio-file.ts';
+export {
+  VFIO_DRIVER_ALLOWED,
+  VFIO_GROUP_NOTIFY_SET_KVM,
+  VfioGroup,
+  VfioGroupFile,
+  type VfioGroupNotifier,
+} from './vfio-group.ts';

@@ -1,0 +1,98 @@
+import { type Device, fail } from '@tsvirt/core-bus';
+import type { IommuGroupRef } from './iommu-driver.ts';
+
+/**
+ * An IOMMU group (struct iommu_group): the smallest set of devices the
+ * IOMMU can isolate from the rest of the system. VFIO hands groups, never
+ * single devices, to user space, because any device in the group can DMA
+ * wherever any other can. `mdev` marks an emulated group (one mediated
+ * device, no hardware domain), as vfio_register_emulated_iommu_dev() makes.
+ */
+export class IommuGroup implements IommuGroupRef {
+  private readonly members = new Set<Device>();
+
+  constructor(
+    readonly id: number,
+    readonly mdev: boolean,
+  ) {}
+
+  get devices(): readonly Device[] {
+    return [...this.members];
+  }
+
+  has(dev: Device): boolean {
+    return this.members.has(dev);
+  }
+
+  /** @internal iommu_group_add_device(); use IommuGroups.addDevice(). */
+  add(dev: Device): void {
+    this.members.add(dev);
+  }
+
+  /** @internal iommu_group_remove_device(). */
+  remove(dev: Device): void {
+    this.members.delete(dev);
+  }
+}
+
+/**
+ * The host's IOMMU groups, as drivers/iommu/iommu.c keeps them: numbered
+ * with the lowest free id (ida_alloc), one group per device.
+ */
+export class IommuGroups {
+  private readonly groups = new Map<number, IommuGroup>();
+  private readonly byDevice = new Map<Device, IommuGroup>();
+
+  /**
+   * iommu_group_alloc(): a new empty group. `id` pins the number (as a
+   * platform's topology would); EEXIST if taken, EINVAL if not a u32.
+   */
+  alloc(opts: { id?: number; mdev?: boolean } = {}): IommuGroup {
+    let id = opts.id;
+    if (id === undefined) {
+      id = 0;
+      while (this.groups.has(id)) id++;
+    } else {
+      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) fail('EINVAL', `bad iommu group id ${id}`);
+      if (this.groups.has(id)) fail('EEXIST', `iommu group ${id} exists`);
+    }
+    const g = new IommuGroup(id, opts.mdev ?? false);
+    this.groups.set(id, g);
+    return g;
+  }
+
+  get(id: number): IommuGroup | undefined {
+    return this.groups.get(id);
+  }
+
+  all(): IommuGroup[] {
+    return [...this.groups.values()];
+  }
+
+  /** iommu_group_get(dev): the group of a device, if it has one. */
+  ofDevice(dev: Device): IommuGroup | undefined {
+    return this.byDevice.get(dev);
+  }
+
+  /** iommu_group_add_device(): a device joins exactly one group (EEXIST if already in one). */
+  addDevice(group: IommuGroup, dev: Device): void {
+    if (this.groups.get(group.id) !== group) fail('ENOENT', `iommu group ${group.id} is not registered`);
+    const cur = this.byDevice.get(dev);
+    if (cur !== undefined) fail('EEXIST', `${dev.name} is already in iommu group ${cur.id}`);
+    group.add(dev);
+    this.byDevice.set(dev, group);
+  }
+
+  removeDevice(dev: Device): void {
+    const g = this.byDevice.get(dev);
+    if (g === undefined) fail('ENODEV', `${dev.name} is in no iommu group`);
+    g.remove(dev);
+    this.byDevice.delete(dev);
+  }
+
+  /** Drop an empty group (iommu_group_put of the last reference); EBUSY while it has devices. */
+  free(group: IommuGroup): void {
+    if (group.devices.length > 0) fail('EBUSY', `iommu group ${group.id} still has devices`);
+    if (this.groups.get(group.id) === group) this.groups.delete(group.id);
+  }
+}

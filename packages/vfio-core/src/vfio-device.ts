@@ -1,0 +1,154 @@
+import { type Device, fail } from '@tsvirt/core-bus';
+import { VfioFile } from './vfio-file.ts';
+import type { VfioGroup } from './vfio-group.ts';
+
+/**
+ * The mapping a device's mmap receives: host-mm's VmArea (struct
+ * vm_area_struct). Kept structural so vfio-core does not pin host-mm's
+ * class; the driver sets `flags` (VM_PFNMAP | VM_IO ...) and `ops`.
+ */
+export interface VfioVma {
+  start: number;
+  end: number;
+  flags: number;
+  pgoff: number;
+  ops?: unknown;
+}
+
+/**
+ * struct vfio_device_ops: what a VFIO bus driver (vfio-pci, vfio-mpci)
+ * gives the core. Failures are thrown KernelErrors. `open`/`release` are
+ * open_device/close_device: first open and last close only.
+ */
+export interface VfioDeviceOps {
+  readonly name?: string;
+  open?(vdev: VfioDevice): void;
+  release?(vdev: VfioDevice): void;
+  ioctl?(vdev: VfioDevice, cmd: number, arg: unknown): number;
+  /** pread() at `offset` (region index << 40 | offset in region); returns bytes read. */
+  read?(vdev: VfioDevice, buf: Uint8Array, offset: bigint): number;
+  write?(vdev: VfioDevice, buf: Uint8Array, offset: bigint): number;
+  mmap?(vdev: VfioDevice, vma: VfioVma): void;
+  /** The device is being unregistered while open: ask the user to let go (count: how often asked). */
+  request?(vdev: VfioDevice, count: number): void;
+  /** Match a GROUP_GET_DEVICE_FD name other than dev_name() (ops->match). */
+  match?(vdev: VfioDevice, name: string): boolean;
+}
+
+/**
+ * struct vfio_device: a device a driver registered with VFIO, in its
+ * group. `openCount` is open_count (device files open); `kvm` is the KVM
+ * the group was associated with when the device was first opened.
+ */
+export class VfioDevice {
+  openCount = 0;
+  /** Open device files (each holds a vfio_device reference). */
+  fileRefs = 0;
+  kvm: unknown = undefined;
+  /** vfio_unregister_group_dev() has started: the device no longer matches names. */
+  removing = false;
+  removed = false;
+  private requestCount = 0;
+  private readonly removedCallbacks: (() => void)[] = [];
+
+  constructor(
+    readonly dev: Device,
+    readonly group: VfioGroup,
+    readonly ops: VfioDeviceOps,
+    /** The driver's private data (vfio_device_data()). */
+    public data: unknown = undefined,
+  ) {}
+
+  get name(): string {
+    return this.dev.name;
+  }
+
+  /** First-open side of vfio_group_get_device_fd(): open_device once; undone if it fails. */
+  openFile(): void {
+    this.openCount++;
+    if (this.openCount === 1) {
+      this.kvm = this.group.kvm;
+      try {
+        this.ops.open?.(this);
+      } catch (e) {
+        this.openCount--;
+        this.kvm = undefined;
+        throw e;
+      }
+    }
+    this.fileRefs++;
+  }
+
+  /** vfio_device_fops_release(): close_device on the last close, then drop the container user. */
+  closeFile(): void {
+    if (this.openCount === 1) this.ops.release?.(this);
+    this.openCount--;
+    if (this.openCount === 0) this.kvm = undefined;
+    this.group.tryDissolveContainer();
+    this.fileRefs--;
+    if (this.removing && this.fileRefs === 0) this.group.core.finishUnregister(this);
+  }
+
+  /** @internal Unregister started while open: ask the user to release (ops->request). */
+  request(): void {
+    this.ops.request?.(this, this.requestCount++);
+  }
+
+  /** Run `cb` once the device is fully unregistered (at once if it already is). */
+  whenRemoved(cb: () => void): void {
+    if (this.removed) cb();
+    else this.removedCallbacks.push(cb);
+  }
+
+  /** @internal */
+  markRemoved(): void {
+    this.removed = true;
+    for (const cb of this.removedCallbacks.splice(0)) cb();
+  }
+}
+
+/**
+ * The file behind a device fd: ioctl/read/write/mmap go to the driver's ops;
+ * a missing op is EINVAL, as vfio_device_fops_*() answer.
+ */
+export class VfioDeviceFile extends VfioFile {
+  constructor(readonly device: VfioDevice) {
+    super();
+  }
+
+  protected releaseFile(): void {
+    this.device.closeFile();
+  }
+
+  private live(): VfioDevice {
+    if (this.isReleased) fail('EBADF', 'device file is closed');
+    return this.device;
+  }
+
+  ioctl(cmd: number, arg?: unknown): number {
+    const d = this.live();
+    if (d.ops.ioctl === undefined) fail('EINVAL', `${d.name} has no ioctl`);
+    return d.ops.ioctl(d, cmd, arg);
+  }
+
+  /** pread(fd, buf, offset). */
+  read(buf: Uint8Array, offset: bigint): number {
+    const d = this.live();
+    if (d.ops.read === undefined) fail('EINVAL', `${d.name} has no read`);
+    return d.ops.read(d, buf, offset);
+  }
+
+  /** pwrite(fd, buf, offset). */
+  write(buf: Uint8Array, offset: bigint): number {
+    const d = this.live();
+    if (d.ops.write === undefined) fail('EINVAL', `${d.name} has no write`);
+    return d.ops.write(d, buf, offset);
+  }
+
+  /** file_operations->mmap, as host-mm's mmap() of this file calls it. */
+  mmap(vma: VfioVma): void {
+    const d = this.live();
+    if (d.ops.mmap === undefined) fail('EINVAL', `${d.name} has no mmap`);
+    d.ops.mmap(d, vma);
+  }
+}
