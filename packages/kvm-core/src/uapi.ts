@@ -83,3 +83,104 @@ export const KVM_REG_SIZE_U128 = 0x0040_0000_0000_0000n;
 export function kvmRegSize(id: bigint): number {
   return 1 << Number((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
 }
+
+/** KVM_GET_API_VERSION's answer, fixed since 2.6.22. */
+export const KVM_API_VERSION = 12;
+
+/** Extension numbers for KVM_CHECK_EXTENSION / KVM_ENABLE_CAP (the ones this model answers). */
+export const KVM_CAP_IRQCHIP = 0;
+export const KVM_CAP_USER_MEMORY = 3;
+export const KVM_CAP_NR_VCPUS = 9;
+export const KVM_CAP_NR_MEMSLOTS = 10;
+export const KVM_CAP_MP_STATE = 14;
+export const KVM_CAP_SYNC_MMU = 16;
+export const KVM_CAP_DESTROY_MEMORY_REGION_WORKS = 21;
+export const KVM_CAP_JOIN_MEMORY_REGIONS_WORKS = 30;
+export const KVM_CAP_IRQFD = 32;
+export const KVM_CAP_IOEVENTFD = 36;
+export const KVM_CAP_INTERNAL_ERROR_DATA = 40;
+export const KVM_CAP_ENABLE_CAP = 54;
+export const KVM_CAP_MAX_VCPUS = 66;
+export const KVM_CAP_ONE_REG = 70;
+export const KVM_CAP_READONLY_MEM = 81;
+export const KVM_CAP_IRQFD_RESAMPLE = 82;
+export const KVM_CAP_DEVICE_CTRL = 89;
+export const KVM_CAP_ENABLE_CAP_VM = 98;
+export const KVM_CAP_IOEVENTFD_NO_LENGTH = 100;
+export const KVM_CAP_CHECK_EXTENSION_VM = 105;
+export const KVM_CAP_MULTI_ADDRESS_SPACE = 118;
+export const KVM_CAP_IOEVENTFD_ANY_LENGTH = 122;
+export const KVM_CAP_MAX_VCPU_ID = 128;
+export const KVM_CAP_IMMEDIATE_EXIT = 136;
+export const KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
+export const KVM_CAP_SYSTEM_EVENT_DATA = 215;
+
+/** The options KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 accepts (and KVM_CHECK_EXTENSION reports). */
+export const KVM_DIRTY_LOG_MANUAL_CAPS = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
+
+/** KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY (s390's notify bus) and the mask of flags the ioctl knows. */
+export const KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY = 1 << 3;
+export const KVM_IOEVENTFD_VALID_FLAG_MASK = (1 << 4) - 1;
+
+/** One past the last enum kvm_device_type value (the size of kvm_device_ops_table). */
+export const KVM_DEV_TYPE_MAX = 12;
+
+/** Address spaces (as_id = slot >> 16); 1 except on x86 with SMM. */
+export const KVM_ADDRESS_SPACE_NUM = 1;
+/** Largest npages of one memslot (KVM_MEM_MAX_NR_PAGES, 2^31 - 1). */
+export const KVM_MEM_MAX_NR_PAGES = 2 ** 31 - 1;
+/** KVM_MAX_VCPUS as RISC-V configures it (and KVM_MAX_VCPU_IDS, which defaults to it). */
+export const KVM_MAX_VCPUS = 1024;
+/** In-kernel devices per I/O bus, ioeventfds not counted (NR_IOBUS_DEVS). */
+export const NR_IOBUS_DEVS = 1000;
+/** The host page size KVM's memslots are aligned to. */
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+/** enum kvm_mr_change: what a KVM_SET_USER_MEMORY_REGION call does to a slot. */
+export const KVM_MR_CREATE = 0;
+export const KVM_MR_DELETE = 1;
+export const KVM_MR_MOVE = 2;
+export const KVM_MR_FLAGS_ONLY = 3;
+export type KvmMrChange =
+  | typeof KVM_MR_CREATE
+  | typeof KVM_MR_DELETE
+  | typeof KVM_MR_MOVE
+  | typeof KVM_MR_FLAGS_ONLY;
+
+// ioctl request numbers (include/uapi/asm-generic/ioctl.h encoding).
+const IOC_WRITE = 1;
+const IOC_READ = 2;
+const KVMIO = 0xae;
+function ioc(dir: number, nr: number, size: number): number {
+  return ((dir << 30) | (size << 16) | (KVMIO << 8) | nr) >>> 0;
+}
+const io = (nr: number) => ioc(0, nr, 0);
+const iow = (nr: number, size: number) => ioc(IOC_WRITE, nr, size);
+const iowr = (nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, nr, size);
+
+/** /dev/kvm ioctls. */
+export const KVM_GET_API_VERSION = io(0x00);
+export const KVM_CREATE_VM = io(0x01);
+export const KVM_CHECK_EXTENSION = io(0x03);
+export const KVM_GET_VCPU_MMAP_SIZE = io(0x04);
+/** VM ioctls. */
+export const KVM_CREATE_VCPU = io(0x41);
+export const KVM_GET_DIRTY_LOG = iow(0x42, 16);
+export const KVM_SET_USER_MEMORY_REGION = iow(0x46, 32);
+export const KVM_IRQ_LINE = iow(0x61, 8);
+export const KVM_IRQFD = iow(0x76, 32);
+export const KVM_IOEVENTFD = iow(0x79, 64);
+export const KVM_ENABLE_CAP = iow(0xa3, 104);
+export const KVM_CLEAR_DIRTY_LOG = iowr(0xc0, 24);
+export const KVM_CREATE_DEVICE = iowr(0xe0, 12);
+/** vCPU ioctls. */
+export const KVM_RUN = io(0x80);
+export const KVM_INTERRUPT = iow(0x86, 4);
+export const KVM_GET_ONE_REG = iow(0xab, 16);
+export const KVM_SET_ONE_REG = iow(0xac, 16);
+export const KVM_GET_REG_LIST = iowr(0xb0, 8);
+/** Device ioctls (also valid on VM and vCPU fds for their own attributes). */
+export const KVM_SET_DEVICE_ATTR = iow(0xe1, 24);
+export const KVM_GET_DEVICE_ATTR = iow(0xe2, 24);
+export const KVM_HAS_DEVICE_ATTR = iow(0xe3, 24);

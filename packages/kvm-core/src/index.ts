@@ -1,0 +1,18 @@
+export type { KvmArchOps } from './arch.ts';
+export { KvmDevice, type KvmDeviceOps } from './device.ts';
+export { kvmClearDirtyLog, kvmGetDirtyLog } from './dirty-log.ts';
+export { KVM_MMIO_BUS, KVM_PIO_BUS, KVM_VIRTIO_CCW_NOTIFY_BUS } from './eventfds.ts';
+export { KvmIoBus } from './io-bus.ts';
+export { Ioeventfd } from './ioeventfd.ts';
+export type { IrqBypassConsumer, IrqBypassManager, IrqBypassProducer } from './irq-bypass.ts';
+export { KvmIrqfd } from './irqfd.ts';
+export { Kvm, type KvmOptions } from './kvm.ts';
+export { kvmCoreModule } from './kvm-core-module.ts';
+export { kvmSetMemoryRegion, splitSlot, TASK_SIZE } from './memory-region.ts';
+export { KvmMemorySlot, KvmMemslots } from './memslot.ts';
+export { createKvmRun, type KvmRun } from './run.ts';
+export type * from './structs.ts';
+export { KVM } from './tokens.ts';
+export * from './uapi.ts';
+export { KvmVcpu } from './vcpu.ts';
+export { KvmVm } from './vm.ts';
