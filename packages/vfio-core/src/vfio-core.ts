@@ -1,5 +1,5 @@
-import { type Device, type FdTable, fail } from '@tsvirt/core-bus';
-import type { VfioIommuDriver } from './iommu-driver.ts';
+import { Device, type FdTable, fail } from '@tsvirt/core-bus';
+import type { IommuGroupRef, VfioIommuDriver } from './iommu-driver.ts';
 import { type IommuGroup, IommuGroups } from './iommu-group.ts';
 import { VfioContainerFile } from './vfio-container.ts';
 import { VfioDevice, type VfioDeviceOps } from './vfio-device.ts';
@@ -20,6 +20,32 @@ export class VfioCore {
   private readonly driverUsers = new Map<VfioIommuDriver, number>();
   private readonly groups = new Map<number, VfioGroup>();
   private readonly byDevice = new Map<Device, VfioDevice>();
+  /** Emulated groups this core made itself (vfio_register_emulated_iommu_dev()); torn down with their device. */
+  private readonly ownGroups = new Set<IommuGroup>();
+
+  /**
+   * An IOMMU group allocator for mdev-core (its MdevIommuGroups): each
+   * mediated device gets an emulated group of its own in this core's
+   * registry (mdev_attach_iommu() in the seed), so the bus driver can then
+   * vfio_register_group_dev() it and /dev/vfio/<id> matches sysfs.
+   * `free` takes the device out of the group; the group itself goes as
+   * soon as VFIO no longer uses it (files may still be open).
+   */
+  readonly mdevIommuGroups = {
+    alloc: (mdev: { readonly uuid: string }): IommuGroup => {
+      const ig = this.iommuGroups.alloc({ mdev: true });
+      if (mdev instanceof Device) this.iommuGroups.addDevice(ig, mdev);
+      return ig;
+    },
+    free: (group: IommuGroupRef): void => {
+      const ig = this.iommuGroups.get(group.id);
+      if (ig === undefined || !ig.mdev) return;
+      for (const d of ig.devices) this.iommuGroups.removeDevice(d);
+      const vg = this.groups.get(ig.id);
+      if (vg === undefined) this.iommuGroups.free(ig);
+      else this.maybeFreeGroup(vg);
+    },
+  };
 
   // --- IOMMU backends -------------------------------------------------------
 
@@ -96,6 +122,7 @@ export class VfioCore {
     if (this.iommuGroups.ofDevice(dev) !== undefined) fail('EBUSY', `${dev.name} already has an IOMMU group`);
     const ig = this.iommuGroups.alloc({ mdev: true });
     this.iommuGroups.addDevice(ig, dev);
+    this.ownGroups.add(ig);
     return this.addToGroup(ig, dev, ops, data);
   }
 
@@ -136,7 +163,8 @@ export class VfioCore {
     const at = group.devices.indexOf(vdev);
     if (at >= 0) group.devices.splice(at, 1);
     this.byDevice.delete(vdev.dev);
-    if (group.iommuGroup.mdev && group.iommuGroup.has(vdev.dev)) this.iommuGroups.removeDevice(vdev.dev);
+    if (this.ownGroups.has(group.iommuGroup) && group.iommuGroup.has(vdev.dev))
+      this.iommuGroups.removeDevice(vdev.dev);
     vdev.markRemoved();
     this.maybeFreeGroup(group);
   }
