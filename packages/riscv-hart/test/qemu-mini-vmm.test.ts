@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { GPTE_A, GPTE_D, GPTE_R, GPTE_U, GPTE_V, GPTE_W, GStageSv39x4 } from './support/gstage.ts';
+import {
+  MiniSbi,
+  SBI_ERR_INVALID_PARAM,
+  SBI_ERR_NOT_SUPPORTED,
+  SBI_EXT_BASE,
+  SBI_EXT_DBCN,
+  SBI_EXT_SRST,
+} from './support/mini-sbi.ts';
+import { TestPhysMemory } from './support/test-phys-memory.ts';
+
+// The mini VMM's own parts, tested without a hart.
+
+describe('TestPhysMemory', () => {
+  it('hands out 4 KiB frames at 4096-aligned offsets and holes as undefined', () => {
+    const m = new TestPhysMemory();
+    m.addRegion(0x1_0000_0000n, 4);
+    const f = m.frame(0x10_0002)!;
+    expect(f.byteLength).toBe(4096);
+    expect(f.byteOffset % 4096).toBe(0);
+    expect(m.frame(0x10_0002)).toBe(f);
+    expect(m.frame(0x10_0004)).toBeUndefined();
+    expect(m.frame(0xf_ffff)).toBeUndefined();
+  });
+  it('reads and writes across frame boundaries and refuses holes', () => {
+    const m = new TestPhysMemory();
+    m.addRegion(0x2000n, 2);
+    m.writeU64(0x2ffcn, 0x1122334455667788n);
+    expect(m.readU64(0x2ffcn)).toBe(0x1122334455667788n);
+    expect(m.frame(3)![0]).toBe(0x44);
+    expect(m.read(0x3ffcn, 8)).toBeUndefined();
+    expect(() => m.write(0x4000n, Uint8Array.of(1))).toThrow(/no host memory/);
+  });
+  it('rejects overlapping or unaligned regions', () => {
+    const m = new TestPhysMemory();
+    m.addRegion(0x10000n, 4);
+    expect(() => m.addRegion(0x12000n, 4)).toThrow(/overlap/);
+    expect(() => m.addRegion(0x20001n, 1)).toThrow(/aligned/);
+  });
+});
+
+describe('GStageSv39x4', () => {
+  const setup = () => {
+    const m = new TestPhysMemory();
+    m.addRegion(0x4_0000_0000n, 16); // guest RAM backing
+    m.addRegion(0x5_0000_0000n, 16); // table pool
+    const g = new GStageSv39x4(m, 0x5_0000_0000n, 0x5_0001_0000n);
+    return { m, g };
+  };
+  it('builds hgatp as MODE=8 | VMID | root PPN', () => {
+    const { g } = setup();
+    expect(g.hgatp(3)).toBe((8n << 60n) | (3n << 44n) | (0x5_0000_0000n >> 12n));
+  });
+  it('maps with U|A|D leaves in a 16 KiB root indexed by GPA bits 40:30', () => {
+    const { m, g } = setup();
+    g.map(0x1_8020_0000n, 0x4_0000_3000n, 8192, GPTE_R | GPTE_W);
+    expect(g.translate(0x1_8020_0123n)).toBe(0x4_0000_3123n);
+    expect(g.translate(0x1_8020_1ff8n)).toBe(0x4_0000_4ff8n);
+    expect(g.translate(0x1_8020_2000n)).toBeUndefined();
+    // Index 6 of the root (GPA bit 40:30 = 6) lives in the root's first frame.
+    const rootPte = m.readU64(0x5_0000_0000n + 6n * 8n);
+    expect(rootPte & 0x3ffn).toBe(GPTE_V);
+    const leafSlot = (m: TestPhysMemory, gpa: bigint) => {
+      let t = 0x5_0000_0000n;
+      t = (m.readU64(t + ((gpa >> 30n) & 0x7ffn) * 8n) >> 10n) << 12n;
+      t = (m.readU64(t + ((gpa >> 21n) & 0x1ffn) * 8n) >> 10n) << 12n;
+      return m.readU64(t + ((gpa >> 12n) & 0x1ffn) * 8n);
+    };
+    expect(leafSlot(m, 0x1_8020_0000n) & 0x3ffn).toBe(GPTE_V | GPTE_R | GPTE_W | GPTE_U | GPTE_A | GPTE_D);
+    // A GPA above 2^40 uses root entries beyond the first 4 KiB frame.
+    g.map(0x1ff_ffff_f000n, 0x4_0000_0000n, 4096);
+    expect(g.translate(0x1ff_ffff_f010n)).toBe(0x4_0000_0010n);
+    expect(m.readU64(0x5_0000_0000n + 0x7ffn * 8n) & GPTE_V).toBe(GPTE_V);
+  });
+  it('unmap removes one page only', () => {
+    const { g } = setup();
+    g.map(0x8000_0000n, 0x4_0000_0000n, 3 * 4096);
+    g.unmap(0x8000_1000n);
+    expect(g.translate(0x8000_1000n)).toBeUndefined();
+    expect(g.translate(0x8000_2000n)).toBe(0x4_0000_2000n);
+  });
+  it('rejects unaligned maps, GPAs beyond 41 bits and an exhausted pool', () => {
+    const { g } = setup();
+    expect(() => g.map(0x8000_0800n, 0x4_0000_0000n, 4096)).toThrow(/unaligned/);
+    expect(() => g.map(1n << 41n, 0x4_0000_0000n, 4096)).toThrow(/beyond/);
+    // 12 table frames remain after the root: 6 distinct 1 GiB regions need 2 each.
+    for (let i = 0n; i < 6n; i++) g.map(i << 30n, 0x4_0000_0000n, 4096);
+    expect(() => g.map(7n << 30n, 0x4_0000_0000n, 4096)).toThrow(/exhausted/);
+  });
+});
+
+describe('MiniSbi', () => {
+  const ram = new TextEncoder().encode('hello, dbcn\n');
+  const reader = (gpa: bigint, len: number) =>
+    gpa >= 0x8000_0000n && gpa + BigInt(len) <= 0x8000_0000n + BigInt(ram.length)
+      ? ram.subarray(Number(gpa - 0x8000_0000n), Number(gpa - 0x8000_0000n) + len)
+      : undefined;
+
+  it('legacy putchar and DBCN write/write_byte reach the console', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(1n, 0n, [0x41n])).toEqual({ error: 0n, value: 0n });
+    expect(sbi.call(SBI_EXT_DBCN, 0n, [BigInt(ram.length), 0x8000_0000n, 0n])).toEqual({
+      error: 0n,
+      value: BigInt(ram.length),
+    });
+    expect(sbi.call(SBI_EXT_DBCN, 2n, [0x42n])).toEqual({ error: 0n, value: 0n });
+    expect(sbi.output).toBe('Ahello, dbcn\nB');
+  });
+  it('DBCN write outside RAM or with a high address half is INVALID_PARAM and prints nothing', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(SBI_EXT_DBCN, 0n, [64n, 0x8000_0000n, 0n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.call(SBI_EXT_DBCN, 0n, [4n, 0x8000_0000n, 1n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.output).toBe('');
+  });
+  it('BASE probe finds DBCN and SRST, not an unknown extension', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(SBI_EXT_BASE, 3n, [SBI_EXT_DBCN]).value).toBe(1n);
+    expect(sbi.call(SBI_EXT_BASE, 3n, [SBI_EXT_SRST]).value).toBe(1n);
+    expect(sbi.call(SBI_EXT_BASE, 3n, [0x48534dn]).value).toBe(0n);
+    expect(sbi.call(SBI_EXT_BASE, 0n, []).value).toBe(2n << 24n);
+    expect(sbi.call(SBI_EXT_BASE, 9n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
+  });
+  it('SRST records shutdown; reserved types and reasons are INVALID_PARAM', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(SBI_EXT_SRST, 0n, [3n, 0n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.call(SBI_EXT_SRST, 0n, [0n, 2n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.reset).toBeUndefined();
+    expect(sbi.call(SBI_EXT_SRST, 0n, [0n, 1n]).error).toBe(0n);
+    expect(sbi.reset).toEqual({ type: 0n, reason: 1n });
+  });
+  it('unknown extensions are NOT_SUPPORTED', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(0x48534dn, 0n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
+    expect(sbi.call(SBI_EXT_SRST, 1n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
+  });
+});

@@ -1,0 +1,110 @@
+// The minimal SBI a test VMM needs to run the guest programs: the legacy
+// console putchar, DBCN, SRST and BASE (probe). Everything else answers
+// SBI_ERR_NOT_SUPPORTED, as an SBI implementation does for an unknown
+// extension. kvm-riscv has the real SBI; this is test support only.
+
+export const SBI_SUCCESS = 0n;
+export const SBI_ERR_FAILED = -1n;
+export const SBI_ERR_NOT_SUPPORTED = -2n;
+export const SBI_ERR_INVALID_PARAM = -3n;
+
+export const SBI_EXT_0_1_CONSOLE_PUTCHAR = 0x01n;
+export const SBI_EXT_BASE = 0x10n;
+export const SBI_EXT_SRST = 0x53525354n;
+export const SBI_EXT_DBCN = 0x4442434en;
+
+export const SBI_SRST_RESET_TYPE_SHUTDOWN = 0n;
+export const SBI_SRST_RESET_TYPE_COLD_REBOOT = 1n;
+export const SBI_SRST_RESET_TYPE_WARM_REBOOT = 2n;
+
+/** SBI spec version 2.0 (major in bits 30:24): the first with DBCN. */
+const SBI_SPEC_VERSION = 2n << 24n;
+
+export interface SbiRet {
+  error: bigint;
+  value: bigint;
+}
+
+export interface SrstEvent {
+  type: bigint;
+  reason: bigint;
+}
+
+/** Reads guest physical memory for DBCN; undefined when not RAM. */
+export type GuestReader = (gpa: bigint, len: number) => Uint8Array | undefined;
+
+export class MiniSbi {
+  private readonly out: string[] = [];
+  /** Set by SRST: the VM must stop. */
+  reset: SrstEvent | undefined;
+
+  constructor(private readonly readGuest: GuestReader) {}
+
+  get output(): string {
+    return this.out.join('');
+  }
+
+  /** One SBI call: a7 = extension, a6 = function, a0..a5 = arguments. */
+  call(eid: bigint, fid: bigint, a: readonly bigint[]): SbiRet {
+    const ok = (value: bigint): SbiRet => ({ error: SBI_SUCCESS, value });
+    const err = (error: bigint): SbiRet => ({ error, value: 0n });
+    const arg = (i: number): bigint => a[i] ?? 0n;
+    switch (eid) {
+      case SBI_EXT_0_1_CONSOLE_PUTCHAR:
+        // Legacy calls return only a0 (0 = success).
+        this.out.push(String.fromCharCode(Number(arg(0) & 0xffn)));
+        return ok(0n);
+      case SBI_EXT_BASE:
+        switch (fid) {
+          case 0n:
+            return ok(SBI_SPEC_VERSION);
+          case 1n: // implementation id, version
+          case 2n:
+          case 4n: // mvendorid, marchid, mimpid
+          case 5n:
+          case 6n:
+            return ok(0n);
+          case 3n: {
+            const probed = arg(0);
+            const known = [SBI_EXT_BASE, SBI_EXT_SRST, SBI_EXT_DBCN, SBI_EXT_0_1_CONSOLE_PUTCHAR];
+            return ok(known.includes(probed) ? 1n : 0n);
+          }
+          default:
+            return err(SBI_ERR_NOT_SUPPORTED);
+        }
+      case SBI_EXT_DBCN:
+        switch (fid) {
+          case 0n: {
+            // write(num_bytes, base_addr_lo, base_addr_hi)
+            const len = Number(BigInt.asUintN(32, arg(0)));
+            // On RV64 the address is base_addr_lo; a nonzero high half is
+            // beyond any physical address.
+            if (arg(2) !== 0n) return err(SBI_ERR_INVALID_PARAM);
+            if (len === 0) return ok(0n);
+            const bytes = this.readGuest(BigInt.asUintN(64, arg(1)), len);
+            if (!bytes) return err(SBI_ERR_INVALID_PARAM);
+            this.out.push(String.fromCharCode(...bytes));
+            return ok(BigInt(len));
+          }
+          case 1n: // read: there is never input
+            return ok(0n);
+          case 2n: // write_byte
+            this.out.push(String.fromCharCode(Number(arg(0) & 0xffn)));
+            return ok(0n);
+          default:
+            return err(SBI_ERR_NOT_SUPPORTED);
+        }
+      case SBI_EXT_SRST: {
+        if (fid !== 0n) return err(SBI_ERR_NOT_SUPPORTED);
+        const type = BigInt.asUintN(32, arg(0));
+        const reason = BigInt.asUintN(32, arg(1));
+        if (type > SBI_SRST_RESET_TYPE_WARM_REBOOT) return err(SBI_ERR_INVALID_PARAM);
+        if (reason > 1n) return err(SBI_ERR_INVALID_PARAM);
+        this.reset = { type, reason };
+        return ok(0n);
+      }
+      default:
+        return err(SBI_ERR_NOT_SUPPORTED);
+    }
+  }
+}
