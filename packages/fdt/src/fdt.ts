@@ -176,7 +176,7 @@ export function toDtb(root: FdtNode, opts: DtbOptions = {}): Uint8Array {
     strings.len,
     struct.len,
   ];
-  header.forEach((v, i) => dv.setUint32(i * 4, v));
+  for (const [i, v] of header.entries()) dv.setUint32(i * 4, v);
   out.set(rsv.buf.subarray(0, rsv.len), offRsv);
   out.set(struct.buf.subarray(0, struct.len), offStruct);
   out.set(strings.buf.subarray(0, strings.len), offStrings);
