@@ -5,8 +5,8 @@ import type { VfioDevice } from './vfio-device.ts';
 import { VFIO_GROUP_NOTIFY_SET_KVM, type VfioGroupNotifier } from './vfio-group.ts';
 
 /** enum vfio_notify_type. */
-export const VFIO_IOMMU_NOTIFY = 0;
-export const VFIO_GROUP_NOTIFY = 1;
+export const VFIO_IOMMU_NOTIFY = 0 as const;
+export const VFIO_GROUP_NOTIFY = 1 as const;
 
 /**
  * Run `fn` against the backend of the device's container while holding a
@@ -69,6 +69,24 @@ export function vfio_dma_rw(vdev: VfioDevice, iova: bigint, data: Uint8Array, wr
  * current KVM at once if the group already has one. No events or an
  * unknown type EINVAL; no container/backend EINVAL.
  */
+export function vfio_register_notifier(
+  vdev: VfioDevice,
+  type: typeof VFIO_IOMMU_NOTIFY,
+  events: number,
+  nb: IommuNotifier,
+): void;
+export function vfio_register_notifier(
+  vdev: VfioDevice,
+  type: typeof VFIO_GROUP_NOTIFY,
+  events: number,
+  nb: VfioGroupNotifier,
+): void;
+export function vfio_register_notifier(
+  vdev: VfioDevice,
+  type: number,
+  events: number,
+  nb: IommuNotifier | VfioGroupNotifier,
+): void;
 export function vfio_register_notifier(
   vdev: VfioDevice,
   type: number,
