@@ -1,4 +1,4 @@
-import { fail } from '@tsvirt/core-bus';
+import { type FdTable, fail } from '@tsvirt/core-bus';
 import type { VfioIommu, VfioIommuDriver } from './iommu-driver.ts';
 import { VFIO_API_VERSION, VFIO_CHECK_EXTENSION, VFIO_GET_API_VERSION, VFIO_SET_IOMMU } from './uapi.ts';
 import type { VfioCore } from './vfio-core.ts';
@@ -154,7 +154,7 @@ export class VfioContainerFile extends VfioFile {
     this.container.putRef();
   }
 
-  ioctl(cmd: number, arg?: unknown): number {
+  ioctl(cmd: number, arg?: unknown, _fds?: FdTable): number {
     if (this.isReleased) fail('EBADF', 'container file is closed');
     return this.container.ioctl(cmd, arg);
   }

@@ -1,4 +1,4 @@
-import { type Device, fail } from '@tsvirt/core-bus';
+import { type Device, type FdTable, fail } from '@tsvirt/core-bus';
 import { VfioFile } from './vfio-file.ts';
 import type { VfioGroup } from './vfio-group.ts';
 
@@ -24,7 +24,8 @@ export interface VfioDeviceOps {
   readonly name?: string;
   open?(vdev: VfioDevice): void;
   release?(vdev: VfioDevice): void;
-  ioctl?(vdev: VfioDevice, cmd: number, arg: unknown): number;
+  /** `fds` is the caller's descriptor table, for fd arguments such as SET_IRQS eventfds. */
+  ioctl?(vdev: VfioDevice, cmd: number, arg: unknown, fds: FdTable): number;
   /** pread() at `offset` (region index << 40 | offset in region); returns bytes read. */
   read?(vdev: VfioDevice, buf: Uint8Array, offset: bigint): number;
   write?(vdev: VfioDevice, buf: Uint8Array, offset: bigint): number;
@@ -112,7 +113,11 @@ export class VfioDevice {
  * a missing op is EINVAL, as vfio_device_fops_*() answer.
  */
 export class VfioDeviceFile extends VfioFile {
-  constructor(readonly device: VfioDevice) {
+  constructor(
+    readonly device: VfioDevice,
+    /** The descriptor table the file was installed in (the opener's). */
+    readonly fds: FdTable,
+  ) {
     super();
   }
 
@@ -125,10 +130,10 @@ export class VfioDeviceFile extends VfioFile {
     return this.device;
   }
 
-  ioctl(cmd: number, arg?: unknown): number {
+  ioctl(cmd: number, arg?: unknown, fds: FdTable = this.fds): number {
     const d = this.live();
     if (d.ops.ioctl === undefined) fail('EINVAL', `${d.name} has no ioctl`);
-    return d.ops.ioctl(d, cmd, arg);
+    return d.ops.ioctl(d, cmd, arg, fds);
   }
 
   /** pread(fd, buf, offset). */

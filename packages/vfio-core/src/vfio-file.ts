@@ -1,4 +1,4 @@
-import { fail, type KernelFile } from '@tsvirt/core-bus';
+import { type FdTable, fail, type KernelFile } from '@tsvirt/core-bus';
 
 /**
  * A struct file of VFIO: reference counted as f_count. The descriptor table
@@ -40,6 +40,10 @@ export abstract class VfioFile implements KernelFile {
   /** file_operations->release. */
   protected abstract releaseFile(): void;
 
-  /** unlocked_ioctl. */
-  abstract ioctl(cmd: number, arg?: unknown): number;
+  /**
+   * unlocked_ioctl. `fds` is the calling process's descriptor table
+   * (current->files): fd arguments are resolved there and new fds land
+   * there; it defaults to the table the file was first installed in.
+   */
+  abstract ioctl(cmd: number, arg?: unknown, fds?: FdTable): number;
 }

@@ -176,7 +176,7 @@ export class VfioGroup {
     const device = this.findDevice(name);
     if (device === undefined) fail('ENODEV', `no device ${name} in group ${this.id}`, IOCTL);
     device.openFile();
-    const file = new VfioDeviceFile(device);
+    const file = new VfioDeviceFile(device, fds);
     this.containerUsers++;
     return fds.install(file);
   }
@@ -232,8 +232,8 @@ export class VfioGroupFile extends VfioFile {
     this.group.fileReleased();
   }
 
-  ioctl(cmd: number, arg?: unknown): number {
+  ioctl(cmd: number, arg?: unknown, fds: FdTable = this.fds): number {
     if (this.isReleased) fail('EBADF', 'group file is closed');
-    return this.group.ioctl(this.fds, cmd, arg);
+    return this.group.ioctl(fds, cmd, arg);
   }
 }

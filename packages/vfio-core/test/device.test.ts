@@ -176,6 +176,26 @@ describe('device unregistration (vfio_unregister_group_dev)', () => {
     expect(s.core.groupIds()).toEqual([]);
   });
 
+  it("a device ioctl sees the caller's descriptor table (to resolve eventfds)", () => {
+    const seen: FdTable[] = [];
+    const s = setup({
+      ops: {
+        ioctl: (_d, _cmd, arg, fds) => {
+          seen.push(fds);
+          return fds.getAs(arg as number, EventFd).read() === 1n ? 1 : 0;
+        },
+      },
+    });
+    const { gfd } = attach(s);
+    const dfd = openDevice(s, gfd);
+    const efd = s.fds.install(new EventFd(1n));
+    expect(ioctl(s.fds, dfd, 0x3b6e, efd)).toBe(1);
+    const other = new FdTable();
+    const ofd = other.install(s.fds.getAs(dfd, VfioDeviceFile).get());
+    expect(() => ioctl(other, ofd, 0x3b6e, efd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect(seen).toEqual([s.fds, other]);
+  });
+
   it('device files from two processes: open_count spans both tables', () => {
     const s = setup();
     const { gfd } = attach(s);
