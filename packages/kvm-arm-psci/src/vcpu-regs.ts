@@ -1,0 +1,108 @@
+// The abstract arm64 vCPU this package drives: the registers PSCI/SMCCC read
+// and write (x0-x3, pc), the MPIDR that CPU_ON and AFFINITY_INFO match, and
+// the hooks KVM uses on the CPU (reset, wait-for-interrupt, entering the
+// guest). An arm64 CPU model plugs in by implementing ArmVcpuRegs / ArmGuestCpu.
+
+/** What a guest did when it left guest mode (the ESR exception class, reduced). */
+export type ArmGuestTrap =
+  | { kind: 'hvc'; imm: number }
+  | { kind: 'smc'; imm: number }
+  | { kind: 'wfi' }
+  /** The CPU stopped for a host reason (its budget ran out, a signal): KVM_RUN returns EINTR. */
+  | { kind: 'host' };
+
+export interface ArmVcpuRegs {
+  /** MPIDR_EL1 as the guest reads it (Aff3..Aff0 and the RES1 bit 31). */
+  readonly mpidr: bigint;
+  /** General-purpose register xn (the SMCCC uses x0..x3, n is 0..30), u64. */
+  getX(n: number): bigint;
+  setX(n: number, value: bigint): void;
+  getPc(): bigint;
+  setPc(value: bigint): void;
+  /** kvm_reset_vcpu(): every core register to its reset value (MPIDR is kept). */
+  reset(): void;
+  /** Wait for an interrupt (kvm_vcpu_wfi); CPU_SUSPEND is emulated with it. */
+  wfi?(): void;
+}
+
+/** An ArmVcpuRegs that can also run guest code, for KVM_RUN. */
+export interface ArmGuestCpu extends ArmVcpuRegs {
+  enterGuest(): ArmGuestTrap;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+
+/**
+ * The reset MPIDR KVM gives vCPU `vcpuId` (reset_mpidr): Aff0 = id[3:0],
+ * Aff1 = id[11:4], Aff2 = id[19:12], with bit 31 set.
+ */
+export function mpidrForVcpuId(vcpuId: number): bigint {
+  const aff0 = vcpuId & 0x0f;
+  const aff1 = (vcpuId >> 4) & 0xff;
+  const aff2 = (vcpuId >> 12) & 0xff;
+  return (1n << 31n) | (BigInt(aff2) << 16n) | (BigInt(aff1) << 8n) | BigInt(aff0);
+}
+
+/** A plain register file: 31 x registers and pc, no instruction execution. */
+export class ArmRegisterFile implements ArmVcpuRegs {
+  readonly x = new BigUint64Array(31);
+  pc = 0n;
+  wfiCount = 0;
+  resetCount = 0;
+
+  constructor(readonly mpidr: bigint) {}
+
+  getX(n: number): bigint {
+    return this.x[n]!;
+  }
+  setX(n: number, value: bigint): void {
+    this.x[n] = value & MASK64;
+  }
+  getPc(): bigint {
+    return this.pc;
+  }
+  setPc(value: bigint): void {
+    this.pc = value & MASK64;
+  }
+  reset(): void {
+    this.x.fill(0n);
+    this.pc = 0n;
+    this.resetCount++;
+  }
+  wfi(): void {
+    this.wfiCount++;
+  }
+}
+
+/**
+ * A register file that "runs" a script: each step may load registers and
+ * then traps (HVC, SMC, WFI). When the script is exhausted it stops with a
+ * host trap. Stands in for an arm64 CPU in tests and examples.
+ */
+export class ScriptedArmCpu extends ArmRegisterFile implements ArmGuestCpu {
+  private readonly steps: ((cpu: ScriptedArmCpu) => ArmGuestTrap)[] = [];
+
+  /** Queue a step: `set` runs in "guest mode" and returns the trap that ends it. */
+  push(step: (cpu: ScriptedArmCpu) => ArmGuestTrap): this {
+    this.steps.push(step);
+    return this;
+  }
+
+  /** Queue an SMCCC call: x0 = function id, x1..x3 = args, then HVC #0 (or SMC #0). */
+  call(fnId: number | bigint, args: readonly bigint[] = [], conduit: 'hvc' | 'smc' = 'hvc'): this {
+    return this.push((cpu) => {
+      cpu.setX(0, BigInt(fnId));
+      for (let i = 0; i < 3; i++) cpu.setX(i + 1, args[i] ?? 0n);
+      return { kind: conduit, imm: 0 };
+    });
+  }
+
+  get pending(): number {
+    return this.steps.length;
+  }
+
+  enterGuest(): ArmGuestTrap {
+    const step = this.steps.shift();
+    return step === undefined ? { kind: 'host' } : step(this);
+  }
+}
