@@ -3,11 +3,24 @@
 // before the final one is the binary64 sum, whose exact error TwoSum gives;
 // the one case where rounding that sum to binary32 can go wrong (it lands on
 // a binary32 midpoint while the exact value does not) goes to the exact path.
-// Double: fast only when Dekker's product is exact or the addend is zero.
+// Double: Dekker's exact product, then Boldo and Melquiond's round-to-odd
+// summation; cases whose error sign is not certain go to the exact path.
 
 import { fastSumD, finishS } from './arith.ts';
 import { FFLAG_NX, RM_RDN, RM_RNE } from './consts.ts';
-import { raise, readD, readDBig, readS, readSBig, writeD, writeDBig, writeS, writeSBig } from './regs.ts';
+import {
+  lowWord,
+  raise,
+  readD,
+  readDBig,
+  readS,
+  readSBig,
+  stepD,
+  writeD,
+  writeDBig,
+  writeS,
+  writeSBig,
+} from './regs.ts';
 import { directed, inSafe, signOf, twoProductErr, twoSumErr } from './round.ts';
 import { F32, F64, sfFma, sfState } from './softfloat.ts';
 import type { FpuState } from './state.ts';
@@ -51,15 +64,38 @@ function fastFmaD(
     e = -e;
   }
   if (e === 0) return fastSumD(fpu, rd, p, c, rm);
-  if (c !== 0) return false;
-  // Nonzero product plus a zero addend: the result is the product, rounded once.
-  const errSign = signOf(e);
-  let r = p;
-  if (rm !== RM_RNE) {
-    r = directed(r, errSign, rm, false);
-    if (r - r !== 0) return false;
+  let r: number;
+  let errSign: number;
+  if (c === 0) {
+    // Nonzero product plus a zero addend: the result is the product, rounded once.
+    r = p;
+    errSign = signOf(e);
+  } else {
+    if (!inSafe(c)) return false;
+    // Boldo and Melquiond's emulation: with p + e exact and th + tl = c + p
+    // exact, RN(th + RO(tl + e)) is RN(a*b + c), where RO rounds to odd.
+    const th = c + p;
+    const tl = twoSumErr(c, p, th);
+    const s = tl + e;
+    const se = twoSumErr(tl, e, s);
+    let v = s;
+    if (se !== 0 && (lowWord(s) & 1) === 0) v = stepD(s, se > 0 === s > 0);
+    r = th + v;
+    if (!inSafe(r)) return false;
+    const w = twoSumErr(th, v, r);
+    // exact - r = w + delta, where delta = (tl + e) - v is the round-to-odd error.
+    const delta = s - v + se;
+    if (w === 0) errSign = signOf(delta);
+    else if (Math.abs(w) > 2 * Math.abs(delta)) errSign = signOf(w);
+    else return false;
   }
-  raise(fpu, FFLAG_NX);
+  if (errSign !== 0) {
+    if (rm !== RM_RNE) {
+      r = directed(r, errSign, rm, false);
+      if (r - r !== 0) return false;
+    }
+    raise(fpu, FFLAG_NX);
+  }
   writeD(fpu, rd, r);
   return true;
 }

@@ -118,3 +118,9 @@ export function stepD(v: number, away: boolean): number {
   }
   return f64[0];
 }
+
+/** The low 32 bits of a double's encoding (its last significand bits). */
+export function lowWord(v: number): number {
+  f64[0] = v;
+  return w64[LO];
+}
