@@ -1,0 +1,37 @@
+/**
+ * Host physical memory as the hart sees it: one 4 KiB frame per pfn. The
+ * view must be exactly 4096 bytes with a 4096-aligned byteOffset in its
+ * buffer (host-mm's `frame(pfn)` satisfies this structurally). `undefined`
+ * means no memory there: the access takes an access fault.
+ */
+export interface PhysMemory {
+  frame(pfn: number): Uint8Array | undefined;
+}
+
+/** Typed views over one backing buffer, shared by every frame in it. */
+export interface MemViews {
+  u8: Uint8Array;
+  i8: Int8Array;
+  u16: Uint16Array;
+  i16: Int16Array;
+  i32: Int32Array;
+}
+
+const viewCache = new WeakMap<ArrayBufferLike, MemViews>();
+
+/** The views over `buf`, made once per buffer so TLB entries can share them. */
+export function memViews(buf: ArrayBufferLike): MemViews {
+  let v = viewCache.get(buf);
+  if (v === undefined) {
+    const n = buf.byteLength;
+    v = {
+      u8: new Uint8Array(buf),
+      i8: new Int8Array(buf),
+      u16: new Uint16Array(buf, 0, n >>> 1),
+      i16: new Int16Array(buf, 0, n >>> 1),
+      i32: new Int32Array(buf, 0, n >>> 2),
+    };
+    viewCache.set(buf, v);
+  }
+  return v;
+}

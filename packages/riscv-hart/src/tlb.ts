@@ -1,0 +1,104 @@
+import type { MemViews } from './phys-memory.ts';
+
+export const TLB_BITS = 10;
+export const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_MASK = TLB_SIZE - 1;
+/** Never a page-aligned low word: marks an empty entry. */
+export const TLB_INVALID = 1;
+
+/** Access kinds, each with its own array of entries. */
+export const ACC_READ = 0;
+export const ACC_WRITE = 1;
+export const ACC_EXEC = 2;
+
+/**
+ * One direct-mapped TLB for one access kind. An entry maps a 4 KiB virtual
+ * page (tag = its address as two int32 words) to the host memory holding it:
+ * the shared views over the backing buffer, the byte offset of the frame in
+ * that buffer, and its host physical address (for reservations). A hit is
+ * `mem[i].i32[(base[i] + off) >>> 2]`.
+ */
+export class TlbWay {
+  readonly tagLo = new Int32Array(TLB_SIZE).fill(TLB_INVALID);
+  readonly tagHi = new Int32Array(TLB_SIZE);
+  readonly base = new Float64Array(TLB_SIZE);
+  readonly hpa = new Float64Array(TLB_SIZE);
+  readonly mem: (MemViews | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+
+  fill(lo: number, hi: number, mem: MemViews, base: number, hpa: number): number {
+    const i = (lo >>> 12) & TLB_MASK;
+    this.tagLo[i] = lo & -4096;
+    this.tagHi[i] = hi;
+    this.mem[i] = mem;
+    this.base[i] = base;
+    this.hpa[i] = hpa;
+    return i;
+  }
+
+  flushAll(): void {
+    this.tagLo.fill(TLB_INVALID);
+  }
+
+  flushPage(lo: number, hi: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (this.tagLo[i] === (lo & -4096) && this.tagHi[i] === hi) this.tagLo[i] = TLB_INVALID;
+  }
+}
+
+/**
+ * The TLB of one translation context: (V, privilege, VMID, ASID, the
+ * translation modes and the SUM/MXR bits that change permission outcomes).
+ * Keeping one set per context makes a trap or sret between VS and VU free,
+ * and lets fences pick the contexts they name.
+ */
+export class TlbSet {
+  readonly ways = [new TlbWay(), new TlbWay(), new TlbWay()] as const;
+  constructor(
+    readonly v: number,
+    readonly vmid: number,
+    readonly asid: number,
+  ) {}
+
+  flushAll(): void {
+    for (const w of this.ways) w.flushAll();
+  }
+
+  flushPage(lo: number, hi: number): void {
+    for (const w of this.ways) w.flushPage(lo, hi);
+  }
+}
+
+const MAX_SETS = 64;
+
+/** All TLB sets of one hart, by context key. */
+export class Tlb {
+  private readonly sets = new Map<number, TlbSet>();
+
+  get(key: number, v: number, vmid: number, asid: number): TlbSet {
+    let s = this.sets.get(key);
+    if (s === undefined) {
+      if (this.sets.size >= MAX_SETS) this.sets.clear();
+      s = new TlbSet(v, vmid, asid);
+      this.sets.set(key, s);
+    }
+    return s;
+  }
+
+  /**
+   * Flush the sets matching (v, vmid, asid); `asid` undefined = every ASID,
+   * `vmid` undefined = every VMID; page (lo, hi) undefined = the whole set.
+   */
+  flush(v: number, vmid: number | undefined, asid: number | undefined, lo?: number, hi?: number): void {
+    for (const s of this.sets.values()) {
+      if (s.v !== v) continue;
+      if (vmid !== undefined && s.vmid !== vmid) continue;
+      if (asid !== undefined && s.asid !== asid) continue;
+      if (lo === undefined || hi === undefined) s.flushAll();
+      else s.flushPage(lo, hi);
+    }
+  }
+
+  flushEverything(): void {
+    for (const s of this.sets.values()) s.flushAll();
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Thrown (one shared object, never an Error) by any part of an instruction
+ * that takes an exception; the hart has already recorded cause, tval, htval,
+ * htinst and GVA in its pending-trap fields. Caught by the run loop only.
+ */
+export const TRAP: { readonly trap: true } = Object.freeze({ trap: true });
+
+/** What a trap records before TRAP is thrown. */
+export class PendingTrap {
+  cause = 0;
+  tval = 0n;
+  htval = 0n;
+  htinst = 0;
+  gva = false;
+}
+
+/** 64-bit value of a (lo, hi) int32 pair as an unsigned bigint. */
+export function u64(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}

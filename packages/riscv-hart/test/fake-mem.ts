@@ -1,0 +1,50 @@
+import type { PhysMemory } from '../src/index.ts';
+
+/** Host "physical" RAM for tests: `pages` frames starting at pfn `firstPfn`, one buffer. */
+export class FakeMem implements PhysMemory {
+  readonly buf: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  constructor(
+    readonly firstPfn: number,
+    readonly pages: number,
+  ) {
+    this.buf = new ArrayBuffer(pages * 4096);
+    this.u8 = new Uint8Array(this.buf);
+    this.dv = new DataView(this.buf);
+  }
+  frame(pfn: number): Uint8Array | undefined {
+    const i = pfn - this.firstPfn;
+    if (i < 0 || i >= this.pages) return undefined;
+    return new Uint8Array(this.buf, i * 4096, 4096);
+  }
+  private off(pa: bigint | number): number {
+    const o = Number(pa) - this.firstPfn * 4096;
+    if (o < 0 || o >= this.pages * 4096) throw new Error(`pa ${pa.toString(16)} outside fake memory`);
+    return o;
+  }
+  w32(pa: bigint | number, v: number): void {
+    this.dv.setUint32(this.off(pa), v >>> 0, true);
+  }
+  w16(pa: bigint | number, v: number): void {
+    this.dv.setUint16(this.off(pa), v, true);
+  }
+  w64(pa: bigint | number, v: bigint): void {
+    this.dv.setBigUint64(this.off(pa), BigInt.asUintN(64, v), true);
+  }
+  r64(pa: bigint | number): bigint {
+    return this.dv.getBigUint64(this.off(pa), true);
+  }
+  r32(pa: bigint | number): number {
+    return this.dv.getUint32(this.off(pa), true);
+  }
+  /** Write 32-bit instructions from `pa`; returns the address after them. */
+  code(pa: bigint | number, insns: number[]): number {
+    let a = Number(pa);
+    for (const w of insns) {
+      this.w32(a, w);
+      a += 4;
+    }
+    return a;
+  }
+}
