@@ -514,13 +514,15 @@ export class MmStruct {
    * account_locked_vm()/__account_locked_vm(): charge (or uncharge) `npages`
    * to locked_vm. Charging beyond RLIMIT_MEMLOCK without CAP_IPC_LOCK is
    * ENOMEM and charges nothing. Uncharging more than is charged is EINVAL
-   * (the kernel WARNs; here it is a caller's bug made visible).
+   * (the kernel WARNs; here it is a caller's bug made visible). `bypassRlim`
+   * is the capability captured by the caller (VFIO records CAP_IPC_LOCK per
+   * mapping at MAP_DMA time); it defaults to this mm's `capIpcLock`.
    */
-  accountLockedVm(npages: number, inc: boolean): void {
+  accountLockedVm(npages: number, inc: boolean, bypassRlim: boolean = this.capIpcLock): void {
     if (!Number.isInteger(npages) || npages < 0) fail('EINVAL', `bad page count ${npages}`);
     if (npages === 0) return;
     if (inc) {
-      if (!this.capIpcLock && (this.lockedVm + npages) * PAGE_SIZE > this.rlimitMemlock)
+      if (!bypassRlim && (this.lockedVm + npages) * PAGE_SIZE > this.rlimitMemlock)
         fail(
           'ENOMEM',
           `locked_vm ${this.lockedVm}+${npages} pages exceeds RLIMIT_MEMLOCK ${this.rlimitMemlock}`,

@@ -363,6 +363,13 @@ describe('pinning and locked memory', () => {
     mm.accountLockedVm(104, false);
     expect(mm.lockedVm).toBe(0);
     expect(() => mm.accountLockedVm(1, false)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    // A capability captured earlier by the caller decides, not the mm's current one.
+    mm.capIpcLock = false;
+    mm.accountLockedVm(10, true, true);
+    expect(mm.lockedVm).toBe(10);
+    mm.capIpcLock = true;
+    expect(() => mm.accountLockedVm(1, true, false)).toThrow(expect.objectContaining({ code: 'ENOMEM' }));
+    expect(mm.lockedVm).toBe(10);
   });
 
   it('copy_to_user/copy_from_user fault across pages and copy nothing on EFAULT', () => {

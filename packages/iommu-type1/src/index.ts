@@ -1,0 +1,8 @@
+export { bitmapSet, bitmapTest, copyBitsToUser } from './dirty-bitmap.ts';
+export { DmaTree } from './dma-tree.ts';
+export { type HwIommuConfig, IommuDomain } from './iommu-domain.ts';
+export { createIommuType1Module, iommuType1Module, VFIO_IOMMU_TYPE1_DRIVER } from './iommu-type1-module.ts';
+export * from './uapi.ts';
+export { VfioDma, type VfioPfn } from './vfio-dma.ts';
+export { checkExtension, VfioIommuType1, type VfioIommuType1Options } from './vfio-iommu-type1.ts';
+export { VfioIommuType1Driver } from './vfio-iommu-type1-driver.ts';

@@ -1,0 +1,76 @@
+/**
+ * A hardware IOMMU's translation domain (struct iommu_domain), as much of it
+ * as type1 needs: the page sizes it can map, its aperture and reserved
+ * regions (which shape the container's usable IOVA ranges), and a page table
+ * from IOVA pfn to host pfn that a passthrough device model can walk.
+ */
+export interface HwIommuConfig {
+  /** iommu_domain->pgsize_bitmap. Default 4 KiB | 2 MiB | 1 GiB. */
+  pgsizeBitmap?: bigint;
+  /** domain->geometry.aperture_start/end (inclusive). Default [0, 2^48 - 1]. */
+  apertureStart?: bigint;
+  apertureEnd?: bigint;
+  /** Reserved regions (inclusive), e.g. an MSI doorbell window, never usable for DMA. */
+  reservedRegions?: readonly { start: bigint; end: bigint }[];
+  /** The IOMMU enforces DMA cache coherency (VFIO_DMA_CC_IOMMU). Default true. */
+  enforceCacheCoherency?: boolean;
+}
+
+export class IommuDomain {
+  readonly pgsizeBitmap: bigint;
+  readonly apertureStart: bigint;
+  readonly apertureEnd: bigint;
+  readonly reservedRegions: readonly { start: bigint; end: bigint }[];
+  readonly enforceCacheCoherency: boolean;
+  /** The IO page table: IOVA pfn -> host pfn. */
+  private readonly ptes = new Map<number, number>();
+
+  constructor(cfg: HwIommuConfig = {}) {
+    this.pgsizeBitmap = cfg.pgsizeBitmap ?? (1n << 12n) | (1n << 21n) | (1n << 30n);
+    this.apertureStart = cfg.apertureStart ?? 0n;
+    this.apertureEnd = cfg.apertureEnd ?? (1n << 48n) - 1n;
+    this.reservedRegions = [...(cfg.reservedRegions ?? [])].sort((a, b) => (a.start < b.start ? -1 : 1));
+    this.enforceCacheCoherency = cfg.enforceCacheCoherency ?? true;
+  }
+
+  /** iommu_map() of one 4 KiB page. */
+  map(iovaPfn: number, hostPfn: number): void {
+    this.ptes.set(iovaPfn, hostPfn);
+  }
+
+  /** iommu_unmap() of one 4 KiB page. */
+  unmap(iovaPfn: number): void {
+    this.ptes.delete(iovaPfn);
+  }
+
+  /** iommu_iova_to_phys() at page granularity: the host pfn, or undefined when not mapped. */
+  iovaToPfn(iovaPfn: number): number | undefined {
+    return this.ptes.get(iovaPfn);
+  }
+
+  get mappedPages(): number {
+    return this.ptes.size;
+  }
+
+  /**
+   * The usable IOVA ranges (the container's iova_list): the aperture minus
+   * the reserved regions, as vfio_iommu_aper_resize() and
+   * vfio_iommu_resv_exclude() compute them.
+   */
+  iovaRanges(): { start: bigint; end: bigint }[] {
+    let list = [{ start: this.apertureStart, end: this.apertureEnd }];
+    for (const r of this.reservedRegions) {
+      const out: { start: bigint; end: bigint }[] = [];
+      for (const n of list) {
+        if (r.end < n.start || r.start > n.end) {
+          out.push(n);
+          continue;
+        }
+        if (r.start > n.start) out.push({ start: n.start, end: r.start - 1n });
+        if (r.end < n.end) out.push({ start: r.end + 1n, end: n.end });
+      }
+      list = out;
+    }
+    return list;
+  }
+}
