@@ -1,3 +1,4 @@
+export { vfio_device_mmap, vfio_pfnmap_vma } from './device-mmap.ts';
 export * from './external.ts';
 export { ioctl } from './ioctl.ts';
 export * from './iommu-driver.ts';
