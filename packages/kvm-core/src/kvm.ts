@@ -3,7 +3,6 @@ import type { KvmArchOps } from './arch.ts';
 import type { KvmDeviceOps } from './device.ts';
 import type { IrqBypassManager } from './irq-bypass.ts';
 import {
-  KVM_ADDRESS_SPACE_NUM,
   KVM_API_VERSION,
   KVM_CAP_CHECK_EXTENSION_VM,
   KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
@@ -19,7 +18,6 @@ import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
   KVM_CAP_MAX_VCPU_ID,
   KVM_CAP_MAX_VCPUS,
-  KVM_CAP_MULTI_ADDRESS_SPACE,
   KVM_CAP_NR_MEMSLOTS,
   KVM_CAP_NR_VCPUS,
   KVM_CAP_ONE_REG,
@@ -131,8 +129,6 @@ export class Kvm {
         return KVM_DIRTY_LOG_MANUAL_CAPS;
       case KVM_CAP_NR_MEMSLOTS:
         return KVM_USER_MEM_SLOTS;
-      case KVM_CAP_MULTI_ADDRESS_SPACE:
-        return KVM_ADDRESS_SPACE_NUM;
       case KVM_CAP_NR_VCPUS:
       case KVM_CAP_MAX_VCPUS:
         return maxVcpus;
