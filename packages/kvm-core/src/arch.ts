@@ -46,7 +46,13 @@ export interface KvmArchOps {
   ): void;
   /** kvm_arch_flush_shadow_memslot(): drop every stage-2 mapping of a slot being deleted or moved. */
   flushShadowMemslot(vm: KvmVm, slot: KvmMemorySlot): void;
-  /** kvm_arch_flush_shadow_all(): drop every stage-2 mapping (VM teardown). */
+  /**
+   * kvm_unmap_gfn_range(): the host mapping behind gfns [start, end) of
+   * `slot` changed or went away (an MMU notifier invalidation); drop those
+   * stage-2 mappings and flush the guest TLBs.
+   */
+  unmapGfnRange?(vm: KvmVm, slot: KvmMemorySlot, start: number, end: number): void;
+  /** kvm_arch_flush_shadow_all(): drop every stage-2 mapping (VM teardown, exit_mmap). */
   flushShadowAll?(vm: KvmVm): void;
   /**
    * kvm_arch_mmu_enable_log_dirty_pt_masked(): write-protect the pages

@@ -10,6 +10,7 @@ export { Kvm, type KvmOptions } from './kvm.ts';
 export { kvmCoreModule } from './kvm-core-module.ts';
 export { kvmSetMemoryRegion, splitSlot, TASK_SIZE } from './memory-region.ts';
 export { KvmMemorySlot, KvmMemslots } from './memslot.ts';
+export { KvmMmuNotifier } from './mmu-notifier.ts';
 export { createKvmRun, type KvmRun } from './run.ts';
 export type * from './structs.ts';
 export { KVM } from './tokens.ts';

@@ -1,4 +1,5 @@
 import { FdTable, fail } from '@tsvirt/core-bus';
+import type { MmStruct } from '@tsvirt/host-mm';
 import type { KvmArchOps } from './arch.ts';
 import type { KvmDeviceOps } from './device.ts';
 import type { IrqBypassManager } from './irq-bypass.ts';
@@ -44,6 +45,12 @@ export interface KvmOptions {
   files?: FdTable;
   /** The IRQ bypass manager irqfds register with as consumers (kvm-vfio provides one). */
   irqBypass?: IrqBypassManager;
+  /**
+   * The address space of the process using /dev/kvm (current->mm): each VM
+   * keeps it as vm.mm, checks memslot hvas against its TASK_SIZE and
+   * registers an MMU notifier on it.
+   */
+  mm?: MmStruct;
 }
 
 /**
@@ -54,6 +61,7 @@ export interface KvmOptions {
 export class Kvm {
   readonly files: FdTable;
   irqBypass: IrqBypassManager | undefined;
+  mm: MmStruct | undefined;
   private archOps: KvmArchOps | undefined;
   private readonly deviceTable: (KvmDeviceOps | undefined)[] = new Array(KVM_DEV_TYPE_MAX).fill(undefined);
   private readonly vmList: KvmVm[] = [];
@@ -62,6 +70,7 @@ export class Kvm {
     this.archOps = opts.arch;
     this.files = opts.files ?? new FdTable();
     this.irqBypass = opts.irqBypass;
+    this.mm = opts.mm;
   }
 
   get arch(): KvmArchOps | undefined {
@@ -145,6 +154,7 @@ export class Kvm {
     if (a === undefined) fail('ENODEV', 'no KVM arch is registered', 'KVM_CREATE_VM');
     const vm = new KvmVm(this, a, type);
     a.vmInit(vm, type);
+    vm.mm?.registerMmuNotifier(vm.mmuNotifier);
     this.vmList.push(vm);
     vm.fd = this.files.install(vm);
     return vm;

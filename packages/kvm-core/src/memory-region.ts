@@ -17,7 +17,7 @@ import {
 } from './uapi.ts';
 import type { KvmVm } from './vm.ts';
 
-/** The top of the user address space access_ok() allows (Sv48's 128 TiB, as x86-64's 47 bits). */
+/** The top of the user address space access_ok() allows when the VM has no mm (Sv48's 128 TiB). */
 export const TASK_SIZE = 2 ** 47;
 
 const U64_LIMIT = 1n << 64n;
@@ -59,7 +59,8 @@ export function kvmSetMemoryRegion(vm: KvmVm, mem: KvmUserspaceMemoryRegion): vo
   if (gpa & PAGE_MASK) fail('EINVAL', 'guest_phys_addr is not page aligned', SYSCALL);
   if (hva & PAGE_MASK) fail('EINVAL', 'userspace_addr is not page aligned', SYSCALL);
   // access_ok(userspace_addr, memory_size)
-  if (hva + size > BigInt(TASK_SIZE)) fail('EINVAL', 'userspace range is not user memory', SYSCALL);
+  if (hva + size > BigInt(vm.mm?.taskSize ?? TASK_SIZE))
+    fail('EINVAL', 'userspace range is not user memory', SYSCALL);
   if (gpa + size >= U64_LIMIT) fail('EINVAL', 'guest physical range wraps', SYSCALL);
   if (size / BigInt(PAGE_SIZE) > BigInt(KVM_MEM_MAX_NR_PAGES))
     fail('EINVAL', 'more pages than KVM_MEM_MAX_NR_PAGES', SYSCALL);

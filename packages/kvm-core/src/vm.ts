@@ -1,4 +1,5 @@
 import { type FdTable, fail, type KernelFile } from '@tsvirt/core-bus';
+import type { MmStruct } from '@tsvirt/host-mm';
 import type { KvmArchOps } from './arch.ts';
 import { KvmDevice } from './device.ts';
 import { kvmClearDirtyLog, kvmGetDirtyLog } from './dirty-log.ts';
@@ -8,6 +9,7 @@ import type { KvmIrqfd } from './irqfd.ts';
 import type { Kvm } from './kvm.ts';
 import { kvmSetMemoryRegion } from './memory-region.ts';
 import { type KvmMemorySlot, KvmMemslots } from './memslot.ts';
+import { KvmMmuNotifier } from './mmu-notifier.ts';
 import type {
   KvmClearDirtyLog,
   KvmCreateDevice,
@@ -64,6 +66,11 @@ export class KvmVm implements KernelFile {
   nrMemslotPages = 0;
   /** Set once the VM is destroyed: every further ioctl is EIO. */
   dead = false;
+  /** The owner's address space (kvm->mm), if the Kvm was given one. */
+  readonly mm: MmStruct | undefined;
+  /** Bumped by every MMU-notifier invalidation (kvm->mmu_invalidate_seq); a fault that saw it change retries. */
+  mmuInvalidateSeq = 0;
+  readonly mmuNotifier: KvmMmuNotifier = new KvmMmuNotifier(this);
   private readonly addressSpaces: KvmMemslots[] = [];
   private users = 1;
   private createdVcpus = 0;
@@ -75,6 +82,7 @@ export class KvmVm implements KernelFile {
     readonly type: number,
   ) {
     for (let i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) this.addressSpaces.push(new KvmMemslots());
+    this.mm = kvm.mm;
   }
 
   get files(): FdTable {
@@ -88,6 +96,11 @@ export class KvmVm implements KernelFile {
 
   memslotsFor(asId: number): KvmMemslots {
     return this.addressSpaces[asId]!;
+  }
+
+  /** Every memslot of every address space. */
+  allMemslots(): KvmMemorySlot[] {
+    return this.addressSpaces.flatMap((s) => [...s.list()]);
   }
 
   get maxVcpus(): number {
@@ -327,6 +340,8 @@ export class KvmVm implements KernelFile {
       for (const p of bus.allIoeventfds()) bus.removeIoeventfd(p);
       for (const r of [...bus.devices.list()]) bus.devices.remove(r.base);
     }
+    // mmu_notifier_unregister() (its release flushes) then kvm_flush_shadow_all().
+    this.mm?.unregisterMmuNotifier(this.mmuNotifier);
     this.archOps.flushShadowAll?.(this);
     for (const v of this.vcpus) {
       this.archOps.vcpuDestroy(v);

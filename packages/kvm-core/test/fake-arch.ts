@@ -80,6 +80,9 @@ export class FakeArch implements KvmArchOps {
     this.log.push(`flush:${slot.id}`);
     for (let g = slot.baseGfn; g < slot.endGfn; g++) this.writable.delete(g);
   }
+  unmapGfnRange(_vm: KvmVm, slot: KvmMemorySlot, start: number, end: number): void {
+    this.log.push(`unmap:${slot.id}:${start.toString(16)}-${end.toString(16)}`);
+  }
   flushShadowAll(_vm: KvmVm): void {
     this.log.push('flushAll');
     this.writable.clear();
