@@ -10,6 +10,12 @@ import type { IommuGroupRef } from './iommu-driver.ts';
  */
 export class IommuGroup implements IommuGroupRef {
   private readonly members = new Set<Device>();
+  /**
+   * The user-DMA owner (group->owner): set while VFIO has the group in a
+   * container (iommu_group_claim_dma_owner()), so kernel drivers may not
+   * bind to its devices meanwhile.
+   */
+  dmaOwner: unknown = undefined;
 
   constructor(
     readonly id: number,
@@ -88,6 +94,16 @@ export class IommuGroups {
     if (g === undefined) fail('ENODEV', `${dev.name} is in no iommu group`);
     g.remove(dev);
     this.byDevice.delete(dev);
+  }
+
+  /**
+   * iommu_device_use_default_domain(): what a kernel (non-VFIO) driver's
+   * probe asks before binding. EBUSY while user space owns the group's DMA.
+   * A bus's probe path calls this; core-bus's driver core does not.
+   */
+  deviceUseDefaultDomain(dev: Device): void {
+    const g = this.byDevice.get(dev);
+    if (g?.dmaOwner !== undefined) fail('EBUSY', `iommu group ${g.id} is owned by user space`);
   }
 
   /** Drop an empty group (iommu_group_put of the last reference); EBUSY while it has devices. */

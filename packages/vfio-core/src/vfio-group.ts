@@ -90,6 +90,7 @@ export class VfioGroup {
     if (!this.iommuGroup.mdev && !this.viable)
       fail('EPERM', `group ${this.id} has a device bound to a non-VFIO driver`, IOCTL);
     if (container.iommu !== undefined) container.iommu.attachGroup(this.iommuGroup);
+    if (!this.iommuGroup.mdev) this.iommuGroup.dmaOwner = this;
     this.container = container;
     container.groups.push(this);
     container.getRef();
@@ -117,6 +118,8 @@ export class VfioGroup {
     const c = this.container!;
     this.container = undefined;
     c.removeGroup(this);
+    // iommu_group_release_dma_owner(): kernel drivers may bind again.
+    if (this.iommuGroup.dmaOwner === this) this.iommuGroup.dmaOwner = undefined;
   }
 
   /** vfio_group_try_dissolve_container(): drop one user; the last one detaches. */

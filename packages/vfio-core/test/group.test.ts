@@ -170,6 +170,21 @@ describe('VFIO_GROUP_SET_CONTAINER', () => {
   });
 });
 
+describe('DMA ownership (iommu_group_claim_dma_owner)', () => {
+  it('a kernel driver may not bind to a member device while the group is in a container (EBUSY)', () => {
+    const s = setup();
+    const sib = new Device('0000:00:05.1', 'pci');
+    s.core.iommuGroups.addDevice(s.ig, sib);
+    expect(() => s.core.iommuGroups.deviceUseDefaultDomain(sib)).not.toThrow();
+    const { gfd } = attach(s);
+    expect(() => s.core.iommuGroups.deviceUseDefaultDomain(sib)).toThrow(
+      expect.objectContaining({ code: 'EBUSY' }),
+    );
+    ioctl(s.fds, gfd, VFIO_GROUP_UNSET_CONTAINER);
+    expect(() => s.core.iommuGroups.deviceUseDefaultDomain(sib)).not.toThrow();
+  });
+});
+
 describe('VFIO_GROUP_UNSET_CONTAINER', () => {
   it('without a container it is EINVAL', () => {
     const s = setup();
