@@ -23,7 +23,7 @@ export class VfioDma {
   vaddrInvalid = false;
   /** Host pfns pinned for the hardware domains, one per page (0..size/4K), when iommuMapped. */
   hostPfns: Int32Array | Float64Array | undefined = undefined;
-  /** Pages of `hostPfns` that were charged to locked_vm (normal pages, not PFNMAP). */
+  /** Pages of `hostPfns` pinned for the domain (normal pages, not PFNMAP). */
   lockedPages = 0;
 
   constructor(

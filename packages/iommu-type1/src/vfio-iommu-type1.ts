@@ -307,7 +307,7 @@ export class VfioIommuType1 implements VfioIommu {
   private changeDmaOwner(dma: VfioDma): void {
     const mm = this.currentMm();
     if (mm === dma.mm) return;
-    const pages = dma.iommuMapped ? dma.lockedPages : this.domain === undefined ? dma.pfnList.size : 0;
+    const pages = dma.iommuMapped ? dma.lockedPages : dma.pfnList.size;
     mm.accountLockedVm(pages, true, mm.capIpcLock);
     dma.mm.accountLockedVm(pages, false, true);
     dma.mm = mm;
@@ -331,9 +331,10 @@ export class VfioIommuType1 implements VfioIommu {
 
   /**
    * vfio_pin_map_dma(): pin every page (pin_user_pages, or follow_fault_pfn
-   * for a VM_PFNMAP mapping, whose pfns are neither pinned nor charged), charge
-   * locked_vm for the normal pages not already pinned for a vendor driver,
-   * and map them in the hardware domain. All or nothing.
+   * for a VM_PFNMAP mapping, whose pfns are neither pinned nor charged) and
+   * map it in the hardware domain. Every page pinned by anyone is charged
+   * to locked_vm once: pages a vendor driver already pinned (and charged)
+   * are not charged again. All or nothing.
    */
   private pinMapDma(dma: VfioDma): void {
     const n = dma.npages;
@@ -341,10 +342,7 @@ export class VfioIommuType1 implements VfioIommu {
     const write = (dma.prot & IOMMU_WRITE) !== 0;
     const mm = dma.mm;
     let done = 0;
-    let locked = 0;
-    const unwind = () => {
-      for (let k = 0; k < done; k++) if (pfns[k]! >= 0) mm.phys.unpinFrame(pfns[k]!);
-    };
+    let pinned = 0;
     try {
       for (; done < n; done++) {
         const hva = Number(dma.vaddr) + done * PAGE_SIZE;
@@ -354,12 +352,12 @@ export class VfioIommuType1 implements VfioIommu {
           pfns[done] = -1 - mm.followPfn(hva, write);
         } else {
           pfns[done] = mm.pinUserPages(hva, 1, write)[0]!;
-          if (!dma.pfnList.has(Number((dma.iova >> PAGE_SHIFT_N) + BigInt(done)))) locked++;
+          pinned++;
         }
       }
-      mm.accountLockedVm(locked, true, dma.lockCap);
+      mm.accountLockedVm(pinned - dma.pfnList.size, true, dma.lockCap);
     } catch (e) {
-      unwind();
+      for (let k = 0; k < done; k++) if (pfns[k]! >= 0) mm.phys.unpinFrame(pfns[k]!);
       throw e;
     }
     const base = Number(dma.iova >> PAGE_SHIFT_N);
@@ -368,11 +366,14 @@ export class VfioIommuType1 implements VfioIommu {
       this.domain!.map(base + k, p >= 0 ? p : -1 - p);
     }
     dma.hostPfns = pfns;
-    dma.lockedPages = locked;
+    dma.lockedPages = pinned;
     dma.iommuMapped = true;
   }
 
-  /** vfio_unmap_unpin(): unmap from the domain, unpin and uncharge what pinMapDma() took. */
+  /**
+   * vfio_unmap_unpin(): unmap from the domain and unpin; the charge of pages
+   * a vendor driver still pins stays (vpfn_pages() in the kernel).
+   */
   private unmapUnpin(dma: VfioDma): void {
     const pfns = dma.hostPfns;
     if (pfns === undefined) return;
@@ -381,7 +382,7 @@ export class VfioIommuType1 implements VfioIommu {
       this.domain?.unmap(base + k);
       if (pfns[k]! >= 0) dma.mm.phys.unpinFrame(pfns[k]!);
     }
-    dma.mm.accountLockedVm(dma.lockedPages, false, true);
+    dma.mm.accountLockedVm(dma.lockedPages - dma.pfnList.size, false, true);
     dma.hostPfns = undefined;
     dma.lockedPages = 0;
     dma.iommuMapped = false;
@@ -876,24 +877,17 @@ export class VfioIommuType1 implements VfioIommu {
     this.numNonPinnedGroups++;
   }
 
-  /** vfio_iommu_replay(): pin and map all mappings into a new domain; external pins stop being charged. */
+  /** vfio_iommu_replay(): pin and map every mapping into a new domain; all or nothing. */
   private replay(dom: IommuDomain): void {
     const done: VfioDma[] = [];
-    let unaccounted = 0;
     this.domain = dom;
     try {
       for (const d of this.dmaList) {
-        if (d.pfnList.size > 0) {
-          // With a domain the mapping's own charge covers these pages.
-          d.mm.accountLockedVm(d.pfnList.size, false, true);
-          unaccounted += d.pfnList.size;
-        }
         this.pinMapDma(d);
         done.push(d);
       }
     } catch (e) {
       for (const d of done) this.unmapUnpin(d);
-      if (unaccounted > 0) for (const d of this.dmaList) d.mm.accountLockedVm(d.pfnList.size, true, true);
       this.domain = undefined;
       throw e;
     }
@@ -917,10 +911,8 @@ export class VfioIommuType1 implements VfioIommu {
       if (!hw!.pinnedScope) this.numNonPinnedGroups--;
       if (this.hwGroups.size === 0) {
         if (this.emulatedGroups.size > 0) {
-          for (const d of this.dmaList) {
-            this.unmapUnpin(d);
-            if (d.pfnList.size > 0) d.mm.accountLockedVm(d.pfnList.size, true, true);
-          }
+          // vfio_iommu_unmap_unpin_reaccount(): vendor pins keep their charge.
+          for (const d of this.dmaList) this.unmapUnpin(d);
           this.domain = undefined;
         } else {
           this.unmapUnpinAll();
