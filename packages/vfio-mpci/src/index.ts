@@ -1,0 +1,29 @@
+export { MpciIrqs, type MpciIrqType, vfioSetIrqsValidateAndPrepare } from './irqs.ts';
+export {
+  defaultZapVmaPtes,
+  type MpciVmOps,
+  VM_DONTDUMP,
+  VM_DONTEXPAND,
+  VM_IO,
+  VM_PFNMAP,
+  VM_SHARED,
+  type ZapVmaPtes,
+} from './mmap.ts';
+export { VFIO_MPCI_DRIVER, vfioMpciModule } from './module.ts';
+export { MpciDevice } from './mpci-device.ts';
+export { mpciDevice, mpciIrqs, VfioMpciDriver, type VfioMpciDriverOptions } from './mpci-driver.ts';
+export * from './pci-config.ts';
+export {
+  getRegionInfo,
+  type MpciRegion,
+  type VfioRegionInfoCap,
+  type VfioRegionInfoWithCaps,
+} from './region-info.ts';
+export {
+  isMpciParentOps,
+  type MpciMapAnswer,
+  type MpciMapRequest,
+  type MpciParentOps,
+  type MpciRegionInfo,
+  type MpciSparseArea,
+} from './vendor-ops.ts';

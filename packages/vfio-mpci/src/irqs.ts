@@ -1,0 +1,404 @@
+import { EventFd, type FdTable, fail } from '@tsvirt/core-bus';
+import {
+  VFIO_IRQ_SET_ACTION_MASK,
+  VFIO_IRQ_SET_ACTION_TRIGGER,
+  VFIO_IRQ_SET_ACTION_TYPE_MASK,
+  VFIO_IRQ_SET_ACTION_UNMASK,
+  VFIO_IRQ_SET_DATA_BOOL,
+  VFIO_IRQ_SET_DATA_EVENTFD,
+  VFIO_IRQ_SET_DATA_NONE,
+  VFIO_IRQ_SET_DATA_TYPE_MASK,
+  VFIO_PCI_ERR_IRQ_INDEX,
+  VFIO_PCI_INTX_IRQ_INDEX,
+  VFIO_PCI_MSI_IRQ_INDEX,
+  VFIO_PCI_MSIX_IRQ_INDEX,
+  VFIO_PCI_NUM_IRQS,
+  VFIO_PCI_REQ_IRQ_INDEX,
+  type VfioIrqSet,
+} from '@tsvirt/vfio-core';
+
+const IOCTL = 'VFIO_DEVICE_SET_IRQS';
+/** offsetofend(struct vfio_irq_set, count). */
+const SET_IRQS_MINSZ = 20;
+const U32_MAX = 0xffff_ffff;
+
+/** Which of INTx / MSI / MSI-X is in use (vdev->irq_type); they exclude each other. */
+export type MpciIrqType = 'none' | 'intx' | 'msi' | 'msix';
+
+/**
+ * vfio_set_irqs_validate_and_prepare(): the checks every VFIO bus driver
+ * applies to a SET_IRQS header before looking at its data. Returns the
+ * data size in bytes (0 for DATA_NONE).
+ */
+export function vfioSetIrqsValidateAndPrepare(hdr: VfioIrqSet, numIrqs: number, maxIrqType: number): number {
+  const { argsz, index, start, count, flags } = hdr;
+  if (![argsz, index, start, count, flags].every((v) => Number.isInteger(v) && v >= 0 && v <= U32_MAX))
+    fail('EFAULT', 'header fields are not u32', IOCTL);
+  if (argsz < SET_IRQS_MINSZ) fail('EINVAL', `argsz ${argsz} < ${SET_IRQS_MINSZ}`, IOCTL);
+  if (index >= maxIrqType) fail('EINVAL', `index ${index} >= ${maxIrqType}`, IOCTL);
+  if (count >= U32_MAX - start) fail('EINVAL', 'start + count overflows', IOCTL);
+  if (flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK))
+    fail('EINVAL', `unknown flags 0x${flags.toString(16)}`, IOCTL);
+  if (start >= numIrqs || start + count > numIrqs)
+    fail('EINVAL', `[${start}, +${count}) outside the ${numIrqs} interrupts of index ${index}`, IOCTL);
+  let size: number;
+  switch (flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
+    case VFIO_IRQ_SET_DATA_NONE:
+      size = 0;
+      break;
+    case VFIO_IRQ_SET_DATA_BOOL:
+      size = 1;
+      break;
+    case VFIO_IRQ_SET_DATA_EVENTFD:
+      size = 4;
+      break;
+    default:
+      return fail('EINVAL', 'exactly one DATA_ type is needed', IOCTL);
+  }
+  if (size !== 0 && argsz - SET_IRQS_MINSZ < count * size)
+    fail('EINVAL', `argsz ${argsz} has no room for ${count} x ${size} bytes of data`, IOCTL);
+  return count * size;
+}
+
+/** The data words of a validated header (copy_from_user of the trailing array). */
+function dataOf(hdr: VfioIrqSet): number[] {
+  const n = hdr.count;
+  if (n === 0 || (hdr.flags & VFIO_IRQ_SET_DATA_NONE) !== 0) return [];
+  const d = hdr.data;
+  if (d === undefined || d.length < n) fail('EFAULT', `data holds fewer than ${n} entries`, IOCTL);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = Number(d[i]);
+    out.push((hdr.flags & VFIO_IRQ_SET_DATA_BOOL) !== 0 ? v & 0xff : v | 0);
+  }
+  return out;
+}
+
+interface Virqfd {
+  fd: EventFd;
+  stop: () => void;
+}
+
+/**
+ * The interrupt lines of one vfio-mpci device, as vfio_pci_intrs.c keeps
+ * them: INTx with automasking (the line masks itself each time it fires
+ * until user space, or an unmask eventfd, unmasks it), MSI/MSI-X vectors,
+ * and the ERR and REQ eventfds. The vendor raises interrupts through
+ * `trigger()` / `setIntx()`; user space configures them with SET_IRQS.
+ */
+export class MpciIrqs {
+  type: MpciIrqType = 'none';
+  private intxTrigger: EventFd | undefined;
+  /** The line is masked (by the automask or a MASK action). */
+  intxMasked = false;
+  /** The device asserts INTx (level). */
+  private intxLevel = false;
+  private intxUnmask: Virqfd | undefined;
+  private vectors: (EventFd | undefined)[] = [];
+  private errTrigger: EventFd | undefined;
+  private reqTrigger: EventFd | undefined;
+
+  constructor(
+    /** vfio_pci_get_irq_count(): interrupts the device has at an index. */
+    private readonly countOf: (index: number) => number,
+    /** ERR exists only for PCI Express devices. */
+    private readonly isPcie: () => boolean,
+  ) {}
+
+  /** Vectors enabled for MSI/MSI-X (0 otherwise). */
+  get vectorCount(): number {
+    return this.vectors.length;
+  }
+
+  /** The eventfd behind an interrupt, for inspection (undefined when none). */
+  eventfd(index: number, vector = 0): EventFd | undefined {
+    switch (index) {
+      case VFIO_PCI_INTX_IRQ_INDEX:
+        return this.type === 'intx' ? this.intxTrigger : undefined;
+      case VFIO_PCI_MSI_IRQ_INDEX:
+        return this.type === 'msi' ? this.vectors[vector] : undefined;
+      case VFIO_PCI_MSIX_IRQ_INDEX:
+        return this.type === 'msix' ? this.vectors[vector] : undefined;
+      case VFIO_PCI_ERR_IRQ_INDEX:
+        return this.errTrigger;
+      case VFIO_PCI_REQ_IRQ_INDEX:
+        return this.reqTrigger;
+      default:
+        return undefined;
+    }
+  }
+
+  // --- the device side ------------------------------------------------------
+
+  /**
+   * The device raises interrupt `vector` of `index`. INTx here is a pulse:
+   * delivered unless masked, then automasked. Returns whether an eventfd was
+   * signalled. Never throws: it runs on the device's (guest-facing) path.
+   */
+  trigger(index: number, vector = 0): boolean {
+    if (index === VFIO_PCI_INTX_IRQ_INDEX) {
+      if (this.type !== 'intx' || this.intxMasked) return false;
+      return this.fireIntx();
+    }
+    const fd = this.eventfd(index, vector);
+    if (fd === undefined) return false;
+    fd.signal();
+    return true;
+  }
+
+  /**
+   * The device drives its INTx line (level-triggered, as PCI INTx is): a
+   * rising level fires unless masked; a line still high when unmasked fires
+   * again, as __vfio_pci_intx_unmask() with pci_check_and_unmask_intx().
+   */
+  setIntx(level: boolean): void {
+    const rising = level && !this.intxLevel;
+    this.intxLevel = level;
+    if (rising && this.type === 'intx' && !this.intxMasked) this.fireIntx();
+  }
+
+  private fireIntx(): boolean {
+    // vfio_intx_handler(): mask first (automask), then signal.
+    this.intxMasked = true;
+    if (this.intxTrigger === undefined) return false;
+    this.intxTrigger.signal();
+    return true;
+  }
+
+  private unmaskIntx(): void {
+    if (this.type !== 'intx' || !this.intxMasked) return;
+    this.intxMasked = false;
+    if (this.intxLevel) this.fireIntx();
+  }
+
+  /** vfio_pci_core_request(): ask user space to release the device. */
+  request(): boolean {
+    if (this.reqTrigger === undefined) return false;
+    this.reqTrigger.signal();
+    return true;
+  }
+
+  // --- the user side: VFIO_DEVICE_SET_IRQS ------------------------------------
+
+  /** vfio_pci_ioctl_set_irqs() + vfio_pci_set_irqs_ioctl(). `fds` resolves eventfd numbers. */
+  setIrqs(hdr: VfioIrqSet, fds: FdTable | undefined): number {
+    if (hdr === null || typeof hdr !== 'object') fail('EFAULT', 'no argument', IOCTL);
+    const num = Number.isInteger(hdr.index) ? this.countOf(hdr.index) : 0;
+    vfioSetIrqsValidateAndPrepare(hdr, num, VFIO_PCI_NUM_IRQS);
+    const data = dataOf(hdr);
+    const { index, start, count, flags } = hdr;
+    const action = flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+    const resolve = (fd: number): EventFd => {
+      // eventfd_ctx_fdget(): EBADF for a closed fd, EINVAL for one that is not an eventfd.
+      if (fds === undefined) fail('EBADF', `fd ${fd} is not open`, IOCTL);
+      return fds.getAs(fd, EventFd);
+    };
+    switch (index) {
+      case VFIO_PCI_INTX_IRQ_INDEX:
+        if (action === VFIO_IRQ_SET_ACTION_MASK) return this.intxMask(start, count, flags, data);
+        if (action === VFIO_IRQ_SET_ACTION_UNMASK)
+          return this.intxUnmaskAction(start, count, flags, data, resolve);
+        if (action === VFIO_IRQ_SET_ACTION_TRIGGER)
+          return this.intxTriggerAction(start, count, flags, data, resolve);
+        break;
+      case VFIO_PCI_MSI_IRQ_INDEX:
+      case VFIO_PCI_MSIX_IRQ_INDEX:
+        // MASK/UNMASK of MSI vectors is not supported upstream ("XXX Need masking support exported").
+        if (action === VFIO_IRQ_SET_ACTION_TRIGGER)
+          return this.msiTrigger(
+            index === VFIO_PCI_MSIX_IRQ_INDEX ? 'msix' : 'msi',
+            start,
+            count,
+            flags,
+            data,
+            resolve,
+          );
+        break;
+      case VFIO_PCI_ERR_IRQ_INDEX:
+        if (action === VFIO_IRQ_SET_ACTION_TRIGGER && this.isPcie())
+          return this.ctxTriggerSingle('err', start, count, flags, data, resolve);
+        break;
+      case VFIO_PCI_REQ_IRQ_INDEX:
+        if (action === VFIO_IRQ_SET_ACTION_TRIGGER)
+          return this.ctxTriggerSingle('req', start, count, flags, data, resolve);
+        break;
+    }
+    return fail('ENOTTY', `no handler for index ${index} action 0x${action.toString(16)}`, IOCTL);
+  }
+
+  /** vfio_pci_set_intx_mask(). */
+  private intxMask(start: number, count: number, flags: number, data: number[]): number {
+    if (this.type !== 'intx' || start !== 0 || count !== 1)
+      fail('EINVAL', 'INTx is not enabled, or not [0, 1)', IOCTL);
+    if (flags & VFIO_IRQ_SET_DATA_NONE) this.intxMasked = true;
+    else if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+      if (data[0]) this.intxMasked = true;
+    } else fail('ENOTTY', 'masking by eventfd is not implemented upstream', IOCTL);
+    return 0;
+  }
+
+  /** vfio_pci_set_intx_unmask(): DATA_EVENTFD installs (fd >= 0) or removes an unmask virqfd. */
+  private intxUnmaskAction(
+    start: number,
+    count: number,
+    flags: number,
+    data: number[],
+    resolve: (fd: number) => EventFd,
+  ): number {
+    if (this.type !== 'intx' || start !== 0 || count !== 1)
+      fail('EINVAL', 'INTx is not enabled, or not [0, 1)', IOCTL);
+    if (flags & VFIO_IRQ_SET_DATA_NONE) this.unmaskIntx();
+    else if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+      if (data[0]) this.unmaskIntx();
+    } else {
+      const fd = data[0]!;
+      if (fd >= 0) {
+        const efd = resolve(fd);
+        this.setUnmaskFd(efd);
+      } else {
+        this.setUnmaskFd(undefined);
+      }
+    }
+    return 0;
+  }
+
+  /** vfio_virqfd_enable()/disable(): a write to the eventfd unmasks; its close tears the virqfd down. */
+  private setUnmaskFd(fd: EventFd | undefined): void {
+    this.intxUnmask?.stop();
+    this.intxUnmask = undefined;
+    if (fd === undefined) return;
+    const v: Virqfd = {
+      fd,
+      stop: fd.listen((e) => {
+        if (e.closed) {
+          if (this.intxUnmask === v) this.intxUnmask = undefined;
+          return;
+        }
+        if (e.value > 0n) e.read();
+        this.unmaskIntx();
+      }),
+    };
+    this.intxUnmask = v;
+  }
+
+  /** vfio_pci_set_intx_trigger(). */
+  private intxTriggerAction(
+    start: number,
+    count: number,
+    flags: number,
+    data: number[],
+    resolve: (fd: number) => EventFd,
+  ): number {
+    if (this.type === 'intx' && count === 0 && flags & VFIO_IRQ_SET_DATA_NONE) {
+      this.intxDisable();
+      return 0;
+    }
+    if (!(this.type === 'intx' || this.type === 'none') || start !== 0 || count !== 1)
+      fail('EINVAL', 'INTx is not free, or not [0, 1)', IOCTL);
+    if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+      const fd = data[0]!;
+      // Resolve first, so a bad fd leaves INTx exactly as it was (vfio_intx_set_signal() today).
+      const efd = fd >= 0 ? resolve(fd) : undefined;
+      if (this.type === 'none') {
+        // vfio_intx_enable(): a fresh line, unmasked.
+        this.type = 'intx';
+        this.intxMasked = false;
+      }
+      this.intxTrigger = efd;
+      return 0;
+    }
+    if (this.type !== 'intx') fail('EINVAL', 'INTx is not enabled', IOCTL);
+    // Loopback: DATA_NONE (or a true BOOL) signals the eventfd as the device would.
+    if (flags & VFIO_IRQ_SET_DATA_NONE || data[0]) this.intxTrigger?.signal();
+    return 0;
+  }
+
+  private intxDisable(): void {
+    this.setUnmaskFd(undefined);
+    this.intxTrigger = undefined;
+    this.intxMasked = false;
+    this.type = 'none';
+  }
+
+  /** vfio_pci_set_msi_trigger(). */
+  private msiTrigger(
+    kind: 'msi' | 'msix',
+    start: number,
+    count: number,
+    flags: number,
+    data: number[],
+    resolve: (fd: number) => EventFd,
+  ): number {
+    if (this.type === kind && count === 0 && flags & VFIO_IRQ_SET_DATA_NONE) {
+      this.vectors = [];
+      this.type = 'none';
+      return 0;
+    }
+    if (!(this.type === kind || this.type === 'none')) fail('EINVAL', `${this.type} is in use`, IOCTL);
+    if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+      const enabling = this.type === 'none';
+      // vfio_msi_enable(vdev, start + count): the vectors that exist until disabled.
+      const nvec = enabling ? start + count : this.vectors.length;
+      if (start + count > nvec)
+        fail('EINVAL', `vectors [${start}, +${count}) beyond the ${nvec} enabled`, IOCTL);
+      // Resolve every fd before changing anything: upstream's vfio_msi_set_block()
+      // would de-assign the vectors it already set; here a failure changes nothing.
+      const efds = data.map((fd) => (fd >= 0 ? resolve(fd) : undefined));
+      if (enabling) {
+        this.type = kind;
+        this.vectors = new Array(nvec).fill(undefined);
+      }
+      for (let i = 0; i < count; i++) this.vectors[start + i] = efds[i];
+      return 0;
+    }
+    if (this.type !== kind) fail('EINVAL', `${kind} is not enabled`, IOCTL);
+    for (let i = start; i < start + count && i < this.vectors.length; i++) {
+      if (flags & VFIO_IRQ_SET_DATA_NONE || data[i - start]) this.vectors[i]?.signal();
+    }
+    return 0;
+  }
+
+  /** vfio_pci_set_err_trigger() / vfio_pci_set_req_trigger(): one eventfd each. */
+  private ctxTriggerSingle(
+    which: 'err' | 'req',
+    start: number,
+    count: number,
+    flags: number,
+    data: number[],
+    resolve: (fd: number) => EventFd,
+  ): number {
+    if (start !== 0 || count > 1) fail('EINVAL', 'only [0, 1) exists', IOCTL);
+    const cur = which === 'err' ? this.errTrigger : this.reqTrigger;
+    const set = (v: EventFd | undefined) => {
+      if (which === 'err') this.errTrigger = v;
+      else this.reqTrigger = v;
+    };
+    // vfio_pci_set_ctx_trigger_single(): DATA_NONE/BOOL are loopback tests.
+    if (flags & VFIO_IRQ_SET_DATA_NONE) {
+      if (cur !== undefined) {
+        if (count) cur.signal();
+        else set(undefined);
+        return 0;
+      }
+    } else if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+      if (!count) fail('EINVAL', 'count 0 with DATA_BOOL', IOCTL);
+      if (data[0] && cur !== undefined) cur.signal();
+      return 0;
+    } else if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+      if (!count) fail('EINVAL', 'count 0 with DATA_EVENTFD', IOCTL);
+      const fd = data[0]!;
+      if (fd === -1) set(undefined);
+      else if (fd >= 0) set(resolve(fd));
+      return 0;
+    }
+    return fail('EINVAL', `no ${which} eventfd to signal`, IOCTL);
+  }
+
+  /** vfio_pci_core_close_device() / remove: every interrupt torn down. */
+  disableAll(): void {
+    this.intxDisable();
+    this.vectors = [];
+    this.errTrigger = undefined;
+    this.reqTrigger = undefined;
+  }
+}

@@ -1,0 +1,80 @@
+import { fail } from '@tsvirt/core-bus';
+import { MDEV_BUS_NAME, type MdevDevice, type MdevDriver } from '@tsvirt/mdev-core';
+import { VFIO_DEVICE_API_PCI_STRING, type VfioCore, type VfioDevice } from '@tsvirt/vfio-core';
+import type { MpciIrqs } from './irqs.ts';
+import type { ZapVmaPtes } from './mmap.ts';
+import { MpciDevice } from './mpci-device.ts';
+import { isMpciParentOps } from './vendor-ops.ts';
+
+const byMdev = new WeakMap<MdevDevice, MpciDevice>();
+
+/** The vfio-mpci device bound to an mdev, if any. */
+export function mpciDevice(mdev: MdevDevice): MpciDevice | undefined {
+  return byMdev.get(mdev);
+}
+
+/**
+ * The interrupt lines of an mdev bound to vfio-mpci: what a vendor calls
+ * to raise INTx/MSI/ERR (`trigger(index, vector)`, `setIntx(level)`).
+ * Undefined while no vfio-mpci driver is bound.
+ */
+export function mpciIrqs(mdev: MdevDevice): MpciIrqs | undefined {
+  return byMdev.get(mdev)?.irqs;
+}
+
+export interface VfioMpciDriverOptions {
+  /** How to zap a device mapping's pages (host-mm's zap_vma_ptes); default: `vma.mm.zapVmaPtes`. */
+  zapVmaPtes?: ZapVmaPtes;
+}
+
+/**
+ * The vfio-mpci mdev bus driver: binds every mdev whose type's device_api
+ * is `vfio-pci` and whose parent gives the PCI ops (else the probe is
+ * ENODEV), and registers it with vfio-core in the IOMMU group mdev-core gave
+ * it (or a new emulated one when mdev-core's groups are not vfio-core's).
+ */
+export class VfioMpciDriver implements MdevDriver {
+  readonly name = 'vfio_mpci';
+  readonly bus = MDEV_BUS_NAME;
+  readonly deviceApis = [VFIO_DEVICE_API_PCI_STRING];
+  private readonly vdevs = new Map<MdevDevice, VfioDevice>();
+
+  constructor(
+    readonly vfio: VfioCore,
+    private readonly opts: VfioMpciDriverOptions = {},
+  ) {}
+
+  probe(mdev: MdevDevice): void {
+    const ops = mdev.parent.ops;
+    if (!isMpciParentOps(ops))
+      fail('ENODEV', `parent ${mdev.parent.name} lacks read/write/getRegionInfo`, 'vfio_mpci_probe');
+    const dev = new MpciDevice(mdev, ops, this.opts.zapVmaPtes);
+    const vdev =
+      this.vfio.iommuGroups.ofDevice(mdev) !== undefined
+        ? this.vfio.registerGroupDev(mdev, dev, dev)
+        : this.vfio.registerEmulatedIommuDev(mdev, dev, dev);
+    this.vdevs.set(mdev, vdev);
+    byMdev.set(mdev, dev);
+  }
+
+  /**
+   * vfio_mpci_remove(): unregister from VFIO. If a file is still open the
+   * user is asked through the REQ eventfd, and, since this model cannot
+   * wait, the device is revoked: later ioctls, accesses and faults fail,
+   * and the last close finishes the unregistration.
+   */
+  remove(mdev: MdevDevice): void {
+    const vdev = this.vdevs.get(mdev);
+    const dev = byMdev.get(mdev);
+    if (vdev === undefined || dev === undefined) return;
+    this.vdevs.delete(mdev);
+    const gone = this.vfio.unregisterGroupDev(vdev);
+    if (!gone) dev.revoke();
+    byMdev.delete(mdev);
+  }
+
+  /** The VFIO device of a bound mdev. */
+  vfioDevice(mdev: MdevDevice): VfioDevice | undefined {
+    return this.vdevs.get(mdev);
+  }
+}
