@@ -108,6 +108,12 @@ export class VfioDevice {
   }
 }
 
+/** ksys_pread64()/pwrite64(): a negative position is EINVAL; a buffer that is not one EFAULT. */
+function checkRw(buf: Uint8Array, offset: bigint, syscall: string): void {
+  if (!(buf instanceof Uint8Array)) fail('EFAULT', 'buffer is not a Uint8Array', syscall);
+  if (typeof offset !== 'bigint' || offset < 0n) fail('EINVAL', `bad position ${offset}`, syscall);
+}
+
 /**
  * The file behind a device fd: ioctl/read/write/mmap go to the driver's ops;
  * a missing op is EINVAL, as vfio_device_fops_*() answer.
@@ -139,14 +145,16 @@ export class VfioDeviceFile extends VfioFile {
   /** pread(fd, buf, offset). */
   read(buf: Uint8Array, offset: bigint): number {
     const d = this.live();
-    if (d.ops.read === undefined) fail('EINVAL', `${d.name} has no read`);
+    checkRw(buf, offset, 'pread64');
+    if (d.ops.read === undefined) fail('EINVAL', `${d.name} has no read`, 'pread64');
     return d.ops.read(d, buf, offset);
   }
 
   /** pwrite(fd, buf, offset). */
   write(buf: Uint8Array, offset: bigint): number {
     const d = this.live();
-    if (d.ops.write === undefined) fail('EINVAL', `${d.name} has no write`);
+    checkRw(buf, offset, 'pwrite64');
+    if (d.ops.write === undefined) fail('EINVAL', `${d.name} has no write`, 'pwrite64');
     return d.ops.write(d, buf, offset);
   }
 

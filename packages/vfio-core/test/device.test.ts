@@ -53,6 +53,18 @@ describe('device file (vfio_device_fops)', () => {
     expect(() => f.mmap({ start: 0, end: 4096, flags: 0, pgoff: 0 })).toThrow(e);
   });
 
+  it('pread/pwrite at a negative position are EINVAL, with a non-buffer EFAULT, before the driver sees them', () => {
+    const s = setup();
+    const { gfd } = attach(s);
+    const f = s.fds.getAs(openDevice(s, gfd), VfioDeviceFile);
+    expect(() => f.read(new Uint8Array(4), -1n)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => f.write(new Uint8Array(4), -4n)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => f.write([1] as unknown as Uint8Array, 0n)).toThrow(
+      expect.objectContaining({ code: 'EFAULT' }),
+    );
+    expect(s.log).toEqual(['open 0000:00:05.0']);
+  });
+
   it('a closed device fd is EBADF, and a released file refuses calls', () => {
     const s = setup();
     const { gfd } = attach(s);
