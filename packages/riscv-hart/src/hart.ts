@@ -1,11 +1,13 @@
 import { fail } from '@tsvirt/core-bus';
 import * as C from './csr.ts';
 import type { ExitKind, HartExit } from './exit.ts';
+import { executeFp, type FpuState } from './fpu/index.ts';
 import { Mmu, type MmuContext } from './mmu.ts';
 import { div32, div64, mul64, mulh64, mulhsu64, mulhu64 } from './muldiv.ts';
 import type { PhysMemory } from './phys-memory.ts';
 import { ReservationSet } from './reservation.ts';
 import { RVC_TABLE } from './rvc.ts';
+import { restoreHart, saveHart } from './snapshot.ts';
 import { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_MASK, Tlb, type TlbSet } from './tlb.ts';
 import { PendingTrap, TRAP } from './trap.ts';
 
@@ -87,41 +89,6 @@ const VS_ALIAS = new Map<number, number>([
   [C.CSR_SATP, C.CSR_VSATP],
 ]);
 
-/** The CSRs in a save() blob, in order. */
-export const SAVED_CSRS: readonly number[] = [
-  C.CSR_MSTATUS,
-  C.CSR_SIE,
-  C.CSR_STVEC,
-  C.CSR_SCOUNTEREN,
-  C.CSR_SENVCFG,
-  C.CSR_SSCRATCH,
-  C.CSR_SEPC,
-  C.CSR_SCAUSE,
-  C.CSR_STVAL,
-  C.CSR_SIP,
-  C.CSR_STIMECMP,
-  C.CSR_SATP,
-  C.CSR_VSSTATUS,
-  C.CSR_VSTVEC,
-  C.CSR_VSSCRATCH,
-  C.CSR_VSEPC,
-  C.CSR_VSCAUSE,
-  C.CSR_VSTVAL,
-  C.CSR_VSTIMECMP,
-  C.CSR_VSATP,
-  C.CSR_HSTATUS,
-  C.CSR_HEDELEG,
-  C.CSR_HIDELEG,
-  C.CSR_HIE,
-  C.CSR_HTIMEDELTA,
-  C.CSR_HCOUNTEREN,
-  C.CSR_HENVCFG,
-  C.CSR_HTVAL,
-  C.CSR_HVIP,
-  C.CSR_HTINST,
-  C.CSR_HGATP,
-];
-
 const sx = (v: bigint) => Number(BigInt.asIntN(64, v));
 
 /**
@@ -130,7 +97,7 @@ const sx = (v: bigint) => Number(BigInt.asIntN(64, v));
  * record. Register state lives in typed arrays (x: BigInt64Array with an
  * Int32Array view; f: 64 words) so a block compiler can share it.
  */
-export class Hart {
+export class Hart implements FpuState {
   /** x registers; x32 views the same bytes as (lo, hi) int32 pairs. */
   readonly x = new BigInt64Array(32);
   readonly x32 = new Int32Array(this.x.buffer);
@@ -272,6 +239,16 @@ export class Hart {
     }
     if (num >>> 10 === 3) fail('EINVAL', `CSR 0x${num.toString(16)} is read-only`, 'setCsr');
     this.csrWrite(num, BigInt.asUintN(64, v));
+  }
+
+  /** The architectural state as a versioned blob (see snapshot.ts). */
+  save(): Uint8Array {
+    return saveHart(this);
+  }
+
+  /** Restore from save(); EINVAL for a bad blob, leaving the hart unchanged. */
+  restore(blob: Uint8Array): void {
+    restoreHart(this, blob);
   }
 
   // ---- TLB maintenance for the KVM MMU ----
@@ -1141,9 +1118,9 @@ export class Hart {
 
   private fpOp(insn: number, raw: number): void {
     if (this.fpOff()) this.illegal(raw);
-    // The F/D arithmetic unit (src/fpu) is not integrated yet.
-    void insn;
-    this.illegal(raw);
+    this.fsDirty = false;
+    if (!executeFp(this, insn)) this.illegal(raw);
+    if (this.fsDirty) this.markFsDirty();
   }
 
   // ---- SYSTEM ----

@@ -3,61 +3,39 @@
 // the `out` pair: out[0] = low word, out[1] = high word.
 
 const TWO32 = 4294967296;
-const a16 = new Float64Array(4);
-const b16 = new Float64Array(4);
-const p16 = new Float64Array(8);
-
-/** High 64 bits of the unsigned 128-bit product, schoolbook on 16-bit limbs. */
+/** High 64 bits of the unsigned 128-bit product, from four 32 x 32 partial products. */
 export function mulhu64(alo: number, ahi: number, blo: number, bhi: number, out: Int32Array): void {
-  a16[0] = alo & 0xffff;
-  a16[1] = alo >>> 16;
-  a16[2] = ahi & 0xffff;
-  a16[3] = ahi >>> 16;
-  b16[0] = blo & 0xffff;
-  b16[1] = blo >>> 16;
-  b16[2] = bhi & 0xffff;
-  b16[3] = bhi >>> 16;
-  p16.fill(0);
-  for (let i = 0; i < 4; i++) {
-    const ai = a16[i];
-    if (ai === 0) continue;
-    let carry = 0;
-    for (let j = 0; j < 4; j++) {
-      const t = ai * b16[j] + p16[i + j] + carry; // < 2^33: exact in a double
-      p16[i + j] = t % 65536;
-      carry = Math.floor(t / 65536);
-    }
-    p16[i + 4] += carry;
-  }
-  out[0] = p16[4] + p16[5] * 65536;
-  out[1] = p16[6] + p16[7] * 65536;
+  const p0hi = mulhu32(alo, blo) >>> 0;
+  const p1lo = Math.imul(alo, bhi) >>> 0;
+  const p1hi = mulhu32(alo, bhi) >>> 0;
+  const p2lo = Math.imul(ahi, blo) >>> 0;
+  const p2hi = mulhu32(ahi, blo) >>> 0;
+  const p3lo = Math.imul(ahi, bhi) >>> 0;
+  const p3hi = mulhu32(ahi, bhi);
+  // Column sums stay below 2^34: exact in doubles.
+  const c1 = Math.floor((p0hi + p1lo + p2lo) / TWO32);
+  const s2 = p1hi + p2hi + p3lo + c1;
+  out[0] = s2;
+  out[1] = (p3hi + Math.floor(s2 / TWO32)) | 0;
 }
 
-/** MULH: signed x signed; corrects the unsigned product for negative operands. */
+/** MULH: signed x signed; the unsigned product minus b (if a < 0) and a (if b < 0), high half. */
 export function mulh64(alo: number, ahi: number, blo: number, bhi: number, out: Int32Array): void {
   mulhu64(alo, ahi, blo, bhi, out);
-  let lo = out[0];
-  let hi = out[1];
-  if (ahi < 0) [lo, hi] = sub64(lo, hi, blo, bhi);
-  if (bhi < 0) [lo, hi] = sub64(lo, hi, alo, ahi);
-  out[0] = lo;
-  out[1] = hi;
+  if (ahi < 0) sub64(out, blo, bhi);
+  if (bhi < 0) sub64(out, alo, ahi);
 }
 
 /** MULHSU: signed rs1 x unsigned rs2. */
 export function mulhsu64(alo: number, ahi: number, blo: number, bhi: number, out: Int32Array): void {
   mulhu64(alo, ahi, blo, bhi, out);
-  if (ahi < 0) {
-    const [lo, hi] = sub64(out[0], out[1], blo, bhi);
-    out[0] = lo;
-    out[1] = hi;
-  }
+  if (ahi < 0) sub64(out, blo, bhi);
 }
 
-function sub64(alo: number, ahi: number, blo: number, bhi: number): [number, number] {
-  const lo = (alo - blo) | 0;
-  const borrow = alo >>> 0 < blo >>> 0 ? 1 : 0;
-  return [lo, (ahi - bhi - borrow) | 0];
+function sub64(out: Int32Array, blo: number, bhi: number): void {
+  const alo = out[0]!;
+  out[0] = (alo - blo) | 0;
+  out[1] = (out[1]! - bhi - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
 }
 
 /** Low 64 bits of a 64 x 64 product (MUL). */

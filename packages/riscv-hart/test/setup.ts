@@ -11,10 +11,14 @@ export function bareHart(pages = 1024, opts: Partial<HartOptions> = {}): { hart:
   return { hart, mem };
 }
 
-/** Load code at RAM and run until the first exit (ecall by convention); returns the exit. */
-export function runCode(insns: number[], budget = 100_000) {
+/** Load code at RAM (plus a final ecall), set registers, run until the first exit. */
+export function runCode(insns: number[], regs: Record<number, bigint> = {}, budget = 100_000) {
   const { hart, mem } = bareHart();
   mem.code(RAM, [...insns, 0x00000073]);
+  for (const [r, v] of Object.entries(regs)) hart.setX(Number(r), v);
   const exit = hart.run(budget);
   return { hart, mem, exit };
 }
+
+export const s64 = (v: bigint) => BigInt.asIntN(64, v);
+export const u64 = (v: bigint) => BigInt.asUintN(64, v);

@@ -1,0 +1,74 @@
+import { runSuite } from '@tsvirt/bench-harness';
+import type { Hart } from '../src/index.ts';
+import { add, addi, and, bne, div, ld, li, mulh, mulhu, sd, xor } from '../test/asm.ts';
+import { bareHart, RAM } from '../test/setup.ts';
+import { twoStageHart, VA } from '../test/two-stage.ts';
+
+const PER_ITER = 2_000_000;
+
+// The hot integer loop: 4 instructions, a counter that never reaches zero.
+const hotLoop = [...li(1, 1n << 40n), addi(1, 1, -1), add(2, 2, 1), xor(3, 3, 2), bne(1, 0, -12)];
+// Memory-heavy: load, add, store over a 64 KiB array (16 pages), 7 instructions.
+const memLoop = [
+  ...li(7, 0xfff8n),
+  addi(8, 8, 8),
+  and(8, 8, 7),
+  add(6, 9, 8),
+  ld(5, 6, 0),
+  addi(5, 5, 1),
+  sd(5, 6, 0),
+  bne(7, 0, -24),
+];
+const mulLoop = [
+  ...li(5, 0x1234_5678_9abc_def1n),
+  ...li(6, 0x0fed_cba9_8765_4321n),
+  mulh(7, 5, 6),
+  mulhu(8, 5, 6),
+  add(5, 5, 7),
+  bne(6, 0, -12),
+];
+const divLoop = [...li(5, 0x7_1234_5678n), ...li(6, 12345n), div(7, 5, 6), addi(5, 5, 3), bne(6, 0, -8)];
+
+function bare(code: number[]): Hart {
+  const { hart, mem } = bareHart(2048);
+  mem.code(RAM, code);
+  hart.setX(9, BigInt(RAM + 0x10_0000));
+  return hart;
+}
+
+function twoStage(code: number[]): Hart {
+  const { hart, mem, host } = twoStageHart();
+  mem.code(host(VA), code);
+  hart.setX(9, BigInt.asUintN(64, BigInt(VA + 0x10_0000)));
+  return hart;
+}
+
+function runCase(name: string, make: () => Hart, perIter: number, baseline?: string) {
+  let hart: Hart;
+  return {
+    name,
+    setup: () => {
+      hart = make();
+    },
+    fn: () => {
+      const e = hart.run(perIter);
+      if (e.kind !== 'budget') throw new Error(`${name}: unexpected exit ${e.kind}`);
+    },
+    work: { count: perIter, unit: 'instr' },
+    ...(baseline ? { baseline } : {}),
+  };
+}
+
+await runSuite('riscv-hart: interpreter MIPS (VS-mode)', [
+  runCase('hot loop, bare translation', () => bare(hotLoop), PER_ITER),
+  runCase('hot loop, Sv39 over Sv39x4', () => twoStage(hotLoop), PER_ITER, 'hot loop, bare translation'),
+  runCase('load/add/store loop, bare', () => bare(memLoop), PER_ITER),
+  runCase(
+    'load/add/store loop, Sv39 over Sv39x4',
+    () => twoStage(memLoop),
+    PER_ITER,
+    'load/add/store loop, bare',
+  ),
+  runCase('mulh+mulhu loop (64-bit operands)', () => bare(mulLoop), PER_ITER),
+  runCase('div loop (35-bit dividend)', () => bare(divLoop), PER_ITER),
+]);
