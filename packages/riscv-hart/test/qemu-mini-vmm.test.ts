@@ -8,7 +8,16 @@ import {
   SBI_EXT_DBCN,
   SBI_EXT_SRST,
 } from './support/mini-sbi.ts';
+import { runOnHart } from './support/mini-vmm.ts';
 import { TestPhysMemory } from './support/test-phys-memory.ts';
+
+/** A flat image from 32-bit instruction words. */
+function image(...words: number[]): Uint8Array {
+  const b = new Uint8Array(words.length * 4);
+  const dv = new DataView(b.buffer);
+  for (const [i, w] of words.entries()) dv.setUint32(i * 4, w >>> 0, true);
+  return b;
+}
 
 // The mini VMM's own parts, tested without a hart.
 
@@ -133,5 +142,46 @@ describe('MiniSbi', () => {
     const sbi = new MiniSbi(reader);
     expect(sbi.call(0x48534dn, 0n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
     expect(sbi.call(SBI_EXT_SRST, 1n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
+  });
+});
+
+describe('runOnHart exit handling', () => {
+  it('an unknown SBI extension answers NOT_SUPPORTED (-2) in a0; SRST ends the run with its reason', () => {
+    const r = runOnHart(
+      image(
+        0x444248b7, // lui a7, 0x44424
+        0x34f8889b, // addiw a7, a7, 0x34f   (not an extension we have)
+        0x00000073, // ecall
+        0x04350513, // addi a0, a0, 0x43     ('A' when a0 = -2)
+        0x00100893, // li a7, 1              (legacy putchar)
+        0x00000073, // ecall
+        0x535258b7, // lui a7, 0x53525
+        0x3548889b, // addiw a7, a7, 0x354   (SRST)
+        0x00000813, // li a6, 0
+        0x00000513, // li a0, 0              (shutdown)
+        0x00100593, // li a1, 1              (system failure)
+        0x00000073, // ecall
+      ),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.raw).toBe('A');
+    expect(r.output).toBeUndefined();
+    expect(r.reset).toEqual({ type: 0n, reason: 1n });
+    expect(r.exits.ecall).toBe(3);
+  });
+  it('a guest that never shuts down stops at the instruction limit', () => {
+    const r = runOnHart(image(0x0000006f), { maxInstructions: 5000 }); // j .
+    expect(r.reset).toBeUndefined();
+    expect(r.error).toMatch(/no shutdown after 5000 instructions \(pc 0x80200000\)/);
+    expect(r.retired).toBe(5000);
+  });
+  it('a load outside guest RAM is a G-stage fault that stops the run with its GPA', () => {
+    const r = runOnHart(image(0x00001537, 0x00053583)); // lui a0, 1; ld a1, 0(a0)
+    expect(r.error).toBe('guest page fault (cause 21) at GPA 0x1000 at pc 0x80200004');
+    expect(r.exits['guest-page-fault']).toBe(1);
+  });
+  it('wfi with nothing to wake it stops the run', () => {
+    const r = runOnHart(image(0x10500073)); // wfi
+    expect(r.error).toBe('wfi with no interrupt source at pc 0x80200000');
   });
 });
