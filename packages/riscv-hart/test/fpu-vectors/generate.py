@@ -167,6 +167,26 @@ def int_like(f):
     return b if b is not None else rand_float(f)
 
 
+def tie_pair(f, additive):
+    """Operands whose exact sum or product lies exactly halfway between two
+    neighbours (RNE and RMM then differ when the lower one is even)."""
+    eb, mb, _ = FMT[f]
+    p = mb + 1
+    bias = (1 << (eb - 1)) - 1
+    scale = rng.randint(-20, 20)
+    sa, sb = rng.getrandbits(1), rng.getrandbits(1)
+    if additive:
+        # a has a full significand; b is exactly half of a's ulp (times an odd factor below it).
+        a = (sa << (eb + mb)) | ((bias + scale) << mb) | rng.getrandbits(mb)
+        b = (sb << (eb + mb)) | ((bias + scale - p) << mb) | (rng.getrandbits(3) << (mb - 3) if rng.random() < 0.3 else 0)
+        return a, b
+    k = rng.randint(1, p - 2)
+    # (1 + 2^-k)(1 + 2^-(p-k)) = 1 + 2^-k + 2^-(p-k) + 2^-p: the last term is half an ulp.
+    a = (sa << (eb + mb)) | ((bias + scale) << mb) | (1 << (mb - k))
+    b = (sb << (eb + mb)) | ((bias - scale) << mb) | (1 << (mb - (p - k)))
+    return a, b
+
+
 def make_cases(name, srcs, n):
     cases = []
     for _ in range(n):
@@ -194,6 +214,8 @@ def make_cases(name, srcs, n):
                     bb = from_float(f, abs(want))
                     if bb is not None and bb != 0:
                         vals[1] = (bb + rng.randint(-3, 3)) & ((1 << (32 if f == 's' else 64)) - 1)
+            if len(srcs) >= 2 and rng.random() < 0.15 and name.startswith(('fadd', 'fsub', 'fmul', 'fmadd')):
+                vals[0], vals[1] = tie_pair(f, name.startswith(('fadd', 'fsub')))
             if name.startswith('fdiv') and rng.random() < 0.05:
                 vals[1] = rng.choice([0, 1]) << (31 if f == 's' else 63)
             if len(srcs) == 3 and rng.random() < 0.5:
