@@ -60,6 +60,7 @@ const U64_MAX = (1n << 64n) - 1n;
 /** PAGE_MASK as a u64: every page-size bit from 4 KiB up. */
 const PAGE_MASK_U64 = U64_MAX ^ BigInt(PAGE_SIZE - 1);
 const PAGE_SHIFT_N = 12n;
+const PAGE = BigInt(PAGE_SIZE);
 
 export interface VfioIommuType1Options {
   /** The calling process's address space (`current->mm`), or a getter for it. */
@@ -140,8 +141,12 @@ export class VfioIommuType1 implements VfioIommu {
     return b;
   }
 
+  private shiftCache: [IommuDomain | undefined, bigint] = [undefined, 12n];
+
+  /** __ffs(pgsize_bitmap): the smallest page size's shift, recomputed only when the domain changes. */
   private get pgshift(): bigint {
-    return ffs(this.pgsizeBitmap);
+    if (this.shiftCache[0] !== this.domain) this.shiftCache = [this.domain, ffs(this.pgsizeBitmap)];
+    return this.shiftCache[1];
   }
 
   /** The usable IOVA ranges (iova_list); empty, meaning unrestricted, with only mdev groups. */
@@ -715,10 +720,13 @@ export class VfioIommuType1 implements VfioIommu {
     const out: number[] = [];
     const touched: [VfioDma, number][] = [];
     const newBits: [Uint8Array, number][] = [];
+    let dma: VfioDma | undefined;
     try {
       for (const pfn of userIovaPfns) {
         const iova = BigInt(pfn) << PAGE_SHIFT_N;
-        const dma = this.dmaList.find(iova, BigInt(PAGE_SIZE));
+        // Consecutive pfns usually fall in the same mapping: try the last one first.
+        if (dma === undefined || iova < dma.iova || iova >= dma.iova + dma.size)
+          dma = this.dmaList.find(iova, PAGE);
         if (dma === undefined) fail('EINVAL', `iova 0x${iova.toString(16)} is not mapped`, OP);
         if ((dma.prot & prot) !== prot) fail('EPERM', `mapping prot ${dma.prot} lacks ${prot}`, OP);
         const have = dma.pfnList.get(pfn);
@@ -750,7 +758,7 @@ export class VfioIommuType1 implements VfioIommu {
         }
       }
     } catch (e) {
-      for (const [dma, pfn] of touched.reverse()) this.unpinExternal(dma, pfn, doAccounting);
+      for (const [td, tp] of touched.reverse()) this.unpinExternal(td, tp, doAccounting);
       for (const [bm, bit] of newBits) bm[bit >>> 3]! &= ~(1 << (bit & 7));
       throw e;
     }
@@ -781,8 +789,10 @@ export class VfioIommuType1 implements VfioIommu {
     const OP = 'vfio_unpin_pages';
     this.checkPfnList(userIovaPfns, OP);
     const dmas: VfioDma[] = [];
+    let d: VfioDma | undefined;
     for (const pfn of userIovaPfns) {
-      const d = this.dmaList.find(BigInt(pfn) << PAGE_SHIFT_N, BigInt(PAGE_SIZE));
+      const iova = BigInt(pfn) << PAGE_SHIFT_N;
+      if (d === undefined || iova < d.iova || iova >= d.iova + d.size) d = this.dmaList.find(iova, PAGE);
       if (d === undefined) fail('EINVAL', `iova pfn 0x${pfn.toString(16)} is not mapped`, OP);
       dmas.push(d);
     }

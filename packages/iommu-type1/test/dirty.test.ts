@@ -247,3 +247,15 @@ describe('VFIO_IOMMU_DIRTY_PAGES errors', () => {
     expect(snapshot(s)).toEqual(before2);
   });
 });
+
+describe('testOnlyMarkDirty (a hook for tests and benchmarks)', () => {
+  it('marks the pages of a range across mappings, only while tracking', () => {
+    const s = setup();
+    map(s, 0n, 4n * PG);
+    map(s, 4n * PG, 4n * PG, s.va + 0x10000n);
+    s.iommu.testOnlyMarkDirty(0n, 8n * PG);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    s.iommu.testOnlyMarkDirty(3n * PG, 2n * PG);
+    expect(bits(getBitmap(s.iommu, 0n, 8n * PG), 8)).toEqual([3, 4]);
+  });
+});
