@@ -306,6 +306,16 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     if (off >= r.size) fail('EINVAL', `offset 0x${off.toString(16)} is past region ${index}`, op);
     const left = r.size - off;
     const count = BigInt(buf.length) > left ? Number(left) : buf.length;
+    // Fast path: one naturally aligned 1/2/4-byte access goes to the vendor as is.
+    if (
+      count === buf.length &&
+      (count === 4 || count === 2 || count === 1) &&
+      (Number(off) & (count - 1)) === 0
+    ) {
+      const got = write ? this.ops.write(this.mdev, buf, pos) : this.ops.read(this.mdev, buf, pos);
+      if (!(got > 0)) fail('EFAULT', `vendor ${op} at 0x${pos.toString(16)} failed`, op);
+      return count;
+    }
     let done = 0;
     let p = Number(off);
     const base = pos - off;

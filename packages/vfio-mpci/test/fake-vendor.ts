@@ -95,6 +95,8 @@ export interface FakeOpts {
   mapFallback?: boolean;
   noDisplay?: boolean;
   noReset?: boolean;
+  /** Do not log accesses (benchmarks). */
+  quiet?: boolean;
 }
 
 export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
@@ -170,7 +172,7 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
     numRegions: () => VFIO_PCI_NUM_REGIONS + 1,
     read(mdev, buf, pos) {
       if (ctl.failRead) return 0;
-      log.push(`r${buf.length} 0x${pos.toString(16)}`);
+      if (!opts.quiet) log.push(`r${buf.length} 0x${pos.toString(16)}`);
       const s = st(mdev);
       const index = Number(pos >> 40n);
       const off = Number(pos & 0xff_ffff_ffffn);
@@ -183,7 +185,7 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
       return buf.length;
     },
     write(mdev, buf, pos) {
-      log.push(`w${buf.length} 0x${pos.toString(16)}`);
+      if (!opts.quiet) log.push(`w${buf.length} 0x${pos.toString(16)}`);
       const s = st(mdev);
       const index = Number(pos >> 40n);
       const off = Number(pos & 0xff_ffff_ffffn);

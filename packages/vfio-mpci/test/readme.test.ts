@@ -1,0 +1,8 @@
+import { join } from 'node:path';
+import { runReadmeExamples } from '@tsvirt/test-utils';
+import { expect, it } from 'vitest';
+
+it('the README example runs and does what it says', async () => {
+  const [ex] = await runReadmeExamples(join(import.meta.dirname, '..'));
+  expect(ex).toMatchObject({ intxCount: 1, interrupts: 1n });
+});
