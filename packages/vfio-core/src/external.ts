@@ -9,18 +9,18 @@ export const VFIO_IOMMU_NOTIFY = 0 as const;
 export const VFIO_GROUP_NOTIFY = 1 as const;
 
 /**
- * Run `fn` against the backend of the device's container while holding a
- * container user, as the vendor-driver API does around every call
- * (vfio_group_add_container_user() ... vfio_group_try_dissolve_container()).
+ * Run `fn` against the backend of the device's container. A driver may call
+ * the vendor API only between its device's open and close
+ * (vfio_assert_device_open(): EINVAL otherwise); an open device keeps its
+ * group's container and backend in place, so nothing else can change
+ * under the call. (Before Linux 5.19 each call took a container user
+ * instead; the errors are the same EINVAL.)
  */
 function withIommu<T>(vdev: VfioDevice, op: string, fn: (iommu: VfioIommu) => T): T {
-  const group = vdev.group;
-  group.addContainerUser(op);
-  try {
-    return fn(group.container!.iommu!);
-  } finally {
-    group.tryDissolveContainer();
-  }
+  if (vdev.openCount === 0) fail('EINVAL', `${vdev.name} is not open`, op);
+  const iommu = vdev.group.container?.iommu;
+  if (iommu === undefined) fail('EINVAL', `${vdev.name} has no container with an IOMMU backend`, op);
+  return fn(iommu);
 }
 
 function checkPfns(pfns: readonly number[], op: string): void {
@@ -33,9 +33,8 @@ function checkPfns(pfns: readonly number[], op: string): void {
  * vfio_pin_pages(): pin the user pages behind IOVA pfns for a mediated
  * device's DMA; returns the host pfns. No pages EINVAL; more than
  * VFIO_PIN_PAGES_MAX_ENTRIES E2BIG; only a singleton group may pin (its
- * pins then define the group's dirty scope): EINVAL otherwise; no
- * container, no backend or a non-viable group EINVAL. The backend checks
- * prot and the mappings.
+ * pins then define the group's dirty scope): EINVAL otherwise; a device
+ * that is not open EINVAL. The backend checks prot and the mappings.
  */
 export function vfio_pin_pages(vdev: VfioDevice, iovaPfns: readonly number[], prot: number): number[] {
   const OP = 'vfio_pin_pages';

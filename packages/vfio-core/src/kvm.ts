@@ -1,5 +1,5 @@
 import { fail, type KernelFile } from '@tsvirt/core-bus';
-import { VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU } from './uapi.ts';
+import { VFIO_DMA_CC_IOMMU } from './uapi.ts';
 import type { VfioGroup } from './vfio-group.ts';
 import { VfioGroupFile } from './vfio-group.ts';
 
@@ -48,14 +48,15 @@ export function vfio_file_iommu_group(file: KernelFile): number {
 
 /**
  * vfio_file_enforced_coherent(): whether DMA of this group is kept cache
- * coherent by the IOMMU, so KVM need not emulate WBINVD-style flushes: the
- * container's backend answers VFIO_DMA_CC_IOMMU; no backend yet, false.
+ * coherent by the IOMMU, so KVM need not emulate WBINVD-style flushes. With
+ * a container, CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) on it decides; without
+ * one, true: the group cannot do DMA until it joins a container, and the
+ * user must attach it first to prove it has permission.
  */
 export function vfio_file_enforced_coherent(file: KernelFile): boolean {
   const g = groupOf(file, 'vfio_file_enforced_coherent');
-  const iommu = g.container?.iommu;
-  if (iommu === undefined) return false;
-  return iommu.ioctl(VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU) > 0;
+  if (g.container === undefined) return true;
+  return g.container.checkExtension(VFIO_DMA_CC_IOMMU) > 0;
 }
 
 /**

@@ -83,19 +83,18 @@ describe('KVM hooks on VFIO files', () => {
     expect(vfio_external_check_extension(g, VFIO_TYPE1_IOMMU)).toBe(0);
   });
 
-  it('enforced coherency is what the backend says about VFIO_DMA_CC_IOMMU; false without one', () => {
+  it('enforced coherency: true without a container; else CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) on the container', () => {
     const s = setup();
     const cc = new FakeIommuDriver('cc', [VFIO_TYPE1_IOMMU], [VFIO_DMA_CC_IOMMU]);
-    s.core.unregisterIommuDriver(s.drv);
     s.core.registerIommuDriver(cc);
     const gfd = s.core.open(s.fds, '/dev/vfio/5');
-    expect(vfio_file_enforced_coherent(s.fds.get(gfd))).toBe(false);
-    s.fds.close(gfd);
+    expect(vfio_file_enforced_coherent(s.fds.get(gfd))).toBe(true);
     const cfd = s.core.open(s.fds, '/dev/vfio/vfio');
-    const g2 = s.core.open(s.fds, '/dev/vfio/5');
-    ioctl(s.fds, g2, VFIO_GROUP_SET_CONTAINER, cfd);
-    expect(vfio_file_enforced_coherent(s.fds.get(g2))).toBe(false);
+    ioctl(s.fds, gfd, VFIO_GROUP_SET_CONTAINER, cfd);
+    // No backend chosen yet: every registered backend is asked; 'cc' says yes.
+    expect(vfio_file_enforced_coherent(s.fds.get(gfd))).toBe(true);
+    // The first registered backend (no DMA_CC) is chosen: now it alone answers.
     ioctl(s.fds, cfd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU);
-    expect(vfio_file_enforced_coherent(s.fds.get(g2))).toBe(true);
+    expect(vfio_file_enforced_coherent(s.fds.get(gfd))).toBe(false);
   });
 });
