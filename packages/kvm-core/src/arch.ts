@@ -87,6 +87,17 @@ export interface KvmArchOps {
   /** KVM_GET_REG_LIST: every register id the vCPU has, in the arch's order. */
   getRegList?(vcpu: KvmVcpu): bigint[];
 
+  /** KVM_GET_MP_STATE (kvm_arch_vcpu_ioctl_get_mpstate); absent: EINVAL. */
+  getMpState?(vcpu: KvmVcpu): number;
+  /** KVM_SET_MP_STATE; refuse states the arch does not model with EINVAL. */
+  setMpState?(vcpu: KvmVcpu, state: number): void;
+  /**
+   * kvm_arch_flush_remote_tlbs(): flush every vCPU's guest TLB now. Absent:
+   * the generic code posts KVM_REQ_TLB_FLUSH to every vCPU, to be served
+   * before its next guest entry (vcpu.checkRequest).
+   */
+  flushRemoteTlbs?(vm: KvmVm): void;
+
   /** kvm_set_irq(): drive interrupt line `irq` (a GSI) to `level` (0/1); used by KVM_IRQ_LINE and irqfd. */
   setIrq?(vm: KvmVm, irq: number, level: number): void;
   /** kvm_arch_intc_initialized(): irqfd assignment is EAGAIN while false (default true). */

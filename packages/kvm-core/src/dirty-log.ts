@@ -26,13 +26,17 @@ export function kvmGetDirtyLog(vm: KvmVm, log: KvmDirtyLog): void {
   // The bitmap's bytes as user space reads them: set_bit_le order (a little-endian host).
   out.set(new Uint8Array(bm.buffer, bm.byteOffset, n));
   if (vm.manualDirtyLogProtect) return;
+  let flush = false;
   for (let w = 0; w < n / 8; w++) {
     if ((bm[2 * w]! | bm[2 * w + 1]!) === 0) continue;
     const mask = maskOf(bm, w);
     bm[2 * w] = 0;
     bm[2 * w + 1] = 0;
     vm.archOps.enableLogDirtyPtMasked(vm, slot, w * 64, mask);
+    flush = true;
   }
+  // kvm_flush_remote_tlbs_memslot(): stale writable translations must go before the bits are trusted.
+  if (flush) vm.flushRemoteTlbs();
 }
 
 /**
@@ -63,6 +67,7 @@ export function kvmClearDirtyLog(vm: KvmVm, log: KvmClearDirtyLog): void {
   if (!(src instanceof Uint8Array) || src.length < words * 8)
     fail('EFAULT', `dirty_bitmap needs ${words * 8} bytes`, S);
   const first = Number(log.first_page);
+  let flush = false;
   for (let i = 0; i < words; i++) {
     const w = first / 64 + i;
     const lo =
@@ -78,5 +83,7 @@ export function kvmClearDirtyLog(vm: KvmVm, log: KvmClearDirtyLog): void {
     if ((wasLo | wasHi) === 0) continue;
     const mask = BigInt(wasLo >>> 0) | (BigInt(wasHi >>> 0) << 32n);
     vm.archOps.enableLogDirtyPtMasked(vm, slot, w * 64, mask);
+    flush = true;
   }
+  if (flush) vm.flushRemoteTlbs();
 }

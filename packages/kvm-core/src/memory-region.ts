@@ -159,10 +159,11 @@ function writeProtectSlot(vm: KvmVm, slot: KvmMemorySlot): void {
   const arch = vm.archOps;
   if (arch.writeProtectMemslot !== undefined) {
     arch.writeProtectMemslot(vm, slot);
-    return;
+  } else {
+    for (let off = 0; off < slot.npages; off += 64) {
+      const n = Math.min(64, slot.npages - off);
+      arch.enableLogDirtyPtMasked(vm, slot, off, n === 64 ? (1n << 64n) - 1n : (1n << BigInt(n)) - 1n);
+    }
   }
-  for (let off = 0; off < slot.npages; off += 64) {
-    const n = Math.min(64, slot.npages - off);
-    arch.enableLogDirtyPtMasked(vm, slot, off, n === 64 ? (1n << 64n) - 1n : (1n << BigInt(n)) - 1n);
-  }
+  vm.flushRemoteTlbs();
 }

@@ -100,3 +100,8 @@ export interface KvmIrqLevel {
 export interface KvmInterrupt {
   irq: number;
 }
+
+/** struct kvm_mp_state (KVM_GET/SET_MP_STATE). */
+export interface KvmMpState {
+  mp_state: number;
+}

@@ -184,3 +184,24 @@ export const KVM_GET_REG_LIST = iowr(0xb0, 8);
 export const KVM_SET_DEVICE_ATTR = iow(0xe1, 24);
 export const KVM_GET_DEVICE_ATTR = iow(0xe2, 24);
 export const KVM_HAS_DEVICE_ATTR = iow(0xe3, 24);
+
+/** struct kvm_mp_state values (KVM_GET/SET_MP_STATE). */
+export const KVM_MP_STATE_RUNNABLE = 0;
+export const KVM_MP_STATE_UNINITIALIZED = 1;
+export const KVM_MP_STATE_INIT_RECEIVED = 2;
+export const KVM_MP_STATE_HALTED = 3;
+export const KVM_MP_STATE_SIPI_RECEIVED = 4;
+export const KVM_MP_STATE_STOPPED = 5;
+export const KVM_MP_STATE_CHECK_STOP = 6;
+export const KVM_MP_STATE_OPERATING = 7;
+export const KVM_MP_STATE_LOAD = 8;
+export const KVM_MP_STATE_AP_RESET_HOLD = 9;
+export const KVM_MP_STATE_SUSPENDED = 10;
+export const KVM_GET_MP_STATE = ioc(IOC_READ, 0x98, 4);
+export const KVM_SET_MP_STATE = iow(0x99, 4);
+
+/** vCPU requests (kvm_make_request): generic ones; an arch numbers its own from KVM_REQUEST_ARCH_BASE. */
+export const KVM_REQ_TLB_FLUSH = 0;
+export const KVM_REQ_VM_DEAD = 1;
+export const KVM_REQ_UNBLOCK = 2;
+export const KVM_REQUEST_ARCH_BASE = 8;

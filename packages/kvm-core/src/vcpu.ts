@@ -1,6 +1,6 @@
 import { fail, type KernelFile } from '@tsvirt/core-bus';
 import { createKvmRun, type KvmRun } from './run.ts';
-import type { KvmInterrupt, KvmOneReg, KvmRegList } from './structs.ts';
+import type { KvmInterrupt, KvmMpState, KvmOneReg, KvmRegList } from './structs.ts';
 import {
   KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
@@ -10,10 +10,12 @@ import {
   KVM_EXIT_RISCV_SBI,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_EXIT_UNKNOWN,
+  KVM_GET_MP_STATE,
   KVM_GET_ONE_REG,
   KVM_GET_REG_LIST,
   KVM_INTERRUPT,
   KVM_RUN,
+  KVM_SET_MP_STATE,
   KVM_SET_ONE_REG,
   kvmRegSize,
 } from './uapi.ts';
@@ -34,6 +36,8 @@ export class KvmVcpu implements KernelFile {
   /** Set by the first KVM_RUN (kvm_arch_vcpu_run_pid_change): some registers freeze after it. */
   hasRun = false;
   destroyed = false;
+  /** Pending requests (vcpu->requests), one bit per KVM_REQ_*. */
+  requests = 0;
   private released = false;
 
   constructor(
@@ -63,6 +67,12 @@ export class KvmVcpu implements KernelFile {
         return 0;
       case KVM_INTERRUPT:
         this.interrupt(arg as KvmInterrupt);
+        return 0;
+      case KVM_GET_MP_STATE:
+        this.getMpState(arg as KvmMpState);
+        return 0;
+      case KVM_SET_MP_STATE:
+        this.setMpState(arg as KvmMpState);
         return 0;
       default: {
         const a = this.vm.archOps;
@@ -148,6 +158,38 @@ export class KvmVcpu implements KernelFile {
     const a = this.vm.archOps;
     if (a.vcpuInterrupt === undefined) fail('ENOTTY', 'arch has no KVM_INTERRUPT', 'KVM_INTERRUPT');
     a.vcpuInterrupt(this, irq.irq);
+  }
+
+  /** KVM_GET_MP_STATE: written to mp.mp_state. */
+  getMpState(mp: KvmMpState): void {
+    const a = this.vm.archOps;
+    if (a.getMpState === undefined) fail('EINVAL', 'arch has no MP state', 'KVM_GET_MP_STATE');
+    mp.mp_state = a.getMpState(this);
+  }
+
+  /** KVM_SET_MP_STATE. */
+  setMpState(mp: KvmMpState): void {
+    const a = this.vm.archOps;
+    if (a.setMpState === undefined) fail('EINVAL', 'arch has no MP state', 'KVM_SET_MP_STATE');
+    a.setMpState(this, mp.mp_state);
+  }
+
+  // ---- requests (kvm_make_request / kvm_check_request) ----
+
+  makeRequest(req: number): void {
+    this.requests |= 1 << req;
+  }
+
+  /** Test and clear: true once per posted request. */
+  checkRequest(req: number): boolean {
+    const bit = 1 << req;
+    if ((this.requests & bit) === 0) return false;
+    this.requests &= ~bit;
+    return true;
+  }
+
+  requestPending(req: number): boolean {
+    return (this.requests & (1 << req)) !== 0;
   }
 
   // ---- helpers for the arch's run loop ----

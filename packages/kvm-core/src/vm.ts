@@ -37,6 +37,7 @@ import {
   KVM_IRQ_LINE,
   KVM_IRQFD,
   KVM_MAX_VCPUS,
+  KVM_REQ_TLB_FLUSH,
   KVM_SET_USER_MEMORY_REGION,
   PAGE_SHIFT,
 } from './uapi.ts';
@@ -248,6 +249,21 @@ export class KvmVm implements KernelFile {
   /** kvm_get_vcpu_by_id(). */
   vcpuById(id: number): KvmVcpu | undefined {
     return this.vcpus.find((v) => v.vcpuId === id);
+  }
+
+  /** kvm_make_all_cpus_request(). */
+  makeAllCpusRequest(req: number): void {
+    for (const v of this.vcpus) v.makeRequest(req);
+  }
+
+  /** Remote TLB flushes requested so far (the remote_tlb_flush statistic). */
+  remoteTlbFlushes = 0;
+
+  /** kvm_flush_remote_tlbs(): through the arch if it flushes directly, else by request. */
+  flushRemoteTlbs(): void {
+    this.remoteTlbFlushes++;
+    if (this.archOps.flushRemoteTlbs !== undefined) this.archOps.flushRemoteTlbs(this);
+    else this.makeAllCpusRequest(KVM_REQ_TLB_FLUSH);
   }
 
   // ---- interrupts ----
