@@ -165,6 +165,8 @@ export class Hart implements FpuState {
   private set!: TlbSet;
   private exitRec: HartExit | undefined;
   private readonly tmp = new Int32Array(2);
+  /** Retired-but-not-yet-counted instructions of the running chunk. */
+  private inflight = 0;
   // The fetch page: its virtual address (pc domain), 16-bit view and byte base.
   private fPage = Number.NaN;
   private fU16: Uint16Array = new Uint16Array(0);
@@ -764,6 +766,7 @@ export class Hart implements FpuState {
             i++;
             continue loop;
           case 0x73:
+            this.inflight = i; // instructions retired so far in this chunk, for instret reads
             pc = this.system(insn, raw, pc, len);
             i++;
             break loop;
@@ -793,12 +796,14 @@ export class Hart implements FpuState {
         i++;
       }
     } catch (e) {
+      this.inflight = 0;
       if (e !== TRAP) throw e;
       this.pcNum = pc;
       this.instret += i;
       this.takeTrap();
       return i;
     }
+    this.inflight = 0;
     this.pcNum = pc;
     this.instret += i;
     return i;
@@ -1277,7 +1282,7 @@ export class Hart implements FpuState {
         return BigInt((this.frm << 5) | this.fflags);
       case C.CSR_CYCLE:
       case C.CSR_INSTRET:
-        return BigInt(this.instret);
+        return BigInt(this.instret + this.inflight);
       case C.CSR_TIME:
         return this.v === 1 ? this.vsTime() : BigInt.asUintN(64, this.readTime());
       case C.CSR_MSTATUS:
