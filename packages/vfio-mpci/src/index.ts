@@ -11,7 +11,13 @@ export {
 } from './mmap.ts';
 export { VFIO_MPCI_DRIVER, vfioMpciModule } from './module.ts';
 export { MpciDevice } from './mpci-device.ts';
-export { mpciDevice, mpciIrqs, VfioMpciDriver, type VfioMpciDriverOptions } from './mpci-driver.ts';
+export {
+  mpciDevice,
+  mpciIrqs,
+  mpciVfioDevice,
+  VfioMpciDriver,
+  type VfioMpciDriverOptions,
+} from './mpci-driver.ts';
 export * from './pci-config.ts';
 export {
   getRegionInfo,

@@ -25,16 +25,17 @@ export interface MpciVmOps {
 
 /**
  * zap_vma_ptes(vma, address, size): drop the page-table entries of part of a
- * mapping so the next access faults again. host-mm's address space does it;
- * the default looks for `vma.mm.zapVmaPtes` (the vma's vm_mm).
+ * mapping so the next access faults again (and MMU notifiers, KVM's among
+ * them, hear of it). The address space does it; the default uses
+ * `vma.mm.zapVmaPtes` (the vma's vm_mm) when the mm offers it and otherwise
+ * does nothing, since revoking runs on guest-facing paths that must not
+ * throw. A VMM whose mm has another shape passes its own to the driver.
  */
 export type ZapVmaPtes = (vma: VfioVma, address: number, size: number) => void;
 
 export const defaultZapVmaPtes: ZapVmaPtes = (vma, address, size) => {
   const mm = (vma as { mm?: { zapVmaPtes?: ZapVmaPtes } }).mm;
-  if (typeof mm?.zapVmaPtes !== 'function')
-    throw new Error('vfio-mpci: the vma has no mm with zapVmaPtes(); pass zapVmaPtes to the driver');
-  mm.zapVmaPtes(vma, address, size);
+  if (typeof mm?.zapVmaPtes === 'function') mm.zapVmaPtes(vma, address, size);
 };
 
 /** What the mmap path needs from the device it maps. */

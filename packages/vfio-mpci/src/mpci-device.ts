@@ -80,6 +80,8 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
   private fds: FdTable | undefined;
   /** The mdev was removed under an open file: every operation now fails. */
   revoked = false;
+  /** The VFIO device this is registered as (set by the driver's probe). */
+  vdev: VfioDevice | undefined = undefined;
 
   constructor(
     readonly mdev: MdevDevice,

@@ -22,6 +22,14 @@ export function mpciIrqs(mdev: MdevDevice): MpciIrqs | undefined {
   return byMdev.get(mdev)?.irqs;
 }
 
+/**
+ * The VFIO device of an mdev bound to vfio-mpci: what a vendor passes to
+ * vfio_pin_pages() / vfio_dma_rw() / vfio_register_notifier() of vfio-core.
+ */
+export function mpciVfioDevice(mdev: MdevDevice): VfioDevice | undefined {
+  return byMdev.get(mdev)?.vdev;
+}
+
 export interface VfioMpciDriverOptions {
   /** How to zap a device mapping's pages (host-mm's zap_vma_ptes); default: `vma.mm.zapVmaPtes`. */
   zapVmaPtes?: ZapVmaPtes;
@@ -54,6 +62,7 @@ export class VfioMpciDriver implements MdevDriver {
         ? this.vfio.registerGroupDev(mdev, dev, dev)
         : this.vfio.registerEmulatedIommuDev(mdev, dev, dev);
     this.vdevs.set(mdev, vdev);
+    dev.vdev = vdev;
     byMdev.set(mdev, dev);
   }
 

@@ -1,7 +1,7 @@
 import { KernelError } from '@tsvirt/core-bus';
 import { VFIO_DEVICE_GET_INFO } from '@tsvirt/vfio-core';
 import { describe, expect, it } from 'vitest';
-import { mpciIrqs } from '../src/index.ts';
+import { mpciIrqs, mpciVfioDevice } from '../src/index.ts';
 import { BAR0, BAR2, openMdev, PAGE, stack, UUID } from './fake-vendor.ts';
 
 function code(fn: () => unknown): string | undefined {
@@ -22,6 +22,16 @@ describe('mdev removal and the VFIO device', () => {
     const { file } = openMdev(s);
     expect(code(() => s.mdevs.removeDevice(UUID))).toBe('EBUSY');
     expect(file.ioctl(VFIO_DEVICE_GET_INFO, info())).toBe(0);
+  });
+
+  it('mpciVfioDevice gives the vendor the VfioDevice for the external DMA API, while bound', () => {
+    const s = stack();
+    const mdev = s.mdevs.createDevice('fakegpu', 'fakegpu-pci', UUID);
+    const vdev = mpciVfioDevice(mdev);
+    expect(vdev).toBe(s.driver.vfioDevice(mdev));
+    expect(vdev).toBe(s.vfio.deviceOf(mdev));
+    s.mdevs.removeDevice(UUID);
+    expect(mpciVfioDevice(mdev)).toBeUndefined();
   });
 
   it('a closed mdev is removed with its VFIO group', () => {

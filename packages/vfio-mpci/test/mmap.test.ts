@@ -125,3 +125,15 @@ describe('revoking mappings (mdev_device_invalidate_mapping through zap_vma_ptes
     expect(() => s.mm.load(vma, vma.start)).toThrow(KernelError);
   });
 });
+
+describe('the zap_vma_ptes hook', () => {
+  it('without an mm that can zap, invalidation is a no-op rather than an exception on the guest path', () => {
+    const s = stack();
+    const { file, mdev } = openMdev(s);
+    const vma = s.mm.mmap(file, BAR2, PAGE);
+    s.mm.load(vma, vma.start);
+    delete (vma as { mm?: unknown }).mm;
+    expect(mdev.invalidateMapping(BAR2, BigInt(PAGE))).toBe(1);
+    expect(s.mm.present(vma.start)).toBe(true);
+  });
+});
