@@ -204,6 +204,9 @@ export class VfioCore {
     if (group === undefined) fail('ENOENT', `/dev/vfio/${id} does not exist`, 'open');
     if (group.file !== undefined) fail('EBUSY', `group ${id} is already open`, 'open');
     if (group.container !== undefined) fail('EBUSY', `group ${id} is still in use by a container`, 'open');
+    // Notifiers left from the previous user belong to a driver that forgot
+    // to unregister them; upstream WARNs and starts a fresh chain.
+    group.notifiers.clear();
     const file = new VfioGroupFile(group, fds);
     group.file = file;
     return file;

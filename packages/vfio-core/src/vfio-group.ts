@@ -188,9 +188,6 @@ export class VfioGroup {
   fileReleased(): void {
     this.tryDissolveContainer();
     this.file = undefined;
-    // A group whose file was closed with notifiers still registered had a
-    // driver that forgot them; upstream WARNs and resets the chain.
-    this.notifiers.clear();
     this.core.maybeFreeGroup(this);
   }
 

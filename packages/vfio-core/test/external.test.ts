@@ -149,5 +149,12 @@ describe('vfio_register_notifier', () => {
       [VFIO_GROUP_NOTIFY_SET_KVM, kvm],
       [VFIO_GROUP_NOTIFY_SET_KVM, undefined],
     ]);
+    // Closing the group fd while the device is open keeps the chain (the
+    // driver still holds it); a later open of the group starts a fresh one.
+    s.fds.close(gfd);
+    expect(s.vdev.group.notifiers.size).toBe(1);
+    s.fds.closeAll();
+    s.core.open(s.fds, '/dev/vfio/5');
+    expect(s.vdev.group.notifiers.size).toBe(0);
   });
 });
