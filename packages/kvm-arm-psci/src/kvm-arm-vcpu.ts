@@ -31,8 +31,8 @@ import {
   KVM_EXIT_INTR,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_EXIT_UNKNOWN,
-  KVM_REG_ARCH_MASK,
   KVM_REG_ARM64,
+  KVM_REG_SIZE_MASK,
   KVM_SYSTEM_EVENT_WAKEUP,
 } from './kvm-uapi.ts';
 import { MPIDR_HWID_BITMASK } from './psci.ts';
@@ -71,6 +71,11 @@ const CORE_REGS: readonly bigint[] = [
   kvmRegArmCoreX(3),
   KVM_REG_ARM_CORE_PC,
 ];
+
+/** kvm_arm_get_reg()'s first check: bits 63:32 other than the size are KVM_REG_ARM64's. */
+function isArm64RegId(id: bigint): boolean {
+  return (id & ~KVM_REG_SIZE_MASK) >> 32n === KVM_REG_ARM64 >> 32n;
+}
 
 const SAVE_MAGIC = 0x4b50_5343; // "KPSC"
 const SAVE_VERSION = 1;
@@ -210,7 +215,7 @@ export class KvmArmVcpu {
   getOneRegValue(id: bigint): bigint {
     const op = 'KVM_GET_ONE_REG';
     this.requireInit(op);
-    if ((id & KVM_REG_ARCH_MASK) !== KVM_REG_ARM64) fail('EINVAL', 'not an arm64 register id', op);
+    if (!isArm64RegId(id)) fail('EINVAL', 'not an arm64 register id', op);
     const coproc = id & KVM_REG_ARM_COPROC_MASK;
     if (coproc === KVM_REG_ARM_CORE) {
       const i = CORE_REGS.indexOf(id);
@@ -229,7 +234,7 @@ export class KvmArmVcpu {
   setOneRegValue(id: bigint, value: bigint): void {
     const op = 'KVM_SET_ONE_REG';
     this.requireInit(op);
-    if ((id & KVM_REG_ARCH_MASK) !== KVM_REG_ARM64) fail('EINVAL', 'not an arm64 register id', op);
+    if (!isArm64RegId(id)) fail('EINVAL', 'not an arm64 register id', op);
     if (value < 0n || value >= 1n << 64n) fail('EFAULT', 'value does not fit 8 bytes', op);
     const coproc = id & KVM_REG_ARM_COPROC_MASK;
     if (coproc === KVM_REG_ARM_CORE) {

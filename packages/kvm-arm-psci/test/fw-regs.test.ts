@@ -248,6 +248,11 @@ describe('KVM_GET_REG_LIST and ONE_REG errors', () => {
     expectErrno(() => v.getOneRegValue(kvmRegArmCoreX(4)), 'ENOENT');
     expectErrno(() => v.getOneRegValue(0x6030_0000_0013_c000n), 'ENOENT');
     expectErrno(() => v.getOneRegValue(0x8030_0000_0014_0000n), 'EINVAL');
+    // Bits 47:32 belong to no field on arm64: the id is not an arm64 one.
+    expectErrno(() => v.getOneRegValue(0x6030_0001_0014_0000n), 'EINVAL');
+    // The PSCI register with a u32 size is another id, which does not exist.
+    expectErrno(() => v.getOneRegValue(0x6020_0000_0014_0000n), 'ENOENT');
+    expectErrno(() => v.setOneRegValue(0x6020_0000_0014_0000n, 2n), 'ENOENT');
     expectErrno(() => v.setOneReg({ id: KVM_REG_ARM_PSCI_VERSION, addr: 0n }), 'EFAULT');
     expectErrno(() => v.setOneRegValue(KVM_REG_ARM_PSCI_VERSION, 1n << 64n), 'EFAULT');
   });
