@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { GStageMode } from './support/gstage.ts';
 import { expectedOutput, GUEST_PROGRAMS, type GuestProgram, guestBinPath } from './support/guests.ts';
 import { runOnHart } from './support/mini-vmm.ts';
 
@@ -7,8 +8,9 @@ import { runOnHart } from './support/mini-vmm.ts';
 // G-stage Sv39x4 table, behind a KVM-like mini VMM) equals its output under
 // QEMU. test/qemu.test.ts checks that the recorded text is what QEMU prints
 // now; this test compares against that recording, so it runs without QEMU.
-// The paging program runs twice: with hardware A/D updates (Svadu, as QEMU)
-// and with A/D page faults (Svade), which the guest handles itself.
+// The paging program also runs with A/D page faults (Svade), which the guest
+// handles itself, besides hardware A/D updates (Svadu, as QEMU); paging and
+// traps also run over a G-stage Sv48x4 table.
 
 /**
  * Known hart bugs this test has found and that are not fixed yet. Each runs
@@ -19,23 +21,26 @@ const KNOWN_HART_BUGS: Partial<Record<string, string>> = {
     'src/mmu.ts walkStage1(): the G-stage write check before a VS-stage A/D update calls gstage(), whose readPte() repoints pteI32/pteIdx at the G-stage leaf; the A/D update then overwrites that G-stage PTE with the VS PTE (no U bit), and the next access to the page-table page takes a guest-page fault (cause 21 at GPA 0x8020b000)',
 };
 
-function check(name: GuestProgram, hardwareAd: boolean): void {
-  const r = runOnHart(readFileSync(guestBinPath(name)), { hardwareAd });
+function check(name: GuestProgram, hardwareAd: boolean, gstage: GStageMode): void {
+  const r = runOnHart(readFileSync(guestBinPath(name)), { hardwareAd, gstage });
   expect(r.error).toBeUndefined();
   expect(r.reset).toEqual({ type: 0n, reason: 0n });
   expect(r.output).toBe(expectedOutput(name));
 }
 
 describe('guest programs on our hart equal QEMU', () => {
-  const cases: [string, GuestProgram, boolean][] = GUEST_PROGRAMS.map((n) => [
+  const cases: [string, GuestProgram, boolean, GStageMode][] = GUEST_PROGRAMS.map((n) => [
     n === 'paging' ? 'paging Svadu' : n,
     n,
     true,
+    'sv39x4',
   ]);
-  cases.push(['paging Svade', 'paging', false]);
-  for (const [label, name, hardwareAd] of cases) {
+  cases.push(['paging Svade', 'paging', false, 'sv39x4']);
+  cases.push(['paging Svade over Sv48x4', 'paging', false, 'sv48x4']);
+  cases.push(['traps over Sv48x4', 'traps', true, 'sv48x4']);
+  for (const [label, name, hardwareAd, gstage] of cases) {
     const bug = KNOWN_HART_BUGS[label];
-    if (bug) it.fails(`${label} (known hart bug: ${bug})`, () => check(name, hardwareAd), 120_000);
-    else it(label, () => check(name, hardwareAd), 120_000);
+    if (bug) it.fails(`${label} (known hart bug: ${bug})`, () => check(name, hardwareAd, gstage), 120_000);
+    else it(label, () => check(name, hardwareAd, gstage), 120_000);
   }
 });

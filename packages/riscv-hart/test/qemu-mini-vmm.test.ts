@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { GPTE_A, GPTE_D, GPTE_R, GPTE_U, GPTE_V, GPTE_W, GStageSv39x4 } from './support/gstage.ts';
+import { GPTE_A, GPTE_D, GPTE_R, GPTE_U, GPTE_V, GPTE_W, GStage } from './support/gstage.ts';
 import {
   MiniSbi,
   SBI_ERR_INVALID_PARAM,
   SBI_ERR_NOT_SUPPORTED,
   SBI_EXT_BASE,
   SBI_EXT_DBCN,
+  SBI_EXT_IPI,
   SBI_EXT_SRST,
+  SBI_EXT_TIME,
 } from './support/mini-sbi.ts';
 import { runOnHart } from './support/mini-vmm.ts';
 import { TestPhysMemory } from './support/test-phys-memory.ts';
@@ -49,12 +51,12 @@ describe('TestPhysMemory', () => {
   });
 });
 
-describe('GStageSv39x4', () => {
+describe('GStage', () => {
   const setup = () => {
     const m = new TestPhysMemory();
     m.addRegion(0x4_0000_0000n, 16); // guest RAM backing
     m.addRegion(0x5_0000_0000n, 16); // table pool
-    const g = new GStageSv39x4(m, 0x5_0000_0000n, 0x5_0001_0000n);
+    const g = new GStage(m, 0x5_0000_0000n, 0x5_0001_0000n);
     return { m, g };
   };
   it('builds hgatp as MODE=8 | VMID | root PPN', () => {
@@ -81,6 +83,20 @@ describe('GStageSv39x4', () => {
     g.map(0x1ff_ffff_f000n, 0x4_0000_0000n, 4096);
     expect(g.translate(0x1ff_ffff_f010n)).toBe(0x4_0000_0010n);
     expect(m.readU64(0x5_0000_0000n + 0x7ffn * 8n) & GPTE_V).toBe(GPTE_V);
+  });
+  it('Sv48x4: MODE=9, four levels, GPAs up to 2^50', () => {
+    const m = new TestPhysMemory();
+    m.addRegion(0x4_0000_0000n, 1);
+    m.addRegion(0x5_0000_0000n, 8);
+    const g = new GStage(m, 0x5_0000_0000n, 0x5_0000_8000n, 'sv48x4');
+    expect(g.hgatp(2)).toBe((9n << 60n) | (2n << 44n) | (0x5_0000_0000n >> 12n));
+    const top = (1n << 50n) - 4096n;
+    g.map(top, 0x4_0000_0000n, 4096);
+    expect(g.translate(top + 8n)).toBe(0x4_0000_0008n);
+    // Root index = GPA bits 49:39 = 0x7ff: the last entry of the 16 KiB root.
+    expect(m.readU64(0x5_0000_0000n + 0x7ffn * 8n) & GPTE_V).toBe(GPTE_V);
+    expect(() => g.map(1n << 50n, 0x4_0000_0000n, 4096)).toThrow(/beyond sv48x4/);
+    expect(g.translate(1n << 50n)).toBeUndefined();
   });
   it('unmap removes one page only', () => {
     const { g } = setup();
@@ -137,6 +153,26 @@ describe('MiniSbi', () => {
     expect(sbi.reset).toBeUndefined();
     expect(sbi.call(SBI_EXT_SRST, 0n, [0n, 1n]).error).toBe(0n);
     expect(sbi.reset).toEqual({ type: 0n, reason: 1n });
+  });
+  it('TIME set_timer records the deadline; sPI to hart 0 (or all) pends an IPI', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(SBI_EXT_TIME, 0n, [1234n]).error).toBe(0n);
+    expect(sbi.timer).toBe(1234n);
+    expect(sbi.call(SBI_EXT_TIME, 0n, [-1n]).error).toBe(0n);
+    expect(sbi.timer).toBe((1n << 64n) - 1n);
+    expect(sbi.call(SBI_EXT_IPI, 0n, [1n, 0n]).error).toBe(0n);
+    expect(sbi.ipiPending).toBe(true);
+    sbi.ipiPending = false;
+    expect(sbi.call(SBI_EXT_IPI, 0n, [0n, -1n]).error).toBe(0n);
+    expect(sbi.ipiPending).toBe(true);
+  });
+  it('sPI naming a hart that does not exist is INVALID_PARAM and pends nothing', () => {
+    const sbi = new MiniSbi(reader);
+    expect(sbi.call(SBI_EXT_IPI, 0n, [1n, 1n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.call(SBI_EXT_IPI, 0n, [3n, 0n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.ipiPending).toBe(false);
+    expect(sbi.call(SBI_EXT_IPI, 0n, [0n, 0n]).error).toBe(0n);
+    expect(sbi.ipiPending).toBe(false);
   });
   it('unknown extensions are NOT_SUPPORTED', () => {
     const sbi = new MiniSbi(reader);

@@ -10,43 +10,51 @@ export const GPTE_U = 16n;
 export const GPTE_A = 64n;
 export const GPTE_D = 128n;
 
-/** hgatp.MODE for Sv39x4. */
+/** hgatp.MODE values. */
 export const HGATP_MODE_SV39X4 = 8n;
+export const HGATP_MODE_SV48X4 = 9n;
 const PAGE = 4096n;
-/** Sv39x4 guest physical addresses are 41 bits wide. */
-const GPA_LIMIT = 1n << 41n;
+
+export type GStageMode = 'sv39x4' | 'sv48x4';
 
 /**
- * A test-only G-stage Sv39x4 table builder, the structure kvm-riscv-mmu keeps
- * for a VM: a 16 KiB root (2048 entries for GPA bits 40:30, 16 KiB
- * aligned) over ordinary 4 KiB level-1 and level-0 tables, with 4 KiB leaves.
- * Table frames come from a host region reserved for them.
+ * A test-only G-stage table builder, the structure kvm-riscv-mmu keeps for a
+ * VM: Sv39x4 (41-bit GPA) or Sv48x4 (50-bit GPA), whose root is 16 KiB (2048
+ * entries: the top level takes 2 extra GPA bits, 16 KiB aligned) over
+ * ordinary 4 KiB tables, with 4 KiB leaves. Table frames come from a host
+ * region reserved for them.
  */
-export class GStageSv39x4 {
+export class GStage {
   readonly root: bigint;
+  readonly levels: number;
+  private readonly gpaLimit: bigint;
   private next: bigint;
 
   constructor(
     private readonly mem: TestPhysMemory,
     poolBase: bigint,
     private readonly poolEnd: bigint,
+    readonly mode: GStageMode = 'sv39x4',
   ) {
+    this.levels = mode === 'sv39x4' ? 3 : 4;
+    this.gpaLimit = 1n << BigInt(12 + 9 * this.levels + 2);
     if (poolBase % (4n * PAGE) !== 0n) throw new Error('table pool must be 16 KiB aligned for the root');
     this.root = poolBase;
     this.next = poolBase + 4n * PAGE;
     if (this.next > poolEnd) throw new Error('table pool too small');
   }
 
-  /** hgatp for this table: MODE=Sv39x4, VMID, PPN of the root. */
+  /** hgatp for this table: MODE, VMID, PPN of the root. */
   hgatp(vmid = 1): bigint {
-    return (HGATP_MODE_SV39X4 << 60n) | (BigInt(vmid) << 44n) | (this.root >> 12n);
+    const mode = this.mode === 'sv39x4' ? HGATP_MODE_SV39X4 : HGATP_MODE_SV48X4;
+    return (mode << 60n) | (BigInt(vmid) << 44n) | (this.root >> 12n);
   }
 
   /** Maps [gpa, gpa + bytes) to [hpa, ...) with 4 KiB leaves, RWX by default. */
   map(gpa: bigint, hpa: bigint, bytes: number, perms = GPTE_R | GPTE_W | GPTE_X): void {
     if (gpa % PAGE !== 0n || hpa % PAGE !== 0n || bytes % 4096 !== 0)
       throw new Error('unaligned G-stage map');
-    if (gpa + BigInt(bytes) > GPA_LIMIT) throw new Error('GPA beyond Sv39x4');
+    if (gpa + BigInt(bytes) > this.gpaLimit) throw new Error(`GPA beyond ${this.mode}`);
     for (let off = 0n; off < BigInt(bytes); off += PAGE) {
       const pte = this.leafSlot(gpa + off);
       this.mem.writeU64(pte, (((hpa + off) >> 12n) << 10n) | perms | GPTE_U | GPTE_A | GPTE_D | GPTE_V);
@@ -70,15 +78,15 @@ export class GStageSv39x4 {
 
   private index(gpa: bigint, level: number): bigint {
     const shift = 12n + 9n * BigInt(level);
-    const bits = level === 2 ? 0x7ffn : 0x1ffn;
+    const bits = level === this.levels - 1 ? 0x7ffn : 0x1ffn;
     return (gpa >> shift) & bits;
   }
 
   /** Address of the level-0 PTE for `gpa`, or undefined if a table is missing. */
   private walk(gpa: bigint): bigint | undefined {
-    if (gpa < 0n || gpa >= GPA_LIMIT) return undefined;
+    if (gpa < 0n || gpa >= this.gpaLimit) return undefined;
     let table = this.root;
-    for (let level = 2; level > 0; level--) {
+    for (let level = this.levels - 1; level > 0; level--) {
       const pte = this.mem.readU64(table + this.index(gpa, level) * 8n);
       if (!(pte & GPTE_V)) return undefined;
       table = (pte >> 10n) << 12n;
@@ -88,7 +96,7 @@ export class GStageSv39x4 {
 
   private leafSlot(gpa: bigint): bigint {
     let table = this.root;
-    for (let level = 2; level > 0; level--) {
+    for (let level = this.levels - 1; level > 0; level--) {
       const slot = table + this.index(gpa, level) * 8n;
       let pte = this.mem.readU64(slot);
       if (!(pte & GPTE_V)) {

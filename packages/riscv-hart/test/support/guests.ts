@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The bare-metal test programs in guest/, built by scripts/build-guests.sh. */
-export const GUEST_PROGRAMS = ['int', 'compressed', 'atomics', 'fp', 'traps', 'paging'] as const;
+export const GUEST_PROGRAMS = ['int', 'compressed', 'atomics', 'fp', 'traps', 'paging', 'irq'] as const;
 export type GuestProgram = (typeof GUEST_PROGRAMS)[number];
 
 /** Every program prints this line first, so firmware banners can be cut. */

@@ -1,5 +1,6 @@
 // The minimal SBI a test VMM needs to run the guest programs: the legacy
-// console putchar, DBCN, SRST and BASE (probe). Everything else answers
+// console putchar, DBCN, SRST, BASE (probe), and TIME and sPI for one hart
+// (the VMM turns them into VS timer / software interrupts). Everything else answers
 // SBI_ERR_NOT_SUPPORTED, as an SBI implementation does for an unknown
 // extension. kvm-riscv has the real SBI; this is test support only.
 
@@ -12,6 +13,8 @@ export const SBI_EXT_0_1_CONSOLE_PUTCHAR = 0x01n;
 export const SBI_EXT_BASE = 0x10n;
 export const SBI_EXT_SRST = 0x53525354n;
 export const SBI_EXT_DBCN = 0x4442434en;
+export const SBI_EXT_TIME = 0x54494d45n;
+export const SBI_EXT_IPI = 0x735049n;
 
 export const SBI_SRST_RESET_TYPE_SHUTDOWN = 0n;
 export const SBI_SRST_RESET_TYPE_COLD_REBOOT = 1n;
@@ -37,6 +40,10 @@ export class MiniSbi {
   private readonly out: string[] = [];
   /** Set by SRST: the VM must stop. */
   reset: SrstEvent | undefined;
+  /** The last TIME set_timer value (stime), undefined before any. */
+  timer: bigint | undefined;
+  /** Set by an IPI that targets hart 0; the VMM injects and clears it. */
+  ipiPending = false;
 
   constructor(private readonly readGuest: GuestReader) {}
 
@@ -66,7 +73,14 @@ export class MiniSbi {
             return ok(0n);
           case 3n: {
             const probed = arg(0);
-            const known = [SBI_EXT_BASE, SBI_EXT_SRST, SBI_EXT_DBCN, SBI_EXT_0_1_CONSOLE_PUTCHAR];
+            const known = [
+              SBI_EXT_BASE,
+              SBI_EXT_SRST,
+              SBI_EXT_DBCN,
+              SBI_EXT_TIME,
+              SBI_EXT_IPI,
+              SBI_EXT_0_1_CONSOLE_PUTCHAR,
+            ];
             return ok(known.includes(probed) ? 1n : 0n);
           }
           default:
@@ -94,6 +108,25 @@ export class MiniSbi {
           default:
             return err(SBI_ERR_NOT_SUPPORTED);
         }
+      case SBI_EXT_TIME:
+        if (fid !== 0n) return err(SBI_ERR_NOT_SUPPORTED);
+        // set_timer(stime_value): also clears a pending timer interrupt.
+        this.timer = BigInt.asUintN(64, arg(0));
+        return ok(0n);
+      case SBI_EXT_IPI: {
+        if (fid !== 0n) return err(SBI_ERR_NOT_SUPPORTED);
+        // send_ipi(hart_mask, hart_mask_base); base -1 means every hart.
+        // Only hart 0 exists: naming any other hart is INVALID_PARAM.
+        const mask = BigInt.asUintN(64, arg(0));
+        const base = BigInt.asUintN(64, arg(1));
+        if (base === BigInt.asUintN(64, -1n)) {
+          this.ipiPending = true;
+          return ok(0n);
+        }
+        if (base !== 0n ? mask !== 0n : mask > 1n) return err(SBI_ERR_INVALID_PARAM);
+        if (mask & 1n) this.ipiPending = true;
+        return ok(0n);
+      }
       case SBI_EXT_SRST: {
         if (fid !== 0n) return err(SBI_ERR_NOT_SUPPORTED);
         const type = BigInt.asUintN(32, arg(0));

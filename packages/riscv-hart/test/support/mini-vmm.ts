@@ -1,7 +1,9 @@
 import {
+  CSR_HCOUNTEREN,
   CSR_HEDELEG,
   CSR_HGATP,
   CSR_HIDELEG,
+  CSR_HIE,
   CSR_HSTATUS,
   EXC_BREAKPOINT,
   EXC_ECALL_U,
@@ -23,7 +25,7 @@ import {
   IRQ_VS_TIMER,
   PRV_S,
 } from '../../src/index.ts';
-import { GStageSv39x4 } from './gstage.ts';
+import { GStage, type GStageMode } from './gstage.ts';
 import { afterStartMarker, GUEST_LOAD_ADDR } from './guests.ts';
 import { MiniSbi, type SrstEvent } from './mini-sbi.ts';
 import { TestPhysMemory } from './test-phys-memory.ts';
@@ -35,6 +37,7 @@ const HOST_RAM_BASE = 0x1_0000_0000n;
 /** Host frames for the G-stage tables. */
 const HOST_TABLE_POOL = 0x2_0000_0000n;
 const TABLE_POOL_PAGES = 64;
+const MAX_U64 = (1n << 64n) - 1n;
 
 // As KVM configures a vCPU (kvm_riscv_vcpu_config / hardware_enable): these
 // exceptions go straight to the guest; everything else exits to the host.
@@ -55,6 +58,8 @@ export interface MiniVmmOptions {
   maxInstructions?: number;
   /** Hardware A/D updating (Svadu) or A/D page faults (Svade). */
   hardwareAd?: boolean;
+  /** G-stage format (hgatp.MODE): Sv39x4 by default. */
+  gstage?: GStageMode;
 }
 
 export interface MiniVmmResult {
@@ -72,10 +77,12 @@ export interface MiniVmmResult {
 
 /**
  * A test VMM in the shape of KVM + a tiny VMM: guest RAM behind a G-stage
- * Sv39x4 table, one hart in VS-mode at 0x80200000 (a0 = hart id 0, a1 = 0:
- * no DTB), and the exits KVM handles: SBI calls (console, SRST), illegal and
- * virtual instructions and misaligned/access faults redirected into the
- * guest (as kvm_riscv_vcpu_trap_redirect()), wfi.
+ * Sv39x4 (or Sv48x4) table, one hart in VS-mode at 0x80200000 (a0 = hart id 0, a1 = 0:
+ * no DTB), and the exits KVM handles: SBI calls (console, SRST, TIME, sPI
+ * as VS timer/software interrupts through hvip), illegal and virtual
+ * instructions and misaligned/access faults redirected into the guest (as
+ * kvm_riscv_vcpu_trap_redirect()), wfi (wakes on a pending interrupt or
+ * sleeps until the armed timer).
  */
 export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmmResult {
   const ramBytes = (opts.ramMiB ?? 16) * 1024 * 1024;
@@ -83,7 +90,7 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   const mem = new TestPhysMemory();
   mem.addRegion(HOST_RAM_BASE, pages);
   mem.addRegion(HOST_TABLE_POOL, TABLE_POOL_PAGES);
-  const g = new GStageSv39x4(mem, HOST_TABLE_POOL, HOST_TABLE_POOL + BigInt(TABLE_POOL_PAGES * 4096));
+  const g = new GStage(mem, HOST_TABLE_POOL, HOST_TABLE_POOL + BigInt(TABLE_POOL_PAGES * 4096), opts.gstage);
   // Swap each pair of pages between GPA and HPA, so that an access that
   // skips the G-stage, or a cross-page access translated once, reads the
   // wrong bytes.
@@ -115,11 +122,15 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   };
   guestWrite(GUEST_LOAD_ADDR, image);
 
-  const hart = new Hart({ mem, hardwareAd: opts.hardwareAd ?? true });
+  // The guest's time base: one tick per retired instruction, plus the jumps
+  // a wfi with an armed timer makes. Deterministic, unlike a wall clock.
+  const clock = { now: 0n };
+  const hart = new Hart({ mem, hardwareAd: opts.hardwareAd ?? true, readTime: () => clock.now });
   hart.setCsr(CSR_HGATP, g.hgatp(1));
   hart.setCsr(CSR_HEDELEG, BigInt(KVM_HEDELEG));
   hart.setCsr(CSR_HIDELEG, BigInt(KVM_HIDELEG));
   hart.setCsr(CSR_HSTATUS, BigInt(HSTATUS_VTW)); // wfi traps, as KVM runs guests
+  hart.setCsr(CSR_HCOUNTEREN, 7n); // cycle, time, instret readable by the guest
   hart.setMode(PRV_S, 1);
   hart.pc = GUEST_LOAD_ADDR;
   hart.setX(10, 0n);
@@ -135,17 +146,24 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
       error = `no shutdown after ${retired} instructions (pc 0x${hart.pc.toString(16)})`;
       break;
     }
-    const e = hart.run(Math.min(1_000_000, max - retired));
+    const e = hart.run(Math.min(100_000, max - retired));
     retired += e.retired;
+    clock.now += BigInt(e.retired);
     exits[e.kind] = (exits[e.kind] ?? 0) + 1;
-    error = handleExit(hart, e, sbi);
+    error = handleExit(hart, e, sbi, clock);
+    // Interrupt lines, as the SBI calls and the clock left them.
+    if (sbi.ipiPending) {
+      hart.setInterrupt(IRQ_VS_SOFT, true);
+      sbi.ipiPending = false;
+    }
+    hart.setInterrupt(IRQ_VS_TIMER, sbi.timer !== undefined && clock.now >= sbi.timer);
   }
   const raw = sbi.output;
   return { output: afterStartMarker(raw), raw, reset: sbi.reset, error, retired, exits };
 }
 
 /** One exit, as kvm_riscv_vcpu_exit() would; returns a reason to stop, if any. */
-function handleExit(hart: Hart, e: HartExit, sbi: MiniSbi): string | undefined {
+function handleExit(hart: Hart, e: HartExit, sbi: MiniSbi, clock: { now: bigint }): string | undefined {
   const where = `at pc 0x${e.pc.toString(16)}`;
   switch (e.kind) {
     case 'budget':
@@ -182,7 +200,14 @@ function handleExit(hart: Hart, e: HartExit, sbi: MiniSbi): string | undefined {
       }
     case 'wfi':
     case 'idle':
-      return `wfi with no interrupt source ${where}`;
+      // kvm_riscv_vcpu_wfi(): a pending enabled interrupt wakes at once;
+      // otherwise sleep until the armed timer (time jumps to it).
+      if ((hart.hip() & Number(hart.getCsr(CSR_HIE))) === 0) {
+        if (sbi.timer === undefined || sbi.timer === MAX_U64) return `wfi with no interrupt source ${where}`;
+        if (clock.now < sbi.timer) clock.now = sbi.timer;
+      }
+      if (e.kind === 'wfi') hart.pc = e.pc + 4n;
+      return undefined;
     case 'guest-page-fault': {
       const gpa = (e.htval << 2n) | (e.tval & 3n);
       return `guest page fault (cause ${e.cause}) at GPA 0x${gpa.toString(16)} ${where}`;
