@@ -2,6 +2,7 @@ export type { KvmArchOps } from './arch.ts';
 export { KvmDevice, type KvmDeviceOps } from './device.ts';
 export { kvmClearDirtyLog, kvmGetDirtyLog } from './dirty-log.ts';
 export { KVM_MMIO_BUS, KVM_PIO_BUS, KVM_VIRTIO_CCW_NOTIFY_BUS } from './eventfds.ts';
+export { kvmReadGuest, kvmWriteGuest } from './guest-access.ts';
 export { KvmIoBus } from './io-bus.ts';
 export { Ioeventfd } from './ioeventfd.ts';
 export type { IrqBypassConsumer, IrqBypassManager, IrqBypassProducer } from './irq-bypass.ts';

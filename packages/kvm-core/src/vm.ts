@@ -4,6 +4,7 @@ import type { KvmArchOps } from './arch.ts';
 import { KvmDevice } from './device.ts';
 import { kvmClearDirtyLog, kvmGetDirtyLog } from './dirty-log.ts';
 import { irqfdShutdown, kvmIoeventfd, kvmIrqfd } from './eventfds.ts';
+import { kvmReadGuest, kvmWriteGuest } from './guest-access.ts';
 import { KvmIoBus } from './io-bus.ts';
 import type { KvmIrqfd } from './irqfd.ts';
 import type { Kvm } from './kvm.ts';
@@ -183,6 +184,16 @@ export class KvmVm implements KernelFile {
   /** mark_page_dirty(): set the page's bit when its slot logs; anything else is ignored. */
   markPageDirty(gfn: number): void {
     this.addressSpaces[0]!.lookup(gfn)?.markDirty(gfn);
+  }
+
+  /** kvm_read_guest(): EFAULT outside memslots or host mappings (needs the Kvm's mm). */
+  readGuest(gpa: number, dst: Uint8Array): void {
+    kvmReadGuest(this, gpa, dst);
+  }
+
+  /** kvm_write_guest(): EFAULT also for read-only slots; marks the pages dirty. */
+  writeGuest(gpa: number, src: Uint8Array): void {
+    kvmWriteGuest(this, gpa, src);
   }
 
   /** KVM_GET_DIRTY_LOG. */

@@ -60,3 +60,40 @@ describe('the MMU notifier on the owner mm', () => {
     expect(arch.log).toContain('flushAll');
   });
 });
+
+describe('kvm_read_guest / kvm_write_guest', () => {
+  it('cross pages and slots through the mm, and mark written pages dirty', () => {
+    const { vm, hva } = withMm();
+    vm.setUserMemoryRegion(region(0, 0x8000_0000n, 0x2000n, BigInt(hva), 1 /* LOG_DIRTY_PAGES */));
+    vm.setUserMemoryRegion(region(1, 0x8000_2000n, 0x2000n, BigInt(hva) + 0x10_0000n));
+    const src = Uint8Array.from({ length: 0x1800 }, (_, i) => i & 0xff);
+    vm.writeGuest(0x8000_1000, src);
+    const back = new Uint8Array(0x1800);
+    vm.readGuest(0x8000_1000, back);
+    expect(back).toEqual(src);
+    const s0 = vm.memslots.get(0)!;
+    expect([s0.isDirty(0x80000), s0.isDirty(0x80001)]).toEqual([false, true]);
+  });
+
+  it('EFAULT outside slots and for writes to read-only slots; nothing is written', () => {
+    const { vm, hva } = withMm();
+    vm.setUserMemoryRegion(region(0, 0n, 0x1000n, BigInt(hva)));
+    vm.setUserMemoryRegion(region(1, 0x1000n, 0x1000n, BigInt(hva) + 0x1000n, 2 /* READONLY */));
+    const errs: (string | undefined)[] = [];
+    for (const f of [
+      () => vm.readGuest(0x1800, new Uint8Array(0x1000)),
+      () => vm.writeGuest(0x800, new Uint8Array(0x1000).fill(9)),
+    ]) {
+      try {
+        f();
+        errs.push(undefined);
+      } catch (e) {
+        errs.push(isKernelError(e) ? e.code : 'other');
+      }
+    }
+    expect(errs).toEqual(['EFAULT', 'EFAULT']);
+    const b = new Uint8Array(0x1000);
+    vm.readGuest(0, b);
+    expect(b.every((x) => x === 0)).toBe(true);
+  });
+});
