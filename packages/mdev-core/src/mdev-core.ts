@@ -139,10 +139,24 @@ export class MdevCore {
       mdev.put();
       throw e;
     }
-    mdev.iommuGroup = this.groups.alloc(mdev);
-    // device_add(): the mdev bus offers it to every matching driver. A probe
-    // failure leaves it unbound (recorded in probeErrors), not uncreated.
-    this.driverCore.addDevice(mdev);
+    try {
+      mdev.iommuGroup = this.groups.alloc(mdev);
+      // device_add(): the mdev bus offers it to every matching driver. A probe
+      // failure leaves it unbound (recorded in probeErrors), not uncreated.
+      this.driverCore.addDevice(mdev);
+    } catch (e) {
+      // Unwind as mdev_device_create()'s error path: undo the vendor's create, then release.
+      if (mdev.iommuGroup) this.groups.free(mdev.iommuGroup);
+      mdev.iommuGroup = undefined;
+      try {
+        parent.ops.remove(mdev);
+      } catch {
+        // The vendor cannot refuse to undo a create that failed.
+      }
+      mdev.active = false;
+      mdev.put();
+      throw e;
+    }
     return mdev;
   }
 

@@ -140,6 +140,24 @@ describe('create (mdev_device_create)', () => {
     expect(core.createDevice('mtty', 'mtty-2', U1).uuid).toBe(U1);
   });
 
+  it('a failure after the vendor create (no IOMMU group) undoes the create and returns the instance', () => {
+    const { ops, log } = vendor();
+    const core = new MdevCore(new DriverCore(), {
+      groups: {
+        alloc: () => {
+          throw new KernelError('ENOSPC', 'no group ids left');
+        },
+        free: () => {},
+      },
+    });
+    core.registerParent(parentInfo(ops));
+    expect(code(() => core.createDevice('mtty', 'mtty-2', U1))).toBe('ENOSPC');
+    expect(log).toEqual([`create ${U1}`, `remove ${U1}`]);
+    expect(core.device(U1)).toBeUndefined();
+    expect(core.driverCore.findDevice('mdev', U1)).toBeUndefined();
+    expect(core.parent('mtty')!.types[1]!.availableInstances).toBe(1);
+  });
+
   it('a vendor that counts for itself (getAvailable) is asked, and the core does not count', () => {
     const { ops } = vendor();
     let left = 1;
