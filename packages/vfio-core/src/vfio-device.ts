@@ -82,12 +82,17 @@ export class VfioDevice {
 
   /** vfio_device_fops_release(): close_device on the last close, then drop the container user. */
   closeFile(): void {
-    if (this.openCount === 1) this.ops.release?.(this);
-    this.openCount--;
-    if (this.openCount === 0) this.kvm = undefined;
-    this.group.tryDissolveContainer();
-    this.fileRefs--;
-    if (this.removing && this.fileRefs === 0) this.group.core.finishUnregister(this);
+    try {
+      // close_device() returns nothing upstream: a driver that throws
+      // still loses the device, and the refcounts below drop regardless.
+      if (this.openCount === 1) this.ops.release?.(this);
+    } finally {
+      this.openCount--;
+      if (this.openCount === 0) this.kvm = undefined;
+      this.group.tryDissolveContainer();
+      this.fileRefs--;
+      if (this.removing && this.fileRefs === 0) this.group.core.finishUnregister(this);
+    }
   }
 
   /** @internal Unregister started while open: ask the user to release (ops->request). */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ioctl,
   VFIO_GROUP_GET_STATUS,
+  VFIO_GROUP_UNSET_CONTAINER,
   VFIO_PCI_BAR2_REGION_INDEX,
   VFIO_PCI_CONFIG_REGION_INDEX,
   VFIO_PCI_INDEX_TO_OFFSET,
@@ -73,6 +74,22 @@ describe('device file (vfio_device_fops)', () => {
     s.fds.close(dfd);
     expect(() => ioctl(s.fds, dfd, 1)).toThrow(expect.objectContaining({ code: 'EBADF' }));
     expect(() => f.ioctl(1)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it('a driver whose release throws still loses the device: counts drop, the container is freed', () => {
+    const s = setup({
+      ops: {
+        release: () => {
+          throw new Error('driver bug');
+        },
+      },
+    });
+    const { gfd } = attach(s);
+    const dfd = openDevice(s, gfd);
+    expect(() => s.fds.close(dfd)).toThrow('driver bug');
+    expect(s.vdev.openCount).toBe(0);
+    expect(s.vdev.group.containerUsers).toBe(1);
+    expect(ioctl(s.fds, gfd, VFIO_GROUP_UNSET_CONTAINER)).toBe(0);
   });
 
   it('closing every fd at process exit releases device, group and container in order', () => {
