@@ -14,6 +14,21 @@ export const OP_SUB = 1;
 export const OP_MUL = 2;
 export const OP_DIV = 3;
 
+/**
+ * Under RNE with NX already accrued, the sign of the rounding error changes
+ * nothing observable, so the error-free transform can be skipped: the
+ * common case once a program has done any inexact arithmetic.
+ */
+function skipNX(fpu: FpuState, rm: number): boolean {
+  return rm === RM_RNE && (fpu.fflags & FFLAG_NX) !== 0;
+}
+
+/** Finite and at least 2^-1021: neither overflowed nor tiny (tininess is judged before the subnormal grid). */
+function isNormalWide(r: number): boolean {
+  const m = Math.abs(r);
+  return m >= 2 ** -1021 && m <= Number.MAX_VALUE;
+}
+
 /** Write the double sum x+y (x, y finite or not); false when the exact path must decide. */
 export function fastSumD(fpu: FpuState, rd: number, x: number, y: number, rm: number): boolean {
   let r = x + y;
@@ -24,7 +39,7 @@ export function fastSumD(fpu: FpuState, rd: number, x: number, y: number, rm: nu
     writeD(fpu, rd, r);
     return true;
   }
-  const errSign = signOf(twoSumErr(x, y, r));
+  const errSign = skipNX(fpu, rm) ? 0 : signOf(twoSumErr(x, y, r));
   if (errSign !== 0) {
     if (rm !== RM_RNE) {
       r = directed(r, errSign, rm, false);
@@ -48,12 +63,20 @@ function fastArithD(fpu: FpuState, op: number, rd: number, a: number, b: number,
       writeD(fpu, rd, r);
       return true;
     }
+    if (skipNX(fpu, rm) && isNormalWide(r)) {
+      writeD(fpu, rd, r);
+      return true;
+    }
     if (!inSafe(a) || !inSafe(b) || !inSafe(r)) return false;
     errSign = signOf(twoProductErr(a, b, r));
   } else {
     if (!inSafe(b)) return false;
     r = a / b;
     if (a === 0) {
+      writeD(fpu, rd, r);
+      return true;
+    }
+    if (skipNX(fpu, rm) && isNormalWide(r)) {
       writeD(fpu, rd, r);
       return true;
     }
@@ -124,9 +147,11 @@ function fastArithS(fpu: FpuState, op: number, rd: number, a: number, b: number,
       writeS(fpu, rd, d);
       return true;
     }
-    const p = d * b;
-    const rem = a - p - twoProductErr(d, b, p);
-    errD = b > 0 ? signOf(rem) : -signOf(rem);
+    if (!skipNX(fpu, rm)) {
+      const p = d * b;
+      const rem = a - p - twoProductErr(d, b, p);
+      errD = b > 0 ? signOf(rem) : -signOf(rem);
+    }
   }
   return finishS(fpu, rd, d, errD, rm);
 }
@@ -169,8 +194,15 @@ function fastSqrt(fpu: FpuState, isD: boolean, rd: number, a: number, rm: number
     else writeS(fpu, rd, a);
     return true;
   }
-  if (!(a > 0) || !inSafe(a)) return false;
+  if (!(a > 0)) return false;
   let r = Math.sqrt(a);
+  if (skipNX(fpu, rm)) {
+    // The square root of a positive number can neither overflow nor underflow.
+    if (isD) writeD(fpu, rd, r);
+    else writeS(fpu, rd, Math.fround(r));
+    return true;
+  }
+  if (!inSafe(a)) return false;
   const p = r * r;
   const errSign = signOf(a - p - twoProductErr(r, r, p));
   if (!isD) return finishS(fpu, rd, r, errSign, rm);
