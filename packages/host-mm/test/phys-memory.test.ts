@@ -106,3 +106,42 @@ describe('HostPhysMemory', () => {
     expect(m.allocatedFrames).toBe(0);
   });
 });
+
+describe('frame allocator against a model', () => {
+  it('never hands out an allocated frame, over random alloc/contiguous/free', () => {
+    let seed = 11;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    const m = new HostPhysMemory({ totalFrames: 4096 });
+    const owned = new Set<number>();
+    for (let step = 0; step < 4000; step++) {
+      const op = rnd() % 4;
+      try {
+        if (op === 0) {
+          const p = m.allocFrame();
+          expect(owned.has(p)).toBe(false);
+          owned.add(p);
+        } else if (op === 1) {
+          const n = 1 + (rnd() % 8);
+          const align = 1 << (rnd() % 4);
+          const p = m.allocContiguous(n, align);
+          expect(p % align).toBe(0);
+          for (let k = p; k < p + n; k++) {
+            expect(owned.has(k)).toBe(false);
+            owned.add(k);
+          }
+        } else if (owned.size > 0) {
+          const all = [...owned];
+          const p = all[rnd() % all.length]!;
+          m.putPage(p);
+          owned.delete(p);
+        }
+      } catch (e) {
+        expect((e as { code: string }).code).toBe('ENOMEM');
+      }
+      expect(m.allocatedFrames).toBe(owned.size);
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { HostPhysMemory, MmStruct } from '@tsvirt/host-mm';
+import { describe, expect, it } from 'vitest';
+import { copyBitsToUser, DIRTY_BITMAP_BYTES, DmaTree, VfioDma } from '../src/index.ts';
+
+function lcg(seed: number) {
+  return () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed;
+  };
+}
+
+const mm = new MmStruct(new HostPhysMemory({ totalFrames: 16 }));
+
+describe('DmaTree against a sorted-array model', () => {
+  it('insert, remove, find, firstFrom and next agree over random operations', () => {
+    const rnd = lcg(7);
+    const tree = new DmaTree();
+    let model: VfioDma[] = [];
+    const overlaps = (a: bigint, s: bigint) => model.find((d) => a < d.iova + d.size && d.iova < a + s);
+    for (let step = 0; step < 3000; step++) {
+      const iova = BigInt(rnd() % 512) << 12n;
+      const size = BigInt(1 + (rnd() % 4)) << 12n;
+      const op = rnd() % 3;
+      if (op === 0 && overlaps(iova, size) === undefined) {
+        const d = new VfioDma(iova, size, 0n, 3, mm, false);
+        tree.insert(d);
+        model.push(d);
+        model.sort((a, b) => (a.iova < b.iova ? -1 : 1));
+      } else if (op === 1 && model.length > 0) {
+        const d = model[rnd() % model.length]!;
+        tree.remove(d);
+        model = model.filter((x) => x !== d);
+      }
+      expect(tree.find(iova, size)).toBe(overlaps(iova, size));
+      const last = iova + size - 1n;
+      expect(tree.firstFrom(iova, last)).toBe(model.find((d) => d.iova + d.size > iova && d.iova <= last));
+      if (model.length > 0) {
+        const i = rnd() % model.length;
+        expect(tree.next(model[i]!)).toBe(model[i + 1]);
+      }
+      expect(tree.size).toBe(model.length);
+    }
+    expect([...tree]).toEqual(model);
+  });
+});
+
+describe('copyBitsToUser against a bit-by-bit model of update_user_bitmap()', () => {
+  it('places bits at any offset, ORs the first u64 and zero-fills to the u64 end', () => {
+    const rnd = lcg(3);
+    for (let round = 0; round < 300; round++) {
+      const nbits = 1 + (rnd() % 200);
+      const offset = rnd() % 300;
+      const src = new Uint8Array(DIRTY_BITMAP_BYTES(nbits) + 8);
+      for (let i = 0; i < nbits; i++) if (rnd() % 3 === 0) src[i >>> 3]! |= 1 << (i & 7);
+      const dst = new Uint8Array(DIRTY_BITMAP_BYTES(offset + nbits) + 16);
+      for (let i = 0; i < dst.length; i++) dst[i] = rnd() & 0xff;
+      const want = dst.slice();
+      const bit = (a: Uint8Array, i: number) => (a[i >>> 3]! >> (i & 7)) & 1;
+      const set = (a: Uint8Array, i: number, v: number) => {
+        a[i >>> 3] = v ? a[i >>> 3]! | (1 << (i & 7)) : a[i >>> 3]! & ~(1 << (i & 7));
+      };
+      const word = Math.floor(offset / 64) * 64;
+      const shift = offset - word;
+      const end = word + DIRTY_BITMAP_BYTES(nbits + shift) * 8;
+      for (let i = word; i < end; i++) {
+        const j = i - offset;
+        const v = j >= 0 && j < nbits ? bit(src, j) : 0;
+        // The first u64 keeps whatever the user buffer held (bitmap_or over the word).
+        set(want, i, i < word + 64 && shift !== 0 ? v | bit(dst, i) : v);
+      }
+      copyBitsToUser(dst, src, nbits, offset);
+      expect(dst, `nbits ${nbits} offset ${offset}`).toEqual(want);
+    }
+  });
+});
