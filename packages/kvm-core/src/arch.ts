@@ -113,6 +113,13 @@ export interface KvmArchOps {
   /** kvm_arch_irq_bypass_del_producer(): undo the above; must not fail. */
   irqBypassDelProducer?(vm: KvmVm, hostIrq: number, gsi: number): void;
 
+  /**
+   * The VM's DMA stopped (or started) being cache-coherent as a whole
+   * (kvm_arch_register/unregister_noncoherent_dma, called on the first
+   * register and the last unregister only).
+   */
+  noncoherentDmaChanged?(vm: KvmVm, noncoherent: boolean): void;
+
   /** kvm_arch_vm_ioctl(): VM ioctls the generic code does not handle (else ENOTTY). */
   vmIoctl?(vm: KvmVm, cmd: number, arg: unknown): unknown;
   /** kvm_arch_vcpu_ioctl(): vCPU ioctls the generic code does not handle (else ENOTTY). */

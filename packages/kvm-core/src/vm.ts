@@ -277,6 +277,24 @@ export class KvmVm implements KernelFile {
     else this.makeAllCpusRequest(KVM_REQ_TLB_FLUSH);
   }
 
+  /** Registered non-coherent DMA users (kvm->arch.noncoherent_dma_count). */
+  noncoherentDmaCount = 0;
+
+  /** kvm_arch_register_noncoherent_dma(): kvm-vfio calls this per non-coherent group. */
+  registerNoncoherentDma(): void {
+    if (this.noncoherentDmaCount++ === 0) this.archOps.noncoherentDmaChanged?.(this, true);
+  }
+
+  /** kvm_arch_unregister_noncoherent_dma(). */
+  unregisterNoncoherentDma(): void {
+    if (this.noncoherentDmaCount === 0) return;
+    if (--this.noncoherentDmaCount === 0) this.archOps.noncoherentDmaChanged?.(this, false);
+  }
+
+  get noncoherentDma(): boolean {
+    return this.noncoherentDmaCount > 0;
+  }
+
   // ---- interrupts ----
 
   /** kvm_set_irq() through the arch; ignored on a dead VM. */

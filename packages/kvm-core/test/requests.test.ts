@@ -85,3 +85,21 @@ describe('KVM_GET/SET_MP_STATE', () => {
     expect(code(() => plain.setMpState({ mp_state: 0 }))).toBe('EINVAL');
   });
 });
+
+describe('non-coherent DMA accounting', () => {
+  it('the arch hears only when the aggregate state flips', () => {
+    const arch = new FakeArch();
+    const flips: boolean[] = [];
+    Object.assign(arch, { noncoherentDmaChanged: (_vm: unknown, nc: boolean) => flips.push(nc) });
+    const vm = new Kvm({ arch, files: new FdTable() }).createVm();
+    vm.registerNoncoherentDma();
+    vm.registerNoncoherentDma();
+    vm.unregisterNoncoherentDma();
+    expect(flips).toEqual([true]);
+    expect(vm.noncoherentDma).toBe(true);
+    vm.unregisterNoncoherentDma();
+    vm.unregisterNoncoherentDma(); // unbalanced: ignored
+    expect(flips).toEqual([true, false]);
+    expect(vm.noncoherentDmaCount).toBe(0);
+  });
+});
