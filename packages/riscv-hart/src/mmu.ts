@@ -78,7 +78,8 @@ export class Mmu {
   translate(set: TlbSet, lo: number, hi: number, acc: number, htinst: number): number {
     const c = this.ctx;
     let gpa: number;
-    if (c.s1Mode !== 0) gpa = this.walkStage1(lo, hi, acc);
+    // The page's first-stage result plus the offset: guest-page faults report the full GPA.
+    if (c.s1Mode !== 0) gpa = this.walkStage1(lo, hi, acc) + (lo & 4095);
     else {
       if (c.v === 1 && c.gMode !== 0) {
         // Bare VS-stage: the GPA is the whole 64-bit address; bits above the
@@ -131,9 +132,12 @@ export class Mmu {
       const need = PTE_A | (acc === ACC_WRITE ? PTE_D : 0);
       if ((pl & need) !== need) {
         if (!c.hwAd) this.fault(PAGE_FAULT[acc]!, lo, hi, c.v === 1);
-        // The A/D update is a store to the PTE: it needs G-stage write permission.
+        // The A/D update is a store to the PTE: it needs G-stage write permission
+        // (that walk reuses the PTE cursor, so keep where this PTE lives).
+        const view = this.pteI32!;
+        const idx = this.pteIdx;
         if (c.v === 1) this.gstage(pteGpa, ACC_WRITE, acc, lo, hi, HTINST_PTE_WRITE);
-        this.pteI32![this.pteIdx] = pl | need;
+        view[idx] = pl | need;
       }
       const pageInLeaf = Math.floor(va / 4096) % span;
       return (ppn + (pageInLeaf < 0 ? pageInLeaf + span : pageInLeaf)) * 4096;
