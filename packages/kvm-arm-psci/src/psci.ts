@@ -100,10 +100,14 @@ function psciAffinityInfo(vcpu: KvmArmVcpu): number {
   const mask = psciAffinityMask(level);
   if (mask === 0n) return PSCI_RET_INVALID_PARAMS;
   target &= mask;
+  let matching = 0;
   for (const other of vcpu.vm.vcpus) {
-    if ((other.mpidrAff & mask) === target && !other.isStopped()) return PSCI_0_2_AFFINITY_LEVEL_ON;
+    if ((other.mpidrAff & mask) !== target) continue;
+    matching++;
+    if (!other.isStopped()) return PSCI_0_2_AFFINITY_LEVEL_ON;
   }
-  return PSCI_0_2_AFFINITY_LEVEL_OFF;
+  // No vCPU at that affinity: the target does not exist.
+  return matching === 0 ? PSCI_RET_INVALID_PARAMS : PSCI_0_2_AFFINITY_LEVEL_OFF;
 }
 
 /** kvm_psci_vcpu_suspend(): every suspend state is a standby, emulated as WFI. */

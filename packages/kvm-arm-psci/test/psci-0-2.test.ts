@@ -146,8 +146,18 @@ describe('PSCI 0.2 (kvm_psci_0_2_call)', () => {
     );
   });
 
-  it('AFFINITY_INFO with a level above 3 or a non-affinity bit is INVALID_PARAMS', () => {
+  it('AFFINITY_INFO with a level above 3, a non-affinity bit, or no vCPU at that affinity is INVALID_PARAMS', () => {
     const t = make02();
+    expect(hvc(t.vcpus[0]!, PSCI_0_2_FN64_AFFINITY_INFO, aff(9), 0n).ret).toBe(
+      BigInt(PSCI_RET_INVALID_PARAMS),
+    );
+    // At level 1, Aff0 is ignored: cluster 0 exists.
+    expect(hvc(t.vcpus[0]!, PSCI_0_2_FN64_AFFINITY_INFO, aff(9), 1n).ret).toBe(
+      BigInt(PSCI_0_2_AFFINITY_LEVEL_ON),
+    );
+    expect(hvc(t.vcpus[0]!, PSCI_0_2_FN64_AFFINITY_INFO, 0x100n, 1n).ret).toBe(
+      BigInt(PSCI_RET_INVALID_PARAMS),
+    );
     expect(hvc(t.vcpus[0]!, PSCI_0_2_FN64_AFFINITY_INFO, 0n, 4n).ret).toBe(BigInt(PSCI_RET_INVALID_PARAMS));
     expect(hvc(t.vcpus[0]!, PSCI_0_2_FN64_AFFINITY_INFO, 1n << 63n, 0n).ret).toBe(
       BigInt(PSCI_RET_INVALID_PARAMS),
