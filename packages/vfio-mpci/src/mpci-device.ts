@@ -23,7 +23,6 @@ import {
   VFIO_PCI_MSIX_IRQ_INDEX,
   VFIO_PCI_NUM_IRQS,
   VFIO_PCI_NUM_REGIONS,
-  VFIO_PCI_OFFSET_MASK,
   VFIO_PCI_OFFSET_SHIFT,
   VFIO_PCI_REQ_IRQ_INDEX,
   VFIO_REGION_INFO_FLAG_READ,
@@ -59,6 +58,10 @@ const IRQ_INFO_MINSZ = 16;
 /** offsetofend(struct vfio_device_gfx_plane_info, region_index). */
 const GFX_PLANE_MINSZ = 60;
 const CONFIG_BASE = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX);
+/** Bytes per region in the device file (1 << VFIO_PCI_OFFSET_SHIFT). */
+const REGION_SPAN = 2 ** Number(VFIO_PCI_OFFSET_SHIFT);
+/** The largest offset whose region index fits in 2^53 arithmetic. */
+const MAX_POS = (1n << 53n) - 1n;
 
 function argOf<T>(arg: unknown, ioctl: string): T {
   if (arg === null || typeof arg !== 'object') fail('EFAULT', 'no argument', ioctl);
@@ -296,39 +299,37 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
   private rw(buf: Uint8Array, pos: bigint, write: boolean): number {
     const op = write ? 'write' : 'read';
     const regions = this.live(op);
-    if (typeof pos !== 'bigint' || pos < 0n) fail('EINVAL', `bad offset ${pos}`, op);
-    const index = Number(pos >> VFIO_PCI_OFFSET_SHIFT);
-    const off = pos & VFIO_PCI_OFFSET_MASK;
+    if (typeof pos !== 'bigint' || pos < 0n || pos > MAX_POS) fail('EINVAL', `bad offset ${pos}`, op);
+    // Offsets stay below 2^53 (index < 2^13), so plain numbers do the arithmetic.
+    const at = Number(pos);
+    const index = Math.floor(at / REGION_SPAN);
+    const off = at - index * REGION_SPAN;
     const r = regions[index];
     if (
       r === undefined ||
       (r.flags & (write ? VFIO_REGION_INFO_FLAG_WRITE : VFIO_REGION_INFO_FLAG_READ)) === 0
     )
       fail('EINVAL', `region ${index} cannot be ${write ? 'written' : 'read'}`, op);
-    if (off >= r.size) fail('EINVAL', `offset 0x${off.toString(16)} is past region ${index}`, op);
-    const left = r.size - off;
-    const count = BigInt(buf.length) > left ? Number(left) : buf.length;
+    const size = Number(r.size);
+    if (off >= size) fail('EINVAL', `offset 0x${off.toString(16)} is past region ${index}`, op);
+    const count = Math.min(buf.length, size - off);
+    const vendor = this.ops;
     // Fast path: one naturally aligned 1/2/4-byte access goes to the vendor as is.
-    if (
-      count === buf.length &&
-      (count === 4 || count === 2 || count === 1) &&
-      (Number(off) & (count - 1)) === 0
-    ) {
-      const got = write ? this.ops.write(this.mdev, buf, pos) : this.ops.read(this.mdev, buf, pos);
+    if (count === buf.length && (count === 4 || count === 2 || count === 1) && (off & (count - 1)) === 0) {
+      const got = write ? vendor.write(this.mdev, buf, pos) : vendor.read(this.mdev, buf, pos);
       if (!(got > 0)) fail('EFAULT', `vendor ${op} at 0x${pos.toString(16)} failed`, op);
       return count;
     }
     let done = 0;
-    let p = Number(off);
-    const base = pos - off;
+    let p = off;
+    const base = index * REGION_SPAN;
     while (done < count) {
       const rest = count - done;
       const n = rest >= 4 && p % 4 === 0 ? 4 : rest >= 2 && p % 2 === 0 ? 2 : 1;
       const piece = buf.subarray(done, done + n);
-      const got = write
-        ? this.ops.write(this.mdev, piece, base + BigInt(p))
-        : this.ops.read(this.mdev, piece, base + BigInt(p));
-      if (!(got > 0)) fail('EFAULT', `vendor ${op} at 0x${(base + BigInt(p)).toString(16)} failed`, op);
+      const where = BigInt(base + p);
+      const got = write ? vendor.write(this.mdev, piece, where) : vendor.read(this.mdev, piece, where);
+      if (!(got > 0)) fail('EFAULT', `vendor ${op} at 0x${where.toString(16)} failed`, op);
       done += n;
       p += n;
     }

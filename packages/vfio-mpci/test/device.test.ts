@@ -330,6 +330,8 @@ describe('read/write (index << 40, split into aligned 4/2/1-byte accesses)', () 
       ).toBe('EINVAL');
       expect(code(() => file.write(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(index)))).toBe('EINVAL');
     }
+    expect(code(() => file.read(new Uint8Array(4), 1n << 60n))).toBe('EINVAL');
+    expect(code(() => file.read(new Uint8Array(4), -4n))).toBe('EINVAL');
   });
 
   it('a vendor that transfers nothing makes the access EFAULT', () => {
