@@ -66,6 +66,10 @@ export class KvmVm implements KernelFile {
   manualDirtyLogProtect = 0;
   /** Pages across all memslots (kvm->nr_memslot_pages). */
   nrMemslotPages = 0;
+  /** Remote TLB flushes requested so far (the remote_tlb_flush statistic). */
+  remoteTlbFlushes = 0;
+  /** Registered non-coherent DMA users (kvm->arch.noncoherent_dma_count). */
+  noncoherentDmaCount = 0;
   /** Set once the VM is destroyed: every further ioctl is EIO. */
   dead = false;
   /** The owner's address space (kvm->mm), if the Kvm was given one. */
@@ -267,18 +271,12 @@ export class KvmVm implements KernelFile {
     for (const v of this.vcpus) v.makeRequest(req);
   }
 
-  /** Remote TLB flushes requested so far (the remote_tlb_flush statistic). */
-  remoteTlbFlushes = 0;
-
   /** kvm_flush_remote_tlbs(): through the arch if it flushes directly, else by request. */
   flushRemoteTlbs(): void {
     this.remoteTlbFlushes++;
     if (this.archOps.flushRemoteTlbs !== undefined) this.archOps.flushRemoteTlbs(this);
     else this.makeAllCpusRequest(KVM_REQ_TLB_FLUSH);
   }
-
-  /** Registered non-coherent DMA users (kvm->arch.noncoherent_dma_count). */
-  noncoherentDmaCount = 0;
 
   /** kvm_arch_register_noncoherent_dma(): kvm-vfio calls this per non-coherent group. */
   registerNoncoherentDma(): void {
