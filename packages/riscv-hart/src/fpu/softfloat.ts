@@ -92,7 +92,9 @@ export function isNaNKind(u: Unpacked): boolean {
 }
 
 export function bitLength(m: bigint): number {
-  return m === 0n ? 0 : m.toString(2).length;
+  if (m <= 0xffffffffn) return 32 - Math.clz32(Number(m));
+  const hex = m.toString(16);
+  return (hex.length - 1) * 4 + 32 - Math.clz32(Number.parseInt(hex[0], 16));
 }
 
 function signedZero(fmt: FloatFormat, sign: number): bigint {
