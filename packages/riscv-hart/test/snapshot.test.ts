@@ -1,0 +1,63 @@
+import { isKernelError } from '@tsvirt/core-bus';
+import { describe, expect, it } from 'vitest';
+import * as C from '../src/csr.ts';
+import { HART_SNAPSHOT_MAGIC } from '../src/index.ts';
+import * as A from './asm.ts';
+import { twoStageHart, VA } from './two-stage.ts';
+
+function program() {
+  const t = twoStageHart();
+  // A loop that mixes registers and memory, so two harts diverge if any state differs.
+  t.mem.code(t.host(VA), [A.addi(1, 1, 1), A.add(2, 2, 1), A.sd(2, 3, 0), A.xor(4, 4, 2), A.jal(0, -16)]);
+  t.hart.setX(3, BigInt.asUintN(64, BigInt(VA + 0x10_0000)));
+  return t;
+}
+
+describe('save/restore', () => {
+  it('a restored hart continues exactly like the original', () => {
+    const a = program();
+    a.hart.setCsr(C.CSR_HEDELEG, 0x1ffn);
+    a.hart.setCsr(C.CSR_VSSCRATCH, 0xabcdn);
+    a.hart.setF(7, 0x1234n);
+    a.hart.frm = 3;
+    a.hart.run(1003);
+    const blob = a.hart.save();
+    expect(new DataView(blob.buffer).getUint32(0, true)).toBe(HART_SNAPSHOT_MAGIC);
+    const b = program();
+    b.hart.restore(blob);
+    expect(b.hart.save()).toEqual(blob);
+    a.hart.run(5000);
+    b.hart.run(5000);
+    for (let i = 0; i < 32; i++) expect(b.hart.getX(i)).toBe(a.hart.getX(i));
+    expect(b.hart.pc).toBe(a.hart.pc);
+    expect(b.hart.instret).toBe(a.hart.instret);
+    expect(b.hart.getCsr(C.CSR_VSSCRATCH)).toBe(0xabcdn);
+    expect(b.hart.getF(7)).toBe(0x1234n);
+    expect(b.hart.frm).toBe(3);
+  });
+  const bad: [string, (b: Uint8Array) => Uint8Array][] = [
+    ['bad magic', (b) => ((b[0] = 0), b)],
+    ['unknown version', (b) => ((b[4] = 99), b)],
+    ['truncated', (b) => b.subarray(0, b.length - 8)],
+    ['too short for a header', (b) => b.subarray(0, 4)],
+    ['bad privilege', (b) => ((b[24] = 3), b)],
+  ];
+  for (const [name, corrupt] of bad) {
+    it(`${name}: EINVAL and the hart is unchanged`, () => {
+      const a = program();
+      a.hart.run(100);
+      const blob = corrupt(a.hart.save().slice());
+      const t = program();
+      t.hart.setX(9, 99n);
+      const before = t.hart.save();
+      let err: unknown;
+      try {
+        t.hart.restore(blob);
+      } catch (e) {
+        err = e;
+      }
+      expect(isKernelError(err, 'EINVAL')).toBe(true);
+      expect(t.hart.save()).toEqual(before);
+    });
+  }
+});
