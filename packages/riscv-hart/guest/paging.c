@@ -22,7 +22,8 @@ static u64 root48[512] __attribute__((aligned(4096)));
 static u64 l2x[512] __attribute__((aligned(4096)));
 static u64 l1[512] __attribute__((aligned(4096)));
 static u64 l0[512] __attribute__((aligned(4096)));
-static u8 pages[8][4096] __attribute__((aligned(4096)));
+static u8 pages[11][4096] __attribute__((aligned(4096)));
+static u64 trap_stack[512] __attribute__((aligned(16)));
 
 #define WIN 0x40000000UL /* the alias window: l0 covers WIN .. WIN + 2 MiB */
 #define VA(i) (WIN + (u64)(i) * 4096)
@@ -47,6 +48,11 @@ static int ad_faults; /* counted, not printed: Svade vs hardware A/D */
 void trap_handler(struct trap_frame *f)
 {
 	u64 cause = f->scause;
+	if (cause == 8 && f->x[17] == USER_EXIT)
+		user_resume(f->x[10]);
+	/* The faulting code may sit on a U page: read it with SUM (sret
+	 * restores the interrupted sstatus from the frame). */
+	csr_set(sstatus, SSTATUS_SUM);
 	if (cause == 12) {
 		/* Fetch fault: we got here by a call, so return to the caller. */
 		puts("fault scause=");
@@ -75,6 +81,7 @@ void trap_handler(struct trap_frame *f)
 		put_u64(cause);
 		puts(" stval=");
 		put_u64(f->stval);
+		puts((f->sstatus >> 8) & 1 ? "" : " from U");
 		nl();
 		u32 insn = insn_at(f->sepc);
 		f->sepc += (insn & 3) == 3 ? 4 : 2;
@@ -114,6 +121,22 @@ static u64 call(u64 va)
 
 static void show(const char *k, u64 v) { kv(k, v); }
 
+/* U-mode code for the user page (VA(11)): reads its data page, touches an S
+ * page and a read-only U page (both fault), returns a0 + a2 via ecall. */
+static const u32 user_code[] = {
+	0x400092b7, /* lui t0, 0x40009      VA(9): user data */
+	0x0002b503, /* ld a0, 0(t0) */
+	0x40000337, /* lui t1, 0x40000      VA(0): a supervisor page */
+	0x00033603, /* ld a2, 0(t1)         load page fault from U */
+	0x00a2b423, /* sd a0, 8(t0) */
+	0x4000a3b7, /* lui t2, 0x4000a      VA(10): user read-only */
+	0x00a3b023, /* sd a0, 0(t2)         store page fault from U */
+	0x00c50533, /* add a0, a0, a2 */
+	0x000058b7, /* lui a7, 0x5 */
+	0x55388893, /* addi a7, a7, 0x553   USER_EXIT */
+	0x00000073, /* ecall */
+};
+
 static void build(void)
 {
 	/* Identity gigapage over RAM (0x80000000..0xbfffffff). */
@@ -131,6 +154,9 @@ static void build(void)
 	l0[6] = leaf(pages[6], PTE_R | PTE_W | PTE_A | PTE_D); /* not executable */
 	l0[7] = leaf(pages[7], PTE_R | PTE_X | PTE_A);
 	l0[8] = leaf(pages[2], PTE_W | PTE_A | PTE_D); /* W without R: reserved */
+	l0[9] = leaf(pages[8], PTE_R | PTE_W | PTE_U | PTE_A | PTE_D); /* user data */
+	l0[10] = leaf(pages[9], PTE_R | PTE_U | PTE_A);                /* user read-only */
+	l0[11] = leaf(pages[10], PTE_R | PTE_X | PTE_U | PTE_A);       /* user code */
 	/* Sv48: the Sv39 root serves as the level-2 table for VA < 512 GiB;
 	 * a second level-2 table reaches the same window at 1 << 39. */
 	root48[0] = table(root39);
@@ -199,6 +225,14 @@ static void tests(const char *mode)
 	show("W without R", load(VA(8)));
 	show("misaligned superpage", load(WIN + 0x200000));
 	show("unmapped", load(0x20000000UL));
+	/* U-mode over the same tables. */
+	((u64 *)pages[8])[0] = 0x1000;
+	memcpy(pages[10], user_code, sizeof(user_code));
+	__asm__ volatile("fence.i" ::: "memory");
+	/* The U code never touches sp; the trap entry runs on it, so it must be
+	 * a supervisor-writable stack. */
+	show("user returned", run_user((void (*)(void))VA(11), (u64)&trap_stack[512]));
+	show("user store landed", ((u64 *)pages[8])[1]);
 }
 
 int main(void)

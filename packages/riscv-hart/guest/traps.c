@@ -159,6 +159,42 @@ static void sw_at(u64 off, u64 v)
 			 : "memory");
 }
 
+/* Run one instruction word from a RAM trampoline (followed by ret). */
+static u32 tramp[4] __attribute__((aligned(16)));
+static void exec_word(u32 w, int len)
+{
+	u16 *h = (u16 *)tramp;
+	h[0] = (u16)w;
+	int i = 1;
+	if (len == 4)
+		h[i++] = (u16)(w >> 16);
+	h[i++] = 0x8082; /* c.jr ra */
+	__asm__ volatile("fence.i" ::: "memory");
+	((void (*)(void))tramp)();
+}
+
+/* Reserved and illegal encodings the decoder must refuse. */
+static const struct {
+	u32 w;
+	int len;
+} bad[] = {
+	{ 0x0004, 2 },     /* c.addi4spn with nzuimm = 0 */
+	{ 0x6081, 2 },     /* c.lui x1, 0 */
+	{ 0x6101, 2 },     /* c.addi16sp 0 */
+	{ 0x8002, 2 },     /* c.jr x0 */
+	{ 0x4002, 2 },     /* c.lwsp x0 */
+	{ 0x6002, 2 },     /* c.ldsp x0 */
+	{ 0x0020d053, 4 }, /* fadd.s with reserved rm 5 */
+	{ 0x0020e053, 4 }, /* fadd.s with reserved rm 6 */
+	{ 0x04109093, 4 }, /* slli with imm[11:6] != 0 */
+	{ 0x4210d09b, 4 }, /* sraiw with shamt[5] set */
+	{ 0x0210909b, 4 }, /* slliw with shamt[5] set */
+	{ 0x04208033, 4 }, /* OP with funct7 = 0x02 */
+	{ 0x7ff02573, 4 }, /* csrr a0, 0x7ff (no such CSR) */
+	{ 0x0000200f, 4 }, /* MISC-MEM funct3 = 2 (not a fence) */
+	{ 0x0000707b, 4 }, /* custom-3 opcode */
+};
+
 int main(void)
 {
 	kv("stvec", csr_read(stvec) & 3);
@@ -195,6 +231,22 @@ int main(void)
 	kv("amo rd unchanged", old);
 	__asm__ volatile("amoswap.d %0, %1, (%2)" : "+r"(old) : "r"(1UL), "r"(buf + 4) : "memory");
 	__asm__ volatile("lr.d %0, (%1)" : "+r"(old) : "r"(buf + 12) : "memory");
+	puts("-- reserved encodings\n");
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		exec_word(bad[i].w, bad[i].len);
+	puts("-- FP with dynamic rm = 5 and with FS off\n");
+	csr_write(frm, 5);
+	exec_word(0x00207053, 4); /* fadd.s f0, f0, f2, dyn */
+	csr_write(frm, 0);
+	csr_clear(sstatus, 0x6000UL);
+	kv("sstatus.fs", (csr_read(sstatus) >> 13) & 3);
+	exec_word(0x00207053, 4);
+	exec_word(0xe0000553, 4); /* fmv.x.w a0, f0 */
+	exec_word(0x00202573, 4); /* frrm a0 (fcsr access with FS off) */
+	csr_set(sstatus, 0x2000UL);
+	exec_word(0x00207053, 4);
+	kv("sstatus.fs after FP op", (csr_read(sstatus) >> 13) & 3);
+	kv("sstatus.sd", csr_read(sstatus) >> 63);
 	puts("-- CSR rules\n");
 	csr_write(sepc, 0x80200002UL); /* bit 1 is writable with C */
 	kv("sepc", csr_read(sepc));

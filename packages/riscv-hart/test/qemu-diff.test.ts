@@ -12,15 +12,6 @@ import { runOnHart } from './support/mini-vmm.ts';
 // handles itself, besides hardware A/D updates (Svadu, as QEMU); paging and
 // traps also run over a G-stage Sv48x4 table.
 
-/**
- * Known hart bugs this test has found and that are not fixed yet. Each runs
- * as `it.fails`, so the fix turns it red: then delete the entry.
- */
-const KNOWN_HART_BUGS: Partial<Record<string, string>> = {
-  'paging Svadu':
-    'src/mmu.ts walkStage1(): the G-stage write check before a VS-stage A/D update calls gstage(), whose readPte() repoints pteI32/pteIdx at the G-stage leaf; the A/D update then overwrites that G-stage PTE with the VS PTE (no U bit), and the next access to the page-table page takes a guest-page fault (cause 21 at GPA 0x8020b000)',
-};
-
 function check(name: GuestProgram, hardwareAd: boolean, gstage: GStageMode): void {
   const r = runOnHart(readFileSync(guestBinPath(name)), { hardwareAd, gstage });
   expect(r.error).toBeUndefined();
@@ -39,8 +30,6 @@ describe('guest programs on our hart equal QEMU', () => {
   cases.push(['paging Svade over Sv48x4', 'paging', false, 'sv48x4']);
   cases.push(['traps over Sv48x4', 'traps', true, 'sv48x4']);
   for (const [label, name, hardwareAd, gstage] of cases) {
-    const bug = KNOWN_HART_BUGS[label];
-    if (bug) it.fails(`${label} (known hart bug: ${bug})`, () => check(name, hardwareAd, gstage), 120_000);
-    else it(label, () => check(name, hardwareAd, gstage), 120_000);
+    it(label, () => check(name, hardwareAd, gstage), 120_000);
   }
 });
