@@ -18,6 +18,36 @@ function setup() {
 }
 
 describe('Plic', () => {
+  it('tells the VMM of each completion before re-sampling the level', () => {
+    const done: number[] = [];
+    let plic: Plic;
+    // The relay drops the line on completion (it will be re-raised by the device if still asserted).
+    plic = new Plic(
+      31,
+      1,
+      () => {},
+      (src) => {
+        done.push(src);
+        plic.setLevel(src, false);
+      },
+    );
+    const d = new Uint8Array(4);
+    const wr = (off: number, v: number) => {
+      new DataView(d.buffer).setUint32(0, v, true);
+      plic.write(off, d);
+    };
+    wr(4 * 7, 1);
+    wr(PLIC_ENABLE_BASE, 1 << 7);
+    plic.setLevel(7, true);
+    plic.read(PLIC_CONTEXT_BASE + 4, d);
+    expect(new DataView(d.buffer).getUint32(0, true)).toBe(7);
+    wr(PLIC_CONTEXT_BASE + 4, 7);
+    expect(done).toEqual([7]);
+    expect(plic.isPending(7)).toBe(false);
+    wr(PLIC_CONTEXT_BASE + 4, 7); // not claimed: ignored
+    expect(done).toEqual([7]);
+  });
+
   it('delivers an enabled source above threshold, with claim and complete', () => {
     const { plic, lines, rd, wr } = setup();
     wr(4 * 10, 3); // priority of source 10

@@ -38,6 +38,8 @@ export class Plic implements BusDevice {
     readonly ndev: number,
     readonly contexts: number,
     private readonly notify: (context: number, level: boolean) => void,
+    /** The guest completed `source`: a VMM relaying a level (VFIO INTx) de-asserts and unmasks here, as QEMU's EOI path. */
+    private readonly onComplete: (source: number) => void = () => {},
   ) {
     this.words = (ndev + 1 + 31) >>> 5;
     this.priority = new Uint32Array(ndev + 1);
@@ -168,6 +170,7 @@ export class Plic implements BusDevice {
     // As the spec says, completion for a source not enabled for this context is ignored.
     if (!(this.enable[ctx]![src >>> 5]! & (1 << (src & 31)))) return;
     this.claimed[src] = 0;
+    this.onComplete(src);
     if (this.level[src]) this.setPending(src, true);
   }
 }
