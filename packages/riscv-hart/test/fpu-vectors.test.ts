@@ -5,6 +5,20 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createFpuState, executeFp, FFLAG_NX } from '../src/fpu/index.ts';
+import {
+  F32,
+  F64,
+  type FloatFormat,
+  sfAdd,
+  sfConvert,
+  sfDiv,
+  sfFma,
+  sfFromInt,
+  sfMul,
+  sfSqrt,
+  sfState,
+  sfToInt,
+} from '../src/fpu/softfloat.ts';
 
 interface Vector {
   name: string;
@@ -121,4 +135,79 @@ describe('QEMU reference vectors', () => {
       expect(failures.slice(0, 20)).toEqual([]);
     });
   }
+
+  it('the exact softfloat alone (no fast paths) matches every rounded operation', () => {
+    const unbox = (fmt: FloatFormat, raw: bigint) =>
+      fmt === F64 ? raw : raw >> 32n === 0xffffffffn ? raw & 0xffffffffn : F32.canonicalNaN;
+    const failures: string[] = [];
+    let checked = 0;
+    for (const v of vectors) {
+      const parts = v.name.split('.');
+      const fmt = parts[parts.length - 1] === 'd' ? F64 : F32;
+      const [a, b, c] = [unbox(fmt, v.a), unbox(fmt, v.b), unbox(fmt, v.c)];
+      const rm = v.rm;
+      const box = (fmt2: FloatFormat, r: bigint) => (fmt2 === F32 ? 0xffffffff00000000n | r : r);
+      sfState.flags = 0;
+      let got: bigint;
+      switch (parts[0]) {
+        case 'fadd':
+        case 'fsub':
+          got = box(fmt, sfAdd(fmt, a, b, rm, parts[0] === 'fsub'));
+          break;
+        case 'fmul':
+          got = box(fmt, sfMul(fmt, a, b, rm));
+          break;
+        case 'fdiv':
+          got = box(fmt, sfDiv(fmt, a, b, rm));
+          break;
+        case 'fsqrt':
+          got = box(fmt, sfSqrt(fmt, a, rm));
+          break;
+        case 'fmadd':
+        case 'fmsub':
+        case 'fnmsub':
+        case 'fnmadd': {
+          const negProd = parts[0].startsWith('fn');
+          const negAdd = parts[0] === 'fmsub' || parts[0] === 'fnmadd';
+          got = box(fmt, sfFma(fmt, a, b, c, rm, negProd, negAdd));
+          break;
+        }
+        case 'fcvt': {
+          const [, to, from] = parts;
+          const ints = ['w', 'wu', 'l', 'lu'];
+          if (ints.includes(to)) {
+            const src = from === 'd' ? F64 : F32;
+            const width = to.startsWith('w') ? 32 : 64;
+            const r = sfToInt(src, unbox(src, v.a), rm, width, !to.endsWith('u'));
+            got = BigInt.asUintN(64, BigInt.asIntN(width, r));
+          } else if (ints.includes(from)) {
+            const dst = to === 'd' ? F64 : F32;
+            const x =
+              from === 'w'
+                ? BigInt.asIntN(32, v.a)
+                : from === 'wu'
+                  ? BigInt.asUintN(32, v.a)
+                  : from === 'l'
+                    ? BigInt.asIntN(64, v.a)
+                    : v.a;
+            got = box(dst, sfFromInt(dst, x, rm));
+          } else {
+            const [src, dst] = to === 's' ? [F64, F32] : [F32, F64];
+            got = box(dst, sfConvert(src, dst, unbox(src, v.a), rm));
+          }
+          break;
+        }
+        default:
+          continue;
+      }
+      checked++;
+      if (got !== v.result || sfState.flags !== v.flags) {
+        failures.push(
+          `${v.name} rm=${rm} ${v.a.toString(16)} ${v.b.toString(16)} ${v.c.toString(16)}: got ${got.toString(16)}/${sfState.flags}`,
+        );
+      }
+    }
+    expect(checked).toBeGreaterThan(30000);
+    expect(failures.slice(0, 20)).toEqual([]);
+  });
 });
