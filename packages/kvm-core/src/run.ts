@@ -16,6 +16,8 @@ export interface KvmRun {
   system_event: { type: number; ndata: number; data: bigint[] };
   /** KVM_EXIT_RISCV_SBI: a call forwarded to user space; `ret` is written back by user space. */
   riscv_sbi: { extension_id: bigint; function_id: bigint; args: bigint[]; ret: bigint[] };
+  /** KVM_EXIT_RISCV_CSR: a CSR access forwarded to user space, which writes ret_value. */
+  riscv_csr: { csr_num: bigint; new_value: bigint; write_mask: bigint; ret_value: bigint };
   /** KVM_EXIT_INTERNAL_ERROR. */
   internal: { suberror: number; ndata: number; data: bigint[] };
 }
@@ -32,6 +34,7 @@ export function createKvmRun(): KvmRun {
       args: new Array<bigint>(6).fill(0n),
       ret: new Array<bigint>(2).fill(0n),
     },
+    riscv_csr: { csr_num: 0n, new_value: 0n, write_mask: 0n, ret_value: 0n },
     internal: { suberror: 0, ndata: 0, data: new Array<bigint>(16).fill(0n) },
   };
 }

@@ -248,6 +248,16 @@ export class KvmVcpu implements KernelFile {
     sbi.ret[1] = 0n;
   }
 
+  /** Fill a KVM_EXIT_RISCV_CSR exit: user space emulates the CSR and writes ret_value. */
+  exitRiscvCsr(csrNum: bigint, newValue: bigint, writeMask: bigint): void {
+    const run = this.run;
+    run.exit_reason = KVM_EXIT_RISCV_CSR;
+    run.riscv_csr.csr_num = csrNum;
+    run.riscv_csr.new_value = newValue;
+    run.riscv_csr.write_mask = writeMask;
+    run.riscv_csr.ret_value = 0n;
+  }
+
   /** Fill a KVM_EXIT_INTERNAL_ERROR exit (KVM_INTERNAL_ERROR_*, up to 16 data words). */
   exitInternalError(suberror: number, data: readonly bigint[] = []): void {
     const run = this.run;

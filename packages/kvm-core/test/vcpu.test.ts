@@ -5,6 +5,7 @@ import {
   KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
   KVM_EXIT_MMIO,
+  KVM_EXIT_RISCV_CSR,
   KVM_EXIT_RISCV_SBI,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_GET_ONE_REG,
@@ -150,6 +151,20 @@ describe('KVM_RUN', () => {
     expect(code(() => v.ioctl(KVM_RUN, 1))).toBe('EINVAL');
     expect(code(() => v.ioctl(0xdead))).toBe('ENOTTY');
     expect(v.hasRun).toBe(false);
+  });
+
+  it('the exit helpers fill RISCV_CSR and clamp SYSTEM_EVENT data to 16 words', () => {
+    const { vm } = setup();
+    const v = vm.createVcpu(0);
+    v.exitRiscvCsr(0x15n, 5n, 0xffn);
+    expect(v.run.exit_reason).toBe(KVM_EXIT_RISCV_CSR);
+    expect(v.run.riscv_csr).toEqual({ csr_num: 0x15n, new_value: 5n, write_mask: 0xffn, ret_value: 0n });
+    v.exitSystemEvent(
+      KVM_SYSTEM_EVENT_SHUTDOWN,
+      Array.from({ length: 20 }, (_, i) => BigInt(i)),
+    );
+    expect(v.run.system_event.ndata).toBe(16);
+    expect(v.run.system_event.data[15]).toBe(15n);
   });
 
   it('KVM_INTERRUPT reaches the arch', () => {
