@@ -12,6 +12,11 @@ const bigMin = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 export interface MdevMappingTarget {
   /** Drop the installed pages of [offset, offset + length) of this mapping (offsets into the device file). */
   zap(offset: bigint, length: bigint): void;
+  /**
+   * The window of the device file the mapping covers now, when it can
+   * change after tracking began (a VMA split shrinks the original).
+   */
+  window?(): { start: bigint; size: bigint };
 }
 
 /** One mapping handed out through mmap: a window [start, start + size) of the device file. */
@@ -63,8 +68,9 @@ export class MdevPhysMappings {
     const end = addr + size;
     let n = 0;
     for (const m of this.list) {
-      const lo = bigMax(addr, m.start);
-      const hi = bigMin(end, m.start + m.size);
+      const w = m.target.window?.() ?? m;
+      const lo = bigMax(addr, w.start);
+      const hi = bigMin(end, w.start + w.size);
       if (lo >= hi) continue;
       m.target.zap(lo, hi - lo);
       n++;
@@ -74,7 +80,10 @@ export class MdevPhysMappings {
 
   /** Zap everything (device removed or reset). */
   invalidateAll(): number {
-    for (const m of this.list) m.target.zap(m.start, m.size);
+    for (const m of this.list) {
+      const w = m.target.window?.() ?? m;
+      m.target.zap(w.start, w.size);
+    }
     return this.list.length;
   }
 }

@@ -20,6 +20,17 @@ describe('physical mapping tracking (mdev_device_invalidate_mapping)', () => {
     expect(log).toEqual([]);
   });
 
+  it('a target that reports its current window is matched against that, not the window it was added with', () => {
+    const log: string[] = [];
+    const pm = new MdevPhysMappings();
+    let size = 0x4000n;
+    pm.add({ ...target(log, 'a'), window: () => ({ start: 0n, size }) }, 0n, 0x4000n);
+    size = 0x1000n; // the mapping shrank (a split)
+    expect(pm.invalidate(0x2000n, 0x1000n)).toBe(0);
+    expect(pm.invalidateAll()).toBe(1);
+    expect(log).toEqual(['a 0x0+0x1000']);
+  });
+
   it('rejects empty ranges and double tracking; a removed mapping is no longer zapped', () => {
     const log: string[] = [];
     const pm = new MdevPhysMappings();

@@ -50,6 +50,7 @@ export interface MpciMmapHost {
 /** A mapping as the mdev core tracks it: zaps translate file offsets to this vma's addresses. */
 function trackerFor(host: MpciMmapHost, vma: VfioVma): MdevMappingTarget {
   return {
+    window: () => ({ start: BigInt(vma.pgoff) * BigInt(PAGE_SIZE), size: BigInt(vma.end - vma.start) }),
     zap(offset, length) {
       const fileStart = BigInt(vma.pgoff) * BigInt(PAGE_SIZE);
       const fileEnd = fileStart + BigInt(vma.end - vma.start);

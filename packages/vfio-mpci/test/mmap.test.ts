@@ -104,6 +104,25 @@ describe('revoking mappings (mdev_device_invalidate_mapping through zap_vma_ptes
     expect(s.mm.present(vma.start + PAGE)).toBe(false);
   });
 
+  it('a split mapping (vm_ops->open of the new piece) is tracked and zapped piece by piece', () => {
+    const s = stack();
+    const { file, mdev } = openMdev(s);
+    const vma = s.mm.mmap(file, BAR2, 4 * PAGE);
+    // Split at the second page, as host-mm's __split_vma() does.
+    const hi = { ...vma, start: vma.start + 2 * PAGE, pgoff: vma.pgoff + 2 };
+    vma.end = hi.start;
+    (vma.ops as { open(v: unknown): void }).open(hi);
+    expect(mdev.physMappings.mappings).toHaveLength(2);
+    s.mm.load(vma, vma.start);
+    s.mm.load(hi, hi.start + PAGE);
+    expect(s.mm.ptes.get(Math.floor((hi.start + PAGE) / PAGE))).toBe(VRAM_PFN + 3);
+    expect(mdev.invalidateMapping(BAR2 + BigInt(3 * PAGE), BigInt(PAGE))).toBe(1);
+    expect(s.mm.present(vma.start)).toBe(true);
+    expect(s.mm.present(hi.start + PAGE)).toBe(false);
+    s.mm.munmap(hi);
+    expect(mdev.physMappings.mappings).toHaveLength(1);
+  });
+
   it('VFIO_DEVICE_RESET zaps mappings; munmap stops tracking', () => {
     const s = stack();
     const { file, mdev } = openMdev(s);
