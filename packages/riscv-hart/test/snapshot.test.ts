@@ -35,12 +35,16 @@ describe('save/restore', () => {
     expect(b.hart.getF(7)).toBe(0x1234n);
     expect(b.hart.frm).toBe(3);
   });
+  const poke = (b: Uint8Array, i: number, v: number) => {
+    b[i] = v;
+    return b;
+  };
   const bad: [string, (b: Uint8Array) => Uint8Array][] = [
-    ['bad magic', (b) => ((b[0] = 0), b)],
-    ['unknown version', (b) => ((b[4] = 99), b)],
+    ['bad magic', (b) => poke(b, 0, 0)],
+    ['unknown version', (b) => poke(b, 4, 99)],
     ['truncated', (b) => b.subarray(0, b.length - 8)],
     ['too short for a header', (b) => b.subarray(0, 4)],
-    ['bad privilege', (b) => ((b[24] = 3), b)],
+    ['bad privilege', (b) => poke(b, 24, 3)],
   ];
   for (const [name, corrupt] of bad) {
     it(`${name}: EINVAL and the hart is unchanged`, () => {
