@@ -20,6 +20,7 @@ export { KvmArmVm, type KvmEnableCap, type KvmVcpuInit } from './kvm-arm-vm.ts';
 export { createKvmArmRun, type KvmArmRun } from './kvm-run.ts';
 export * from './kvm-uapi.ts';
 export {
+  MIGRATION_RESTORE_TABLES,
   MIGRATION_ROWS,
   MIGRATION_TABLES,
   type MigrationEnd,

@@ -176,3 +176,28 @@ export const MIGRATION_TABLES: Readonly<Record<SelectionApproach, Readonly<Recor
       'old->compat': true,
     },
   };
+
+/**
+ * Whether the destination accepts the state at all (the narrower reading of
+ * "works": the migration completes). Only the register approach ever refuses;
+ * the feature bit approach never does, which is also why it cannot catch a
+ * guest-visible version change.
+ */
+export const MIGRATION_RESTORE_TABLES: Readonly<
+  Record<SelectionApproach, Readonly<Record<MigrationRow, boolean>>>
+> = {
+  'one-reg': {
+    'new->new': true,
+    'old->new': true,
+    'new->old': false,
+    'compat->old': false,
+    'old->compat': true,
+  },
+  'vcpu-feature': {
+    'new->new': true,
+    'old->new': true,
+    'new->old': true,
+    'compat->old': true,
+    'old->compat': true,
+  },
+};

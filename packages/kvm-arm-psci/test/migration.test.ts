@@ -3,6 +3,7 @@ import {
   KVM_ARM_PSCI_0_2,
   KVM_ARM_PSCI_1_0,
   KVM_REG_ARM_PSCI_VERSION,
+  MIGRATION_RESTORE_TABLES,
   MIGRATION_ROWS,
   MIGRATION_TABLES,
   migrateRow,
@@ -22,6 +23,9 @@ for (const approach of ['one-reg', 'vcpu-feature'] as SelectionApproach[]) {
     for (const row of MIGRATION_ROWS) {
       it(`${row}: ${MIGRATION_TABLES[approach][row] ? 'works' : 'does not work'}`, () => {
         expect(migrateRow(approach, row).works).toBe(MIGRATION_TABLES[approach][row]);
+      });
+      it(`${row}: the destination ${MIGRATION_RESTORE_TABLES[approach][row] ? 'accepts' : 'refuses'} the state`, () => {
+        expect(migrateRow(approach, row).restored).toBe(MIGRATION_RESTORE_TABLES[approach][row]);
       });
     }
   });
