@@ -665,3 +665,36 @@ describe('state contract', () => {
     expect(getRaw(fpu, 3)).toBe(dBits(-1));
   });
 });
+
+describe('operands near the largest finite value', () => {
+  it('fadd.d of huge opposite-signed values stays exact (no spurious TwoSum overflow)', () => {
+    const max = Number.MAX_VALUE;
+    for (const [a, b] of [
+      [max, -(2 ** 970)],
+      [-max, 2 ** 971],
+      [max, -max / 3],
+      [2 ** 1023, -(2 ** 1023 - 2 ** 970)],
+    ]) {
+      for (const rm of [RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM]) {
+        const fpu = run(fadd(D, rm), (f) => {
+          setD(f, 1, a);
+          setD(f, 2, b);
+        });
+        const exact = BigInt(a) + BigInt(b);
+        const got = BigInt(f64From(getRaw(fpu, 3)));
+        // Either exactly representable (no flags) or inexact with NX and the right side of the exact value.
+        if (got === exact) expect(fpu.fflags).toBe(0);
+        else {
+          expect(fpu.fflags).toBe(FFLAG_NX);
+          if (rm === RM_RDN) expect(got < exact).toBe(true);
+          if (rm === RM_RUP) expect(got > exact).toBe(true);
+        }
+      }
+    }
+  });
+});
+
+function f64From(bits: bigint): number {
+  u64[0] = bits;
+  return f64[0];
+}

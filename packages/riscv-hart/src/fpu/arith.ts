@@ -39,7 +39,13 @@ export function fastSumD(fpu: FpuState, rd: number, x: number, y: number, rm: nu
     writeD(fpu, rd, r);
     return true;
   }
-  const errSign = skipNX(fpu, rm) ? 0 : signOf(twoSumErr(x, y, r));
+  let errSign = 0;
+  if (!skipNX(fpu, rm)) {
+    const err = twoSumErr(x, y, r);
+    // TwoSum's intermediates can overflow when an operand is near the largest finite value.
+    if (err - err !== 0) return false;
+    errSign = signOf(err);
+  }
   if (errSign !== 0) {
     if (rm !== RM_RNE) {
       r = directed(r, errSign, rm, false);
