@@ -1,4 +1,4 @@
-import { fail } from '@tsvirt/core-bus';
+import { fail, KernelError } from '@tsvirt/core-bus';
 import {
   VFIO_PCI_CONFIG_REGION_INDEX,
   VFIO_PCI_INDEX_TO_OFFSET,
@@ -56,7 +56,8 @@ export function makeRegion(index: number, info: MpciRegionInfo | undefined): Mpc
     return { index, size: 0n, flags: 0, sparse: undefined, type: undefined };
   }
   const size = BigInt(info.size);
-  if (size < 0n || size > 1n << 40n) throw new Error(`region ${index}: size ${size} out of range`);
+  if (size < 0n || size > 1n << 40n)
+    throw new KernelError('EINVAL', `vendor region ${index}: size ${size} out of range`);
   let flags = 0;
   if (size > 0n) {
     flags = info.flags ?? VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
@@ -68,7 +69,7 @@ export function makeRegion(index: number, info: MpciRegionInfo | undefined): Mpc
     info.sparse && info.sparse.length > 0 && size > 0n ? info.sparse.map((a) => ({ ...a })) : undefined;
   for (const a of sparse ?? []) {
     if (a.offset < 0n || a.size <= 0n || a.offset + a.size > size)
-      throw new Error(`region ${index}: sparse area outside the region`);
+      throw new KernelError('EINVAL', `vendor region ${index}: sparse area outside the region`);
   }
   return { index, size, flags, sparse, type: index >= VFIO_PCI_NUM_REGIONS ? info.type : undefined };
 }

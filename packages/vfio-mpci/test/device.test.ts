@@ -406,3 +406,17 @@ describe('VFIO_DEVICE_RESET, QUERY_GFX_PLANE and unknown ioctls', () => {
     expect(code(() => file.ioctl(0x3b99, {}))).toBe('ENOTTY');
   });
 });
+
+describe('a vendor that describes a region wrongly', () => {
+  it('fails the first open with EINVAL and leaves the device closed', () => {
+    const s = stack();
+    const orig = s.vendor.ops.getRegionInfo;
+    s.vendor.ops.getRegionInfo = (m, i) =>
+      i === 2 ? { size: 0x1000n, mmap: true, sparse: [{ offset: 0n, size: 0x2000n }] } : orig(m, i);
+    expect(code(() => openMdev(s))).toBe('EINVAL');
+    const mdev = s.mdevs.device(UUID)!;
+    expect(mdev.openCount).toBe(0);
+    expect(s.vendor.st(mdev).opens).toBe(0);
+    expect(mpciDevice(mdev)?.isOpen).toBe(false);
+  });
+});
