@@ -33,6 +33,7 @@ import {
   VM_WRITE,
 } from './constants.ts';
 import type { MmuNotifier } from './mmu-notifier.ts';
+import { PageTable } from './page-table.ts';
 import type { HostPhysMemory } from './phys-memory.ts';
 import { type MmapFile, VmArea } from './vma.ts';
 
@@ -81,7 +82,7 @@ export class MmStruct {
   lockedVm = 0;
   private readonly vmas: VmArea[] = [];
   /** The page table: vpn -> pfn, one entry per 4 KiB page (a huge page has 512). */
-  private readonly ptes = new Map<number, number>();
+  private readonly ptes = new PageTable();
   private readonly notifiers = new Set<MmuNotifier>();
 
   constructor(
@@ -299,18 +300,9 @@ export class MmStruct {
     const first = v.start / PAGE_SIZE;
     const last = v.end / PAGE_SIZE;
     const refcounted = (v.flags & VM_PFNMAP) === 0;
-    const drop = (vpn: number, pfn: number) => {
-      this.ptes.delete(vpn);
+    this.ptes.clearRange(first, last, (_vpn, pfn) => {
       if (refcounted) this.phys.putPage(pfn);
-    };
-    if (last - first <= this.ptes.size) {
-      for (let vpn = first; vpn < last; vpn++) {
-        const pfn = this.ptes.get(vpn);
-        if (pfn !== undefined) drop(vpn, pfn);
-      }
-    } else {
-      for (const [vpn, pfn] of this.ptes) if (vpn >= first && vpn < last) drop(vpn, pfn);
-    }
+    });
   }
 
   /**

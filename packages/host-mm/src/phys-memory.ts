@@ -38,7 +38,7 @@ export class HostPhysMemory {
   constructor(opts: HostPhysMemoryOptions = {}) {
     const total = opts.totalFrames ?? 1 << 22;
     const chunk = opts.chunkFrames ?? 512;
-    if (!Number.isInteger(total) || total <= 0 || total > 2 ** 32)
+    if (!Number.isInteger(total) || total <= 0 || total >= 2 ** 32)
       fail('EINVAL', `totalFrames ${total} out of range`);
     if (!Number.isInteger(chunk) || chunk <= 0 || (chunk & (chunk - 1)) !== 0 || chunk > 1 << 18)
       fail('EINVAL', `chunkFrames ${chunk} is not a power of two <= 2^18`);

@@ -21,6 +21,7 @@ import {
   VM_PFNMAP,
   type VmArea,
 } from '../src/index.ts';
+import { PageTable } from '../src/page-table.ts';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -393,5 +394,39 @@ describe('pinning and locked memory', () => {
     expect(released).toBe(1);
     expect(mm.mapCount).toBe(0);
     expect(phys.allocatedFrames).toBe(0);
+  });
+});
+
+describe('PageTable', () => {
+  it('agrees with a Map model over sets, deletes and range clears', () => {
+    let seed = 5;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    const pt = new PageTable();
+    const model = new Map<number, number>();
+    const base = 2 ** 34; // vpns of a high 47-bit address
+    for (let step = 0; step < 5000; step++) {
+      const vpn = base + (rnd() % 5000);
+      const op = rnd() % 10;
+      if (op < 6) {
+        const pfn = rnd() % (2 ** 32 - 1);
+        pt.set(vpn, pfn);
+        model.set(vpn, pfn);
+      } else if (op < 9) {
+        pt.delete(vpn);
+        model.delete(vpn);
+      } else {
+        const end = vpn + (rnd() % 1500);
+        const got: [number, number][] = [];
+        pt.clearRange(vpn, end, (v, p) => got.push([v, p]));
+        const want = [...model].filter(([v]) => v >= vpn && v < end).sort((a, b) => a[0] - b[0]);
+        for (const [v] of want) model.delete(v);
+        expect(got.sort((a, b) => a[0] - b[0])).toEqual(want);
+      }
+      expect(pt.get(vpn)).toBe(model.get(vpn));
+      expect(pt.size).toBe(model.size);
+    }
   });
 });

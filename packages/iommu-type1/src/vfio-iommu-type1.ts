@@ -864,9 +864,10 @@ export class VfioIommuType1 implements VfioIommu {
   attachGroup(group: IommuGroupRef): void {
     const OP = 'VFIO_GROUP_SET_CONTAINER';
     if (this.released) fail('EINVAL', 'container backend released', OP);
+    // Attaching may pin, so it waits for vaddrs to be valid (checked before duplicates, as upstream).
+    if (this.vaddrInvalidCount > 0) fail('EBUSY', 'a mapping has an invalid vaddr', OP);
     if (this.hwGroups.has(group) || this.emulatedGroups.has(group))
       fail('EINVAL', `group ${group.id} already attached`, OP);
-    if (this.vaddrInvalidCount > 0) fail('EBUSY', 'a mapping has an invalid vaddr', OP);
     if (group.mdev) {
       this.emulatedGroups.set(group, { pinnedScope: true });
       return;
