@@ -196,7 +196,10 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
       size: 0x100n,
       cap_offset: 32,
     });
-    expect(r.flags).toBe(RW | VFIO_REGION_INFO_FLAG_CAPS);
+    expect(r.flags).toBe(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_CAPS);
+    // Read-only: reads reach the vendor, writes are EINVAL.
+    expect(file.read(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(EDID_INDEX))).toBe(4);
+    expect(code(() => file.write(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(EDID_INDEX)))).toBe('EINVAL');
     expect(r.caps).toEqual([
       {
         header: { id: VFIO_REGION_INFO_CAP_TYPE, version: 1, next: 0 },
@@ -253,6 +256,10 @@ describe('VFIO_DEVICE_GET_IRQ_INFO (counts from the capability list)', () => {
     const i = irq(3);
     e.file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, i);
     expect(i.count).toBe(1);
+    // Its MSI-X capability, found past the PCIe one, has a table of 8.
+    const x = irq(2);
+    e.file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, x);
+    expect(x.count).toBe(8);
   });
 
   it('an index past the last and argsz below 16 are EINVAL, with nothing written', () => {

@@ -13,6 +13,7 @@ import {
   VFIO_PCI_INTX_IRQ_INDEX,
   VFIO_PCI_MSI_IRQ_INDEX,
   VFIO_PCI_NUM_REGIONS,
+  VFIO_REGION_INFO_FLAG_READ,
   VFIO_REGION_SUBTYPE_GFX_EDID,
   VFIO_REGION_TYPE_GFX,
   VFIO_SET_IOMMU,
@@ -28,6 +29,7 @@ import {
   mpciIrqs,
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_MSI,
+  PCI_CAP_ID_MSIX,
   PCI_CAP_ID_PM,
   PCI_CAPABILITY_LIST,
   PCI_COMMAND,
@@ -146,7 +148,12 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
       c[0x50] = PCI_CAP_ID_MSI;
       c[0x51] = pcie ? 0x70 : 0;
       dv.setUint16(0x52, 0x0084, true); // 64-bit, Multiple Message Capable = 4
-      if (pcie) c[0x70] = PCI_CAP_ID_EXP;
+      if (pcie) {
+        c[0x70] = PCI_CAP_ID_EXP;
+        c[0x71] = 0x90;
+        c[0x90] = PCI_CAP_ID_MSIX;
+        dv.setUint16(0x92, 7, true); // Table Size N-1: 8 vectors
+      }
       const regs = new DataView(new ArrayBuffer(Number(BAR0_SIZE)));
       regs.setUint32(REG_ID, ID_VALUE, true);
       const vramPfn = nextPfn;
@@ -166,7 +173,11 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
       if (index === VFIO_PCI_BAR2_REGION_INDEX)
         return { size: BAR2_SIZE, mmap: true, sparse: [{ offset: 0n, size: BAR2_SIZE }] };
       if (index === EDID_INDEX)
-        return { size: 0x100n, type: { type: VFIO_REGION_TYPE_GFX, subtype: VFIO_REGION_SUBTYPE_GFX_EDID } };
+        return {
+          size: 0x100n,
+          flags: VFIO_REGION_INFO_FLAG_READ,
+          type: { type: VFIO_REGION_TYPE_GFX, subtype: VFIO_REGION_SUBTYPE_GFX_EDID },
+        };
       return undefined;
     },
     numRegions: () => VFIO_PCI_NUM_REGIONS + 1,

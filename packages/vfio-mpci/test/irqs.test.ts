@@ -10,6 +10,7 @@ import {
   VFIO_PCI_ERR_IRQ_INDEX,
   VFIO_PCI_INTX_IRQ_INDEX,
   VFIO_PCI_MSI_IRQ_INDEX,
+  VFIO_PCI_MSIX_IRQ_INDEX,
   VFIO_PCI_REQ_IRQ_INDEX,
   type VfioIrqSet,
 } from '@tsvirt/vfio-core';
@@ -222,6 +223,29 @@ describe('MSI', () => {
     t.set(setIrqs(1, NONE | TRIGGER, 0, 0));
     expect(t.irqs.type).toBe('none');
     expect(code(() => t.set(setIrqs(1, NONE | TRIGGER, 0, 0)))).toBe('EINVAL');
+  });
+});
+
+describe('MSI-X', () => {
+  it('enables vectors from the MSI-X table size, excludes MSI, and signals the vector raised', () => {
+    const t = setup('fakegpu-pcie');
+    const a = t.ev();
+    const b = t.ev();
+    t.set(setIrqs(VFIO_PCI_MSIX_IRQ_INDEX, EVENTFD | TRIGGER, 6, 2, [a.fd, b.fd]));
+    expect(t.irqs.type).toBe('msix');
+    expect(t.irqs.vectorCount).toBe(8);
+    expect(code(() => t.set(setIrqs(VFIO_PCI_MSI_IRQ_INDEX, EVENTFD | TRIGGER, 0, 1, [a.fd])))).toBe(
+      'EINVAL',
+    );
+    expect(code(() => t.set(setIrqs(VFIO_PCI_MSIX_IRQ_INDEX, EVENTFD | TRIGGER, 7, 2, [a.fd, b.fd])))).toBe(
+      'EINVAL',
+    );
+    expect(t.irqs.trigger(VFIO_PCI_MSIX_IRQ_INDEX, 7)).toBe(true);
+    expect(t.irqs.trigger(VFIO_PCI_MSIX_IRQ_INDEX, 0)).toBe(false);
+    expect(t.irqs.trigger(VFIO_PCI_MSI_IRQ_INDEX, 0)).toBe(false);
+    expect([a.e.value, b.e.value]).toEqual([0n, 1n]);
+    t.set(setIrqs(VFIO_PCI_MSIX_IRQ_INDEX, NONE | TRIGGER, 0, 0));
+    expect(t.irqs.type).toBe('none');
   });
 });
 
