@@ -17,7 +17,7 @@ export {
   type KvmRegList,
 } from './kvm-arm-vcpu.ts';
 export { KvmArmVm, type KvmEnableCap, type KvmVcpuInit } from './kvm-arm-vm.ts';
-export { createKvmArmRun, type KvmArmRun } from './kvm-run.ts';
+export { createKvmArmRun, type KvmArmRun, systemEventFlags } from './kvm-run.ts';
 export * from './kvm-uapi.ts';
 export {
   MIGRATION_RESTORE_TABLES,

@@ -86,7 +86,6 @@ const SAVE_VERSION = 1;
  * CPU_ON reset, and the kvm_run it exits through.
  */
 export class KvmArmVcpu {
-  readonly run: KvmArmRun = createKvmArmRun();
   /** vcpu->arch.mp_state. */
   mpState = KVM_MP_STATE_RUNNABLE;
   /** features[0] after KVM_ARM_VCPU_INIT (POWER_OFF stripped); undefined before. */
@@ -98,6 +97,8 @@ export class KvmArmVcpu {
     readonly vm: KvmArmVm,
     readonly vcpuId: number,
     readonly regs: ArmVcpuRegs,
+    /** The run page exits are written to (kvm-core's KvmRun fits). */
+    readonly run: KvmArmRun = createKvmArmRun(),
   ) {}
 
   get initialized(): boolean {

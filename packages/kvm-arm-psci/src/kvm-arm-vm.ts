@@ -13,6 +13,7 @@ import {
 } from './arm-uapi.ts';
 import { type KvmArmHostModel, UPSTREAM_HOST } from './host-model.ts';
 import { KvmArmVcpu } from './kvm-arm-vcpu.ts';
+import type { KvmArmRun } from './kvm-run.ts';
 import { MPIDR_HWID_BITMASK } from './psci.ts';
 import type { ArmVcpuRegs } from './vcpu-regs.ts';
 
@@ -83,11 +84,11 @@ export class KvmArmVm {
   }
 
   /** KVM_CREATE_VCPU with the CPU that backs it; ids are unique (EEXIST). */
-  createVcpu(vcpuId: number, regs: ArmVcpuRegs): KvmArmVcpu {
+  createVcpu(vcpuId: number, regs: ArmVcpuRegs, run?: KvmArmRun): KvmArmVcpu {
     if (!Number.isInteger(vcpuId) || vcpuId < 0) fail('EINVAL', `bad vcpu id ${vcpuId}`, 'KVM_CREATE_VCPU');
     if (this.vcpus.some((v) => v.vcpuId === vcpuId))
       fail('EEXIST', `vcpu ${vcpuId} exists`, 'KVM_CREATE_VCPU');
-    const vcpu = new KvmArmVcpu(this, vcpuId, regs);
+    const vcpu = new KvmArmVcpu(this, vcpuId, regs, run);
     this.vcpus.push(vcpu);
     return vcpu;
   }

@@ -31,6 +31,7 @@ import {
   PSCI_RET_INVALID_PARAMS,
   PSCI_RET_NOT_SUPPORTED,
   PSCI_RET_SUCCESS,
+  systemEventFlags,
 } from '../src/index.ts';
 import { aff, hvc, makeVm } from './helpers.ts';
 
@@ -190,7 +191,7 @@ describe('PSCI 0.2 (kvm_psci_0_2_call)', () => {
     expect(run.exit_reason).toBe(KVM_EXIT_SYSTEM_EVENT);
     expect(run.system_event.type).toBe(KVM_SYSTEM_EVENT_SHUTDOWN);
     expect(run.system_event.ndata).toBe(1);
-    expect(run.system_event.flags).toBe(0n);
+    expect(systemEventFlags(run)).toBe(0n);
     expect(t.vcpus.map((v) => v.mpState)).toEqual([
       KVM_MP_STATE_STOPPED,
       KVM_MP_STATE_STOPPED,

@@ -34,6 +34,7 @@ import {
   PSCI_RET_INTERNAL_FAILURE,
   PSCI_RET_INVALID_PARAMS,
   PSCI_RET_NOT_SUPPORTED,
+  systemEventFlags,
 } from '../src/index.ts';
 import { hvc, makeVm } from './helpers.ts';
 
@@ -159,7 +160,7 @@ describe('PSCI 1.0 and 1.1 (kvm_psci_1_x_call)', () => {
       const r = hvc(t.vcpus[0]!, PSCI_1_1_FN64_SYSTEM_RESET2, 0n, 0n);
       expect(r).toEqual({ ret: BigInt(PSCI_RET_INTERNAL_FAILURE), resume: 0 });
       const ev = t.vcpus[0]!.run.system_event;
-      expect([ev.type, ev.ndata, ev.flags]).toEqual([
+      expect([ev.type, ev.ndata, ev.data[0]]).toEqual([
         KVM_SYSTEM_EVENT_RESET,
         1,
         KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2,
@@ -170,7 +171,7 @@ describe('PSCI 1.0 and 1.1 (kvm_psci_1_x_call)', () => {
     it('vendor-specific types (bit 31 set) reset too', () => {
       const t = makeVm();
       expect(hvc(t.vcpus[0]!, PSCI_1_1_FN_SYSTEM_RESET2, 0x8000_0001n, 0n).resume).toBe(0);
-      expect(t.vcpus[0]!.run.system_event.flags).toBe(KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
+      expect(systemEventFlags(t.vcpus[0]!.run)).toBe(KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
     });
 
     it('reserved architectural types (1..0x7fffffff) are INVALID_PARAMS and nothing stops', () => {

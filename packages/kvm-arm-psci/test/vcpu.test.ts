@@ -267,3 +267,24 @@ describe('KVM_RUN with a guest CPU', () => {
     expect(errnoOf(() => t.vcpus[0]!.ioctl(0x1234))).toBe('ENOTTY');
   });
 });
+
+describe('run page', () => {
+  it("a caller-supplied run page (as kvm-core's KvmRun, with more exit kinds) receives the exit", () => {
+    const vm = new KvmArmVm();
+    const page = {
+      immediate_exit: 0,
+      exit_reason: 0,
+      mmio: { phys_addr: 0n, data: new Uint8Array(8), len: 0, is_write: 0 },
+      system_event: { type: 0, ndata: 0, data: new Array<bigint>(16).fill(0n) },
+    };
+    const v = vm.createVcpu(0, new ArmRegisterFile(mpidrForVcpuId(0)), page);
+    v.init(init(1 << KVM_ARM_VCPU_PSCI_0_2));
+    expect(hvc(v, PSCI_0_2_FN_SYSTEM_OFF).resume).toBe(0);
+    expect(v.run).toBe(page);
+    expect([page.exit_reason, page.system_event.type, page.system_event.ndata]).toEqual([
+      KVM_EXIT_SYSTEM_EVENT,
+      KVM_SYSTEM_EVENT_SHUTDOWN,
+      1,
+    ]);
+  });
+});
