@@ -1412,7 +1412,7 @@ export class Hart implements FpuState {
         return;
       case C.CSR_SATP:
         if (!validSatp(v)) return; // unsupported MODE: the write has no effect
-        this.satp = v & ~(0xfn << 56n) & ((0xfn << 60n) | (0xffffn << 44n) | PPN_MASK);
+        this.satp = v & ((0xfn << 60n) | (0xffffn << 44n) | PPN_MASK);
         this.updateContext();
         return;
       case C.CSR_VSSTATUS:

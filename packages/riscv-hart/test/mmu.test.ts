@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import { HTINST_PTE_READ } from '../src/index.ts';
+import { Hart, HTINST_PTE_READ } from '../src/index.ts';
 import * as A from './asm.ts';
-import { PTE_A, PTE_D, PTE_R, PTE_U, PTE_W, PTE_X, RWX } from './pt.ts';
+import { FakeMem } from './fake-mem.ts';
+import { PageTableBuilder, PTE_A, PTE_D, PTE_R, PTE_U, PTE_W, PTE_X, RWX } from './pt.ts';
 import { GPA, HPA, twoStageHart, VA } from './two-stage.ts';
 
 const DATA = VA + 0x10_0000; // mapped: GPA 0x4010_0000 -> HPA 0x8010_0000
@@ -206,5 +207,47 @@ describe('A/D bits', () => {
     const g = guest([A.ld(3, 1, 0)], DATA, { hart: { hardwareAd: false } });
     g.g.map(g.gRoot, GPA + 0x10_0000, HPA + 0x10_0000, PTE_R | PTE_U, 3, true);
     expect(g.hart.run(10).cause).toBe(21);
+  });
+});
+
+describe('other translation modes', () => {
+  it('G-stage Sv48x4 reaches GPAs above 2^41 and faults at 2^50', () => {
+    const mem = new FakeMem(HPA / 4096, 64);
+    const b = new PageTableBuilder(mem, HPA + 0x1_0000);
+    const root = b.alloc(4);
+    const high = 2 ** 45 + 0x3000;
+    b.map(root, high, HPA + 0x8000, RWX | PTE_U | PTE_A | PTE_D, 4, true);
+    b.map(root, 0x1000, HPA, RWX | PTE_U | PTE_A | PTE_D, 4, true); // code page at GPA 0x1000
+    mem.code(HPA, [A.ld(3, 1, 8), A.ld(4, 2, 0), A.ECALL]);
+    mem.w64(HPA + 0x8008, 99n);
+    const hart = new Hart({ mem });
+    hart.setCsr(C.CSR_HGATP, (9n << 60n) | (5n << 44n) | BigInt(root / 4096));
+    hart.pc = 0x1000n;
+    hart.setX(1, BigInt(high));
+    hart.setX(2, 1n << 50n);
+    const e = hart.run(10);
+    expect(hart.getX(3)).toBe(99n);
+    expect(e.cause).toBe(21);
+    expect(e.htval).toBe((1n << 50n) >> 2n);
+  });
+  it('HS-mode (V=0) uses satp alone; its faults exit with GVA clear', () => {
+    const mem = new FakeMem(HPA / 4096, 64);
+    const b = new PageTableBuilder(mem, HPA + 0x1_0000);
+    const root = b.alloc();
+    b.map(root, 0x40_0000, HPA, RWX | PTE_A | PTE_D, 3);
+    b.map(root, 0x40_1000, HPA + 0x8000, PTE_R | PTE_A, 3);
+    mem.code(HPA, [A.ld(3, 1, 0), A.sd(3, 1, 0), A.ECALL]);
+    mem.w64(HPA + 0x8000, 5n);
+    const hart = new Hart({ mem });
+    hart.setMode(C.PRV_S, 0);
+    hart.setCsr(C.CSR_SATP, (8n << 60n) | (0xfedcn << 44n) | BigInt(root / 4096));
+    expect(hart.getCsr(C.CSR_SATP) >> 44n).toBe((8n << 16n) | 0xfedcn); // the whole ASID is kept
+    hart.pc = 0x40_0000n;
+    hart.setX(1, 0x40_1000n);
+    const e = hart.run(10);
+    expect(hart.getX(3)).toBe(5n);
+    expect(e.cause).toBe(15);
+    expect(e.v).toBe(0);
+    expect(e.gva).toBe(false);
   });
 });
