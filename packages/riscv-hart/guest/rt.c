@@ -1,5 +1,6 @@
 #include "rt.h"
 
+u64 boot_hartid;
 static int use_dbcn;
 static char line[128];
 static unsigned line_len;

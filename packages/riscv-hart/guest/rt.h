@@ -38,6 +38,9 @@ void shutdown(int failed) __attribute__((noreturn));
 void *memset(void *d, int c, unsigned long n);
 void *memcpy(void *d, const void *s, unsigned long n);
 
+/* a0 at entry: the hart OpenSBI (or the VMM) booted us on. */
+extern u64 boot_hartid;
+
 /* Each program defines these. */
 extern const char prog_name[];
 int main(void);

@@ -17,7 +17,9 @@ _start:
 	sd	zero, 0(t0)
 	addi	t0, t0, 8
 	j	1b
-2:	call	rt_main
+2:	la	t0, boot_hartid
+	sd	a0, 0(t0)
+	call	rt_main
 	/* rt_main shuts down; spin if the SBI did not. */
 3:	wfi
 	j	3b

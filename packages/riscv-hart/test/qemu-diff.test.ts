@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GStageMode } from './support/gstage.ts';
-import { expectedOutput, GUEST_PROGRAMS, type GuestProgram, guestBinPath } from './support/guests.ts';
+import {
+  expectedOutput,
+  GUEST_HARTS,
+  GUEST_PROGRAMS,
+  type GuestProgram,
+  guestBinPath,
+} from './support/guests.ts';
 import { runOnHart } from './support/mini-vmm.ts';
 
 // The differential test: each program's output on our hart (VS-mode over a
@@ -13,7 +19,7 @@ import { runOnHart } from './support/mini-vmm.ts';
 // traps also run over a G-stage Sv48x4 table.
 
 function check(name: GuestProgram, hardwareAd: boolean, gstage: GStageMode): void {
-  const r = runOnHart(readFileSync(guestBinPath(name)), { hardwareAd, gstage });
+  const r = runOnHart(readFileSync(guestBinPath(name)), { hardwareAd, gstage, harts: GUEST_HARTS[name] });
   expect(r.error).toBeUndefined();
   expect(r.reset).toEqual({ type: 0n, reason: 0n });
   expect(r.output).toBe(expectedOutput(name));

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { GPTE_A, GPTE_D, GPTE_R, GPTE_U, GPTE_V, GPTE_W, GStage } from './support/gstage.ts';
 import {
   MiniSbi,
+  SBI_ERR_ALREADY_AVAILABLE,
   SBI_ERR_INVALID_PARAM,
   SBI_ERR_NOT_SUPPORTED,
   SBI_EXT_BASE,
   SBI_EXT_DBCN,
+  SBI_EXT_HSM,
   SBI_EXT_IPI,
   SBI_EXT_SRST,
   SBI_EXT_TIME,
@@ -142,7 +144,7 @@ describe('MiniSbi', () => {
     const sbi = new MiniSbi(reader);
     expect(sbi.call(SBI_EXT_BASE, 3n, [SBI_EXT_DBCN]).value).toBe(1n);
     expect(sbi.call(SBI_EXT_BASE, 3n, [SBI_EXT_SRST]).value).toBe(1n);
-    expect(sbi.call(SBI_EXT_BASE, 3n, [0x48534dn]).value).toBe(0n);
+    expect(sbi.call(SBI_EXT_BASE, 3n, [0x52464e43n]).value).toBe(0n);
     expect(sbi.call(SBI_EXT_BASE, 0n, []).value).toBe(2n << 24n);
     expect(sbi.call(SBI_EXT_BASE, 9n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
   });
@@ -157,26 +159,57 @@ describe('MiniSbi', () => {
   it('TIME set_timer records the deadline; sPI to hart 0 (or all) pends an IPI', () => {
     const sbi = new MiniSbi(reader);
     expect(sbi.call(SBI_EXT_TIME, 0n, [1234n]).error).toBe(0n);
-    expect(sbi.timer).toBe(1234n);
+    expect(sbi.timer[0]).toBe(1234n);
     expect(sbi.call(SBI_EXT_TIME, 0n, [-1n]).error).toBe(0n);
-    expect(sbi.timer).toBe((1n << 64n) - 1n);
+    expect(sbi.timer[0]).toBe((1n << 64n) - 1n);
     expect(sbi.call(SBI_EXT_IPI, 0n, [1n, 0n]).error).toBe(0n);
-    expect(sbi.ipiPending).toBe(true);
-    sbi.ipiPending = false;
+    expect(sbi.ipiPending[0]).toBe(true);
+    sbi.ipiPending[0] = false;
     expect(sbi.call(SBI_EXT_IPI, 0n, [0n, -1n]).error).toBe(0n);
-    expect(sbi.ipiPending).toBe(true);
+    expect(sbi.ipiPending[0]).toBe(true);
+  });
+  it('with several harts: timers are per hart, IPIs reach the harts the mask names', () => {
+    const sbi = new MiniSbi(reader, 3);
+    sbi.call(SBI_EXT_TIME, 0n, [55n], 2);
+    expect(sbi.timer).toEqual([undefined, undefined, 55n]);
+    expect(sbi.call(SBI_EXT_IPI, 0n, [0b11n, 1n]).error).toBe(0n); // harts 1 and 2
+    expect(sbi.ipiPending).toEqual([false, true, true]);
+    // Hart 3 does not exist: nothing is sent, not even to hart 2.
+    sbi.ipiPending.fill(false);
+    expect(sbi.call(SBI_EXT_IPI, 0n, [0b101n, 1n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.ipiPending).toEqual([false, false, false]);
+  });
+  it('HSM: start queues the entry, a second start is ALREADY_AVAILABLE, stop and status track state', () => {
+    const sbi = new MiniSbi(reader, 2);
+    expect(sbi.call(SBI_EXT_HSM, 2n, [1n])).toEqual({ error: 0n, value: 1n }); // STOPPED
+    expect(sbi.call(SBI_EXT_HSM, 2n, [0n])).toEqual({ error: 0n, value: 0n }); // STARTED
+    expect(sbi.call(SBI_EXT_HSM, 0n, [1n, 0x8020_0100n, 42n]).error).toBe(0n);
+    expect(sbi.starts).toEqual([{ hart: 1, addr: 0x8020_0100n, opaque: 42n }]);
+    expect(sbi.call(SBI_EXT_HSM, 0n, [1n, 0n, 0n]).error).toBe(SBI_ERR_ALREADY_AVAILABLE);
+    expect(sbi.starts.length).toBe(1);
+    expect(sbi.call(SBI_EXT_HSM, 2n, [1n]).value).toBe(0n);
+    expect(sbi.call(SBI_EXT_HSM, 1n, [], 1).error).toBe(0n); // hart 1 stops itself
+    expect(sbi.started).toEqual([true, false]);
+  });
+  it('HSM on a hart that does not exist is INVALID_PARAM and changes nothing', () => {
+    const sbi = new MiniSbi(reader, 2);
+    expect(sbi.call(SBI_EXT_HSM, 0n, [2n, 0x8020_0000n, 0n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.call(SBI_EXT_HSM, 2n, [9n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.starts).toEqual([]);
+    expect(sbi.started).toEqual([true, false]);
   });
   it('sPI naming a hart that does not exist is INVALID_PARAM and pends nothing', () => {
     const sbi = new MiniSbi(reader);
     expect(sbi.call(SBI_EXT_IPI, 0n, [1n, 1n]).error).toBe(SBI_ERR_INVALID_PARAM);
+    expect(sbi.ipiPending).toEqual([false]);
     expect(sbi.call(SBI_EXT_IPI, 0n, [3n, 0n]).error).toBe(SBI_ERR_INVALID_PARAM);
-    expect(sbi.ipiPending).toBe(false);
+    expect(sbi.ipiPending).toEqual([false]);
     expect(sbi.call(SBI_EXT_IPI, 0n, [0n, 0n]).error).toBe(0n);
-    expect(sbi.ipiPending).toBe(false);
+    expect(sbi.ipiPending).toEqual([false]);
   });
   it('unknown extensions are NOT_SUPPORTED', () => {
     const sbi = new MiniSbi(reader);
-    expect(sbi.call(0x48534dn, 0n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
+    expect(sbi.call(0x52464e43n, 0n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
     expect(sbi.call(SBI_EXT_SRST, 1n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   afterStartMarker,
   expectedOutput,
+  GUEST_HARTS,
   GUEST_PROGRAMS,
   guestBinPath,
   START_MARKER,
@@ -32,7 +33,7 @@ describe.skipIf(!qemu)('guest programs under QEMU (virt, OpenSBI)', () => {
 
   for (const name of GUEST_PROGRAMS) {
     it(`${name} prints the recorded output and shuts down through SRST`, async () => {
-      const r = await runUnderQemu(guestBinPath(name), { qemu: qemu! });
+      const r = await runUnderQemu(guestBinPath(name), { qemu: qemu!, harts: GUEST_HARTS[name] });
       expect(r.timedOut).toBe(false);
       expect(r.exitCode).toBe(0);
       expect(r.output).toBe(expectedOutput(name));

@@ -3,8 +3,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The bare-metal test programs in guest/, built by scripts/build-guests.sh. */
-export const GUEST_PROGRAMS = ['int', 'compressed', 'atomics', 'fp', 'traps', 'paging', 'irq'] as const;
+export const GUEST_PROGRAMS = [
+  'int',
+  'compressed',
+  'atomics',
+  'fp',
+  'traps',
+  'paging',
+  'irq',
+  'smp',
+] as const;
 export type GuestProgram = (typeof GUEST_PROGRAMS)[number];
+
+/** Harts a program needs (QEMU -smp, our mini VMM's harts); 1 if not listed. */
+export const GUEST_HARTS: Partial<Record<GuestProgram, number>> = { smp: 2 };
 
 /** Every program prints this line first, so firmware banners can be cut. */
 export const START_MARKER = '--- tsvirt guest start ---\n';

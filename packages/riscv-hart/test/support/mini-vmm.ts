@@ -24,6 +24,7 @@ import {
   IRQ_VS_SOFT,
   IRQ_VS_TIMER,
   PRV_S,
+  ReservationSet,
 } from '../../src/index.ts';
 import { GStage, type GStageMode } from './gstage.ts';
 import { afterStartMarker, GUEST_LOAD_ADDR } from './guests.ts';
@@ -60,6 +61,8 @@ export interface MiniVmmOptions {
   hardwareAd?: boolean;
   /** G-stage format (hgatp.MODE): Sv39x4 by default. */
   gstage?: GStageMode;
+  /** Number of harts (hart 0 boots; the others wait for SBI HSM hart_start). */
+  harts?: number;
 }
 
 export interface MiniVmmResult {
@@ -125,45 +128,80 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   // The guest's time base: one tick per retired instruction, plus the jumps
   // a wfi with an armed timer makes. Deterministic, unlike a wall clock.
   const clock = { now: 0n };
-  const hart = new Hart({ mem, hardwareAd: opts.hardwareAd ?? true, readTime: () => clock.now });
-  hart.setCsr(CSR_HGATP, g.hgatp(1));
-  hart.setCsr(CSR_HEDELEG, BigInt(KVM_HEDELEG));
-  hart.setCsr(CSR_HIDELEG, BigInt(KVM_HIDELEG));
-  hart.setCsr(CSR_HSTATUS, BigInt(HSTATUS_VTW)); // wfi traps, as KVM runs guests
-  hart.setCsr(CSR_HCOUNTEREN, 7n); // cycle, time, instret readable by the guest
-  hart.setMode(PRV_S, 1);
-  hart.pc = GUEST_LOAD_ADDR;
-  hart.setX(10, 0n);
-  hart.setX(11, 0n);
+  const nharts = opts.harts ?? 1;
+  const reservations = new ReservationSet();
+  const harts = Array.from({ length: nharts }, () => {
+    const h = new Hart({ mem, reservations, hardwareAd: opts.hardwareAd ?? true, readTime: () => clock.now });
+    h.setCsr(CSR_HGATP, g.hgatp(1));
+    h.setCsr(CSR_HEDELEG, BigInt(KVM_HEDELEG));
+    h.setCsr(CSR_HIDELEG, BigInt(KVM_HIDELEG));
+    h.setCsr(CSR_HSTATUS, BigInt(HSTATUS_VTW)); // wfi traps, as KVM runs guests
+    h.setCsr(CSR_HCOUNTEREN, 7n); // cycle, time, instret readable by the guest
+    h.setMode(PRV_S, 1);
+    return h;
+  });
+  const boot = harts[0]!;
+  boot.pc = GUEST_LOAD_ADDR;
+  boot.setX(10, 0n);
+  boot.setX(11, 0n);
 
-  const sbi = new MiniSbi(guestRead);
+  const sbi = new MiniSbi(guestRead, nharts);
   const exits: MiniVmmResult['exits'] = {};
   const max = opts.maxInstructions ?? 300_000_000;
   let retired = 0;
   let error: string | undefined;
+  let turn = 0;
   while (sbi.reset === undefined && error === undefined) {
     if (retired >= max) {
-      error = `no shutdown after ${retired} instructions (pc 0x${hart.pc.toString(16)})`;
+      error = `no shutdown after ${retired} instructions (pc 0x${boot.pc.toString(16)})`;
       break;
     }
-    const e = hart.run(Math.min(100_000, max - retired));
+    // Round robin over the started harts; short slices when several run,
+    // so that their LR/SC loops and AMOs interleave.
+    const running = harts.flatMap((_, i) => (sbi.started[i] ? [i] : []));
+    if (running.length === 0) {
+      error = 'every hart stopped';
+      break;
+    }
+    const id = running[turn++ % running.length]!;
+    const hart = harts[id]!;
+    const slice = running.length > 1 ? 97 : 100_000;
+    const e = hart.run(Math.min(slice, max - retired));
     retired += e.retired;
     clock.now += BigInt(e.retired);
     exits[e.kind] = (exits[e.kind] ?? 0) + 1;
-    error = handleExit(hart, e, sbi, clock);
-    // Interrupt lines, as the SBI calls and the clock left them.
-    if (sbi.ipiPending) {
-      hart.setInterrupt(IRQ_VS_SOFT, true);
-      sbi.ipiPending = false;
+    error = handleExit(hart, id, e, sbi, clock, running.length > 1);
+    // HSM hart_start: enter the new hart as KVM does (a0 = id, a1 = opaque).
+    for (const st of sbi.starts.splice(0)) {
+      const h = harts[st.hart]!;
+      h.setMode(PRV_S, 1);
+      h.pc = st.addr;
+      h.setX(10, BigInt(st.hart));
+      h.setX(11, st.opaque);
     }
-    hart.setInterrupt(IRQ_VS_TIMER, sbi.timer !== undefined && clock.now >= sbi.timer);
+    // Interrupt lines, as the SBI calls and the clock left them.
+    for (const [i, h] of harts.entries()) {
+      if (sbi.ipiPending[i]) {
+        h.setInterrupt(IRQ_VS_SOFT, true);
+        sbi.ipiPending[i] = false;
+      }
+      const t = sbi.timer[i];
+      h.setInterrupt(IRQ_VS_TIMER, t !== undefined && clock.now >= t);
+    }
   }
   const raw = sbi.output;
   return { output: afterStartMarker(raw), raw, reset: sbi.reset, error, retired, exits };
 }
 
 /** One exit, as kvm_riscv_vcpu_exit() would; returns a reason to stop, if any. */
-function handleExit(hart: Hart, e: HartExit, sbi: MiniSbi, clock: { now: bigint }): string | undefined {
+function handleExit(
+  hart: Hart,
+  id: number,
+  e: HartExit,
+  sbi: MiniSbi,
+  clock: { now: bigint },
+  othersRun: boolean,
+): string | undefined {
   const where = `at pc 0x${e.pc.toString(16)}`;
   switch (e.kind) {
     case 'budget':
@@ -172,7 +210,7 @@ function handleExit(hart: Hart, e: HartExit, sbi: MiniSbi, clock: { now: bigint 
       if (e.cause !== EXC_ECALL_VS) return `ecall with cause ${e.cause} ${where}`;
       const a = [10, 11, 12, 13, 14, 15].map((i) => hart.getX(i));
       const eid = BigInt.asUintN(64, hart.getX(17));
-      const r = sbi.call(eid, BigInt.asUintN(64, hart.getX(16)), a);
+      const r = sbi.call(eid, BigInt.asUintN(64, hart.getX(16)), a, id);
       if (eid < 0x10n) {
         hart.setX(10, r.value); // legacy (v0.1) calls return only a0
       } else {
@@ -201,10 +239,12 @@ function handleExit(hart: Hart, e: HartExit, sbi: MiniSbi, clock: { now: bigint 
     case 'wfi':
     case 'idle':
       // kvm_riscv_vcpu_wfi(): a pending enabled interrupt wakes at once;
-      // otherwise sleep until the armed timer (time jumps to it).
-      if ((hart.hip() & Number(hart.getCsr(CSR_HIE))) === 0) {
-        if (sbi.timer === undefined || sbi.timer === MAX_U64) return `wfi with no interrupt source ${where}`;
-        if (clock.now < sbi.timer) clock.now = sbi.timer;
+      // otherwise sleep until the armed timer (time jumps to it when no
+      // other hart runs). With other harts running, wfi returns (it may).
+      if ((hart.hip() & Number(hart.getCsr(CSR_HIE))) === 0 && !othersRun) {
+        const t = sbi.timer[id];
+        if (t === undefined || t === MAX_U64) return `wfi with no interrupt source ${where}`;
+        if (clock.now < t) clock.now = t;
       }
       if (e.kind === 'wfi') hart.pc = e.pc + 4n;
       return undefined;

@@ -17,6 +17,8 @@ export interface QemuOptions {
   qemu: string;
   timeoutMs?: number;
   memMiB?: number;
+  /** Harts (-smp); OpenSBI may boot the program on any of them. */
+  harts?: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export function runUnderQemu(bin: string, opts: QemuOptions): Promise<QemuResult
     '-M',
     'virt',
     '-smp',
-    '1',
+    String(opts.harts ?? 1),
     '-m',
     `${opts.memMiB ?? 128}M`,
     '-nographic',
