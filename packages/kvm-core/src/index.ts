@@ -8,7 +8,7 @@ export { Ioeventfd } from './ioeventfd.ts';
 export type { IrqBypassConsumer, IrqBypassManager, IrqBypassProducer } from './irq-bypass.ts';
 export { KvmIrqfd } from './irqfd.ts';
 export { Kvm, type KvmOptions } from './kvm.ts';
-export { kvmCoreModule } from './kvm-core-module.ts';
+export { createKvmCoreModule, kvmCoreModule } from './kvm-core-module.ts';
 export { kvmSetMemoryRegion, splitSlot, TASK_SIZE } from './memory-region.ts';
 export { KvmMemorySlot, KvmMemslots } from './memslot.ts';
 export { KvmMmuNotifier } from './mmu-notifier.ts';

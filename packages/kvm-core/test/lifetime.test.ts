@@ -1,6 +1,8 @@
 import { coreBusModule, EventFd, FdTable, isKernelError, ModuleLoader } from '@tsvirt/core-bus';
+import { HOST_MM, hostMmModule } from '@tsvirt/host-mm';
 import { describe, expect, it } from 'vitest';
 import {
+  createKvmCoreModule,
   KVM,
   KVM_API_VERSION,
   KVM_CAP_IRQFD,
@@ -36,6 +38,13 @@ function code(f: () => unknown): string | undefined {
 }
 
 describe('/dev/kvm', () => {
+  it('createKvmCoreModule shares a given descriptor table', () => {
+    const files = new FdTable();
+    const loader = new ModuleLoader();
+    loader.loadHost([coreBusModule, hostMmModule, createKvmCoreModule({ files })]);
+    expect(loader.host.resolve<Kvm>(KVM).files).toBe(files);
+  });
+
   it('API version, VM creation through ioctl, capability answers', () => {
     const arch = new FakeArch();
     const files = new FdTable();
@@ -69,10 +78,11 @@ describe('/dev/kvm', () => {
     expect(kvm.files.openCount).toBe(open);
   });
 
-  it('kvmCoreModule registers one Kvm for the host, which an arch module registers into', () => {
+  it('kvmCoreModule registers one Kvm for the host (on the host mm), which an arch module registers into', () => {
     const loader = new ModuleLoader();
     loader.loadHost([
       coreBusModule,
+      hostMmModule,
       kvmCoreModule,
       {
         name: 'kvm-fake-arch',
@@ -84,7 +94,8 @@ describe('/dev/kvm', () => {
     const kvm = loader.host.resolve<Kvm>(KVM);
     expect(kvm).toBeInstanceOf(Kvm);
     expect(kvm.arch?.name).toBe('fake');
-    expect(kvm.createVm().dead).toBe(false);
+    expect(kvm.mm).toBe(loader.host.resolve(HOST_MM));
+    expect(kvm.createVm().mm).toBe(kvm.mm);
   });
 });
 
