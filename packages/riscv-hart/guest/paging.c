@@ -44,6 +44,10 @@ static u32 insn_at(u64 pc)
 }
 
 static int ad_faults; /* counted, not printed: Svade vs hardware A/D */
+/* A misaligned access that crosses into a faulting page may report the
+ * access's own address or the first byte on the faulting page (both are
+ * allowed); when set, print stval relative to this access instead. */
+static u64 span_lo, span_hi;
 
 void trap_handler(struct trap_frame *f)
 {
@@ -79,8 +83,12 @@ void trap_handler(struct trap_frame *f)
 		}
 		puts("fault scause=");
 		put_u64(cause);
-		puts(" stval=");
-		put_u64(f->stval);
+		if (span_hi) {
+			puts(f->stval >= span_lo && f->stval < span_hi ? " stval=in access" : " stval=OUTSIDE");
+		} else {
+			puts(" stval=");
+			put_u64(f->stval);
+		}
 		puts((f->sstatus >> 8) & 1 ? "" : " from U");
 		nl();
 		u32 insn = insn_at(f->sepc);
@@ -225,6 +233,20 @@ static void tests(const char *mode)
 	show("W without R", load(VA(8)));
 	show("misaligned superpage", load(WIN + 0x200000));
 	show("unmapped", load(0x20000000UL));
+	/* Misaligned accesses across pages: two translations, and a fault
+	 * on the second page. */
+	for (int i = 0; i < 8; i++) {
+		pages[0][4088 + i] = (u8)(0xa0 + i);
+		pages[1][i] = (u8)(0xb0 + i);
+	}
+	show("ld across alias pages", load(VA(0) + 4092));
+	span_lo = VA(1) + 4092;
+	span_hi = span_lo + 8;
+	show("ld into invalid page", load(span_lo));
+	span_lo = VA(0) + 4093;
+	span_hi = span_lo + 8;
+	store(span_lo, 0); /* the second page is read-only */
+	span_hi = 0;
 	/* U-mode over the same tables. */
 	((u64 *)pages[8])[0] = 0x1000;
 	memcpy(pages[10], user_code, sizeof(user_code));
