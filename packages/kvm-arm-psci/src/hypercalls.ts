@@ -41,6 +41,7 @@ import {
   ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID,
   ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID,
   ARM_SMCCC_VENDOR_HYP_KVM_PTP_FUNC_ID,
+  ARM_SMCCC_VENDOR_HYP_UID_KVM,
   ARM_SMCCC_VERSION_1_1,
   ARM_SMCCC_VERSION_FUNC_ID,
   KVM_ARM_PSCI_0_1,
@@ -139,12 +140,18 @@ export function kvmSmcccCallHandler(vcpu: KvmArmVcpu): number {
     case ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID:
       val = vm.vendorHypBmap;
       break;
+    case ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID: {
+      const [a, b, c, d] = ARM_SMCCC_VENDOR_HYP_UID_KVM;
+      smcccSetRetval(vcpu, a, b, BigInt(c), BigInt(d));
+      return 1;
+    }
     case ARM_SMCCC_HV_PV_TIME_ST:
+      // No PV-time region is configured: kvm_init_stolen_time() gives INVALID_GPA.
+      break;
     case ARM_SMCCC_TRNG_FEATURES:
     case ARM_SMCCC_TRNG_GET_UUID:
     case ARM_SMCCC_TRNG_RND32:
     case ARM_SMCCC_TRNG_RND64:
-    case ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID:
     case ARM_SMCCC_VENDOR_HYP_KVM_PTP_FUNC_ID:
       break;
     default:

@@ -111,6 +111,8 @@ export const ARM_SMCCC_HV_PV_TIME_ST = 0xc5000021;
 export const ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID = 0x86000000;
 export const ARM_SMCCC_VENDOR_HYP_KVM_PTP_FUNC_ID = 0x86000001;
 export const ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID = 0x8600ff01;
+/** KVM's vendor-hypervisor UID, 28b46fb6-2ec5-11e9-a9ca-4b564d003a74, as CALL_UID returns it in x0..x3. */
+export const ARM_SMCCC_VENDOR_HYP_UID_KVM = [0xb66fb428, 0xe911c52e, 0x564bcaa9, 0x743a004d] as const;
 /** TRNG 1.0 as KVM advertises it. */
 export const ARM_SMCCC_TRNG_VERSION_1_0 = 0x10000;
 

@@ -7,6 +7,7 @@ import {
   ARM_SMCCC_HV_PV_TIME_FEATURES,
   ARM_SMCCC_HV_PV_TIME_ST,
   ARM_SMCCC_TRNG_VERSION,
+  ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID,
   ARM_SMCCC_VENDOR_HYP_KVM_FEATURES_FUNC_ID,
   KVM_REG_ARM_STD_BMAP,
   KVM_REG_ARM_STD_HYP_BMAP,
@@ -71,5 +72,14 @@ describe('SMCCC discovery and the bitmap-gated services', () => {
     expect(hvc(v, ARM_SMCCC_HV_PV_TIME_FEATURES, BigInt(ARM_SMCCC_HV_PV_TIME_ST)).ret).toBe(
       BigInt(SMCCC_RET_NOT_SUPPORTED),
     );
+  });
+
+  it("CALL_UID returns KVM's UID in x0..x3 while FUNC_FEAT is enabled", () => {
+    const t = makeVm();
+    const v = t.vcpus[0]!;
+    expect(hvc(v, ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID).ret).toBe(0xb66fb428n);
+    expect([1, 2, 3].map((i) => t.cpus[0]!.getX(i))).toEqual([0xe911c52en, 0x564bcaa9n, 0x743a004dn]);
+    v.setOneRegValue(KVM_REG_ARM_VENDOR_HYP_BMAP, 0b10n);
+    expect(hvc(v, ARM_SMCCC_VENDOR_HYP_CALL_UID_FUNC_ID).ret).toBe(BigInt(SMCCC_RET_NOT_SUPPORTED));
   });
 });
