@@ -16,13 +16,24 @@ interface Node {
 export class DmaTree {
   private root: Node | undefined = undefined;
   private count = 0;
+  /** xorshift32 state: deterministic priorities, so runs repeat exactly. */
+  private seed = 0x9e3779b9;
+
+  private nextPrio(): number {
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return this.seed;
+  }
 
   get size(): number {
     return this.count;
   }
 
   insert(dma: VfioDma): void {
-    this.root = this.ins(this.root, { dma, prio: Math.random(), left: undefined, right: undefined });
+    this.root = this.ins(this.root, { dma, prio: this.nextPrio(), left: undefined, right: undefined });
     this.count++;
   }
 

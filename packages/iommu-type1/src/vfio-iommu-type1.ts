@@ -4,6 +4,7 @@ import type { DmaUnmapEvent, IommuGroupRef, IommuNotifier, VfioIommu } from '@ts
 import { bitmapSet, bitmapTest, copyBitsToUser } from './dirty-bitmap.ts';
 import { DmaTree } from './dma-tree.ts';
 import { type HwIommuConfig, IommuDomain } from './iommu-domain.ts';
+import { decodeType1State, encodeType1State } from './save-restore.ts';
 import {
   DEFAULT_DMA_ENTRY_LIMIT,
   DIRTY_BITMAP_BYTES,
@@ -847,6 +848,81 @@ export class VfioIommuType1 implements VfioIommu {
           bitmapSet(c.dma.bitmap, s, e - s + 1);
         }
       } else c.dma.mm.copyFromUser(hva, part);
+    }
+  }
+
+  // --- save / restore ---------------------------------------------------------------------
+
+  /**
+   * The container's state as a versioned blob: its mappings (IOVA, size,
+   * vaddr, prot, vaddr validity) and, while tracking, their dirty bitmaps.
+   * Pins belong to vendor drivers and hardware-domain pins are re-taken on
+   * restore, so neither is saved; groups are re-attached by vfio-core.
+   */
+  save(): Uint8Array {
+    return encodeType1State({
+      v2: this.v2,
+      tracking: this.dirtyPageTracking,
+      dmas: [...this.dmaList].map((d) => ({
+        iova: d.iova,
+        size: d.size,
+        vaddr: d.vaddr,
+        prot: d.prot,
+        vaddrInvalid: d.vaddrInvalid,
+        bitmap: d.bitmap,
+      })),
+    });
+  }
+
+  /**
+   * Rebuild a saved state into this (empty) container: every mapping is made
+   * again through MAP_DMA's checks (and pinned if a hardware domain is
+   * attached), tracking restarted and the saved dirty bits merged in. EINVAL
+   * for a bad blob or a v1/v2 mismatch, EBUSY if mappings exist; any failure
+   * leaves the container empty, as it was.
+   */
+  restore(blob: Uint8Array): void {
+    const OP = 'type1 restore';
+    const st = decodeType1State(blob);
+    if (st.v2 !== this.v2) fail('EINVAL', 'saved from a type1 container of the other version', OP);
+    if (this.dmaList.size > 0 || this.dirtyPageTracking) fail('EBUSY', 'container already has state', OP);
+    for (const d of st.dmas) {
+      if ((d.prot & ~(IOMMU_READ | IOMMU_WRITE)) !== 0 || d.prot === 0) fail('EINVAL', 'bad saved prot', OP);
+      if (d.vaddrInvalid && (this.domain !== undefined || this.emulatedGroups.size > 0))
+        fail('EINVAL', 'an invalid vaddr can only be restored into a container without groups that pin', OP);
+    }
+    try {
+      for (const d of st.dmas) {
+        const flags =
+          ((d.prot & IOMMU_READ) !== 0 ? VFIO_DMA_MAP_FLAG_READ : 0) |
+          ((d.prot & IOMMU_WRITE) !== 0 ? VFIO_DMA_MAP_FLAG_WRITE : 0);
+        this.mapDma({
+          argsz: VFIO_IOMMU_TYPE1_DMA_MAP_SIZE,
+          flags,
+          vaddr: d.vaddr,
+          iova: d.iova,
+          size: d.size,
+        });
+      }
+      if (st.tracking) {
+        this.bitmapAllocAll(this.pgshift);
+        this.dirtyPageTracking = true;
+        for (const d of st.dmas) {
+          const dma = this.dmaList.find(d.iova, 1n)!;
+          if (d.bitmap === undefined) continue;
+          if (d.bitmap.length !== dma.bitmap!.length) fail('EINVAL', 'saved bitmap has the wrong size', OP);
+          for (let i = 0; i < d.bitmap.length; i++) dma.bitmap![i]! |= d.bitmap[i]!;
+        }
+      }
+    } catch (e) {
+      this.dirtyPageTracking = false;
+      this.unmapUnpinAll();
+      throw e;
+    }
+    for (const d of st.dmas) {
+      if (!d.vaddrInvalid) continue;
+      this.dmaList.find(d.iova, 1n)!.vaddrInvalid = true;
+      this.vaddrInvalidCount++;
     }
   }
 
