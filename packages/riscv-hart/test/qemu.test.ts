@@ -47,7 +47,7 @@ describe.skipIf(!qemu)('guest programs under QEMU (virt, OpenSBI)', () => {
     // `j .` at the entry point: the program spins without printing.
     const bin = join(tmp, 'spin.bin');
     writeFileSync(bin, Uint8Array.of(0x6f, 0x00, 0x00, 0x00));
-    const r = await runUnderQemu(bin, { qemu: qemu!, timeoutMs: 1500 });
+    const r = await runUnderQemu(bin, { qemu: qemu!, timeoutMs: 3000 });
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
     expect(r.output).toBeUndefined();

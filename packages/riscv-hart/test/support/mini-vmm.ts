@@ -40,10 +40,11 @@ const HOST_TABLE_POOL = 0x2_0000_0000n;
 const TABLE_POOL_PAGES = 64;
 const MAX_U64 = (1n << 64n) - 1n;
 
-// As KVM configures a vCPU (kvm_riscv_vcpu_config / hardware_enable): these
+// hedeleg/hideleg as KVM sets them (kvm_arch_hardware_enable()): these
 // exceptions go straight to the guest; everything else exits to the host.
-// Illegal instructions are left out (as in kernels before 6.16) so that
-// they exit and the VMM redirects them, exercising redirectTrap().
+// Illegal instructions are left out, as older kernels do (newer ones
+// delegate them too), so that they exit and the VMM redirects them,
+// exercising redirectTrap().
 const KVM_HEDELEG =
   (1 << EXC_INST_MISALIGNED) |
   (1 << EXC_BREAKPOINT) |
@@ -80,10 +81,11 @@ export interface MiniVmmResult {
 
 /**
  * A test VMM in the shape of KVM + a tiny VMM: guest RAM behind a G-stage
- * Sv39x4 (or Sv48x4) table, one hart in VS-mode at 0x80200000 (a0 = hart id 0, a1 = 0:
- * no DTB), and the exits KVM handles: SBI calls (console, SRST, TIME, sPI
- * as VS timer/software interrupts through hvip), illegal and virtual
- * instructions and misaligned/access faults redirected into the guest (as
+ * Sv39x4 (or Sv48x4) table; hart 0 enters VS-mode at 0x80200000 (a0 = 0,
+ * a1 = 0: no DTB), other harts when started through SBI HSM; and the exits
+ * KVM handles: SBI calls (console, SRST, TIME and sPI as VS timer/software
+ * interrupts through hvip, HSM), illegal and virtual instructions and
+ * misaligned/access faults redirected into the guest (as
  * kvm_riscv_vcpu_trap_redirect()), wfi (wakes on a pending interrupt or
  * sleeps until the armed timer).
  */
