@@ -1135,9 +1135,8 @@ export class Hart implements FpuState {
     const f3 = (insn >> 12) & 7;
     if (f3 === 0) return this.privileged(insn, raw, pc, len);
     if (f3 === 4) {
-      // HLV/HSV/HLVX: not modelled for HS code; from V=1 they are virtual instructions.
-      if (this.v === 1) this.virtualInsn(raw);
-      return this.illegal(raw);
+      this.hypervisorLoadStore(insn, raw);
+      return pc + len;
     }
     const csr = insn >>> 20;
     const rs1 = (insn >> 15) & 31;
@@ -1152,6 +1151,63 @@ export class Hart implements FpuState {
     }
     if (rd !== 0) this.x[rd] = BigInt.asIntN(64, old);
     return pc + len;
+  }
+
+  /**
+   * HLV/HLVX/HSV: an access from HS (or U with hstatus.HU) made as though
+   * V=1 at privilege hstatus.SPVP, through vsatp and hgatp. From V=1 they are
+   * virtual instructions; from U without HU, illegal. HLVX needs execute
+   * permission and faults as a load.
+   */
+  private hypervisorLoadStore(insn: number, raw: number): void {
+    if (this.v === 1) this.virtualInsn(raw);
+    if (this.priv === C.PRV_U && (this.hstatus & C.HSTATUS_HU) === 0) this.illegal(raw);
+    const f7 = insn >>> 25;
+    const rs2 = (insn >> 20) & 31;
+    const rd = (insn >> 7) & 31;
+    const size = 1 << ((f7 >> 1) & 3);
+    const isStore = (f7 & 1) === 1;
+    if ((f7 & 0x78) !== 0x30 || (isStore ? rd !== 0 : rs2 > 3 || rs2 === 2)) this.illegal(raw);
+    const hlvx = !isStore && rs2 === 3;
+    if ((hlvx && size === 1) || (!isStore && size === 8 && rs2 !== 0)) this.illegal(raw);
+    const r1 = (insn >> 14) & 62;
+    const lo = this.x32[r1]!;
+    const hi = this.x32[r1 + 1]!;
+    const priv = this.priv;
+    this.v = 1;
+    this.priv = (this.hstatus & C.HSTATUS_SPVP) !== 0 ? C.PRV_S : C.PRV_U;
+    this.updateContext();
+    try {
+      if (isStore) {
+        this.store(lo, hi, size, this.x32[rs2 << 1]!, this.x32[(rs2 << 1) + 1]!, 0);
+        return;
+      }
+      const t = this.tmp;
+      if (hlvx) {
+        if ((lo & (size - 1)) !== 0) this.raise(C.EXC_LOAD_MISALIGNED, lo, hi);
+        this.mmu.xAsLoad = true;
+        const e = this.entry(lo, hi, ACC_EXEC, 0);
+        const w = this.set.ways[ACC_EXEC];
+        const p = w.base[e]! + (lo & 4095);
+        t[0] = size === 4 ? w.mem[e]!.i32[p >>> 2]! : w.mem[e]!.u16[p >>> 1]!;
+        t[1] = 0;
+      } else this.load(lo, hi, size, 0);
+      let a = t[0]!;
+      let b = t[1]!;
+      const signed = rs2 === 0;
+      if (size < 8) b = signed ? (a << (32 - 8 * size)) >> 31 : 0;
+      if (size < 4) a = signed ? (a << (32 - 8 * size)) >> (32 - 8 * size) : a;
+      if (size === 4 && !signed) b = 0;
+      if (rd !== 0) {
+        this.x32[rd << 1] = a;
+        this.x32[(rd << 1) + 1] = b;
+      }
+    } finally {
+      this.mmu.xAsLoad = false;
+      this.v = 0;
+      this.priv = priv;
+      this.updateContext();
+    }
   }
 
   private privileged(insn: number, raw: number, pc: number, len: number): number {

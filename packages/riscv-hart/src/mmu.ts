@@ -63,6 +63,8 @@ export class Mmu {
   private pteHi = 0;
   private pteI32: Int32Array | undefined;
   private pteIdx = 0;
+  /** Set while an HLVX runs: it needs execute permission but faults as a load. */
+  xAsLoad = false;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -199,6 +201,13 @@ export class Mmu {
 
   private fault(cause: number, lo: number, hi: number, gva: boolean): never {
     const p = this.pend;
+    if (this.xAsLoad)
+      cause =
+        cause === EXC_INST_PAGE_FAULT
+          ? EXC_LOAD_PAGE_FAULT
+          : cause === EXC_INST_ACCESS
+            ? EXC_LOAD_ACCESS
+            : cause;
     p.cause = cause;
     p.tval = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
     p.htval = 0n;
@@ -209,7 +218,7 @@ export class Mmu {
 
   private guestFault(acc: number, lo: number, hi: number, gpa: number, htinst: number): never {
     const p = this.pend;
-    p.cause = GUEST_PAGE_FAULT[acc]!;
+    p.cause = GUEST_PAGE_FAULT[this.xAsLoad && acc === ACC_EXEC ? ACC_READ : acc]!;
     p.tval = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
     p.htval = BigInt(Math.floor(gpa / 4));
     // Callers pass 0 for an instruction fetch itself (htinst is 0 there) and
