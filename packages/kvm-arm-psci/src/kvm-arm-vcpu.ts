@@ -61,6 +61,8 @@ export interface KvmMpState {
 export interface ArmResetState {
   pc: bigint;
   r0: bigint;
+  /** The caller's endianness, which the target starts with. */
+  be: boolean;
 }
 
 /** The core registers the abstract register file has, in KVM_GET_REG_LIST order. */
@@ -264,7 +266,7 @@ export class KvmArmVcpu {
     const rs = this.resetState;
     if (rs === undefined) return;
     this.resetState = undefined;
-    this.regs.reset();
+    this.regs.reset(rs.be);
     this.regs.setPc(rs.pc);
     this.regs.setX(0, rs.r0);
   }
@@ -375,7 +377,8 @@ export class KvmArmVcpu {
     dv.setUint32(0, SAVE_MAGIC, true);
     dv.setUint32(4, SAVE_VERSION, true);
     dv.setUint32(8, this.mpState, true);
-    dv.setUint32(12, this.resetState ? 1 : 0, true);
+    // Bit 0: a CPU_ON reset is pending; bit 1: its endianness is big.
+    dv.setUint32(12, this.resetState ? 1 | (this.resetState.be ? 2 : 0) : 0, true);
     dv.setBigUint64(16, this.resetState?.pc ?? 0n, true);
     dv.setBigUint64(24, this.resetState?.r0 ?? 0n, true);
     dv.setUint32(32, ids.length, true);
@@ -409,9 +412,10 @@ export class KvmArmVcpu {
       this.setMpState({ mp_state: mpState });
       for (let i = 0; i < n; i++)
         this.setOneRegValue(dv.getBigUint64(36 + i * 16, true), dv.getBigUint64(44 + i * 16, true));
+      const pending = dv.getUint32(12, true);
       this.resetState =
-        dv.getUint32(12, true) !== 0
-          ? { pc: dv.getBigUint64(16, true), r0: dv.getBigUint64(24, true) }
+        (pending & 1) !== 0
+          ? { pc: dv.getBigUint64(16, true), r0: dv.getBigUint64(24, true), be: (pending & 2) !== 0 }
           : undefined;
     } catch (e) {
       undo();

@@ -86,8 +86,13 @@ function psciVcpuOn(source: KvmArmVcpu): number {
     return source.psciVersion() !== KVM_ARM_PSCI_0_1 ? PSCI_RET_ALREADY_ON : PSCI_RET_INVALID_PARAMS;
   }
   // The target resets on its next KVM_RUN (KVM_REQ_VCPU_RESET): pc = entry,
-  // x0 = context id (always written: 0.1 leaves the GPRs undefined anyway).
-  target.requestReset({ pc: smcccGetArg(source, 2), r0: smcccGetArg(source, 3) });
+  // x0 = context id (always written: 0.1 leaves the GPRs undefined anyway),
+  // with the caller's endianness.
+  target.requestReset({
+    pc: smcccGetArg(source, 2),
+    r0: smcccGetArg(source, 3),
+    be: source.regs.bigEndian ?? false,
+  });
   target.mpState = KVM_MP_STATE_RUNNABLE;
   return PSCI_RET_SUCCESS;
 }

@@ -19,8 +19,13 @@ export interface ArmVcpuRegs {
   setX(n: number, value: bigint): void;
   getPc(): bigint;
   setPc(value: bigint): void;
-  /** kvm_reset_vcpu(): every core register to its reset value (MPIDR is kept). */
-  reset(): void;
+  /** The guest's data endianness (SCTLR_EL1.EE, or CPSR.E for AArch32): CPU_ON passes it on. */
+  readonly bigEndian?: boolean;
+  /**
+   * kvm_reset_vcpu(): every core register to its reset value (MPIDR is
+   * kept), big-endian when a CPU_ON caller was.
+   */
+  reset(bigEndian?: boolean): void;
   /** Wait for an interrupt (kvm_vcpu_wfi); CPU_SUSPEND is emulated with it. */
   wfi?(): void;
 }
@@ -47,6 +52,7 @@ export function mpidrForVcpuId(vcpuId: number): bigint {
 export class ArmRegisterFile implements ArmVcpuRegs {
   readonly x = new BigUint64Array(31);
   pc = 0n;
+  bigEndian = false;
   wfiCount = 0;
   resetCount = 0;
 
@@ -64,9 +70,10 @@ export class ArmRegisterFile implements ArmVcpuRegs {
   setPc(value: bigint): void {
     this.pc = value & MASK64;
   }
-  reset(): void {
+  reset(bigEndian = false): void {
     this.x.fill(0n);
     this.pc = 0n;
+    this.bigEndian = bigEndian;
     this.resetCount++;
   }
   wfi(): void {

@@ -25,7 +25,7 @@ describe('SMC32 and SMC64 conventions', () => {
       (1n << 40n) | 5n,
     );
     expect(r.ret).toBe(0n);
-    expect(t.vcpus[1]!.resetState).toEqual({ pc: 0x8000n, r0: 5n });
+    expect(t.vcpus[1]!.resetState).toEqual({ pc: 0x8000n, r0: 5n, be: false });
   });
 
   it('SMC64 CPU_ON keeps all 64 bits, so the same garbage is an unknown MPIDR', () => {
@@ -34,7 +34,7 @@ describe('SMC32 and SMC64 conventions', () => {
       BigInt(PSCI_RET_INVALID_PARAMS),
     );
     expect(hvc(t.vcpus[0]!, PSCI_0_2_FN64_CPU_ON, aff(1), 0xffff_0000_8000n, 1n << 40n).ret).toBe(0n);
-    expect(t.vcpus[1]!.resetState).toEqual({ pc: 0xffff_0000_8000n, r0: 1n << 40n });
+    expect(t.vcpus[1]!.resetState).toEqual({ pc: 0xffff_0000_8000n, r0: 1n << 40n, be: false });
   });
 
   it('SMC32 AFFINITY_INFO narrows target and level', () => {

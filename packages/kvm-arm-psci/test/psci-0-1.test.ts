@@ -26,7 +26,7 @@ describe('PSCI 0.1 (no PSCI_0_2 feature)', () => {
     const t = makeVm({ psci02: false });
     expect(hvc(t.vcpus[0]!, KVM_PSCI_FN_CPU_ON, aff(1), 0x4000n, 0x77n).ret).toBe(0n);
     expect(t.vcpus[1]!.mpState).toBe(KVM_MP_STATE_RUNNABLE);
-    expect(t.vcpus[1]!.resetState).toEqual({ pc: 0x4000n, r0: 0x77n });
+    expect(t.vcpus[1]!.resetState).toEqual({ pc: 0x4000n, r0: 0x77n, be: false });
   });
 
   it('CPU_ON of a running vCPU is INVALID_PARAMS: 0.1 has no ALREADY_ON', () => {

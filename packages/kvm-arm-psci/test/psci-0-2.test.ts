@@ -65,7 +65,17 @@ describe('PSCI 0.2 (kvm_psci_0_2_call)', () => {
     expect(target.mpState).toBe(KVM_MP_STATE_RUNNABLE);
     // Not yet reset: KVM_REQ_VCPU_RESET runs on the target's thread.
     expect(t.cpus[1]!.getPc()).toBe(0x1234n);
-    expect(target.resetState).toEqual({ pc: 0x8008_0000n, r0: 0xdead_beef_cafe_f00dn });
+    expect(target.resetState).toEqual({ pc: 0x8008_0000n, r0: 0xdead_beef_cafe_f00dn, be: false });
+  });
+
+  it("CPU_ON passes the caller's endianness on: the target resets big-endian, and it survives save/restore", () => {
+    const t = make02();
+    t.cpus[0]!.bigEndian = true;
+    hvc(t.vcpus[0]!, PSCI_0_2_FN64_CPU_ON, aff(1), 0x1000n, 0n);
+    expect(t.vcpus[1]!.resetState?.be).toBe(true);
+    const other = make02();
+    other.vcpus[1]!.restore(t.vcpus[1]!.save());
+    expect(other.vcpus[1]!.resetState).toEqual({ pc: 0x1000n, r0: 0n, be: true });
   });
 
   it('CPU_ON of a running vCPU is ALREADY_ON; the caller itself too', () => {

@@ -8,7 +8,7 @@ it('the README example runs and does what it says', async () => {
     guestVersion: 0x10000n,
     exitReason: 24,
     eventType: 1,
-    cpu1Entry: { pc: 0x80000n, r0: 42n },
+    cpu1Entry: { pc: 0x80000n, r0: 42n, be: false },
     compatToOld: { restored: false, error: 'ENOENT', works: false },
   });
 });

@@ -39,7 +39,7 @@ describe('vCPU save/restore', () => {
     expect(b.vm.vendorHypBmap).toBe(1n);
     expect([b.cpus[0]!.getX(3), b.cpus[0]!.getPc()]).toEqual([0xabcdn, 0x4444n]);
     expect(b.vcpus[1]!.mpState).toBe(KVM_MP_STATE_RUNNABLE);
-    expect(b.vcpus[1]!.resetState).toEqual({ pc: 0x8000n, r0: 0x33n });
+    expect(b.vcpus[1]!.resetState).toEqual({ pc: 0x8000n, r0: 0x33n, be: false });
     expect(hvc(b.vcpus[0]!, PSCI_0_2_FN_PSCI_VERSION).ret).toBe(2n);
   });
 

@@ -205,6 +205,16 @@ describe('KVM_RUN with a guest CPU', () => {
     expect(errnoOf(() => vcpus[1]!.kvmRun())).toBe('EINTR');
     expect(seen).toEqual([0x8008_0000n, 0x42n]);
     expect(cpus[1]!.resetCount).toBe(2);
+    expect(cpus[1]!.bigEndian).toBe(false);
+  });
+
+  it("a big-endian caller's CPU_ON makes the secondary start big-endian", () => {
+    const { cpus, vcpus } = boot();
+    cpus[0]!.bigEndian = true;
+    cpus[0]!.call(PSCI_0_2_FN64_CPU_ON, [aff(1), 0x9000n, 0n]);
+    expect(errnoOf(() => vcpus[0]!.kvmRun())).toBe('EINTR');
+    expect(errnoOf(() => vcpus[1]!.kvmRun())).toBe('EINTR');
+    expect([cpus[1]!.bigEndian, cpus[1]!.getPc()]).toEqual([true, 0x9000n]);
   });
 
   it('runs calls in the kernel until SYSTEM_OFF exits; KVM_RUN again finds the vCPU stopped', () => {
