@@ -484,25 +484,28 @@ export class VfioIommuType1 implements VfioIommu {
     }
     if (bitmap !== undefined && (!this.dirtyPageTracking || bitmap.pgsize !== pgsize))
       fail('EINVAL', 'dirty tracking is off or bitmap.pgsize is not the smallest page size', IOCTL);
-    // type1v2 refuses to bisect a mapping; v1 unmaps whatever starts in the range.
-    const checkBisect = () => {
-      if (!this.v2 || unmapAll) return;
-      const a = this.dmaList.find(iova, 1n);
-      if (a !== undefined && a.iova !== iova) fail('EINVAL', 'range starts inside a mapping', IOCTL);
-      const b = this.dmaList.find(last, 1n);
-      if (b !== undefined && b.iova + b.size - 1n !== last)
-        fail('EINVAL', 'range ends inside a mapping', IOCTL);
-    };
+    // The mappings in range, found with one tree walk plus one per extra
+    // mapping (the last one reaching `last` ends the search).
     const collect = (): VfioDma[] => {
       const out: VfioDma[] = [];
-      for (const d of this.dmaList.range(iova, last)) {
+      let d = this.dmaList.firstFrom(iova, last);
+      while (d !== undefined && d.iova <= last) {
         if (!this.v2 && iova > d.iova) break;
         out.push(d);
+        if (d.iova + d.size - 1n >= last) break;
+        d = this.dmaList.next(d);
       }
       return out;
     };
-    checkBisect();
+    // type1v2 refuses to bisect a mapping; v1 unmaps whatever starts in the range.
+    const checkBisect = (list: VfioDma[]) => {
+      if (!this.v2 || unmapAll || list.length === 0) return;
+      if (list[0]!.iova < iova) fail('EINVAL', 'range starts inside a mapping', IOCTL);
+      const b = list[list.length - 1]!;
+      if (b.iova + b.size - 1n > last) fail('EINVAL', 'range ends inside a mapping', IOCTL);
+    };
     let dmas = collect();
+    checkBisect(dmas);
 
     if (invalidateVaddr) {
       // Refused as a whole if any is already invalid (upstream reverts the ones it marked).
@@ -527,8 +530,8 @@ export class VfioIommuType1 implements VfioIommu {
     // before anything is unmapped, so the caller can see and report it.
     if (dmas.some((d) => d.pfnList.size > 0)) {
       for (const d of dmas) if (d.pfnList.size > 0) this.notifyDmaUnmap(d);
-      checkBisect();
       dmas = collect();
+      checkBisect(dmas);
       const held = dmas.find((d) => d.pfnList.size > 0);
       if (held !== undefined)
         fail(
