@@ -25,7 +25,7 @@ out="${OUT:-$g/bin}"
 mkdir -p "$out"
 progs=("$@")
 if [ ${#progs[@]} -eq 0 ]; then
-  progs=(int compressed atomics fp traps paging irq smp)
+  progs=(int compressed atomics fp traps paging irq smp random)
 fi
 for p in "${progs[@]}"; do
   srcs=("$g/start.S" "$g/rt.c" "$g/$p.c")

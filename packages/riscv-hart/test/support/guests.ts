@@ -8,6 +8,7 @@ export const GUEST_PROGRAMS = [
   'compressed',
   'atomics',
   'fp',
+  'random',
   'traps',
   'paging',
   'irq',
