@@ -3,7 +3,7 @@ export type { ExitKind, HartExit } from './exit.ts';
 export { Hart, type HartOptions, htinstLoad, htinstStore } from './hart.ts';
 export { HTINST_PTE_READ, HTINST_PTE_WRITE, type MmuContext } from './mmu.ts';
 export { div32, div64, mul64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
-export { type MemViews, memViews, type PhysMemory } from './phys-memory.ts';
+export { frameOf, type MemViews, memViews, type PhysMemory } from './phys-memory.ts';
 export { ReservationSet } from './reservation.ts';
 export { expandCompressed, RVC_TABLE } from './rvc.ts';
 export { HART_SNAPSHOT_MAGIC, HART_SNAPSHOT_VERSION, restoreHart, SAVED_CSRS, saveHart } from './snapshot.ts';

@@ -10,7 +10,7 @@ import {
   EXC_STORE_PAGE_FAULT,
   PRV_U,
 } from './csr.ts';
-import { memViews, type PhysMemory } from './phys-memory.ts';
+import { frameOf, memViews, type PhysMemory } from './phys-memory.ts';
 import { ACC_EXEC, ACC_READ, ACC_WRITE, type TlbSet } from './tlb.ts';
 import { type PendingTrap, TRAP } from './trap.ts';
 
@@ -93,7 +93,7 @@ export class Mmu {
     }
     const hpa = c.v === 1 ? this.gstage(gpa, acc, acc, lo, hi, htinst) : gpa;
     const pfn = Math.floor(hpa / 4096);
-    const frame = this.mem.frame(pfn);
+    const frame = frameOf(this.mem, pfn);
     if (frame === undefined) this.fault(ACCESS_FAULT[acc]!, lo, hi, c.v === 1);
     return set.ways[acc]!.fill(lo, hi, memViews(frame.buffer), frame.byteOffset, pfn * 4096);
   }
@@ -188,7 +188,7 @@ export class Mmu {
   }
 
   private readPte(hpa: number): boolean {
-    const frame = this.mem.frame(Math.floor(hpa / 4096));
+    const frame = frameOf(this.mem, Math.floor(hpa / 4096));
     if (frame === undefined) return false;
     const v = memViews(frame.buffer);
     const idx = (frame.byteOffset + (hpa % 4096)) >>> 2;

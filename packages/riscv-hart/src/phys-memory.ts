@@ -35,3 +35,16 @@ export function memViews(buf: ArrayBufferLike): MemViews {
   }
   return v;
 }
+
+/**
+ * `mem.frame(pfn)`, with a throwing provider (host-mm answers a pfn outside
+ * host memory with EFAULT) mapped to "no memory": the guest then takes an
+ * access fault instead of a host exception escaping from run().
+ */
+export function frameOf(mem: PhysMemory, pfn: number): Uint8Array | undefined {
+  try {
+    return mem.frame(pfn);
+  } catch {
+    return undefined;
+  }
+}

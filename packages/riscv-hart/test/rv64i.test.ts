@@ -189,6 +189,19 @@ describe('RV64I loads and stores', () => {
     expect(exit.pc).toBe(BigInt(RAM));
     expect(hart.instret).toBe(0);
   });
+  it('a PhysMemory that throws for a pfn (host-mm EFAULT) is an access fault, not a host exception', () => {
+    const { hart, mem } = bareHart();
+    mem.code(RAM, [A.ld(3, 1, 0)]);
+    const frame = mem.frame.bind(mem);
+    mem.frame = (pfn: number) => {
+      if (pfn > 0xf_0000) throw new Error('EFAULT');
+      return frame(pfn);
+    };
+    hart.setX(1, 0x1_0000_0000_0000n);
+    const e = hart.run(10);
+    expect(e.kind).toBe('exception');
+    expect(e.cause).toBe(5);
+  });
   it('a store to a hole is a store access fault and writes nothing', () => {
     const { hart, mem } = bareHart();
     // The store straddles the end of RAM: the first bytes exist, the rest do not.
