@@ -19,19 +19,40 @@ import { runOnHart } from './support/mini-vmm.ts';
 // traps also run over a G-stage Sv48x4 table.
 
 /**
- * Hart bugs this test has found that are not fixed yet. Each case runs as
- * `it.fails` naming the bug, so the fix turns it red: then delete the entry.
+ * Hart bugs this test has found that are not fixed yet: per program, the
+ * output lines (by prefix) left out of the comparison, and why. Everything
+ * else must still match; a line that now matches prints a reminder to drop
+ * its entry.
  */
-const KNOWN_HART_BUGS: Partial<Record<string, string>> = {
-  random:
-    'src/fpu/convert.ts roundToInteger(): for v = -0.49999999999999994 (0xbfdfffffffffffff), v - Math.floor(v) rounds to exactly 0.5, so FCVT.L.D under RMM gives -1 instead of 0 (QEMU: 0, NX); take the fraction of |v| instead',
+const KNOWN_HART_BUGS: Partial<Record<GuestProgram, { line: string; why: string }[]>> = {
+  random: [
+    {
+      line: 'fcvt_l_d rmm ',
+      why: 'src/fpu/convert.ts roundToInteger(): for v = -0.49999999999999994 (0xbfdfffffffffffff), v - Math.floor(v) rounds to exactly 0.5, so FCVT.L.D under RMM gives -1 instead of 0 (QEMU: 0 with NX); take the fraction of |v| instead',
+    },
+  ],
 };
+
+function mask(text: string, name: GuestProgram): string {
+  const known = KNOWN_HART_BUGS[name] ?? [];
+  return text
+    .split('\n')
+    .map((l) => {
+      const k = known.find((b) => l.startsWith(b.line));
+      return k ? `${k.line}<not compared: known hart bug>` : l;
+    })
+    .join('\n');
+}
 
 function check(name: GuestProgram, hardwareAd: boolean, gstage: GStageMode): void {
   const r = runOnHart(readFileSync(guestBinPath(name)), { hardwareAd, gstage, harts: GUEST_HARTS[name] });
   expect(r.error).toBeUndefined();
   expect(r.reset).toEqual({ type: 0n, reason: 0n });
-  expect(r.output).toBe(expectedOutput(name));
+  const want = expectedOutput(name);
+  expect(mask(r.output ?? '', name)).toBe(mask(want, name));
+  if (KNOWN_HART_BUGS[name] && r.output === want) {
+    console.warn(`qemu-diff: ${name} now matches QEMU in full; drop its KNOWN_HART_BUGS entry`);
+  }
 }
 
 describe('guest programs on our hart equal QEMU', () => {
@@ -45,8 +66,8 @@ describe('guest programs on our hart equal QEMU', () => {
   cases.push(['paging Svade over Sv48x4', 'paging', false, 'sv48x4']);
   cases.push(['traps over Sv48x4', 'traps', true, 'sv48x4']);
   for (const [label, name, hardwareAd, gstage] of cases) {
-    const bug = KNOWN_HART_BUGS[label];
-    if (bug) it.fails(`${label} (known hart bug: ${bug})`, () => check(name, hardwareAd, gstage), 120_000);
-    else it(label, () => check(name, hardwareAd, gstage), 120_000);
+    const bugs = KNOWN_HART_BUGS[name];
+    const note = bugs ? ` (not compared, known hart bugs: ${bugs.map((b) => b.why).join('; ')})` : '';
+    it(`${label}${note}`, () => check(name, hardwareAd, gstage), 120_000);
   }
 });
