@@ -203,16 +203,20 @@ export class Hart implements FpuState {
   }
 
   getX(i: number): bigint {
+    checkReg(i, 'getX');
     return this.x[i]!;
   }
   setX(i: number, v: bigint): void {
+    checkReg(i, 'setX');
     if (i !== 0) this.x[i] = BigInt.asIntN(64, v);
   }
   /** Raw 64-bit contents of f[i]. */
   getF(i: number): bigint {
+    checkReg(i, 'getF');
     return (BigInt(this.f[2 * i + 1]!) << 32n) | BigInt(this.f[2 * i]!);
   }
   setF(i: number, v: bigint): void {
+    checkReg(i, 'setF');
     this.f[2 * i] = Number(v & 0xffffffffn);
     this.f[2 * i + 1] = Number((v >> 32n) & 0xffffffffn);
   }
@@ -294,6 +298,7 @@ export class Hart implements FpuState {
    * The hart stays in the guest mode, at the trapping pc, for the next run().
    */
   run(budget: number): HartExit {
+    if (!Number.isSafeInteger(budget) || budget < 0) fail('EINVAL', `budget ${budget} is not a count`, 'run');
     this.exitRec = undefined;
     let done = 0;
     let rounds = 0;
@@ -314,6 +319,8 @@ export class Hart implements FpuState {
 
   /** Deliver an exception into the guest's VS trap handler, as kvm_riscv_vcpu_trap_redirect(). */
   redirectTrap(cause: number, tval: bigint): void {
+    if (!Number.isInteger(cause) || cause < 0 || cause > 63)
+      fail('EINVAL', `exception cause ${cause} out of range`, 'redirectTrap');
     this.deliverVS(cause, false, BigInt.asUintN(64, tval));
   }
 
@@ -1710,6 +1717,10 @@ export class Hart implements FpuState {
     this.set = this.tlb.get(key, v, vmid, asid);
     this.fPage = Number.NaN;
   }
+}
+
+function checkReg(i: number, what: string): void {
+  if (!Number.isInteger(i) || i < 0 || i > 31) fail('EINVAL', `register ${i} is not 0..31`, what);
 }
 
 const AMO_OPS = new Set([0, 1, 4, 8, 0xc, 0x10, 0x14, 0x18, 0x1c]);

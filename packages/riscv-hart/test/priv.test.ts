@@ -319,6 +319,12 @@ describe('host-facing register API', () => {
     err(() => hart.setCsr(C.CSR_TIME, 1n), 'EINVAL');
     err(() => hart.setMode(3, 0), 'EINVAL');
     err(() => hart.setInterrupt(9, true), 'EINVAL');
+    err(() => hart.setX(32, 1n), 'EINVAL');
+    err(() => hart.getX(-1), 'EINVAL');
+    err(() => hart.setF(32, 1n), 'EINVAL');
+    err(() => hart.run(-1), 'EINVAL');
+    err(() => hart.run(1.5), 'EINVAL');
+    err(() => hart.redirectTrap(64, 0n), 'EINVAL');
     expect(hart.save()).toEqual(before);
   });
   it('x0 stays zero through setX; f registers round-trip raw bits', () => {
