@@ -1,0 +1,156 @@
+import { fail } from '@tsvirt/core-bus';
+import type { HostPhysMemory } from '@tsvirt/host-mm';
+import type { MdevCore, MdevDevice, MdevParent, MdevType } from '@tsvirt/mdev-core';
+import {
+  VFIO_PCI_BAR0_REGION_INDEX,
+  VFIO_PCI_BAR2_REGION_INDEX,
+  VFIO_PCI_CONFIG_REGION_INDEX,
+  type VfioDeviceGfxPlaneInfo,
+} from '@tsvirt/vfio-core';
+import {
+  type MpciMapAnswer,
+  type MpciMapRequest,
+  type MpciParentOps,
+  type MpciRegionInfo,
+  PCI_CFG_SPACE_SIZE,
+} from '@tsvirt/vfio-mpci';
+import { SampleGpu } from './sample-gpu.ts';
+import { SGPU_BAR0_SIZE, SGPU_TYPES, type SgpuTypeSpec } from './spec.ts';
+import { Vram } from './vram.ts';
+
+export interface SampleGpuOptions {
+  /** The parent device's name (`/sys/class/mdev_bus/<name>`); default `sample-gpu`. */
+  name?: string;
+  /** Bytes of VRAM shared by all instances; default 128 MiB. */
+  vramPool?: number;
+}
+
+export const SAMPLE_GPU_DEFAULT_POOL = 128 << 20;
+
+/** The device model of an mdev of this parent. */
+export function sampleGpuOf(mdev: MdevDevice): SampleGpu {
+  const g = mdev.drvdata;
+  if (!(g instanceof SampleGpu)) fail('ENODEV', `mdev ${mdev.uuid} is not a sample GPU`);
+  return g;
+}
+
+/**
+ * The sample GPU's vendor driver (a vfio-mpci parent): three types carved
+ * from one VRAM pool, counted by the vendor as mbochs counts its
+ * `avail_mbytes`. An instance's VRAM goes back to the pool when the mdev is
+ * released (its last reference dropped), not when it is removed while
+ * still open, so `available_instances` is exact at every moment.
+ */
+export class SampleGpuDriver implements MpciParentOps {
+  readonly name: string;
+  readonly vramPool: number;
+  /** Every instance not yet released, with its VRAM size. */
+  private readonly live = new Map<MdevDevice, number>();
+  parent: MdevParent | undefined;
+
+  constructor(
+    private readonly phys: HostPhysMemory,
+    opts: SampleGpuOptions = {},
+  ) {
+    this.name = opts.name ?? 'sample-gpu';
+    this.vramPool = opts.vramPool ?? SAMPLE_GPU_DEFAULT_POOL;
+    if (!Number.isSafeInteger(this.vramPool) || this.vramPool < 0)
+      fail('EINVAL', `VRAM pool ${this.vramPool} is not a byte count`);
+  }
+
+  /** mdev_register_device() with the three types. */
+  register(mdevs: MdevCore): MdevParent {
+    this.parent = mdevs.registerParent({
+      name: this.name,
+      driverName: 'sample_gpu',
+      ops: this,
+      types: SGPU_TYPES.map((t) => ({
+        id: t.id,
+        name: `sample GPU ${t.id}`,
+        deviceApi: 'vfio-pci',
+        description: `${t.vramSize >> 20} MiB VRAM, XRGB8888 up to 4096x4096`,
+        data: t,
+      })),
+    });
+    return this.parent;
+  }
+
+  /** VRAM of instances not yet released. */
+  get vramInUse(): number {
+    let n = 0;
+    for (const [mdev, size] of this.live) {
+      if (mdev.released) this.live.delete(mdev);
+      else n += size;
+    }
+    return n;
+  }
+
+  get vramFree(): number {
+    return this.vramPool - this.vramInUse;
+  }
+
+  getAvailable(type: MdevType): number {
+    return Math.floor(this.vramFree / (type.info.data as SgpuTypeSpec).vramSize);
+  }
+
+  /** mbochs_probe(): no room in the pool is ENOSPC; the VRAM comes from host frames. */
+  create(mdev: MdevDevice): void {
+    const spec = mdev.type.info.data as SgpuTypeSpec;
+    if (this.vramFree < spec.vramSize)
+      fail(
+        'ENOSPC',
+        `${spec.vramSize >> 20} MiB of VRAM wanted, ${this.vramFree >> 20} MiB free`,
+        'mdev_create',
+      );
+    const vram = new Vram(this.phys, spec.vramSize);
+    mdev.drvdata = new SampleGpu(mdev, spec, vram);
+    this.live.set(mdev, spec.vramSize);
+  }
+
+  /**
+   * The device goes: its frames return to the host (the file, if still
+   * open, is revoked and its mappings zapped by then); the pool share
+   * returns on release.
+   */
+  remove(mdev: MdevDevice): void {
+    sampleGpuOf(mdev).vram.free();
+  }
+
+  getRegionInfo(mdev: MdevDevice, index: number): MpciRegionInfo | undefined {
+    const gpu = sampleGpuOf(mdev);
+    switch (index) {
+      case VFIO_PCI_CONFIG_REGION_INDEX:
+        return { size: BigInt(PCI_CFG_SPACE_SIZE) };
+      case VFIO_PCI_BAR0_REGION_INDEX:
+        return { size: BigInt(SGPU_BAR0_SIZE) };
+      case VFIO_PCI_BAR2_REGION_INDEX:
+        return {
+          size: BigInt(gpu.vramSize),
+          mmap: true,
+          sparse: [{ offset: 0n, size: BigInt(gpu.vramSize) }],
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  read(mdev: MdevDevice, buf: Uint8Array, pos: bigint): number {
+    return sampleGpuOf(mdev).access(buf, pos, false);
+  }
+
+  write(mdev: MdevDevice, buf: Uint8Array, pos: bigint): number {
+    return sampleGpuOf(mdev).access(buf, pos, true);
+  }
+
+  validateMapRequest(mdev: MdevDevice, req: MpciMapRequest): MpciMapAnswer {
+    return sampleGpuOf(mdev).validateMapRequest(req);
+  }
+
+  reset(mdev: MdevDevice): void {
+    sampleGpuOf(mdev).reset();
+  }
+
+  queryGfxPlane(mdev: MdevDevice, plane: VfioDeviceGfxPlaneInfo): void {
+    sampleGpuOf(mdev).queryGfxPlane(plane);
+  }
+}
