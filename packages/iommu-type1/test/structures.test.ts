@@ -18,7 +18,8 @@ describe('DmaTree against a sorted-array model', () => {
     let model: VfioDma[] = [];
     const overlaps = (a: bigint, s: bigint) => model.find((d) => a < d.iova + d.size && d.iova < a + s);
     for (let step = 0; step < 3000; step++) {
-      const iova = BigInt(rnd() % 512) << 12n;
+      // Spread over several 4 GiB windows so both 32-bit halves of the keys matter.
+      const iova = (BigInt(rnd() % 3) << 32n) + (BigInt(rnd() % 512) << 12n) + (rnd() % 2 ? 0xfff00000n : 0n);
       const size = BigInt(1 + (rnd() % 4)) << 12n;
       const op = rnd() % 3;
       if (op === 0 && overlaps(iova, size) === undefined) {
