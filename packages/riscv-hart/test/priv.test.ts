@@ -274,6 +274,24 @@ describe('interrupts through hvip', () => {
     expect(hart.getX(8) >= BigInt(RAM + 20)).toBe(true);
     expect(hart.getCsr(C.CSR_VSSTATUS) & BigInt(C.SR_SPIE)).toBe(BigInt(C.SR_SPIE));
   });
+  it('external beats software beats timer; VU takes them even with vsstatus.SIE clear', () => {
+    const { hart, mem } = guest();
+    mem.code(HANDLER + 4 * 9, [A.csrrs(7, 0x142, 0), A.ECALL]);
+    mem.code(HANDLER + 4 * 1, [A.csrrs(7, 0x142, 0), A.ECALL]);
+    hart.run(100); // set up stvec/sie in VS
+    hart.setCsr(C.CSR_HIE, BigInt(C.VS_INTERRUPTS));
+    hart.setMode(C.PRV_U, 1);
+    hart.setInterrupt(C.IRQ_VS_TIMER, true);
+    hart.setInterrupt(C.IRQ_VS_SOFT, true);
+    hart.setInterrupt(C.IRQ_VS_EXT, true);
+    expect(hart.run(100).kind).toBe('ecall');
+    expect(hart.getX(7)).toBe(BigInt.asIntN(64, (1n << 63n) | 9n));
+    expect(hart.getCsr(C.CSR_VSSTATUS) & BigInt(C.SR_SPP)).toBe(0n); // came from VU
+    hart.setInterrupt(C.IRQ_VS_EXT, false);
+    hart.setMode(C.PRV_U, 1);
+    expect(hart.run(100).kind).toBe('ecall');
+    expect(hart.getX(7)).toBe(BigInt.asIntN(64, (1n << 63n) | 1n));
+  });
   it('an enabled VS interrupt that hideleg does not delegate exits as an interrupt', () => {
     const { hart } = guest();
     hart.setCsr(C.CSR_HIDELEG, 0n);
