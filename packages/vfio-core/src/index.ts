@@ -1,3 +1,9 @@
+export {
+  type VfioMigrationOps,
+  vfio_check_feature,
+  vfio_ioctl_device_feature,
+  vfio_mig_get_next_state,
+} from './device-feature.ts';
 export { vfio_device_mmap, vfio_pfnmap_vma } from './device-mmap.ts';
 export * from './external.ts';
 export { ioctl } from './ioctl.ts';

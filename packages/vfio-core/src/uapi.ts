@@ -359,3 +359,65 @@ export const VFIO_PIN_PAGES_MAX_ENTRIES = PAGE_SIZE / 8;
 // IOMMU prot bits passed to vfio_pin_pages (include/linux/iommu.h).
 export const IOMMU_READ = 1 << 0;
 export const IOMMU_WRITE = 1 << 1;
+
+// ---------------------------------------------------------------------------
+// VFIO_DEVICE_FEATURE (struct vfio_device_feature) and migration v2.
+
+/** struct vfio_device_feature: `data` is the feature's payload struct. */
+export interface VfioDeviceFeature<T = unknown> {
+  argsz: number;
+  flags: number;
+  data?: T;
+}
+/** offsetofend(struct vfio_device_feature, flags). */
+export const VFIO_DEVICE_FEATURE_HDR_SIZE = 8;
+export const VFIO_DEVICE_FEATURE_MASK = 0xffff;
+export const VFIO_DEVICE_FEATURE_GET = 1 << 16;
+export const VFIO_DEVICE_FEATURE_SET = 1 << 17;
+export const VFIO_DEVICE_FEATURE_PROBE = 1 << 18;
+
+export const VFIO_DEVICE_FEATURE_PCI_VF_TOKEN = 0;
+export const VFIO_DEVICE_FEATURE_MIGRATION = 1;
+export const VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE = 2;
+export const VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY = 3;
+export const VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP = 4;
+export const VFIO_DEVICE_FEATURE_LOW_POWER_EXIT = 5;
+export const VFIO_DEVICE_FEATURE_DMA_LOGGING_START = 6;
+export const VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP = 7;
+export const VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT = 8;
+export const VFIO_DEVICE_FEATURE_MIG_DATA_SIZE = 9;
+
+/** struct vfio_device_feature_migration (GET): which optional states the driver has. */
+export interface VfioDeviceFeatureMigration {
+  flags: bigint;
+}
+export const VFIO_DEVICE_FEATURE_MIGRATION_SIZE = 8;
+export const VFIO_MIGRATION_STOP_COPY = 1 << 0;
+export const VFIO_MIGRATION_P2P = 1 << 1;
+export const VFIO_MIGRATION_PRE_COPY = 1 << 2;
+
+/** struct vfio_device_feature_mig_state (GET/SET): the state, and the data fd a SET may return. */
+export interface VfioDeviceFeatureMigState {
+  device_state: number;
+  data_fd: number;
+}
+export const VFIO_DEVICE_FEATURE_MIG_STATE_SIZE = 8;
+
+/** struct vfio_device_feature_mig_data_size (GET). */
+export interface VfioDeviceFeatureMigDataSize {
+  stop_copy_length: bigint;
+}
+export const VFIO_DEVICE_FEATURE_MIG_DATA_SIZE_SIZE = 8;
+
+/** enum vfio_device_mig_state. */
+export const VFIO_DEVICE_STATE_ERROR = 0;
+export const VFIO_DEVICE_STATE_STOP = 1;
+export const VFIO_DEVICE_STATE_RUNNING = 2;
+export const VFIO_DEVICE_STATE_STOP_COPY = 3;
+export const VFIO_DEVICE_STATE_RESUMING = 4;
+export const VFIO_DEVICE_STATE_RUNNING_P2P = 5;
+export const VFIO_DEVICE_STATE_PRE_COPY = 6;
+export const VFIO_DEVICE_STATE_PRE_COPY_P2P = 7;
+
+/** On a migration data fd: struct vfio_precopy_info. */
+export const VFIO_MIG_GET_PRECOPY_INFO = vfioIo(21);

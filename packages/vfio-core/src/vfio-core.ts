@@ -1,9 +1,16 @@
 import { Device, type FdTable, fail } from '@tsvirt/core-bus';
 import type { IommuGroupRef, VfioIommuDriver } from './iommu-driver.ts';
 import { type IommuGroup, IommuGroups } from './iommu-group.ts';
+import { VFIO_MIGRATION_STOP_COPY } from './uapi.ts';
 import { VfioContainerFile } from './vfio-container.ts';
 import { VfioDevice, type VfioDeviceOps } from './vfio-device.ts';
 import { VfioGroup, VfioGroupFile } from './vfio-group.ts';
+
+/** __vfio_register_dev(): migration ops need at least VFIO_MIGRATION_STOP_COPY. */
+function checkOps(dev: Device, ops: VfioDeviceOps): void {
+  if (ops.migration !== undefined && (ops.migration.flags & VFIO_MIGRATION_STOP_COPY) === 0)
+    fail('EINVAL', `${dev.name}: migration without VFIO_MIGRATION_STOP_COPY`);
+}
 
 export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
 const GROUP_PATH = /^\/dev\/vfio\/(0|[1-9][0-9]*)$/;
@@ -106,6 +113,7 @@ export class VfioCore {
    * (EINVAL); registering a device twice is EBUSY.
    */
   registerGroupDev(dev: Device, ops: VfioDeviceOps, data?: unknown): VfioDevice {
+    checkOps(dev, ops);
     const ig = this.iommuGroups.ofDevice(dev);
     if (ig === undefined) fail('EINVAL', `${dev.name} has no IOMMU group`);
     if (this.byDevice.has(dev)) fail('EBUSY', `${dev.name} is already registered with VFIO`);
@@ -118,6 +126,7 @@ export class VfioCore {
    * DMA goes through vfio_pin_pages()/vfio_dma_rw(). EBUSY if registered.
    */
   registerEmulatedIommuDev(dev: Device, ops: VfioDeviceOps, data?: unknown): VfioDevice {
+    checkOps(dev, ops);
     if (this.byDevice.has(dev)) fail('EBUSY', `${dev.name} is already registered with VFIO`);
     if (this.iommuGroups.ofDevice(dev) !== undefined) fail('EBUSY', `${dev.name} already has an IOMMU group`);
     const ig = this.iommuGroups.alloc({ mdev: true });

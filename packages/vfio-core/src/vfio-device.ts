@@ -1,4 +1,6 @@
 import { type Device, type FdTable, fail } from '@tsvirt/core-bus';
+import { type VfioMigrationOps, vfio_ioctl_device_feature } from './device-feature.ts';
+import { VFIO_DEVICE_FEATURE } from './uapi.ts';
 import { VfioFile } from './vfio-file.ts';
 import type { VfioGroup } from './vfio-group.ts';
 
@@ -34,6 +36,10 @@ export interface VfioDeviceOps {
   request?(vdev: VfioDevice, count: number): void;
   /** Match a GROUP_GET_DEVICE_FD name other than dev_name() (ops->match). */
   match?(vdev: VfioDevice, name: string): boolean;
+  /** Migration v2 (mig_ops + migration_flags): VFIO_DEVICE_FEATURE_MIGRATION / MIG_DEVICE_STATE / MIG_DATA_SIZE. */
+  readonly migration?: VfioMigrationOps;
+  /** Any other VFIO_DEVICE_FEATURE (ops->device_feature): flags, payload and its size after the header. */
+  deviceFeature?(vdev: VfioDevice, flags: number, data: unknown, argsz: number): number;
 }
 
 /**
@@ -143,6 +149,8 @@ export class VfioDeviceFile extends VfioFile {
 
   ioctl(cmd: number, arg?: unknown, fds: FdTable = this.fds): number {
     const d = this.live();
+    // VFIO_DEVICE_FEATURE is the core's (vfio_device_fops_unl_ioctl()).
+    if (cmd === VFIO_DEVICE_FEATURE) return vfio_ioctl_device_feature(d, arg, fds);
     if (d.ops.ioctl === undefined) fail('EINVAL', `${d.name} has no ioctl`);
     return d.ops.ioctl(d, cmd, arg, fds);
   }
