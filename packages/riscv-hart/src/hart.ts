@@ -164,6 +164,7 @@ export class Hart implements FpuState {
   private readonly mmu: Mmu;
   private set!: TlbSet;
   private exitRec: HartExit | undefined;
+  private resetBlob: Uint8Array | undefined;
   private readonly tmp = new Int32Array(2);
   /** Retired-but-not-yet-counted instructions of the running chunk. */
   private inflight = 0;
@@ -245,6 +246,16 @@ export class Hart implements FpuState {
     }
     if (num >>> 10 === 3) fail('EINVAL', `CSR 0x${num.toString(16)} is read-only`, 'setCsr');
     this.csrWrite(num, BigInt.asUintN(64, v));
+  }
+
+  /**
+   * Back to the reset state (registers zero, CSRs at their reset values, VS
+   * mode), as KVM resets a vCPU before an SBI HSM hart_start; the caller then
+   * sets pc, a0 and a1.
+   */
+  reset(): void {
+    this.resetBlob ??= saveHart(new Hart({ mem: this.mem }));
+    restoreHart(this, this.resetBlob);
   }
 
   /** The architectural state as a versioned blob (see snapshot.ts). */

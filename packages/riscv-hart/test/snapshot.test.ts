@@ -1,7 +1,7 @@
 import { isKernelError } from '@tsvirt/core-bus';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import { HART_SNAPSHOT_MAGIC } from '../src/index.ts';
+import { HART_SNAPSHOT_MAGIC, Hart } from '../src/index.ts';
 import * as A from './asm.ts';
 import { twoStageHart, VA } from './two-stage.ts';
 
@@ -64,4 +64,18 @@ describe('save/restore', () => {
       expect(t.hart.save()).toEqual(before);
     });
   }
+  it('reset() returns to the power-on state: zero registers, reset CSRs, VS mode', () => {
+    const a = program();
+    const fresh = new Hart({ mem: a.mem }).save();
+    a.hart.setCsr(C.CSR_HEDELEG, 0x1ffn);
+    a.hart.setMode(C.PRV_U, 1);
+    a.hart.run(500);
+    a.hart.reset();
+    const b = a.hart.save();
+    // Everything but the pc (reset leaves it to the caller) equals a fresh hart.
+    expect(b.subarray(16)).toEqual(fresh.subarray(16));
+    expect(a.hart.priv).toBe(C.PRV_S);
+    expect(a.hart.v).toBe(1);
+    expect(a.hart.getX(1)).toBe(0n);
+  });
 });
