@@ -130,7 +130,7 @@ export class VfioGroup {
 
   /**
    * vfio_group_add_container_user(): for in-kernel users of the group's
-   * container (external users, pin/dma_rw calls). EINVAL without a
+   * container (vfio_group_get_external_user()). EINVAL without a
    * container, without a backend, or when the group is not viable.
    */
   addContainerUser(op?: string): void {
