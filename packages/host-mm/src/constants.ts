@@ -42,6 +42,11 @@ export const VM_DONTEXPAND = 0x40000;
 export const VM_HUGETLB = 0x400000;
 export const VM_DONTDUMP = 0x04000000;
 export const VM_HUGEPAGE = 0x20000000;
+export const VM_NOHUGEPAGE = 0x40000000;
+
+// madvise(2) advice values used here (asm-generic/mman-common.h).
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
 
 /** gup flags (include/linux/mm_types.h): FOLL_WRITE asks for a writable page. */
 export const FOLL_WRITE = 0x01;

@@ -4,6 +4,8 @@ import {
   DEFAULT_MMAP_MIN_ADDR,
   HPAGE_NR_PAGES,
   HPAGE_SIZE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -20,6 +22,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   TASK_SIZE_48,
+  VM_HUGEPAGE,
   VM_HUGETLB,
   VM_IO,
   VM_LOCKED,
@@ -27,6 +30,7 @@ import {
   VM_MAYREAD,
   VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_NOHUGEPAGE,
   VM_PFNMAP,
   VM_READ,
   VM_SHARED,
@@ -84,6 +88,8 @@ export class MmStruct {
   /** The page table: vpn -> pfn, one entry per 4 KiB page (a huge page has 512). */
   private readonly ptes = new PageTable();
   private readonly notifiers = new Set<MmuNotifier>();
+  /** 2 MiB blocks (by hva / 2 MiB) currently backed by a transparent huge page. */
+  private readonly thpBlocks = new Set<number>();
 
   constructor(
     readonly phys: HostPhysMemory,
@@ -303,6 +309,19 @@ export class MmStruct {
     this.ptes.clearRange(first, last, (_vpn, pfn) => {
       if (refcounted) this.phys.putPage(pfn);
     });
+    this.splitThp(v.start, v.end);
+  }
+
+  /** split_huge_pmd() for every THP block touching [start, end): its pages stay, now as 4 KiB ones. */
+  private splitThp(start: number, end: number): void {
+    if (this.thpBlocks.size === 0) return;
+    const b0 = Math.floor(start / HPAGE_SIZE);
+    const b1 = Math.floor((end - 1) / HPAGE_SIZE);
+    if (b1 - b0 < this.thpBlocks.size) {
+      for (let b = b0; b <= b1; b++) this.thpBlocks.delete(b);
+    } else {
+      for (const b of [...this.thpBlocks]) if (b >= b0 && b <= b1) this.thpBlocks.delete(b);
+    }
   }
 
   /**
@@ -346,6 +365,9 @@ export class MmStruct {
     }
     this.checkCut(addr, end, 'mprotect');
     this.invalidate(addr, end);
+    // A protection change through part of a huge page splits it (the PMD cannot hold two protections).
+    if (addr % HPAGE_SIZE !== 0) this.splitThp(addr, addr + 1);
+    if (end % HPAGE_SIZE !== 0) this.splitThp(end - 1, end);
     const [i, j] = this.isolate(addr, end);
     for (let k = i; k < j; k++) {
       const v = this.vmas[k]!;
@@ -389,9 +411,82 @@ export class MmStruct {
       for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k);
       return pfn0 + (vpn - baseVpn);
     }
+    if ((vma.flags & VM_HUGEPAGE) !== 0) {
+      const thp = this.faultThp(vma, hva);
+      if (thp !== undefined) return thp;
+    }
     const pfn = this.phys.allocFrame();
     this.ptes.set(vpn, pfn);
     return pfn;
+  }
+
+  /**
+   * do_huge_pmd_anonymous_page(): with MADV_HUGEPAGE, a fault in a 2 MiB
+   * block that lies wholly inside the vma and has nothing mapped yet gets
+   * one naturally aligned 2 MiB run of frames; if none is free it falls
+   * back to a 4 KiB page, as the kernel does.
+   */
+  private faultThp(vma: VmArea, hva: number): number | undefined {
+    const block = Math.floor(hva / HPAGE_SIZE);
+    const base = block * HPAGE_SIZE;
+    if (base < vma.start || base + HPAGE_SIZE > vma.end) return undefined;
+    const baseVpn = base / PAGE_SIZE;
+    if (this.ptes.anyInRange(baseVpn, baseVpn + HPAGE_NR_PAGES)) return undefined;
+    let pfn0: number;
+    try {
+      pfn0 = this.phys.allocContiguous(HPAGE_NR_PAGES, HPAGE_NR_PAGES);
+    } catch {
+      return undefined;
+    }
+    for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k);
+    this.thpBlocks.add(block);
+    return pfn0 + (Math.floor(hva / PAGE_SIZE) - baseVpn);
+  }
+
+  /**
+   * The size of the host page backing `hva`: 2 MiB inside a hugetlb vma or a
+   * transparent huge page, else 4 KiB; 0 when nothing is mapped there. KVM
+   * uses it to decide whether a G-stage block mapping is possible
+   * (transparent_hugepage_adjust()).
+   */
+  pageSizeAt(hva: number): number {
+    const v = this.findVma(hva);
+    if (v === undefined || this.ptes.get(Math.floor(hva / PAGE_SIZE)) === undefined) return 0;
+    if (v.pageSize === HPAGE_SIZE || this.thpBlocks.has(Math.floor(hva / HPAGE_SIZE))) return HPAGE_SIZE;
+    return PAGE_SIZE;
+  }
+
+  /**
+   * madvise(2) with MADV_HUGEPAGE / MADV_NOHUGEPAGE: set or clear VM_HUGEPAGE
+   * (and VM_NOHUGEPAGE) on the range, splitting vmas at its ends. EINVAL for
+   * a misaligned address or other advice; ENOMEM if part of the range is
+   * unmapped (checked first here, so nothing changes; the kernel applies the
+   * advice to the mapped parts before returning ENOMEM).
+   */
+  madvise(addr: number, length: number, advice: number): void {
+    if (!Number.isSafeInteger(addr) || addr % PAGE_SIZE !== 0)
+      fail('EINVAL', `address ${addr} is not page aligned`, 'madvise');
+    if (advice !== MADV_HUGEPAGE && advice !== MADV_NOHUGEPAGE)
+      fail('EINVAL', `unsupported advice ${advice}`, 'madvise');
+    if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `bad length ${length}`, 'madvise');
+    if (length === 0) return;
+    const end = addr + roundUp(length, PAGE_SIZE);
+    if (end > this.taskSize) fail('ENOMEM', 'range beyond TASK_SIZE', 'madvise');
+    let at = addr;
+    for (let i = this.firstEndAbove(addr); at < end; i++) {
+      const v = this.vmas[i];
+      if (v === undefined || v.start > at) fail('ENOMEM', `no mapping at ${at}`, 'madvise');
+      at = v.end;
+    }
+    this.checkCut(addr, end, 'madvise');
+    const [i, j] = this.isolate(addr, end);
+    for (let k = i; k < j; k++) {
+      const v = this.vmas[k]!;
+      v.flags =
+        advice === MADV_HUGEPAGE
+          ? (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE
+          : (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+    }
   }
 
   private accessible(hva: number, write: boolean): VmArea {

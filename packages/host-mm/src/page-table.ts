@@ -40,6 +40,12 @@ export class PageTable {
     this.count--;
   }
 
+  /** True if any entry exists with first <= vpn < end (end - first <= 512, inside one leaf or two). */
+  anyInRange(first: number, end: number): boolean {
+    for (let vpn = first; vpn < end; vpn++) if (this.get(vpn) !== undefined) return true;
+    return false;
+  }
+
   /** Remove every entry with first <= vpn < end, calling `drop(vpn, pfn)` for each. */
   clearRange(first: number, end: number, drop: (vpn: number, pfn: number) => void): void {
     if (end <= first || this.count === 0) return;

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   HostPhysMemory,
   HPAGE_SIZE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -15,9 +17,11 @@ import {
   PROT_READ,
   PROT_WRITE,
   VM_DONTEXPAND,
+  VM_HUGEPAGE,
   VM_HUGETLB,
   VM_IO,
   VM_MAYWRITE,
+  VM_NOHUGEPAGE,
   VM_PFNMAP,
   type VmArea,
 } from '../src/index.ts';
@@ -428,5 +432,79 @@ describe('PageTable', () => {
       expect(pt.get(vpn)).toBe(model.get(vpn));
       expect(pt.size).toBe(model.size);
     }
+  });
+});
+
+describe('transparent huge pages (madvise MADV_HUGEPAGE)', () => {
+  it('a fault in a whole 2 MiB block gets an aligned 2 MiB run; partial munmap splits it', () => {
+    const { phys, mm } = setup();
+    const a = mm.mmap({
+      addr: 0x4000_0000,
+      length: 2 * HPAGE_SIZE + PAGE_SIZE,
+      prot: RW,
+      flags: ANON | MAP_FIXED,
+    });
+    mm.madvise(a, 2 * HPAGE_SIZE + PAGE_SIZE, MADV_HUGEPAGE);
+    expect(mm.findVma(a)!.flags & VM_HUGEPAGE).toBe(VM_HUGEPAGE);
+    const pfn = mm.hvaToPfn(a + 3 * PAGE_SIZE, true);
+    expect((pfn - 3) % 512).toBe(0);
+    expect(phys.allocatedFrames).toBe(512);
+    expect(mm.pageSizeAt(a + 100 * PAGE_SIZE)).toBe(HPAGE_SIZE);
+    // The tail page is outside any whole block: a 4 KiB page.
+    mm.hvaToPfn(a + 2 * HPAGE_SIZE, true);
+    expect(mm.pageSizeAt(a + 2 * HPAGE_SIZE)).toBe(PAGE_SIZE);
+    expect(mm.pageSizeAt(a + HPAGE_SIZE)).toBe(0);
+    // Unmapping one page of the huge page splits it; the rest keep their frames.
+    mm.munmap(a + 10 * PAGE_SIZE, PAGE_SIZE);
+    expect(mm.pageSizeAt(a)).toBe(PAGE_SIZE);
+    expect(mm.hvaToPfn(a + 11 * PAGE_SIZE, false)).toBe(pfn - 3 + 11);
+    expect(phys.allocatedFrames).toBe(512);
+  });
+
+  it('no THP without the advice, after MADV_NOHUGEPAGE, or where 4 KiB pages already sit', () => {
+    const { mm } = setup();
+    const a = mm.mmap({ addr: 0x4000_0000, length: 2 * HPAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED });
+    mm.hvaToPfn(a, true);
+    expect(mm.pageSizeAt(a)).toBe(PAGE_SIZE);
+    mm.madvise(a, 2 * HPAGE_SIZE, MADV_HUGEPAGE);
+    mm.hvaToPfn(a + PAGE_SIZE, true);
+    expect(mm.pageSizeAt(a + PAGE_SIZE)).toBe(PAGE_SIZE);
+    mm.madvise(a + HPAGE_SIZE, HPAGE_SIZE, MADV_NOHUGEPAGE);
+    expect(mm.vmaList).toHaveLength(2);
+    expect(mm.findVma(a + HPAGE_SIZE)!.flags & VM_NOHUGEPAGE).toBe(VM_NOHUGEPAGE);
+    mm.hvaToPfn(a + HPAGE_SIZE, true);
+    expect(mm.pageSizeAt(a + HPAGE_SIZE)).toBe(PAGE_SIZE);
+  });
+
+  it('madvise errors: EINVAL misaligned or unknown advice, ENOMEM over a hole; nothing changes', () => {
+    const { mm } = setup();
+    const a = mm.mmap({ addr: 0x4000_0000, length: HPAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED });
+    const before = snapshot(mm);
+    expect(() => mm.madvise(a + 1, PAGE_SIZE, MADV_HUGEPAGE)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => mm.madvise(a, PAGE_SIZE, 4)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => mm.madvise(a, 2 * HPAGE_SIZE, MADV_HUGEPAGE)).toThrow(
+      expect.objectContaining({ code: 'ENOMEM' }),
+    );
+    expect(snapshot(mm)).toEqual(before);
+  });
+
+  it('mprotect through part of a huge page splits it', () => {
+    const { mm } = setup();
+    const a = mm.mmap({ addr: 0x4000_0000, length: HPAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED });
+    mm.madvise(a, HPAGE_SIZE, MADV_HUGEPAGE);
+    mm.hvaToPfn(a, true);
+    expect(mm.pageSizeAt(a)).toBe(HPAGE_SIZE);
+    mm.mprotect(a + PAGE_SIZE, PAGE_SIZE, PROT_READ);
+    expect(mm.pageSizeAt(a)).toBe(PAGE_SIZE);
+    expect(mm.pageSizeAt(a + HPAGE_SIZE - PAGE_SIZE)).toBe(PAGE_SIZE);
+  });
+
+  it('pageSizeAt reports 2 MiB inside hugetlb mappings', () => {
+    const { mm } = setup();
+    const h = mm.mmap({ length: HPAGE_SIZE, prot: RW, flags: ANON | MAP_HUGETLB });
+    mm.hvaToPfn(h + PAGE_SIZE, true);
+    expect(mm.pageSizeAt(h)).toBe(HPAGE_SIZE);
   });
 });
