@@ -1,0 +1,281 @@
+import { fail } from '@tsvirt/core-bus';
+import type { HostPhysMemory } from '@tsvirt/host-mm';
+import {
+  GSTAGE_LEVEL_SIZE,
+  GSTAGE_PGD_PAGES,
+  gstageGpaBits,
+  gstageLevels,
+  HGATP_MODE_SHIFT,
+  HGATP_MODE_SV39X4,
+  HGATP_MODE_SV48X4,
+  HGATP_VMID_SHIFT,
+  PTE_A,
+  PTE_D,
+  PTE_PPN_SHIFT,
+  PTE_R,
+  PTE_RWX,
+  PTE_U,
+  PTE_V,
+  PTE_W,
+  PTE_X,
+} from './constants.ts';
+import type { KvmMmuMemoryCache } from './page-cache.ts';
+
+/** Where a walk stopped: the table frame, the entry index in it, and the level. */
+export interface GStagePtep {
+  pfn: number;
+  idx: number;
+  level: number;
+}
+
+/** The leaf a gpa translates through (kvm_riscv_gstage_get_leaf()). */
+export interface GStageLeaf extends GStagePtep {
+  /** Host pfn of the leaf's first frame. */
+  hpfn: number;
+  /** PTE flag bits (V R W X U G A D). */
+  flags: number;
+}
+
+const TWO22 = 2 ** 22;
+
+/**
+ * One VM's G-stage page table (struct kvm_gstage / kvm->arch.pgd) in host
+ * frames with the real Sv39x4 / Sv48x4 PTE format and a 16 KiB root, so the
+ * hart's own G-stage walker translates through it. Table pages come from a
+ * KvmMmuMemoryCache topped up before the (modelled) MMU lock.
+ */
+export class GStage {
+  readonly levels: number;
+  readonly gpaBits: number;
+  readonly gpaSize: number;
+  /** First of the 4 contiguous, 16 KiB-aligned root frames. */
+  readonly pgdPfn: number;
+  /** Table pages below the root now in use. */
+  tablePages = 0;
+  private readonly views = new Map<number, Uint32Array>();
+  private freed = false;
+
+  constructor(
+    private readonly phys: HostPhysMemory,
+    readonly mode: number = HGATP_MODE_SV39X4,
+    readonly vmid = 0,
+  ) {
+    if (mode !== HGATP_MODE_SV39X4 && mode !== HGATP_MODE_SV48X4)
+      fail('EINVAL', `hgatp mode ${mode} is not Sv39x4 or Sv48x4`);
+    this.levels = gstageLevels(mode);
+    this.gpaBits = gstageGpaBits(mode);
+    this.gpaSize = 2 ** this.gpaBits;
+    // kvm_riscv_gstage_alloc_pgd(): 16 KiB, 16 KiB aligned, zeroed.
+    this.pgdPfn = phys.allocContiguous(GSTAGE_PGD_PAGES, GSTAGE_PGD_PAGES);
+    for (let i = 0; i < GSTAGE_PGD_PAGES; i++) phys.frame(this.pgdPfn + i).fill(0);
+  }
+
+  /** hgatp for this table: MODE | VMID | root PPN (kvm_riscv_gstage_update_hgatp()). */
+  get hgatp(): bigint {
+    return (
+      (BigInt(this.mode) << HGATP_MODE_SHIFT) | (BigInt(this.vmid) << HGATP_VMID_SHIFT) | BigInt(this.pgdPfn)
+    );
+  }
+
+  private view(pfn: number): Uint32Array {
+    let v = this.views.get(pfn);
+    if (v === undefined) {
+      const f = this.phys.frame(pfn);
+      v = new Uint32Array(f.buffer, f.byteOffset, 1024);
+      this.views.set(pfn, v);
+    }
+    return v;
+  }
+
+  /** Index bits of `gpa` at `level` (the root has two extra bits). */
+  private index(gpa: number, level: number): number {
+    const i = Math.floor(gpa / GSTAGE_LEVEL_SIZE[level]!);
+    return level === this.levels - 1 ? i % 2048 : i % 512;
+  }
+
+  /** The root entry of `gpa`, as a (frame, idx) pair. */
+  private rootPtep(gpa: number): GStagePtep {
+    const i = this.index(gpa, this.levels - 1);
+    return { pfn: this.pgdPfn + (i >>> 9), idx: i & 511, level: this.levels - 1 };
+  }
+
+  private readLo(p: GStagePtep): number {
+    return this.view(p.pfn)[p.idx * 2]!;
+  }
+
+  private ppnOf(p: GStagePtep): number {
+    const v = this.view(p.pfn);
+    const lo = v[p.idx * 2]!;
+    const hi = v[p.idx * 2 + 1]!;
+    return (lo >>> PTE_PPN_SHIFT) + (hi & 0x3fffff) * TWO22;
+  }
+
+  private write(p: GStagePtep, ppn: number, flags: number): void {
+    const v = this.view(p.pfn);
+    v[p.idx * 2] = (((ppn % TWO22) << PTE_PPN_SHIFT) | flags) >>> 0;
+    v[p.idx * 2 + 1] = Math.floor(ppn / TWO22);
+  }
+
+  private clear(p: GStagePtep): void {
+    const v = this.view(p.pfn);
+    v[p.idx * 2] = 0;
+    v[p.idx * 2 + 1] = 0;
+  }
+
+  private checkGpa(gpa: number, what: string): void {
+    if (!Number.isInteger(gpa) || gpa < 0 || gpa >= this.gpaSize)
+      fail('EINVAL', `gpa 0x${gpa.toString(16)} is outside the ${this.gpaBits}-bit guest space`, what);
+  }
+
+  /**
+   * kvm_riscv_gstage_get_leaf(): walk to the leaf holding `gpa`. Returns the
+   * leaf, or undefined when the walk meets an invalid entry (then `stop` says
+   * at which level, so a range walk can skip that whole block).
+   */
+  getLeaf(gpa: number, stop?: { level: number }): GStageLeaf | undefined {
+    let p = this.rootPtep(gpa);
+    for (;;) {
+      const lo = this.readLo(p);
+      if ((lo & PTE_V) === 0) {
+        if (stop) stop.level = p.level;
+        return undefined;
+      }
+      if ((lo & PTE_RWX) !== 0) return { ...p, hpfn: this.ppnOf(p), flags: lo & 0x3ff };
+      if (p.level === 0) {
+        // A non-leaf PTE at level 0 is malformed; treat as not present.
+        if (stop) stop.level = 0;
+        return undefined;
+      }
+      const next = this.ppnOf(p);
+      p = { pfn: next, idx: this.index(gpa, p.level - 1), level: p.level - 1 };
+    }
+  }
+
+  /**
+   * kvm_riscv_gstage_set_pte(): install a leaf at `level`, creating the
+   * intermediate tables from `cache`. EEXIST when a leaf already maps a
+   * larger block above the target level. Returns true when the entry
+   * replaced a valid one (the caller must flush the TLBs).
+   */
+  setPte(level: number, cache: KvmMmuMemoryCache, gpa: number, hpfn: number, flags: number): boolean {
+    let p = this.rootPtep(gpa);
+    while (p.level > level) {
+      const lo = this.readLo(p);
+      let next: number;
+      if ((lo & PTE_V) === 0) {
+        next = cache.alloc();
+        this.tablePages++;
+        this.write(p, next, PTE_V);
+      } else if ((lo & PTE_RWX) !== 0) {
+        return fail('EEXIST', `a level-${p.level} leaf already maps gpa 0x${gpa.toString(16)}`);
+      } else {
+        next = this.ppnOf(p);
+      }
+      p = { pfn: next, idx: this.index(gpa, p.level - 1), level: p.level - 1 };
+    }
+    const old = this.readLo(p);
+    if ((old & PTE_V) !== 0 && (old & PTE_RWX) === 0)
+      fail('EEXIST', `a table already sits at level ${level} for gpa 0x${gpa.toString(16)}`);
+    this.write(p, hpfn, flags);
+    return (old & PTE_V) !== 0;
+  }
+
+  /**
+   * kvm_riscv_gstage_map_page(): map `size` bytes (4 KiB, 2 MiB or 1 GiB,
+   * naturally aligned) at `gpa` to host frames from `hpfn`. Leaves are
+   * user (G-stage accesses count as U), accessed, executable; writable ones
+   * are also dirty.
+   */
+  map(
+    cache: KvmMmuMemoryCache,
+    gpa: number,
+    hpfn: number,
+    size: number,
+    readOnly: boolean,
+    exec = true,
+  ): boolean {
+    const level = GSTAGE_LEVEL_SIZE.indexOf(size as 4096);
+    if (level < 0 || level >= this.levels) fail('EINVAL', `no G-stage leaf of ${size} bytes`);
+    this.checkGpa(gpa, 'gstage_map');
+    if (gpa % size !== 0 || hpfn % (size / 4096) !== 0)
+      fail('EINVAL', `gpa 0x${gpa.toString(16)} / pfn ${hpfn} not aligned to ${size}`);
+    let flags = PTE_V | PTE_R | PTE_U | PTE_A;
+    if (exec) flags |= PTE_X;
+    if (!readOnly) flags |= PTE_W | PTE_D;
+    return this.setPte(level, cache, gpa, hpfn, flags);
+  }
+
+  /**
+   * The range walk of kvm_riscv_gstage_unmap_range() / _wp_range(): each
+   * leaf that starts in [start, end) and lies wholly inside it is cleared or
+   * write-protected; a larger leaf only partly covered is left alone, as
+   * upstream does. `op` returns whether it changed anything.
+   */
+  private walkRange(start: number, end: number, op: (p: GStageLeaf) => boolean): boolean {
+    let changed = false;
+    let addr = start;
+    const stop = { level: 0 };
+    while (addr < end) {
+      const leaf = this.getLeaf(addr, stop);
+      const size = GSTAGE_LEVEL_SIZE[leaf ? leaf.level : stop.level]!;
+      if (leaf !== undefined && addr % size === 0 && end - addr >= size) changed = op(leaf) || changed;
+      addr = Math.floor(addr / size) * size + size;
+    }
+    return changed;
+  }
+
+  /** Clear whole leaves in [start, start + size); true when any was present. */
+  unmapRange(start: number, size: number): boolean {
+    return this.walkRange(start, start + size, (p) => {
+      this.clear(p);
+      return true;
+    });
+  }
+
+  /** Clear every leaf that overlaps [start, start + size), huge ones wholly (for invalidations). */
+  zapRange(start: number, size: number): boolean {
+    let changed = false;
+    let addr = start;
+    const end = start + size;
+    const stop = { level: 0 };
+    while (addr < end) {
+      const leaf = this.getLeaf(addr, stop);
+      const sz = GSTAGE_LEVEL_SIZE[leaf ? leaf.level : stop.level]!;
+      if (leaf !== undefined) {
+        this.clear(leaf);
+        changed = true;
+      }
+      addr = Math.floor(addr / sz) * sz + sz;
+    }
+    return changed;
+  }
+
+  /** Clear W on whole leaves in [start, start + size); true when any changed. */
+  wpRange(start: number, size: number): boolean {
+    return this.walkRange(start, start + size, (p) => {
+      if ((p.flags & PTE_W) === 0) return false;
+      this.write(p, p.hpfn, p.flags & ~(PTE_W | PTE_D));
+      return true;
+    });
+  }
+
+  /** Free every table page and the root (kvm_riscv_gstage_free_pgd()); idempotent. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    const freeTable = (pfn: number, level: number, entries: number) => {
+      for (let i = 0; i < entries; i++) {
+        const p = { pfn: pfn + (i >>> 9), idx: i & 511, level };
+        const lo = this.readLo(p);
+        if ((lo & PTE_V) === 0 || (lo & PTE_RWX) !== 0 || level === 0) continue;
+        const child = this.ppnOf(p);
+        freeTable(child, level - 1, 512);
+        this.phys.putPage(child);
+        this.tablePages--;
+      }
+    };
+    freeTable(this.pgdPfn, this.levels - 1, 2048);
+    this.phys.freeFrames(this.pgdPfn, GSTAGE_PGD_PAGES);
+    this.views.clear();
+  }
+}

@@ -1,0 +1,231 @@
+import { fail } from '@tsvirt/core-bus';
+import { type HostPhysMemory, type MmStruct, VM_PFNMAP, VM_WRITE } from '@tsvirt/host-mm';
+import {
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  KVM_MR_DELETE,
+  type KvmMemorySlot,
+  type KvmMrChange,
+  type KvmVm,
+} from '@tsvirt/kvm-core';
+import { GSTAGE_LEVEL_SIZE, HGATP_MODE_SV48X4, PAGE_SIZE } from './constants.ts';
+import { GStage } from './gstage.ts';
+import { KvmMmuMemoryCache } from './page-cache.ts';
+
+/** What a guest-page fault became (kvm_riscv_vcpu_exit()'s gstage_page_fault()). */
+export type GStageFaultResult = 'mapped' | 'mmio';
+
+export interface KvmRiscvMmuStats {
+  faults: number;
+  mapped4k: number;
+  mapped2m: number;
+  mapped1g: number;
+  mmio: number;
+  retries: number;
+}
+
+/**
+ * The per-VM G-stage MMU (arch/riscv/kvm/mmu.c): the table, its page cache,
+ * the fault handler and the memslot / dirty-log / MMU-notifier hooks.
+ * Changes that can leave stale translations end with vm.flushRemoteTlbs(),
+ * which kvm-riscv answers by flushing every hart of the VM.
+ */
+export class KvmRiscvMmu {
+  readonly gstage: GStage;
+  readonly cache: KvmMmuMemoryCache;
+  readonly phys: HostPhysMemory;
+  readonly stats: KvmRiscvMmuStats = {
+    faults: 0,
+    mapped4k: 0,
+    mapped2m: 0,
+    mapped1g: 0,
+    mmio: 0,
+    retries: 0,
+  };
+  /** The modelled kvm->mmu_lock: held across the table update only. */
+  locked = false;
+
+  constructor(
+    readonly vm: KvmVm,
+    opts: { phys: HostPhysMemory; mode?: number; vmid?: number },
+  ) {
+    this.phys = opts.phys;
+    this.gstage = new GStage(opts.phys, opts.mode ?? HGATP_MODE_SV48X4, opts.vmid ?? 1);
+    this.cache = new KvmMmuMemoryCache(opts.phys);
+  }
+
+  get hgatp(): bigint {
+    return this.gstage.hgatp;
+  }
+
+  private get mm(): MmStruct {
+    const mm = this.vm.mm;
+    if (mm === undefined) return fail('EFAULT', 'the VM has no owner mm to translate memslots through');
+    return mm;
+  }
+
+  /**
+   * kvm_arch_prepare_memory_region(): the slot must fit the G-stage's guest
+   * physical space (EFAULT), and a slot over VM_PFNMAP memory cannot log
+   * dirty pages (EINVAL). Holes in the hva range are allowed.
+   */
+  prepareMemoryRegion(next: KvmMemorySlot | undefined, change: KvmMrChange): void {
+    if (change === KVM_MR_DELETE || next === undefined) return;
+    const S = 'KVM_SET_USER_MEMORY_REGION';
+    if (next.baseGfn + next.npages >= this.gstage.gpaSize / PAGE_SIZE)
+      fail('EFAULT', `slot ends beyond the ${this.gstage.gpaBits}-bit guest physical space`, S);
+    const mm = this.vm.mm;
+    if (mm === undefined || !(next.flags & KVM_MEM_LOG_DIRTY_PAGES)) return;
+    const start = next.userspaceAddr;
+    const end = start + next.npages * PAGE_SIZE;
+    for (const vma of mm.vmaList) {
+      if (vma.end <= start || vma.start >= end) continue;
+      if (vma.flags & VM_PFNMAP) fail('EINVAL', 'dirty logging on a VM_PFNMAP slot', S);
+    }
+  }
+
+  /** Drop every mapping of a slot (kvm_arch_flush_shadow_memslot()). */
+  flushShadowMemslot(slot: KvmMemorySlot): void {
+    if (this.gstage.zapRange(slot.baseGfn * PAGE_SIZE, slot.npages * PAGE_SIZE)) this.vm.flushRemoteTlbs();
+  }
+
+  /** kvm_unmap_gfn_range() from the MMU notifier: a huge leaf partly covered goes whole, so no stale frame stays mapped. */
+  unmapGfnRange(start: number, end: number): void {
+    if (this.gstage.zapRange(start * PAGE_SIZE, (end - start) * PAGE_SIZE)) this.vm.flushRemoteTlbs();
+  }
+
+  /** kvm_arch_flush_shadow_all(). */
+  flushShadowAll(): void {
+    if (this.gstage.zapRange(0, this.gstage.gpaSize)) this.vm.flushRemoteTlbs();
+  }
+
+  /**
+   * Write-protect the pages of `slot` at gfnOffset + i for each bit i of
+   * `mask` (kvm_arch_mmu_enable_log_dirty_pt_masked()). A huge leaf over one
+   * of them is dropped whole: logging maps 4 KiB pages, so it refaults small.
+   * The caller (kvm-core) flushes the TLBs.
+   */
+  enableLogDirtyPtMasked(slot: KvmMemorySlot, gfnOffset: number, mask: bigint): void {
+    const g = this.gstage;
+    let m = mask;
+    let i = 0;
+    while (m !== 0n) {
+      const lo = Number(m & 0xffff_ffffn);
+      if (lo === 0) {
+        m >>= 32n;
+        i += 32;
+        continue;
+      }
+      for (let b = 0; b < 32; b++) {
+        if ((lo & (1 << b)) === 0) continue;
+        const gpa = (slot.baseGfn + gfnOffset + i + b) * PAGE_SIZE;
+        const leaf = g.getLeaf(gpa);
+        if (leaf === undefined) continue;
+        if (leaf.level === 0) g.wpRange(gpa, PAGE_SIZE);
+        else g.zapRange(gpa, PAGE_SIZE);
+      }
+      m >>= 32n;
+      i += 32;
+    }
+  }
+
+  /** Logging switched on (kvm_mmu_wp_memory_region()): 4 KiB leaves lose W, huge ones go. The caller flushes. */
+  writeProtectMemslot(slot: KvmMemorySlot): void {
+    const g = this.gstage;
+    const start = slot.baseGfn * PAGE_SIZE;
+    const end = start + slot.npages * PAGE_SIZE;
+    let addr = start;
+    const stop = { level: 0 };
+    while (addr < end) {
+      const leaf = g.getLeaf(addr, stop);
+      const size = GSTAGE_LEVEL_SIZE[leaf ? leaf.level : stop.level]!;
+      if (leaf !== undefined) {
+        if (leaf.level === 0) g.wpRange(addr, PAGE_SIZE);
+        else g.zapRange(addr, PAGE_SIZE);
+      }
+      addr = Math.floor(addr / size) * size + size;
+    }
+  }
+
+  /**
+   * kvm_riscv_gstage_page_fault() behind gstage_page_fault(): a fault outside
+   * every memslot, or a write to a read-only slot, is MMIO; otherwise the
+   * page (or a 2 MiB / 1 GiB block when the backing VMA's page size and the
+   * slot's alignment allow, and the slot does not log) is mapped from the
+   * host translation, read-only where the slot or VMA is, and for a logging
+   * slot writable only on a write fault (which marks the page dirty). EFAULT
+   * when the hva has no usable mapping; ENOMEM when no table page is left.
+   */
+  handleFault(gpa: number, write: boolean): GStageFaultResult {
+    this.stats.faults++;
+    const vm = this.vm;
+    const gfn = Math.floor(gpa / PAGE_SIZE);
+    const slot = vm.gfnToMemslot(gfn);
+    const readOnlySlot = slot !== undefined && (slot.flags & KVM_MEM_READONLY) !== 0;
+    if (slot === undefined || slot.invalid || (write && readOnlySlot)) {
+      this.stats.mmio++;
+      return 'mmio';
+    }
+    const mm = this.mm;
+    const seq = vm.mmuInvalidateSeq;
+    const hva = slot.gfnToHva(gfn);
+    const vma = mm.findVma(hva);
+    if (vma === undefined)
+      return fail('EFAULT', `no VMA at hva 0x${hva.toString(16)} for gfn 0x${gfn.toString(16)}`);
+    const logging = slot.dirtyBitmap !== undefined && !readOnlySlot;
+    const pfnmap = (vma.flags & VM_PFNMAP) !== 0;
+    let size = logging || pfnmap ? PAGE_SIZE : vma.pageSize;
+    if (size > PAGE_SIZE && !this.hugeFits(slot, gfn, hva, size, vma.start, vma.end)) size = PAGE_SIZE;
+    const gpaBase = Math.floor(gpa / size) * size;
+    // hva_to_pfn(): through the VMA's own translation (its fault handler for VM_PFNMAP).
+    const hvaAligned = hva - ((gfn * PAGE_SIZE) % size);
+    const pfn = mm.hvaToPfn(size === PAGE_SIZE ? hva : hvaAligned, write);
+    let writable = !readOnlySlot && (vma.flags & VM_WRITE) !== 0;
+    if (logging && !write) writable = false;
+    // Top up before taking the lock; the walk under it never allocates.
+    this.cache.topup(this.gstage.levels - 1);
+    this.locked = true;
+    try {
+      if (vm.mmuInvalidateSeq !== seq) {
+        // mmu_invalidate_retry(): an invalidation raced; let the guest refault.
+        this.stats.retries++;
+        return 'mapped';
+      }
+      if (writable) vm.markPageDirty(gfn);
+      const replaced = this.gstage.map(this.cache, gpaBase, pfn, size, !writable);
+      if (size === PAGE_SIZE) this.stats.mapped4k++;
+      else if (size === GSTAGE_LEVEL_SIZE[1]) this.stats.mapped2m++;
+      else this.stats.mapped1g++;
+      if (replaced) vm.flushRemoteTlbs();
+    } finally {
+      this.locked = false;
+    }
+    return 'mapped';
+  }
+
+  /**
+   * fault_supports_stage2_huge_mapping(): the block must lie inside the
+   * slot and the VMA, with gpa and hva congruent modulo its size.
+   */
+  private hugeFits(
+    slot: KvmMemorySlot,
+    gfn: number,
+    hva: number,
+    size: number,
+    vStart: number,
+    vEnd: number,
+  ): boolean {
+    const gpa = gfn * PAGE_SIZE;
+    if ((slot.userspaceAddr - slot.baseGfn * PAGE_SIZE) % size !== 0) return false;
+    const gStart = Math.floor(gpa / size) * size;
+    if (gStart < slot.baseGfn * PAGE_SIZE || gStart + size > slot.endGfn * PAGE_SIZE) return false;
+    const hStart = hva - (gpa - gStart);
+    return hStart >= vStart && hStart + size <= vEnd;
+  }
+
+  /** Free the whole table and the page cache (kvm_arch_destroy_vm()). */
+  destroy(): void {
+    this.gstage.free();
+    this.cache.free();
+  }
+}

@@ -1,0 +1,12 @@
+export { KvmRiscvArch, type KvmRiscvOptions } from './arch.ts';
+export { setExternalInterrupt } from './irq.ts';
+export { decodeMmio, type MmioDecode } from './mmio.ts';
+export { createKvmRiscvModule, KVM_RISCV, kvmRiscvModule } from './module.ts';
+export { riscvGetOneReg, riscvRegList, riscvSetOneReg } from './one-reg.ts';
+export * from './onereg-uapi.ts';
+export { RiscvVcpuScheduler } from './runner.ts';
+export { SBI_EXTENSIONS } from './sbi.ts';
+export type { SbiCall, SbiExtension, SbiResult } from './sbi-types.ts';
+export * from './sbi-uapi.ts';
+export { RiscvVcpuState, RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
+export { idleSkip, runVcpu, vcpuRunnable } from './vcpu-run.ts';

@@ -1,0 +1,22 @@
+import { defineModule, type VmmModule } from '@tsvirt/core-bus';
+import { KVM, type Kvm } from '@tsvirt/kvm-core';
+import { KvmRiscvArch, type KvmRiscvOptions } from './arch.ts';
+
+/** DI token for the registered KvmRiscvArch. */
+export const KVM_RISCV = Symbol.for('kvm-riscv.KvmRiscvArch');
+
+/** The arch module: registers KvmRiscvArch into the host's Kvm (kvm_init()), as kvm.ko's arch part does at load. */
+export function createKvmRiscvModule(opts: KvmRiscvOptions = {}): VmmModule {
+  return defineModule({
+    name: 'kvm-riscv',
+    scope: 'host',
+    dependsOn: ['kvm-core'],
+    register(c) {
+      const arch = new KvmRiscvArch(opts);
+      c.resolve<Kvm>(KVM).registerArch(arch);
+      c.registerInstance(KVM_RISCV, arch);
+    },
+  });
+}
+
+export const kvmRiscvModule = createKvmRiscvModule();

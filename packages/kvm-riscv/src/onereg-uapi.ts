@@ -1,0 +1,71 @@
+import { KVM_REG_RISCV, KVM_REG_SIZE_U32, KVM_REG_SIZE_U64 } from '@tsvirt/kvm-core';
+
+// ONE_REG ids of arch/riscv/include/uapi/asm/kvm.h (RV64: unsigned long is u64).
+
+export const KVM_REG_RISCV_TYPE_MASK = 0x0000_0000_ff00_0000n;
+export const KVM_REG_RISCV_TYPE_SHIFT = 24n;
+export const KVM_REG_RISCV_SUBTYPE_MASK = 0x0000_0000_00ff_0000n;
+export const KVM_REG_RISCV_SUBTYPE_SHIFT = 16n;
+
+export const KVM_REG_RISCV_CONFIG = 0x01n << 24n;
+export const KVM_REG_RISCV_CORE = 0x02n << 24n;
+export const KVM_REG_RISCV_CSR = 0x03n << 24n;
+export const KVM_REG_RISCV_CSR_GENERAL = 0x0n << 16n;
+export const KVM_REG_RISCV_TIMER = 0x04n << 24n;
+export const KVM_REG_RISCV_FP_F = 0x05n << 24n;
+export const KVM_REG_RISCV_FP_D = 0x06n << 24n;
+export const KVM_REG_RISCV_ISA_EXT = 0x07n << 24n;
+export const KVM_REG_RISCV_SBI_EXT = 0x08n << 24n;
+export const KVM_REG_RISCV_SBI_SINGLE = 0x0n << 16n;
+export const KVM_REG_RISCV_SBI_MULTI_EN = 0x1n << 16n;
+export const KVM_REG_RISCV_SBI_MULTI_DIS = 0x2n << 16n;
+
+/** struct kvm_riscv_core: regs.pc, regs.ra ... regs.t6 (x1..x31), then mode. */
+export const KVM_RISCV_CORE_PC = 0;
+export const KVM_RISCV_CORE_MODE = 32;
+export const KVM_RISCV_CORE_NR = 33;
+export const KVM_RISCV_MODE_S = 1n;
+export const KVM_RISCV_MODE_U = 0n;
+
+/** struct kvm_riscv_csr, in order. */
+export const KVM_RISCV_CSR_NAMES = [
+  'sstatus',
+  'sie',
+  'stvec',
+  'sscratch',
+  'sepc',
+  'scause',
+  'stval',
+  'sip',
+  'satp',
+  'scounteren',
+  'senvcfg',
+] as const;
+
+/** struct kvm_riscv_timer: frequency, time, compare, state. */
+export const KVM_RISCV_TIMER_FREQUENCY = 0;
+export const KVM_RISCV_TIMER_TIME = 1;
+export const KVM_RISCV_TIMER_COMPARE = 2;
+export const KVM_RISCV_TIMER_STATE = 3;
+export const KVM_RISCV_TIMER_STATE_OFF = 0n;
+export const KVM_RISCV_TIMER_STATE_ON = 1n;
+
+/** KVM_INTERRUPT on RISC-V: set / clear the external interrupt (VSEIP). */
+export const KVM_INTERRUPT_SET = -1;
+export const KVM_INTERRUPT_UNSET = -2;
+
+const U64 = KVM_REG_RISCV | KVM_REG_SIZE_U64;
+
+export const riscvCoreReg = (i: number): bigint => U64 | KVM_REG_RISCV_CORE | BigInt(i);
+export const riscvCsrReg = (i: number): bigint =>
+  U64 | KVM_REG_RISCV_CSR | KVM_REG_RISCV_CSR_GENERAL | BigInt(i);
+export const riscvTimerReg = (i: number): bigint => U64 | KVM_REG_RISCV_TIMER | BigInt(i);
+export const riscvFpDReg = (i: number): bigint =>
+  KVM_REG_RISCV | (i === 32 ? KVM_REG_SIZE_U32 : KVM_REG_SIZE_U64) | KVM_REG_RISCV_FP_D | BigInt(i);
+export const riscvSbiExtReg = (ext: number): bigint =>
+  U64 | KVM_REG_RISCV_SBI_EXT | KVM_REG_RISCV_SBI_SINGLE | BigInt(ext);
+export const riscvSbiMultiReg = (en: boolean, word: number): bigint =>
+  U64 |
+  KVM_REG_RISCV_SBI_EXT |
+  (en ? KVM_REG_RISCV_SBI_MULTI_EN : KVM_REG_RISCV_SBI_MULTI_DIS) |
+  BigInt(word);

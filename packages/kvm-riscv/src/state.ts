@@ -1,0 +1,96 @@
+import { fail } from '@tsvirt/core-bus';
+import type { KvmVcpu, KvmVm } from '@tsvirt/kvm-core';
+import type { KvmRiscvMmu } from '@tsvirt/kvm-riscv-mmu';
+import type { Hart } from '@tsvirt/riscv-hart';
+import type { MmioDecode } from './mmio.ts';
+
+/** KVM_RISCV_SBI_EXT_STATUS_*: per-vCPU availability of each SBI extension. */
+export const SBI_EXT_STATUS_UNINITIALIZED = 0;
+export const SBI_EXT_STATUS_UNAVAILABLE = 1;
+export const SBI_EXT_STATUS_ENABLED = 2;
+export const SBI_EXT_STATUS_DISABLED = 3;
+
+/** struct kvm_arch (RISC-V): the G-stage MMU, the timebase, the IRQ line hook. */
+export class RiscvVmState {
+  /** The VM's guest timebase in ticks (the host counter before htimedelta). */
+  time = 0;
+  /** Fractional ticks not yet added to `time`. */
+  private frac = 0;
+  /**
+   * Where KVM_IRQ_LINE and irqfds deliver (gsi, level). RISC-V KVM without
+   * an in-kernel AIA has no irqchip; a VMM with a user-space PLIC plugs its
+   * input here so irqfd relays reach it.
+   */
+  irqLine: ((gsi: number, level: number) => void) | undefined;
+
+  constructor(
+    readonly mmu: KvmRiscvMmu,
+    readonly vmid: number,
+    readonly timebaseFrequency: number,
+    /** Guest instructions per timebase tick: the deterministic clock. */
+    readonly insnsPerTick: number,
+  ) {}
+
+  /** Advance the virtual clock by `retired` instructions. */
+  advance(retired: number): void {
+    const t = this.frac + retired / this.insnsPerTick;
+    const whole = Math.floor(t);
+    this.time += whole;
+    this.frac = t - whole;
+  }
+
+  /** Jump the clock forward to `ticks` (every vCPU is idle until then). */
+  skipTo(ticks: number): void {
+    if (ticks > this.time) {
+      this.time = ticks;
+      this.frac = 0;
+    }
+  }
+}
+
+/** A KVM_EXIT_RISCV_SBI forwarded to user space, completed on the next KVM_RUN. */
+export interface PendingSbi {
+  v01: boolean;
+}
+
+/** struct kvm_vcpu_arch (RISC-V). */
+export class RiscvVcpuState {
+  /** HSM: the vCPU is stopped (mp_state KVM_MP_STATE_STOPPED). */
+  powerOff = false;
+  /** Halted in wfi / retentive suspend until an enabled interrupt is pending. */
+  blocked = false;
+  /** Guest-visible HSM "suspended" while blocked through HART_SUSPEND. */
+  suspended = false;
+  /** vcpu->arch.ran_atleast_once: SBI extension registers freeze. */
+  ranAtLeastOnce = false;
+  /** The MMIO access waiting for KVM_RUN to complete it. */
+  mmio: MmioDecode | undefined;
+  sbi: PendingSbi | undefined;
+  /** Instructions left of this vCPU's scheduling quantum. */
+  budget: number;
+  /** KVM_RISCV_SBI_EXT_STATUS_* by kvm_riscv_sbi_ext_id. */
+  readonly sbiExtStatus: Uint8Array;
+  /** struct kvm_riscv_timer.state. */
+  timerOn = false;
+
+  constructor(
+    readonly hart: Hart,
+    readonly quantum: number,
+    sbiExtStatus: Uint8Array,
+  ) {
+    this.budget = quantum;
+    this.sbiExtStatus = sbiExtStatus;
+  }
+}
+
+export function riscvVm(vm: KvmVm): RiscvVmState {
+  const s = vm.arch;
+  if (!(s instanceof RiscvVmState)) return fail('EINVAL', 'not a RISC-V VM');
+  return s;
+}
+
+export function riscvVcpu(vcpu: KvmVcpu): RiscvVcpuState {
+  const s = vcpu.arch;
+  if (!(s instanceof RiscvVcpuState)) return fail('EINVAL', 'not a RISC-V vCPU');
+  return s;
+}

@@ -1,0 +1,152 @@
+import { fail } from '@tsvirt/core-bus';
+import { KVM_EXIT_INTR, KVM_REQ_TLB_FLUSH, type KvmRun, type KvmVcpu, type KvmVm } from '@tsvirt/kvm-core';
+import {
+  CSR_VSTIMECMP,
+  EXC_ILLEGAL_INST,
+  EXC_INST_GUEST_PAGE_FAULT,
+  EXC_STORE_GUEST_PAGE_FAULT,
+  type HartExit,
+  MIP_VSTIP,
+} from '@tsvirt/riscv-hart';
+import { decodeMmio, mmioComplete, mmioStoreData } from './mmio.ts';
+import { sbiEcall } from './sbi.ts';
+import { type RiscvVcpuState, type RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
+import { readGuestVirt, vcpuHasInterrupts } from './vcpu-ops.ts';
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** kvm_arch_vcpu_runnable(): on, and not halted (or halted with an enabled interrupt pending). */
+export function vcpuRunnable(vcpu: KvmVcpu): boolean {
+  const s = riscvVcpu(vcpu);
+  return !s.powerOff && (!s.blocked || vcpuHasInterrupts(vcpu));
+}
+
+/**
+ * Every vCPU of the VM is stopped or halted: move the virtual clock to the
+ * earliest deadline that can wake one (a vstimecmp with VSTIP enabled), as
+ * the host would sleep until its hrtimer fires. false when nothing can wake
+ * the VM but user space.
+ */
+export function idleSkip(vm: KvmVm): boolean {
+  const st = riscvVm(vm);
+  let best: bigint | undefined;
+  for (const v of vm.vcpus) {
+    const s = riscvVcpu(v);
+    if (s.powerOff) continue;
+    if (!s.blocked || vcpuHasInterrupts(v)) return true;
+    const h = s.hart;
+    if ((h.hie & MIP_VSTIP) === 0) continue;
+    const cmp = h.getCsr(CSR_VSTIMECMP);
+    if (cmp === U64_MAX) continue;
+    const host = BigInt.asUintN(64, cmp - h.htimedelta);
+    if (best === undefined || host < best) best = host;
+  }
+  if (best === undefined || best >= 1n << 53n) return false;
+  st.skipTo(Number(best));
+  return true;
+}
+
+const mmioBuf = new Uint8Array(8);
+
+/**
+ * A guest-page fault (gstage_page_fault()): RAM is mapped and the guest
+ * resumes; otherwise the load/store is decoded and emulated in the kernel
+ * (ioeventfds, in-kernel devices) or prepared as KVM_EXIT_MMIO. Returns true
+ * on an exit to user space. EOPNOTSUPP for a fetch or a non-integer access
+ * outside RAM, EIO for a misaligned MMIO access, as upstream.
+ */
+function guestPageFault(vcpu: KvmVcpu, s: RiscvVcpuState, vs: RiscvVmState, e: HartExit): boolean {
+  const gpa = Number(e.htval) * 4 + Number(e.tval & 3n);
+  const write = e.cause === EXC_STORE_GUEST_PAGE_FAULT;
+  if (vs.mmu.handleFault(gpa, write) === 'mapped') return false;
+  if (e.cause === EXC_INST_GUEST_PAGE_FAULT)
+    fail('EOPNOTSUPP', `instruction fetch from non-RAM gpa 0x${gpa.toString(16)}`, 'KVM_RUN');
+  const h = s.hart;
+  let insn = Number(e.htinst & 0xffff_ffffn);
+  const fromHtinst = insn !== 0;
+  if (!fromHtinst) {
+    // No transformed instruction: read it at sepc, as KVM does with HLVX.
+    const b = readGuestVirt(vcpu, e.pc, 4);
+    if (b === undefined) return false;
+    insn = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+  const d = decodeMmio(insn, fromHtinst);
+  if (d === undefined)
+    fail('EOPNOTSUPP', `cannot emulate instruction 0x${insn.toString(16)} on MMIO`, 'KVM_RUN');
+  if (gpa % d.len !== 0)
+    fail('EIO', `misaligned ${d.len}-byte MMIO access at 0x${gpa.toString(16)}`, 'KVM_RUN');
+  const data = d.isWrite ? mmioStoreData(h, d, mmioBuf) : mmioBuf.subarray(0, d.len).fill(0);
+  if (vcpu.emulateMmio(gpa, data, d.isWrite)) {
+    mmioComplete(h, d, data);
+    return false;
+  }
+  s.mmio = d;
+  return true;
+}
+
+/**
+ * kvm_arch_vcpu_ioctl_run(): run the hart until an exit user space must see.
+ * A scheduling quantum that ends, or a vCPU that halts or stops, returns
+ * KVM_EXIT_INTR (as a signal interrupting KVM_RUN would): call again.
+ */
+export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
+  const s = riscvVcpu(vcpu);
+  const vs = riscvVm(vcpu.vm);
+  const h = s.hart;
+  s.ranAtLeastOnce = true;
+  for (;;) {
+    if (vcpu.checkRequest(KVM_REQ_TLB_FLUSH)) h.flushGStage(vs.vmid);
+    if (s.powerOff) {
+      run.exit_reason = KVM_EXIT_INTR;
+      return;
+    }
+    if (s.blocked) {
+      if (!vcpuHasInterrupts(vcpu)) {
+        // Halted: sleep through the clock if the whole VM is idle, else yield.
+        const others = vcpu.vm.vcpus.some((v) => v !== vcpu && vcpuRunnable(v));
+        if (others || !idleSkip(vcpu.vm) || !vcpuHasInterrupts(vcpu)) {
+          run.exit_reason = KVM_EXIT_INTR;
+          return;
+        }
+      }
+      s.blocked = false;
+      s.suspended = false;
+    }
+    if (s.budget <= 0) {
+      s.budget = s.quantum;
+      run.exit_reason = KVM_EXIT_INTR;
+      return;
+    }
+    const e = h.run(s.budget);
+    s.budget -= e.retired;
+    vs.advance(e.retired);
+    switch (e.kind) {
+      case 'budget':
+      case 'interrupt':
+        break;
+      case 'ecall':
+        if (sbiEcall(vcpu, s)) return;
+        break;
+      case 'wfi':
+        // kvm_riscv_vcpu_wfi(): step past it, halt unless an interrupt is pending.
+        h.pc += 4n;
+        if (!vcpuHasInterrupts(vcpu)) s.blocked = true;
+        break;
+      case 'idle':
+        s.blocked = true;
+        break;
+      case 'guest-page-fault':
+        if (guestPageFault(vcpu, s, vs, e)) return;
+        break;
+      case 'virtual-instruction':
+        // truly_illegal_insn(): the guest sees an illegal instruction.
+        h.redirectTrap(EXC_ILLEGAL_INST, e.tval);
+        break;
+      case 'illegal-instruction':
+      case 'exception':
+        // vcpu_redirect(): exceptions from VS/VU go back to the guest.
+        h.redirectTrap(e.cause, e.tval);
+        break;
+    }
+  }
+}
