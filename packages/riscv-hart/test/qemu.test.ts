@@ -40,7 +40,7 @@ describe.skipIf(!qemu)('guest programs under QEMU (virt, OpenSBI)', () => {
       // Every program names itself, then ends with DONE (FAIL on a check).
       expect(r.output!.startsWith(`${name}\n`)).toBe(true);
       expect(r.output!.endsWith('DONE\n')).toBe(true);
-    }, 30_000);
+    }, 90_000);
   }
 
   it('kills a guest that never shuts down and reports the timeout', async () => {
