@@ -1,0 +1,126 @@
+import { Command, InvalidArgumentError } from 'commander';
+import {
+  EXIT_BAD_CONFIG,
+  EXIT_GUEST_FAILURE,
+  EXIT_GUEST_RESET,
+  EXIT_SHUTDOWN,
+  EXIT_USER_QUIT,
+  EXIT_VM_ERROR,
+  VmConfigError,
+} from './config-error.ts';
+import { parseMemSize } from './size.ts';
+
+export interface VmOptions {
+  /** Guest RAM bytes. */
+  mem: number;
+  cpus: number;
+  /** Kernel/firmware image; undefined = the built-in default guest. */
+  kernel: string | undefined;
+  /** mdev types to create and pass through, in slot order. */
+  mdev: string[];
+  /** Plugin module files to load before creating mdevs. */
+  plugin: string[];
+  append: string | undefined;
+  screenshot: string | undefined;
+  screenshotEvery: number | undefined;
+  /** Force the VMM to relay device interrupts instead of the kvm-vfio bypass. */
+  irqRelay: boolean;
+  /** Instructions each vCPU runs before the next one is scheduled. */
+  quantum: number;
+  summary: boolean;
+}
+
+export const DEFAULT_MDEV_TYPE = 'sample-gpu-small';
+export const MAX_CPUS = 8;
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+const EXIT_STATUS_HELP = `
+Exit status:
+  ${EXIT_SHUTDOWN}    the guest shut down (SBI SRST) with no failure reason
+  ${EXIT_GUEST_FAILURE}    the guest shut down reporting a system failure
+  ${EXIT_BAD_CONFIG}    bad configuration (a flag, a kernel file, an mdev type), with a one-line reason
+  ${EXIT_VM_ERROR}    a VM or CPU error (KVM internal error, a vCPU fault the VMM cannot handle)
+  ${EXIT_GUEST_RESET}    the guest asked for a reboot (not performed)
+  ${EXIT_USER_QUIT}  quit from the console with Ctrl-A x
+
+Console: the terminal in raw mode (or a pipe/file when not a TTY).
+  Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A Ctrl-A sends Ctrl-A.
+`;
+
+/** Parse argv (without node and script) into options; throws VmConfigError on a bad flag. */
+export function parseArgs(
+  argv: readonly string[],
+  out: { write: (s: string) => void } = process.stdout,
+): VmOptions {
+  const program = new Command('tsvirt-vm')
+    .description('Boot a RISC-V guest on KVM (emulated) with mediated PCI devices passed through VFIO.')
+    .option('-m, --mem <size>', 'guest RAM, e.g. 256M or 1G (bare numbers are MiB)', '256M')
+    .option('-c, --cpus <n>', `number of vCPUs (1-${MAX_CPUS})`, intArg('--cpus', 1, MAX_CPUS), 2)
+    .option(
+      '-k, --kernel <file>',
+      'kernel or firmware: a RISC-V ELF (loaded at its addresses) or a flat binary (at 0x80200000); default: the built-in guest',
+    )
+    .option(
+      '--mdev <type>',
+      `create an mdev of this type and pass it through (repeatable; default ${DEFAULT_MDEV_TYPE})`,
+      collect,
+      [],
+    )
+    .option('--plugin <path>', 'load a vendor mdev driver module from a file (repeatable)', collect, [])
+    .option('--append <bootargs>', 'kernel command line, placed in /chosen/bootargs')
+    .option('--screenshot <file.png>', "write the GPU's display to a PNG at shutdown")
+    .option('--screenshot-every <seconds>', 'also write the screenshot every N seconds', (v) => {
+      const n = Number(v);
+      if (!(n > 0)) throw new InvalidArgumentError('--screenshot-every must be a positive number of seconds');
+      return n;
+    })
+    .option('--irq-relay', 'deliver device interrupts by VMM relay instead of the kvm-vfio bypass', false)
+    .option(
+      '--quantum <instructions>',
+      'instructions per vCPU time slice (deterministic round-robin)',
+      intArg('--quantum', 1000, 1e9),
+      100_000,
+    )
+    .option('--no-summary', 'do not print the run summary on exit')
+    .addHelpText('after', EXIT_STATUS_HELP)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => out.write(s),
+      writeErr: () => {},
+    })
+    .allowExcessArguments(false);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') throw e;
+    throw new VmConfigError((err.message ?? String(e)).replace(/^error: /, ''));
+  }
+  const o = program.opts();
+  if (o.screenshotEvery !== undefined && o.screenshot === undefined) {
+    throw new VmConfigError('--screenshot-every needs --screenshot <file.png>');
+  }
+  return {
+    mem: parseMemSize(o.mem),
+    cpus: o.cpus,
+    kernel: o.kernel,
+    mdev: o.mdev.length ? o.mdev : [DEFAULT_MDEV_TYPE],
+    plugin: o.plugin,
+    append: o.append,
+    screenshot: o.screenshot,
+    screenshotEvery: o.screenshotEvery,
+    irqRelay: o.irqRelay,
+    quantum: o.quantum,
+    summary: o.summary,
+  };
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MDEV_TYPE, parseArgs } from '../src/cli.ts';
+import { VmConfigError } from '../src/config-error.ts';
+
+function err(argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(VmConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('accepted');
+}
+
+describe('VMM command line', () => {
+  it('has defaults that boot the built-in guest with one GPU', () => {
+    expect(parseArgs([])).toMatchObject({
+      mem: 256 * 2 ** 20,
+      cpus: 2,
+      kernel: undefined,
+      mdev: [DEFAULT_MDEV_TYPE],
+      plugin: [],
+      irqRelay: false,
+      summary: true,
+    });
+  });
+
+  it('takes every flag', () => {
+    const o = parseArgs([
+      '--mem',
+      '1G',
+      '--cpus',
+      '4',
+      '--kernel',
+      'u-boot.bin',
+      '--mdev',
+      'a',
+      '--mdev',
+      'b',
+      '--plugin',
+      'p.ts',
+      '--append',
+      'console=ttyS0',
+      '--screenshot',
+      's.png',
+      '--screenshot-every',
+      '2',
+      '--irq-relay',
+      '--quantum',
+      '5000',
+      '--no-summary',
+    ]);
+    expect(o).toMatchObject({
+      mem: 2 ** 30,
+      cpus: 4,
+      kernel: 'u-boot.bin',
+      mdev: ['a', 'b'],
+      plugin: ['p.ts'],
+      append: 'console=ttyS0',
+      screenshot: 's.png',
+      screenshotEvery: 2,
+      irqRelay: true,
+      quantum: 5000,
+      summary: false,
+    });
+  });
+
+  it('refuses bad values with one line each', () => {
+    expect(err(['--cpus', '0'])).toMatch(/--cpus must be an integer from 1 to 8/);
+    expect(err(['--cpus', 'two'])).toMatch(/--cpus/);
+    expect(err(['--mem', 'lots'])).toMatch(/not a size/);
+    expect(err(['--bogus'])).toMatch(/unknown option '--bogus'/);
+    expect(err(['--screenshot-every', '1'])).toMatch(/needs --screenshot/);
+    expect(err(['stray'])).toMatch(/too many arguments|unexpected/i);
+    for (const m of [err(['--cpus', '0']), err(['--bogus'])]) expect(m).not.toContain('\n');
+  });
+
+  it('documents every flag and the exit statuses in --help', () => {
+    let text = '';
+    expect(() => parseArgs(['--help'], { write: (s) => (text += s) })).toThrow();
+    for (const flag of [
+      '--mem',
+      '--cpus',
+      '--kernel',
+      '--mdev',
+      '--plugin',
+      '--append',
+      '--screenshot',
+      '--screenshot-every',
+      '--irq-relay',
+      '--quantum',
+      '--no-summary',
+    ]) {
+      expect(text).toContain(flag);
+    }
+    expect(text).toMatch(/Exit status:/);
+    expect(text).toMatch(/Ctrl-A x/);
+  });
+});
