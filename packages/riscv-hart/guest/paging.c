@@ -24,6 +24,9 @@ static u64 l1[512] __attribute__((aligned(4096)));
 static u64 l0[512] __attribute__((aligned(4096)));
 static u8 pages[11][4096] __attribute__((aligned(4096)));
 static u64 trap_stack[512] __attribute__((aligned(16)));
+static u64 root_b[512] __attribute__((aligned(4096)));
+static u64 l1_b[512] __attribute__((aligned(4096)));
+static u64 l0_b[512] __attribute__((aligned(4096)));
 
 #define WIN 0x40000000UL /* the alias window: l0 covers WIN .. WIN + 2 MiB */
 #define VA(i) (WIN + (u64)(i) * 4096)
@@ -233,6 +236,18 @@ static void tests(const char *mode)
 	show("W without R", load(VA(8)));
 	show("misaligned superpage", load(WIN + 0x200000));
 	show("unmapped", load(0x20000000UL));
+	/* A 2 MiB leaf over RAM at 0x80400000 (on our hart the G-stage maps
+	 * it with 4 KiB pages, not contiguous in host memory). */
+	l1[2] = ((0x80400000UL >> 12) << 10) | PTE_R | PTE_W | PTE_A | PTE_D | PTE_V;
+	sfence_all();
+	for (u64 off = 0; off < 0x200000; off += 0x40000)
+		*(volatile u64 *)(0x80400000UL + off + 0x1238) = 0x5a5a000000000000UL | off;
+	u64 sum = 0;
+	for (u64 off = 0; off < 0x200000; off += 0x40000)
+		sum = sum * 31 + load(WIN + 0x400000 + off + 0x1238);
+	show("megapage reads", sum);
+	store(WIN + 0x400000 + 0x1fff00, 0x77);
+	show("megapage write lands", *(volatile u64 *)(0x80400000UL + 0x1fff00));
 	/* Misaligned accesses across pages: two translations, and a fault
 	 * on the second page. */
 	for (int i = 0; i < 8; i++) {
@@ -265,6 +280,25 @@ int main(void)
 	sfence_all();
 	show("satp mode", csr_read(satp) >> 60);
 	tests("sv39");
+	/* ASIDs: a second root (ASID 2) maps the window's page 0 elsewhere.
+	 * ASID 2 was never used, so no sfence is needed to see its mapping,
+	 * and ASID 1's translation must not leak into it (or back). */
+	for (int i = 0; i < 512; i++)
+		root_b[i] = root39[i];
+	root_b[1] = table(l1_b);
+	l1_b[0] = table(l0_b);
+	l0_b[0] = leaf(pages[1], PTE_R | PTE_W | PTE_A | PTE_D);
+	((u64 *)pages[0])[0] = 0xa5a1;
+	((u64 *)pages[1])[0] = 0xa5a2;
+	csr_write(satp, satp39 | (1UL << 44));
+	sfence_all();
+	show("asid 1 sees", load(VA(0)));
+	csr_write(satp, (8UL << 60) | (2UL << 44) | ((u64)root_b >> 12));
+	show("asid 2 sees", load(VA(0)));
+	csr_write(satp, satp39 | (1UL << 44));
+	show("asid 1 again", load(VA(0)));
+	csr_write(satp, satp39);
+	sfence_all();
 	/* Above the Sv39 range the address is not canonical: a page fault. */
 	show("sv39 non-canonical", load(0x8040000000UL));
 	csr_write(satp, 0);
