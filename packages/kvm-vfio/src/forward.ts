@@ -56,8 +56,17 @@ export interface KvmVfioFwdIrq {
   dead: boolean;
 }
 
-/** Host irqs forwarded to some VM: one VM per host interrupt. */
-const forwardedHostIrqs = new Map<number, KvmVm>();
+/** Per host (one /dev/kvm): host irqs forwarded to some VM, one VM per host interrupt. */
+const forwardedByHost = new WeakMap<object, Map<number, KvmVm>>();
+
+function forwardedHostIrqs(vm: KvmVm): Map<number, KvmVm> {
+  let m = forwardedByHost.get(vm.kvm);
+  if (m === undefined) {
+    m = new Map();
+    forwardedByHost.set(vm.kvm, m);
+  }
+  return m;
+}
 
 /** Decode the seed's struct from the attribute's user memory; EFAULT when it is short. */
 export function readForwardedIrq(data: Uint8Array | undefined, op: string): KvmArchForwardedIrq {
@@ -102,7 +111,7 @@ export class KvmVfioForwarding {
     if (f.count !== 1) fail('EINVAL', `count ${f.count}: one interrupt per call`, op);
     const hostIrq = this.resolve(file.device, f.index, f.start);
     if (hostIrq === undefined) fail('EINVAL', `${file.device.name} has no irq ${f.index}:${f.start}`, op);
-    const owner = forwardedHostIrqs.get(hostIrq);
+    const owner = forwardedHostIrqs(this.vm).get(hostIrq);
     if (owner === this.vm) fail('EEXIST', `host irq ${hostIrq} is already forwarded`, op);
     if (owner !== undefined) fail('EBUSY', `host irq ${hostIrq} is forwarded to another VM`, op);
     if (this.irqs.some((r) => r.gsi === f.gsi)) fail('EBUSY', `gsi ${f.gsi} already has a forwarded irq`, op);
@@ -116,7 +125,7 @@ export class KvmVfioForwarding {
       dead: false,
     };
     this.irqs.push(rec);
-    forwardedHostIrqs.set(hostIrq, this.vm);
+    forwardedHostIrqs(this.vm).set(hostIrq, this.vm);
     try {
       this.ops.set(this.vm, hostIrq, f.gsi);
     } catch (e) {
@@ -161,7 +170,8 @@ export class KvmVfioForwarding {
     const at = this.irqs.indexOf(rec);
     if (at < 0) return;
     this.irqs.splice(at, 1);
-    if (forwardedHostIrqs.get(rec.hostIrq) === this.vm) forwardedHostIrqs.delete(rec.hostIrq);
+    const fwd = forwardedHostIrqs(this.vm);
+    if (fwd.get(rec.hostIrq) === this.vm) fwd.delete(rec.hostIrq);
     rec.file.put();
   }
 

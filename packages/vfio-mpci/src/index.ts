@@ -1,4 +1,11 @@
-export { MpciIrqs, type MpciIrqType, vfioSetIrqsValidateAndPrepare } from './irqs.ts';
+export {
+  type MpciIrqBypass,
+  MpciIrqProducer,
+  MpciIrqs,
+  type MpciIrqType,
+  mpciSetIrqBypass,
+  vfioSetIrqsValidateAndPrepare,
+} from './irqs.ts';
 export {
   defaultZapVmaPtes,
   type MpciVmOps,

@@ -80,6 +80,53 @@ interface Virqfd {
 }
 
 /**
+ * The IRQ bypass manager this driver registers its trigger eventfds with
+ * (irq_bypass_register_producer(), as vfio_msi_set_vector_signal() does);
+ * kvm-vfio provides it. Shaped structurally so this package needs no KVM.
+ */
+export interface MpciIrqBypass {
+  registerProducer(p: MpciIrqProducer): void;
+  unregisterProducer(p: MpciIrqProducer): void;
+}
+
+let bypassManager: MpciIrqBypass | undefined;
+
+/** Set (or clear) the host's IRQ bypass manager; interrupts set up afterwards register with it. */
+export function mpciSetIrqBypass(m: MpciIrqBypass | undefined): void {
+  bypassManager = m;
+}
+
+/** Host irq numbers for mediated interrupts (a virq per vector, as pci_irq_vector() gives). */
+let nextHostIrq = 1024;
+
+/**
+ * A trigger eventfd as an IRQ bypass producer: keyed by the eventfd, with
+ * the host irq. While connected to a consumer that takes interrupts
+ * directly (a KVM irqfd), an interrupt goes to it without the eventfd.
+ */
+export class MpciIrqProducer {
+  consumer: { inject?(): void } | undefined;
+
+  constructor(
+    readonly token: EventFd,
+    readonly irq: number,
+  ) {}
+
+  addConsumer(c: { inject?(): void }): void {
+    this.consumer = c;
+  }
+
+  delConsumer(c: unknown): void {
+    if (this.consumer === c) this.consumer = undefined;
+  }
+
+  fire(): void {
+    if (this.consumer?.inject !== undefined) this.consumer.inject();
+    else this.token.signal();
+  }
+}
+
+/**
  * The interrupt lines of one vfio-mpci device, as vfio_pci_intrs.c keeps
  * them: INTx with automasking (the line masks itself each time it fires
  * until user space, or an unmask eventfd, unmasks it), MSI/MSI-X vectors,
@@ -97,6 +144,9 @@ export class MpciIrqs {
   private vectors: (EventFd | undefined)[] = [];
   private errTrigger: EventFd | undefined;
   private reqTrigger: EventFd | undefined;
+  /** Bypass producers of the INTx / MSI / MSI-X trigger eventfds, by "index:vector". */
+  private readonly producers = new Map<string, MpciIrqProducer>();
+  private readonly hostIrqs = new Map<string, number>();
 
   constructor(
     /** vfio_pci_get_irq_count(): interrupts the device has at an index. */
@@ -128,6 +178,51 @@ export class MpciIrqs {
     }
   }
 
+  /** The host irq of interrupt `vector` of `index` (stable for the device's life); undefined if it has none. */
+  hostIrq(index: number, vector = 0): number | undefined {
+    if (!Number.isInteger(vector) || vector < 0 || vector >= this.countOf(index)) return undefined;
+    const key = `${index}:${vector}`;
+    let irq = this.hostIrqs.get(key);
+    if (irq === undefined) {
+      irq = nextHostIrq++;
+      this.hostIrqs.set(key, irq);
+    }
+    return irq;
+  }
+
+  /** The bypass producer behind a trigger, if one is registered. */
+  producer(index: number, vector = 0): MpciIrqProducer | undefined {
+    return this.producers.get(`${index}:${vector}`);
+  }
+
+  /**
+   * A trigger eventfd changed: unregister the old producer, register one for
+   * the new eventfd. Registration failure is not fatal (upstream warns).
+   */
+  private setProducer(index: number, vector: number, fd: EventFd | undefined): void {
+    const key = `${index}:${vector}`;
+    const old = this.producers.get(key);
+    if (old !== undefined) {
+      if (old.token === fd) return;
+      this.producers.delete(key);
+      bypassManager?.unregisterProducer(old);
+    }
+    if (fd === undefined || bypassManager === undefined) return;
+    const p = new MpciIrqProducer(fd, this.hostIrq(index, vector) ?? 0);
+    try {
+      bypassManager.registerProducer(p);
+      this.producers.set(key, p);
+    } catch {
+      // "irq bypass producer registration failed": the eventfd path still works.
+    }
+  }
+
+  private signal(index: number, vector: number, fd: EventFd): void {
+    const p = this.producers.get(`${index}:${vector}`);
+    if (p !== undefined && p.token === fd) p.fire();
+    else fd.signal();
+  }
+
   // --- the device side ------------------------------------------------------
 
   /**
@@ -142,7 +237,7 @@ export class MpciIrqs {
     }
     const fd = this.eventfd(index, vector);
     if (fd === undefined) return false;
-    fd.signal();
+    this.signal(index, vector, fd);
     return true;
   }
 
@@ -161,7 +256,7 @@ export class MpciIrqs {
     // vfio_intx_handler(): mask first (automask), then signal.
     this.intxMasked = true;
     if (this.intxTrigger === undefined) return false;
-    this.intxTrigger.signal();
+    this.signal(VFIO_PCI_INTX_IRQ_INDEX, 0, this.intxTrigger);
     return true;
   }
 
@@ -305,6 +400,7 @@ export class MpciIrqs {
         this.intxMasked = false;
       }
       this.intxTrigger = efd;
+      this.setProducer(VFIO_PCI_INTX_IRQ_INDEX, 0, efd);
       return 0;
     }
     if (this.type !== 'intx') fail('EINVAL', 'INTx is not enabled', IOCTL);
@@ -316,6 +412,7 @@ export class MpciIrqs {
   private intxDisable(): void {
     this.setUnmaskFd(undefined);
     this.intxTrigger = undefined;
+    this.setProducer(VFIO_PCI_INTX_IRQ_INDEX, 0, undefined);
     this.intxMasked = false;
     this.type = 'none';
   }
@@ -330,6 +427,7 @@ export class MpciIrqs {
     resolve: (fd: number) => EventFd,
   ): number {
     if (this.type === kind && count === 0 && flags & VFIO_IRQ_SET_DATA_NONE) {
+      this.dropVectorProducers();
       this.vectors = [];
       this.type = 'none';
       return 0;
@@ -348,7 +446,11 @@ export class MpciIrqs {
         this.type = kind;
         this.vectors = new Array(nvec).fill(undefined);
       }
-      for (let i = 0; i < count; i++) this.vectors[start + i] = efds[i];
+      const idx = kind === 'msix' ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
+      for (let i = 0; i < count; i++) {
+        this.vectors[start + i] = efds[i];
+        this.setProducer(idx, start + i, efds[i]);
+      }
       return 0;
     }
     if (this.type !== kind) fail('EINVAL', `${kind} is not enabled`, IOCTL);
@@ -397,8 +499,17 @@ export class MpciIrqs {
   /** vfio_pci_core_close_device() / remove: every interrupt torn down. */
   disableAll(): void {
     this.intxDisable();
+    this.dropVectorProducers();
     this.vectors = [];
     this.errTrigger = undefined;
     this.reqTrigger = undefined;
+  }
+
+  /** vfio_msi_disable(): every vector's producer unregistered. */
+  private dropVectorProducers(): void {
+    for (let v = 0; v < this.vectors.length; v++) {
+      this.setProducer(VFIO_PCI_MSI_IRQ_INDEX, v, undefined);
+      this.setProducer(VFIO_PCI_MSIX_IRQ_INDEX, v, undefined);
+    }
   }
 }
