@@ -211,6 +211,7 @@ export class MmStruct {
     }
     const pgoff = anon ? (shared ? 0 : addr / PAGE_SIZE) : offset / PAGE_SIZE;
     const vma = new VmArea(addr, addr + len, vmFlags, pgoff, pageSize, undefined, a.file);
+    vma.mm = this;
     // The driver's mmap runs before the old mapping goes, so a refusal leaves
     // the address space as it was (as mmap_region() since 6.12).
     a.file?.mmap(vma);
@@ -299,6 +300,21 @@ export class MmStruct {
       if ((v.flags & VM_LOCKED) !== 0) this.lockedVm -= v.length / PAGE_SIZE;
       v.ops?.close?.(v);
     }
+  }
+
+  /**
+   * zap_vma_ptes(): drop the page-table entries of [address, address + size)
+   * of a VM_PFNMAP vma, so the next access faults through the driver again
+   * (a device revoking its BAR pages when memory decode goes off). MMU
+   * notifiers hear first, so KVM drops its G-stage mappings too. As upstream,
+   * a range outside the vma or a vma that is not VM_PFNMAP is left alone.
+   */
+  zapVmaPtes(vma: VmArea, address: number, size: number): void {
+    if ((vma.flags & VM_PFNMAP) === 0 || address < vma.start || address + size > vma.end || size <= 0) return;
+    const start = Math.floor(address / PAGE_SIZE) * PAGE_SIZE;
+    const end = Math.ceil((address + size) / PAGE_SIZE) * PAGE_SIZE;
+    this.invalidate(start, end);
+    this.ptes.clearRange(start / PAGE_SIZE, end / PAGE_SIZE, () => {});
   }
 
   /** zap_page_range(): drop the page-table entries of `v`, putting anonymous pages. */

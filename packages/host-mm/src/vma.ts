@@ -24,8 +24,16 @@ export interface MmapFile {
   mmap(vma: VmArea): void;
 }
 
+/** What a vma knows of its address space (vm_mm): enough for a driver to zap its pages. */
+export interface VmAreaMm {
+  zapVmaPtes(vma: VmArea, address: number, size: number): void;
+}
+
 /** struct vm_area_struct: [start, end) of one mapping with its protection and backing. */
 export class VmArea {
+  /** vm_mm: the address space holding this vma (set by mmap()). */
+  mm: VmAreaMm | undefined = undefined;
+
   constructor(
     public start: number,
     public end: number,
@@ -55,6 +63,7 @@ export class VmArea {
   /** A copy for the upper half when __split_vma() cuts this vma at `addr`. */
   splitAt(addr: number): VmArea {
     const hi = new VmArea(addr, this.end, this.flags, this.pgoffOf(addr), this.pageSize, this.ops, this.file);
+    hi.mm = this.mm;
     this.end = addr;
     return hi;
   }
