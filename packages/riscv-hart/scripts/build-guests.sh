@@ -27,6 +27,9 @@ progs=("$@")
 if [ ${#progs[@]} -eq 0 ]; then
   progs=(int compressed atomics fp traps paging irq smp random)
 fi
+# The compiler that built the committed images: the byte-for-byte rebuild
+# test only compares when the local compiler is the same.
+"$CC" --version | head -n 1 >"$out/COMPILER"
 for p in "${progs[@]}"; do
   srcs=("$g/start.S" "$g/rt.c" "$g/$p.c")
   [ -f "$g/$p-asm.S" ] && srcs+=("$g/$p-asm.S")
