@@ -16,12 +16,14 @@ const char prog_name[] = "irq";
 
 static volatile int soft_irqs, timer_irqs;
 static volatile u64 last_cause;
+static volatile u64 order; /* causes taken, 4 bits each */
 
 void trap_handler(struct trap_frame *f)
 {
 	if (!(f->scause & SCAUSE_INT))
 		unexpected_trap(f);
 	last_cause = f->scause;
+	order = order << 4 | (f->scause & 0xf);
 	switch (f->scause & ~SCAUSE_INT) {
 	case 1:
 		soft_irqs++;
@@ -53,7 +55,7 @@ int main(void)
 	csr_write(sie, SIP_SSIP);
 
 	/* 1. Self IPI with SIE clear: pending, not taken. */
-	struct sbiret r = sbi_call(SBI_EXT_IPI, 0, 1, 0, 0);
+	struct sbiret r = sbi_call(SBI_EXT_IPI, 0, 1UL << boot_hartid, 0, 0);
 	kv("send_ipi error", (u64)r.error);
 	kv("sip.ssip pending", (csr_read(sip) & SIP_SSIP) != 0);
 	kv("soft irqs before SIE", soft_irqs);
@@ -66,7 +68,7 @@ int main(void)
 	kv("sip.ssip after handler", (csr_read(sip) & SIP_SSIP) != 0);
 
 	/* 3. wfi with SIE clear still wakes on a pending enabled interrupt. */
-	sbi_call(SBI_EXT_IPI, 0, 1, 0, 0);
+	sbi_call(SBI_EXT_IPI, 0, 1UL << boot_hartid, 0, 0);
 	__asm__ volatile("wfi");
 	kv("woke with ssip", (csr_read(sip) & SIP_SSIP) != 0);
 	csr_clear(sip, SIP_SSIP);
@@ -90,6 +92,19 @@ int main(void)
 	kv("cause", last_cause);
 	kv("time reached deadline", rdtime() >= deadline);
 	kv("stip after set_timer(-1)", (csr_read(sip) & SIP_STIP) != 0);
+
+	/* 6. Software and timer interrupts pending together: the software one
+	 * is taken first (priority SEI > SSI > STI), then the timer. */
+	csr_write(sie, SIP_SSIP | SIP_STIP);
+	sbi_call(SBI_EXT_TIME, 0, 0, 0, 0); /* a deadline in the past */
+	sbi_call(SBI_EXT_IPI, 0, 1UL << boot_hartid, 0, 0);
+	while ((csr_read(sip) & (SIP_SSIP | SIP_STIP)) != (SIP_SSIP | SIP_STIP))
+		;
+	order = 0;
+	csr_set(sstatus, SSTATUS_SIE);
+	__asm__ volatile("nop");
+	csr_clear(sstatus, SSTATUS_SIE);
+	kv("order taken", order);
 	csr_write(sie, 0);
 	return 0;
 }
