@@ -174,12 +174,19 @@ export class KvmRiscvMmu {
       return fail('EFAULT', `no VMA at hva 0x${hva.toString(16)} for gfn 0x${gfn.toString(16)}`);
     const logging = slot.dirtyBitmap !== undefined && !readOnlySlot;
     const pfnmap = (vma.flags & VM_PFNMAP) !== 0;
-    let size = logging || pfnmap ? PAGE_SIZE : vma.pageSize;
-    if (size > PAGE_SIZE && !this.hugeFits(slot, gfn, hva, size, vma.start, vma.end)) size = PAGE_SIZE;
-    const gpaBase = Math.floor(gpa / size) * size;
     // hva_to_pfn(): through the VMA's own translation (its fault handler for VM_PFNMAP).
-    const hvaAligned = hva - ((gfn * PAGE_SIZE) % size);
-    const pfn = mm.hvaToPfn(size === PAGE_SIZE ? hva : hvaAligned, write);
+    let pfn = mm.hvaToPfn(hva, write);
+    // transparent_hugepage_adjust(): a block where the host page (hugetlb or
+    // THP) is one and the slot allows it; never while logging or for PFNMAP.
+    let size = PAGE_SIZE;
+    if (!logging && !pfnmap) {
+      const host = mm.pageSizeAt(hva);
+      if (host > PAGE_SIZE && this.hugeFits(slot, gfn, hva, host, vma.start, vma.end)) {
+        size = host;
+        pfn -= Math.floor((hva % host) / PAGE_SIZE);
+      }
+    }
+    const gpaBase = Math.floor(gpa / size) * size;
     let writable = !readOnlySlot && (vma.flags & VM_WRITE) !== 0;
     if (logging && !write) writable = false;
     // Top up before taking the lock; the walk under it never allocates.
