@@ -5,6 +5,7 @@
 user_body:
 	csrr	t0, sstatus	/* S CSR from U: illegal instruction */
 	sret			/* S instruction from U: illegal instruction */
+	sfence.vma		/* likewise */
 	ebreak
 	li	a0, 0x1111
 	li	a1, 0x2222
