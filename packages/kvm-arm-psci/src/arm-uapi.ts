@@ -1,7 +1,8 @@
 // arm64 KVM UAPI (arch/arm64/include/uapi/asm/kvm.h and the arm64 parts of
 // include/uapi/linux/kvm.h): vCPU features, ONE_REG ids of the core and
-// firmware registers, the workaround levels, caps, MP states and ioctls.
-import { KVM_REG_ARM64, KVM_REG_SIZE_U64 } from './kvm-uapi.ts';
+// firmware registers, the workaround levels, caps and the arm64-only
+// ioctls. The generic KVM values come from @tsvirt/kvm-core (./kvm-uapi.ts).
+import { KVM_REG_ARM64, KVM_REG_SIZE_U64 } from '@tsvirt/kvm-core';
 
 /** struct kvm_vcpu_init features[0] bits. */
 export const KVM_ARM_VCPU_POWER_OFF = 0;
@@ -79,25 +80,12 @@ export const KVM_CAP_ARM_PSCI = 87;
 export const KVM_CAP_ARM_PSCI_0_2 = 102;
 export const KVM_CAP_ARM_SYSTEM_SUSPEND = 216;
 
-/** struct kvm_mp_state values arm64 accepts. */
-export const KVM_MP_STATE_RUNNABLE = 0;
-export const KVM_MP_STATE_STOPPED = 5;
-export const KVM_MP_STATE_SUSPENDED = 10;
-
 /** kvm_run.system_event.data[0] flag of a SYSTEM_RESET2 reset. */
 export const KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 = 1n << 0n;
 
-// ioctl numbers (asm-generic/ioctl.h encoding; KVMIO = 0xae).
+// The arm64-only ioctl numbers (asm-generic/ioctl.h encoding; KVMIO = 0xae).
 function ioc(dir: number, nr: number, size: number): number {
   return ((dir << 30) | (size << 16) | (0xae << 8) | nr) >>> 0;
 }
-export const KVM_CHECK_EXTENSION = ioc(0, 0x03, 0);
-export const KVM_ENABLE_CAP = ioc(1, 0xa3, 104);
-export const KVM_RUN = ioc(0, 0x80, 0);
-export const KVM_GET_MP_STATE = ioc(2, 0x98, 4);
-export const KVM_SET_MP_STATE = ioc(1, 0x99, 4);
-export const KVM_GET_ONE_REG = ioc(1, 0xab, 16);
-export const KVM_SET_ONE_REG = ioc(1, 0xac, 16);
 export const KVM_ARM_VCPU_INIT = ioc(1, 0xae, 32);
 export const KVM_ARM_PREFERRED_TARGET = ioc(2, 0xaf, 32);
-export const KVM_GET_REG_LIST = ioc(3, 0xb0, 8);

@@ -1,4 +1,22 @@
 import { fail } from '@tsvirt/core-bus';
+import type { KvmMpState, KvmRegList } from '@tsvirt/kvm-core';
+import {
+  KVM_EXIT_INTR,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_UNKNOWN,
+  KVM_GET_MP_STATE,
+  KVM_GET_ONE_REG,
+  KVM_GET_REG_LIST,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_STOPPED,
+  KVM_MP_STATE_SUSPENDED,
+  KVM_REG_ARM64,
+  KVM_REG_SIZE_MASK,
+  KVM_RUN,
+  KVM_SET_MP_STATE,
+  KVM_SET_ONE_REG,
+  KVM_SYSTEM_EVENT_WAKEUP,
+} from '@tsvirt/kvm-core';
 import {
   KVM_ARM_TARGET_GENERIC_V8,
   KVM_ARM_VCPU_EL1_32BIT,
@@ -7,34 +25,17 @@ import {
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_PSCI_0_2,
   KVM_ARM_VCPU_PSCI_FORCE_0_2,
-  KVM_GET_MP_STATE,
-  KVM_GET_ONE_REG,
-  KVM_GET_REG_LIST,
-  KVM_MP_STATE_RUNNABLE,
-  KVM_MP_STATE_STOPPED,
-  KVM_MP_STATE_SUSPENDED,
   KVM_REG_ARM_COPROC_MASK,
   KVM_REG_ARM_CORE,
   KVM_REG_ARM_CORE_PC,
   KVM_REG_ARM_FW,
   KVM_REG_ARM_FW_FEAT_BMAP,
-  KVM_RUN,
-  KVM_SET_MP_STATE,
-  KVM_SET_ONE_REG,
   kvmRegArmCoreX,
 } from './arm-uapi.ts';
 import { latestPsciVersion } from './host-model.ts';
 import { kvmArmGetFwReg, kvmArmSetFwReg, kvmSmcccCallHandler } from './hypercalls.ts';
 import type { KvmArmVm, KvmVcpuInit } from './kvm-arm-vm.ts';
 import { clearSystemEvent, createKvmArmRun, type KvmArmRun } from './kvm-run.ts';
-import {
-  KVM_EXIT_INTR,
-  KVM_EXIT_SYSTEM_EVENT,
-  KVM_EXIT_UNKNOWN,
-  KVM_REG_ARM64,
-  KVM_REG_SIZE_MASK,
-  KVM_SYSTEM_EVENT_WAKEUP,
-} from './kvm-uapi.ts';
 import { MPIDR_HWID_BITMASK } from './psci.ts';
 import { KVM_ARM_PSCI_0_1, KVM_ARM_PSCI_0_2 } from './psci-uapi.ts';
 import type { ArmGuestCpu, ArmVcpuRegs } from './vcpu-regs.ts';
@@ -46,16 +47,7 @@ export interface KvmOneReg {
   value?: bigint;
 }
 
-/** struct kvm_reg_list: `n` in = room, out = count. */
-export interface KvmRegList {
-  n: number;
-  reg: bigint[];
-}
-
-/** struct kvm_mp_state. */
-export interface KvmMpState {
-  mp_state: number;
-}
+export type { KvmMpState, KvmRegList } from '@tsvirt/kvm-core';
 
 /** vcpu->arch.reset_state as CPU_ON leaves it for the target. */
 export interface ArmResetState {

@@ -1,4 +1,6 @@
 import { fail } from '@tsvirt/core-bus';
+import type { KvmEnableCap } from '@tsvirt/kvm-core';
+import { KVM_CHECK_EXTENSION, KVM_ENABLE_CAP } from '@tsvirt/kvm-core';
 import {
   KVM_ARM_PREFERRED_TARGET,
   KVM_ARM_SMCCC_STD_FEATURES,
@@ -8,8 +10,6 @@ import {
   KVM_CAP_ARM_PSCI,
   KVM_CAP_ARM_PSCI_0_2,
   KVM_CAP_ARM_SYSTEM_SUSPEND,
-  KVM_CHECK_EXTENSION,
-  KVM_ENABLE_CAP,
 } from './arm-uapi.ts';
 import { type KvmArmHostModel, UPSTREAM_HOST } from './host-model.ts';
 import { KvmArmVcpu } from './kvm-arm-vcpu.ts';
@@ -17,12 +17,7 @@ import type { KvmArmRun } from './kvm-run.ts';
 import { MPIDR_HWID_BITMASK } from './psci.ts';
 import type { ArmVcpuRegs } from './vcpu-regs.ts';
 
-/** struct kvm_enable_cap. */
-export interface KvmEnableCap {
-  cap: number;
-  flags: number;
-  args: bigint[];
-}
+export type { KvmEnableCap } from '@tsvirt/kvm-core';
 
 /** struct kvm_vcpu_init (KVM_ARM_VCPU_INIT, KVM_ARM_PREFERRED_TARGET). */
 export interface KvmVcpuInit {

@@ -1,22 +1,15 @@
-import { KVM_EXIT_UNKNOWN } from './kvm-uapi.ts';
+import { createKvmRun, type KvmRun } from '@tsvirt/kvm-core';
 
 /**
- * The parts of struct kvm_run a PSCI exit uses, shaped as @tsvirt/kvm-core's
- * KvmRun so that its run page can be passed in. In the UAPI
- * system_event.flags is a union with data[0]; see systemEventFlags().
+ * The parts of kvm-core's struct kvm_run a PSCI exit uses, so that any
+ * KvmRun can be passed in. In the UAPI system_event.flags is a union with
+ * data[0]; see systemEventFlags().
  */
-export interface KvmArmRun {
-  immediate_exit: number;
-  exit_reason: number;
-  system_event: { type: number; ndata: number; data: bigint[] };
-}
+export type KvmArmRun = Pick<KvmRun, 'immediate_exit' | 'exit_reason' | 'system_event'>;
 
+/** A fresh run page (kvm-core's, whose other exit kinds this package never fills). */
 export function createKvmArmRun(): KvmArmRun {
-  return {
-    immediate_exit: 0,
-    exit_reason: KVM_EXIT_UNKNOWN,
-    system_event: { type: 0, ndata: 0, data: new Array<bigint>(16).fill(0n) },
-  };
+  return createKvmRun();
 }
 
 /** kvm_run.system_event.flags (the union member over data[0]). */

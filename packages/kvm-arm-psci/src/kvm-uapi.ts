@@ -1,20 +1,28 @@
-// The generic KVM UAPI constants this package shares with kvm-core
-// (include/uapi/linux/kvm.h). The values are those of
-// packages/kvm-core/src/uapi.ts; they are repeated here until kvm-core's
-// index exports that table (a relative import across projects cannot be
-// rewritten by tsc), and a test checks the two agree.
-
-export const KVM_EXIT_UNKNOWN = 0;
-export const KVM_EXIT_INTR = 10;
-export const KVM_EXIT_SYSTEM_EVENT = 24;
-
-export const KVM_SYSTEM_EVENT_SHUTDOWN = 1;
-export const KVM_SYSTEM_EVENT_RESET = 2;
-export const KVM_SYSTEM_EVENT_WAKEUP = 4;
-export const KVM_SYSTEM_EVENT_SUSPEND = 5;
-
-export const KVM_REG_ARCH_MASK = 0xff00_0000_0000_0000n;
-export const KVM_REG_ARM64 = 0x6000_0000_0000_0000n;
-export const KVM_REG_SIZE_MASK = 0x00f0_0000_0000_0000n;
-export const KVM_REG_SIZE_U32 = 0x0020_0000_0000_0000n;
-export const KVM_REG_SIZE_U64 = 0x0030_0000_0000_0000n;
+// The generic KVM UAPI values (include/uapi/linux/kvm.h) this package uses,
+// taken from @tsvirt/kvm-core and re-exported so that users of the arm64
+// model find them next to the arm64 ones in arm-uapi.ts.
+export {
+  KVM_CHECK_EXTENSION,
+  KVM_ENABLE_CAP,
+  KVM_EXIT_INTR,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_UNKNOWN,
+  KVM_GET_MP_STATE,
+  KVM_GET_ONE_REG,
+  KVM_GET_REG_LIST,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_STOPPED,
+  KVM_MP_STATE_SUSPENDED,
+  KVM_REG_ARCH_MASK,
+  KVM_REG_ARM64,
+  KVM_REG_SIZE_MASK,
+  KVM_REG_SIZE_U32,
+  KVM_REG_SIZE_U64,
+  KVM_RUN,
+  KVM_SET_MP_STATE,
+  KVM_SET_ONE_REG,
+  KVM_SYSTEM_EVENT_RESET,
+  KVM_SYSTEM_EVENT_SHUTDOWN,
+  KVM_SYSTEM_EVENT_SUSPEND,
+  KVM_SYSTEM_EVENT_WAKEUP,
+} from '@tsvirt/kvm-core';

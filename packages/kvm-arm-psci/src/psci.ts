@@ -1,16 +1,14 @@
 import {
+  KVM_EXIT_SYSTEM_EVENT,
   KVM_MP_STATE_RUNNABLE,
   KVM_MP_STATE_STOPPED,
-  KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2,
-} from './arm-uapi.ts';
-import type { KvmArmVcpu } from './kvm-arm-vcpu.ts';
-import { clearSystemEvent } from './kvm-run.ts';
-import {
-  KVM_EXIT_SYSTEM_EVENT,
   KVM_SYSTEM_EVENT_RESET,
   KVM_SYSTEM_EVENT_SHUTDOWN,
   KVM_SYSTEM_EVENT_SUSPEND,
-} from './kvm-uapi.ts';
+} from '@tsvirt/kvm-core';
+import { KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 } from './arm-uapi.ts';
+import type { KvmArmVcpu } from './kvm-arm-vcpu.ts';
+import { clearSystemEvent } from './kvm-run.ts';
 import {
   ARM_SMCCC_VERSION_FUNC_ID,
   KVM_ARM_PSCI_0_1,
