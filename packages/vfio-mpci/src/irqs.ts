@@ -112,8 +112,8 @@ export class MpciIrqProducer {
     readonly irq: number,
   ) {}
 
-  addConsumer(c: { inject?(): void }): void {
-    this.consumer = c;
+  addConsumer(c: object): void {
+    this.consumer = c as { inject?(): void };
   }
 
   delConsumer(c: unknown): void {
