@@ -207,6 +207,13 @@ describe('MiniSbi', () => {
     expect(sbi.call(SBI_EXT_IPI, 0n, [0n, 0n]).error).toBe(0n);
     expect(sbi.ipiPending).toEqual([false]);
   });
+  it('without DBCN the probe says absent and DBCN calls are NOT_SUPPORTED', () => {
+    const sbi = new MiniSbi(reader, 1, false);
+    expect(sbi.call(SBI_EXT_BASE, 3n, [SBI_EXT_DBCN]).value).toBe(0n);
+    expect(sbi.call(SBI_EXT_DBCN, 0n, [4n, 0x8000_0000n, 0n]).error).toBe(SBI_ERR_NOT_SUPPORTED);
+    expect(sbi.call(SBI_EXT_DBCN, 2n, [0x41n]).error).toBe(SBI_ERR_NOT_SUPPORTED);
+    expect(sbi.output).toBe('');
+  });
   it('unknown extensions are NOT_SUPPORTED', () => {
     const sbi = new MiniSbi(reader);
     expect(sbi.call(0x52464e43n, 0n, []).error).toBe(SBI_ERR_NOT_SUPPORTED);

@@ -65,6 +65,8 @@ export class MiniSbi {
   constructor(
     private readonly readGuest: GuestReader,
     readonly harts = 1,
+    /** false: an SBI without DBCN (as OpenSBI before 1.3), so guests use putchar. */
+    readonly dbcn = true,
   ) {
     this.timer = new Array<bigint | undefined>(harts).fill(undefined);
     this.ipiPending = new Array<boolean>(harts).fill(false);
@@ -106,12 +108,14 @@ export class MiniSbi {
               SBI_EXT_HSM,
               SBI_EXT_0_1_CONSOLE_PUTCHAR,
             ];
+            if (probed === SBI_EXT_DBCN && !this.dbcn) return ok(0n);
             return ok(known.includes(probed) ? 1n : 0n);
           }
           default:
             return err(SBI_ERR_NOT_SUPPORTED);
         }
       case SBI_EXT_DBCN:
+        if (!this.dbcn) return err(SBI_ERR_NOT_SUPPORTED);
         switch (fid) {
           case 0n: {
             // write(num_bytes, base_addr_lo, base_addr_hi)

@@ -64,6 +64,8 @@ export interface MiniVmmOptions {
   gstage?: GStageMode;
   /** Number of harts (hart 0 boots; the others wait for SBI HSM hart_start). */
   harts?: number;
+  /** Offer SBI DBCN (default); without it guests print with legacy putchar. */
+  dbcn?: boolean;
 }
 
 export interface MiniVmmResult {
@@ -147,7 +149,7 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   boot.setX(10, 0n);
   boot.setX(11, 0n);
 
-  const sbi = new MiniSbi(guestRead, nharts);
+  const sbi = new MiniSbi(guestRead, nharts, opts.dbcn ?? true);
   const exits: MiniVmmResult['exits'] = {};
   const max = opts.maxInstructions ?? 300_000_000;
   let retired = 0;
