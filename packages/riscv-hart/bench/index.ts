@@ -128,3 +128,6 @@ for (const [name, make] of cases) {
   lines.push(`| ${name.padEnd(38)} | ${(n / sec / 1e6).toFixed(1).padStart(6)} MIPS |`);
 }
 console.log(lines.join('\n'));
+
+// The F/D extension's own table (bench/fpu.ts), so one bench run covers it.
+await import('./fpu.ts');
