@@ -30,7 +30,7 @@ export interface VmOptions {
   summary: boolean;
 }
 
-export const DEFAULT_MDEV_TYPE = 'sample-gpu-small';
+export const DEFAULT_MDEV_TYPE = 'sample_gpu-small';
 export const MAX_CPUS = 8;
 
 function intArg(name: string, min: number, max: number) {

@@ -1,0 +1,221 @@
+import {
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_INTR,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_RISCV_SBI,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_SYSTEM_EVENT_RESET,
+  KVM_SYSTEM_EVENT_SHUTDOWN,
+  type KvmVcpu,
+} from '@tsvirt/kvm-core';
+import {
+  idleSkip,
+  riscvVcpu,
+  SBI_ERR_NOT_SUPPORTED,
+  SBI_EXT_0_1_CONSOLE_GETCHAR,
+  SBI_EXT_0_1_CONSOLE_PUTCHAR,
+  vcpuRunnable,
+} from '@tsvirt/kvm-riscv';
+import {
+  EXIT_GUEST_FAILURE,
+  EXIT_GUEST_RESET,
+  EXIT_SHUTDOWN,
+  EXIT_USER_QUIT,
+  EXIT_VM_ERROR,
+} from './config-error.ts';
+import type { Machine } from './machine.ts';
+
+/** SBI SRST reset reasons (SBI v2.0 chapter 10). */
+const SBI_SRST_RESET_REASON_NONE = 0n;
+
+export interface RunStats {
+  instructions: number;
+  exits: Map<string, number>;
+  wallMs: number;
+  /** Guest MMIO accesses no device claimed (read as all-ones, writes dropped). */
+  unclaimedMmio: number;
+}
+
+export interface RunResult {
+  status: number;
+  reason: string;
+  stats: RunStats;
+}
+
+const EXIT_NAMES: Record<number, string> = {
+  [KVM_EXIT_MMIO]: 'mmio',
+  [KVM_EXIT_SYSTEM_EVENT]: 'system-event',
+  [KVM_EXIT_RISCV_SBI]: 'sbi',
+  [KVM_EXIT_INTERNAL_ERROR]: 'internal-error',
+};
+
+/** How long the loop runs guest code before letting Node's event loop (console input, timers) in. */
+const SLICE_MS = 20;
+
+/**
+ * The VMM's vCPU loop: deterministic round-robin over the vCPUs (each KVM_RUN
+ * ends at the arch's quantum with KVM_EXIT_INTR), handling each exit as
+ * kvmtool does: MMIO on the board's bus, SBI calls KVM forwards (the legacy
+ * console), and SYSTEM_EVENT, which ends the run with the guest's status.
+ */
+export class VmRunner {
+  private readonly input: number[] = [];
+  private wake: (() => void) | undefined;
+  private quit = false;
+  private next = 0;
+  readonly stats: RunStats = { instructions: 0, exits: new Map(), wallMs: 0, unclaimedMmio: 0 };
+
+  constructor(
+    private readonly m: Machine,
+    private readonly onSlice: () => void = () => {},
+  ) {}
+
+  /** Terminal input: the UART gets it when it has room, the legacy SBI getchar otherwise. */
+  feed(bytes: number[]): void {
+    this.input.push(...bytes);
+    this.pumpInput();
+    this.wake?.();
+  }
+
+  requestQuit(): void {
+    this.quit = true;
+    this.wake?.();
+  }
+
+  private pumpInput(): void {
+    const uart = this.m.uart;
+    const n = Math.min(uart.rxSpace, this.input.length);
+    if (n > 0) uart.receive(this.input.splice(0, n));
+  }
+
+  async run(): Promise<RunResult> {
+    const t0 = performance.now();
+    try {
+      return await this.loop();
+    } finally {
+      this.stats.wallMs = performance.now() - t0;
+      this.stats.instructions = this.m.vcpus.reduce((s, v) => s + Number(riscvVcpu(v).hart.instret), 0);
+    }
+  }
+
+  private count(name: string): void {
+    this.stats.exits.set(name, (this.stats.exits.get(name) ?? 0) + 1);
+  }
+
+  private async loop(): Promise<RunResult> {
+    const vcpus = this.m.vcpus;
+    for (;;) {
+      const sliceEnd = performance.now() + SLICE_MS;
+      while (performance.now() < sliceEnd) {
+        if (this.quit) return this.result(EXIT_USER_QUIT, 'quit from the console');
+        let ran = false;
+        for (let k = 0; k < vcpus.length; k++) {
+          const v = vcpus[this.next]!;
+          this.next = (this.next + 1) % vcpus.length;
+          if (!vcpuRunnable(v)) continue;
+          ran = true;
+          v.kvmRun();
+          const done = this.handleExit(v);
+          if (done) return done;
+          this.pumpInput();
+        }
+        if (!ran && !idleSkip(this.m.vm)) {
+          // Every vCPU is stopped or waiting for an interrupt only user space can raise: wait for input.
+          if (vcpus.every((v) => !vcpuRunnable(v)) && !(await this.waitForInput())) {
+            return this.result(EXIT_VM_ERROR, 'every vCPU is halted and nothing can wake them');
+          }
+        }
+      }
+      this.onSlice();
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** Wait for console input; false when input has ended (a pipe at EOF) so nothing will ever come. */
+  private inputEnded = false;
+  markInputEnded(): void {
+    this.inputEnded = true;
+    this.wake?.();
+  }
+
+  private waitForInput(): Promise<boolean> {
+    if (this.inputEnded) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve(!this.inputEnded || this.quit);
+      };
+    });
+  }
+
+  private handleExit(v: KvmVcpu): RunResult | undefined {
+    const run = v.run;
+    if (run.exit_reason === KVM_EXIT_INTR) return undefined;
+    this.count(EXIT_NAMES[run.exit_reason] ?? `exit-${run.exit_reason}`);
+    switch (run.exit_reason) {
+      case KVM_EXIT_MMIO: {
+        const addr = Number(run.mmio.phys_addr);
+        const data = run.mmio.data.subarray(0, run.mmio.len);
+        const ok = run.mmio.is_write ? this.m.mmio.write(addr, data) : this.m.mmio.read(addr, data);
+        if (!ok) {
+          this.stats.unclaimedMmio++;
+          if (!run.mmio.is_write) data.fill(0xff);
+        }
+        return undefined;
+      }
+      case KVM_EXIT_RISCV_SBI: {
+        const sbi = run.riscv_sbi;
+        if (sbi.extension_id === BigInt(SBI_EXT_0_1_CONSOLE_PUTCHAR)) {
+          this.m.uartOut(Number(sbi.args[0]! & 0xffn));
+          sbi.ret[0] = 0n;
+        } else if (sbi.extension_id === BigInt(SBI_EXT_0_1_CONSOLE_GETCHAR)) {
+          const b = this.input.shift();
+          sbi.ret[0] = b === undefined ? -1n : BigInt(b);
+        } else {
+          sbi.ret[0] = BigInt(SBI_ERR_NOT_SUPPORTED);
+        }
+        return undefined;
+      }
+      case KVM_EXIT_SYSTEM_EVENT: {
+        const ev = run.system_event;
+        const reason = ev.ndata > 0 ? ev.data[0]! : SBI_SRST_RESET_REASON_NONE;
+        if (ev.type === KVM_SYSTEM_EVENT_SHUTDOWN) {
+          return reason === SBI_SRST_RESET_REASON_NONE
+            ? this.result(EXIT_SHUTDOWN, 'guest shut down')
+            : this.result(
+                EXIT_GUEST_FAILURE,
+                `guest shut down reporting failure (SBI reset reason ${reason})`,
+              );
+        }
+        if (ev.type === KVM_SYSTEM_EVENT_RESET)
+          return this.result(EXIT_GUEST_RESET, 'guest asked for a reboot');
+        return this.result(EXIT_VM_ERROR, `unhandled system event type ${ev.type}`);
+      }
+      case KVM_EXIT_INTERNAL_ERROR:
+        return this.result(
+          EXIT_VM_ERROR,
+          `KVM internal error on vCPU ${v.vcpuId} (suberror ${run.internal.suberror}, data ${run.internal.data
+            .slice(0, run.internal.ndata)
+            .map((d) => `0x${d.toString(16)}`)
+            .join(' ')})`,
+        );
+      default:
+        return this.result(EXIT_VM_ERROR, `unhandled KVM exit reason ${run.exit_reason} on vCPU ${v.vcpuId}`);
+    }
+  }
+
+  private result(status: number, reason: string): RunResult {
+    return { status, reason, stats: this.stats };
+  }
+}
+
+export function formatSummary(r: RunResult): string {
+  const s = r.stats;
+  const mips = s.wallMs > 0 ? s.instructions / (s.wallMs * 1000) : 0;
+  const exits = [...s.exits.entries()].map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  return [
+    `vm: ${r.reason} (status ${r.status})`,
+    `vm: ${s.instructions.toLocaleString('en')} instructions retired in ${(s.wallMs / 1000).toFixed(2)} s wall: ${mips.toFixed(1)} MIPS`,
+    `vm: exits: ${exits}${s.unclaimedMmio ? `; ${s.unclaimedMmio} unclaimed MMIO accesses` : ''}`,
+  ].join('\n');
+}
