@@ -115,6 +115,10 @@ export class KvmVfioForwarding {
     if (owner === this.vm) fail('EEXIST', `host irq ${hostIrq} is already forwarded`, op);
     if (owner !== undefined) fail('EBUSY', `host irq ${hostIrq} is forwarded to another VM`, op);
     if (this.irqs.some((r) => r.gsi === f.gsi)) fail('EBUSY', `gsi ${f.gsi} already has a forwarded irq`, op);
+    // Both would program the same arch route: refuse rather than let unforward tear down the bypass's.
+    const mgr = this.vm.kvm.irqBypass as { isHostIrqConnected?(irq: number): boolean } | undefined;
+    if (mgr?.isHostIrqConnected?.(hostIrq))
+      fail('EBUSY', `host irq ${hostIrq} already reaches the guest through IRQ bypass`, op);
     const rec: KvmVfioFwdIrq = {
       file: file.get(),
       index: f.index,

@@ -28,6 +28,12 @@ export class IrqBypass implements IrqBypassManager {
     return this.links.get(token)?.[1];
   }
 
+  /** Whether a producer raising host irq `irq` is connected (its interrupt already bypasses the VMM). */
+  isHostIrqConnected(irq: number): boolean {
+    for (const [p] of this.links.values()) if (p.irq === irq) return true;
+    return false;
+  }
+
   /** Number of connected producer/consumer pairs. */
   get connections(): number {
     return this.links.size;

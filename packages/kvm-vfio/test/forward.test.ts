@@ -87,6 +87,21 @@ describe('KVM_DEV_VFIO_DEVICE_FORWARD_IRQ / UNFORWARD_IRQ', () => {
     expect(w.log.calls).toEqual(['add number:132 number:40']);
   });
 
+  it('a host irq already connected through IRQ bypass is EBUSY; free again once disconnected', () => {
+    const { w, dev, dfd, dfile } = ready();
+    const ev = new EventFd();
+    const efd = w.fds.install(ev);
+    w.irqs[0]!.setTrigger(MSI, 0, ev);
+    w.vm.irqfd({ fd: efd, gsi: 33, flags: 0 });
+    expect(w.mgr.isHostIrqConnected(132)).toBe(true);
+    expect(() => dev.setAttr(fwdAttr(FWD, { fd: dfd, start: 0, gsi: 40 }))).toThrow(code('EBUSY'));
+    expect(dfile.fileCount).toBe(1);
+    expect(w.log.routes.get(132)).toBe(33);
+    w.fds.close(efd);
+    dev.setAttr(fwdAttr(FWD, { fd: dfd, start: 0, gsi: 40 }));
+    expect(w.log.routes.get(132)).toBe(40);
+  });
+
   it('bad input: EBADF, EINVAL (not a device, no such irq, count != 1), EFAULT (short struct); nothing held', () => {
     const { w, dev, gfd, dfd, dfile } = ready();
     const efd = w.fds.install(new EventFd());

@@ -49,7 +49,7 @@ describe('the KVM device type VFIO', () => {
     expect({ devices: w.vm.devices.length, refs: w.vm.refcount, open: w.fds.openCount }).toEqual(before);
     // another VM may have its own
     const vm2 = w.kvm.createVm();
-    expect(vm2.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 })).toBeDefined();    // the device leaves the VM with its fd's last close (.release), so a new one may be made
+    expect(vm2.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 })).toBeDefined(); // the device leaves the VM with its fd's last close (.release), so a new one may be made
     w.fds.close(dev.fd);
     expect(w.vm.devices.length).toBe(0);
     expect(createVfioDevice(w).fd).toBeGreaterThanOrEqual(0);
