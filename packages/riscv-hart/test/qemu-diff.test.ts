@@ -74,6 +74,14 @@ describe('guest programs on our hart equal QEMU', () => {
   cases.push(['paging Svade', 'paging', false, 'sv39x4']);
   cases.push(['paging Svade over Sv48x4', 'paging', false, 'sv48x4']);
   cases.push(['traps over Sv48x4', 'traps', true, 'sv48x4']);
+  it('every program while the host migrates guest pages under it (G-stage remap + flushGStage)', () => {
+    for (const name of GUEST_PROGRAMS) {
+      const r = runOnHart(readFileSync(guestBinPath(name)), { harts: GUEST_HARTS[name], migrate: true });
+      expect(r.error, name).toBeUndefined();
+      expect(r.migrations, name).toBeGreaterThan(10);
+      expect(mask(r.output ?? '', name), name).toBe(mask(expectedOutput(name), name));
+    }
+  }, 300_000);
   it(
     'int through the legacy console putchar (an SBI without DBCN)',
     () => check('int', true, 'sv39x4', false),

@@ -37,6 +37,12 @@ export const GUEST_RAM_BASE = 0x8000_0000n;
 const HOST_RAM_BASE = 0x1_0000_0000n;
 /** Host frames for the G-stage tables. */
 const HOST_TABLE_POOL = 0x2_0000_0000n;
+/** Spare host frames that page migration moves guest pages into. */
+const HOST_SPARE = 0x3_0000_0000n;
+const SPARE_PAGES = 64;
+/** Migration cycles over the guest pages the programs use (image, data, stack). */
+const MIGRATE_FIRST_PAGE = 0x200;
+const MIGRATE_PAGES = 0x60;
 const TABLE_POOL_PAGES = 64;
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -66,6 +72,12 @@ export interface MiniVmmOptions {
   harts?: number;
   /** Offer SBI DBCN (default); without it guests print with legacy putchar. */
   dbcn?: boolean;
+  /**
+   * After every exit, move one guest page to another host frame (copy, new
+   * G-stage leaf, flushGStage()), as the host MM migrating a page under an
+   * MMU notifier does. Invisible to a correct guest and hart.
+   */
+  migrate?: boolean;
 }
 
 export interface MiniVmmResult {
@@ -79,6 +91,8 @@ export interface MiniVmmResult {
   error: string | undefined;
   retired: number;
   exits: Partial<Record<HartExit['kind'], number>>;
+  /** Guest pages moved to another host frame (the migrate option). */
+  migrations: number;
 }
 
 /**
@@ -97,6 +111,10 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   const mem = new TestPhysMemory();
   mem.addRegion(HOST_RAM_BASE, pages);
   mem.addRegion(HOST_TABLE_POOL, TABLE_POOL_PAGES);
+  mem.addRegion(HOST_SPARE, SPARE_PAGES);
+  const freeFrames = Array.from({ length: SPARE_PAGES }, (_, i) => HOST_SPARE + BigInt(i * 4096));
+  let migrateNext = 0;
+  let migrations = 0;
   const g = new GStage(mem, HOST_TABLE_POOL, HOST_TABLE_POOL + BigInt(TABLE_POOL_PAGES * 4096), opts.gstage);
   // Swap each pair of pages between GPA and HPA, so that an access that
   // skips the G-stage, or a cross-page access translated once, reads the
@@ -175,6 +193,17 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
     clock.now += BigInt(e.retired);
     exits[e.kind] = (exits[e.kind] ?? 0) + 1;
     error = handleExit(hart, id, e, sbi, clock, running.length > 1);
+    if (opts.migrate && error === undefined) {
+      const gpa = GUEST_RAM_BASE + BigInt((MIGRATE_FIRST_PAGE + (migrateNext++ % MIGRATE_PAGES)) * 4096);
+      const from = g.translate(gpa)!;
+      const to = freeFrames.shift()!;
+      mem.write(to, mem.read(from, 4096)!);
+      g.map(gpa, to, 4096);
+      freeFrames.push(from);
+      mem.write(from, new Uint8Array(4096).fill(0xa5)); // stale reads show up
+      for (const h of harts) h.flushGStage(1);
+      migrations++;
+    }
     // HSM hart_start: enter the new hart as KVM does (a0 = id, a1 = opaque).
     for (const st of sbi.starts.splice(0)) {
       const h = harts[st.hart]!;
@@ -194,7 +223,7 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
     }
   }
   const raw = sbi.output;
-  return { output: afterStartMarker(raw), raw, reset: sbi.reset, error, retired, exits };
+  return { output: afterStartMarker(raw), raw, reset: sbi.reset, error, retired, exits, migrations };
 }
 
 /** One exit, as kvm_riscv_vcpu_exit() would; returns a reason to stop, if any. */
