@@ -1,5 +1,6 @@
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
-import { AddressBus, type BusDevice, KernelError } from '../src/index.ts';
+import { AddressBus, type BusDevice } from '../src/index.ts';
 
 class Recorder implements BusDevice {
   log: string[] = [];
@@ -11,15 +12,6 @@ class Recorder implements BusDevice {
   write(offset: number, data: Uint8Array) {
     this.log.push(`w${offset}/${data.length}=${data[0]}`);
   }
-}
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof KernelError ? e.code : 'not-a-kernel-error';
-  }
-  return undefined;
 }
 
 describe('AddressBus', () => {
@@ -36,9 +28,9 @@ describe('AddressBus', () => {
 
   it('rejects zero size with EINVAL and leaves the bus empty', () => {
     const bus = new AddressBus();
-    expect(code(() => bus.insert(new Recorder('a'), 0x1000, 0))).toBe('EINVAL');
-    expect(code(() => bus.insert(new Recorder('a'), -1, 4))).toBe('EINVAL');
-    expect(code(() => bus.insert(new Recorder('a'), 2 ** 53 - 2, 4))).toBe('EINVAL');
+    expect(errnoOf(() => bus.insert(new Recorder('a'), 0x1000, 0))).toBe('EINVAL');
+    expect(errnoOf(() => bus.insert(new Recorder('a'), -1, 4))).toBe('EINVAL');
+    expect(errnoOf(() => bus.insert(new Recorder('a'), 2 ** 53 - 2, 4))).toBe('EINVAL');
     expect(bus.size).toBe(0);
   });
 
@@ -46,11 +38,11 @@ describe('AddressBus', () => {
     const bus = new AddressBus();
     bus.insert(new Recorder('a'), 0x1000, 0x100);
     const b = new Recorder('b');
-    expect(code(() => bus.insert(b, 0x1000, 0x100))).toBe('EEXIST'); // same
-    expect(code(() => bus.insert(b, 0xf00, 0x101))).toBe('EEXIST'); // tail into head
-    expect(code(() => bus.insert(b, 0x10ff, 0x10))).toBe('EEXIST'); // head into tail
-    expect(code(() => bus.insert(b, 0x1010, 0x10))).toBe('EEXIST'); // inside
-    expect(code(() => bus.insert(b, 0x0, 0x10000))).toBe('EEXIST'); // around
+    expect(errnoOf(() => bus.insert(b, 0x1000, 0x100))).toBe('EEXIST'); // same
+    expect(errnoOf(() => bus.insert(b, 0xf00, 0x101))).toBe('EEXIST'); // tail into head
+    expect(errnoOf(() => bus.insert(b, 0x10ff, 0x10))).toBe('EEXIST'); // head into tail
+    expect(errnoOf(() => bus.insert(b, 0x1010, 0x10))).toBe('EEXIST'); // inside
+    expect(errnoOf(() => bus.insert(b, 0x0, 0x10000))).toBe('EEXIST'); // around
     expect(bus.size).toBe(1);
     // Adjacent on both sides is fine.
     bus.insert(b, 0xf00, 0x100);
@@ -108,17 +100,17 @@ describe('AddressBus', () => {
     const a = new Recorder('a');
     bus.insert(a, 0x1000, 0x100);
     bus.insert(new Recorder('b'), 0x2000, 0x100);
-    expect(code(() => bus.move(0x1000, 0x1f80))).toBe('EEXIST');
+    expect(errnoOf(() => bus.move(0x1000, 0x1f80))).toBe('EEXIST');
     expect(bus.lookup(0x1000)?.device).toBe(a);
     expect(bus.list().map((r) => r.base)).toEqual([0x1000, 0x2000]);
-    expect(code(() => bus.move(0x3000, 0x4000))).toBe('ENOENT');
+    expect(errnoOf(() => bus.move(0x3000, 0x4000))).toBe('ENOENT');
   });
 
   it('removes by base; ENOENT for an address that is not a base', () => {
     const bus = new AddressBus();
     bus.insert(new Recorder('a'), 0x1000, 0x100);
     bus.lookup(0x1000);
-    expect(code(() => bus.remove(0x1001))).toBe('ENOENT');
+    expect(errnoOf(() => bus.remove(0x1001))).toBe('ENOENT');
     bus.remove(0x1000);
     expect(bus.lookup(0x1000)).toBeUndefined();
     expect(bus.size).toBe(0);

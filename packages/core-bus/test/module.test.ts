@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   coreBusModule,
@@ -17,14 +18,6 @@ import {
 
 const mod = (name: string, dependsOn: string[] = [], log?: string[]): VmmModule =>
   defineModule({ name, dependsOn, register: () => log?.push(name) });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as KernelError).code;
-  }
-}
 
 const CLOCK = Symbol('clock');
 const VM_NAME = Symbol('vm-name');
@@ -67,7 +60,7 @@ describe('module ordering', () => {
   });
 
   it('refuses two modules with one name', () => {
-    expect(codeOf(() => orderModules([mod('a'), mod('a')]))).toBe('EEXIST');
+    expect(errnoOf(() => orderModules([mod('a'), mod('a')]))).toBe('EEXIST');
   });
 });
 
@@ -116,9 +109,9 @@ describe('ModuleLoader', () => {
 
   it('refuses a VM module in the host and a host module name twice', () => {
     const loader = new ModuleLoader();
-    expect(codeOf(() => loader.loadHost([{ ...mod('x'), scope: 'vm' }]))).toBe('EINVAL');
+    expect(errnoOf(() => loader.loadHost([{ ...mod('x'), scope: 'vm' }]))).toBe('EINVAL');
     loader.loadHost([mod('x')]);
-    expect(codeOf(() => loader.loadHost([mod('x')]))).toBe('EEXIST');
+    expect(errnoOf(() => loader.loadHost([mod('x')]))).toBe('EEXIST');
   });
 });
 

@@ -1,4 +1,4 @@
-import { isKernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_ARM_PSCI_0_2,
@@ -12,16 +12,6 @@ import {
   UPSTREAM_HOST,
 } from '../src/index.ts';
 import { aff, hvc, makeVm, vmState } from './helpers.ts';
-
-function errnoOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('vCPU save/restore', () => {
   it('round-trips registers, mp_state, a pending CPU_ON and the VM-wide PSCI version', () => {

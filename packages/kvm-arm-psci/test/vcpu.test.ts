@@ -1,4 +1,4 @@
-import { isKernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   ArmRegisterFile,
@@ -43,16 +43,6 @@ import {
   ScriptedArmCpu,
 } from '../src/index.ts';
 import { aff, hvc, makeVm } from './helpers.ts';
-
-function errnoOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const init = (features: number, target = KVM_ARM_TARGET_GENERIC_V8): KvmVcpuInit => ({
   target,

@@ -1,4 +1,5 @@
-import { fail, isKernelError } from '@tsvirt/core-bus';
+import { fail } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_CREATE_DEVICE,
@@ -15,16 +16,6 @@ import {
   type KvmDeviceOps,
 } from '../src/index.ts';
 import { setup } from './helpers.ts';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** A one-per-VM device with one 4-byte attribute (group 1, attr 0). */
 function scratchOps(events: string[], withRelease = false): KvmDeviceOps {
@@ -57,9 +48,9 @@ describe('kvm_register_device_ops', () => {
   it('ENOSPC past KVM_DEV_TYPE_MAX, EEXIST for a taken type', () => {
     const { kvm } = setup();
     const ops = scratchOps([]);
-    expect(code(() => kvm.registerDeviceOps(KVM_DEV_TYPE_MAX, ops))).toBe('ENOSPC');
+    expect(errnoOf(() => kvm.registerDeviceOps(KVM_DEV_TYPE_MAX, ops))).toBe('ENOSPC');
     kvm.registerDeviceOps(KVM_DEV_TYPE_VFIO, ops);
-    expect(code(() => kvm.registerDeviceOps(KVM_DEV_TYPE_VFIO, ops))).toBe('EEXIST');
+    expect(errnoOf(() => kvm.registerDeviceOps(KVM_DEV_TYPE_VFIO, ops))).toBe('EEXIST');
     kvm.unregisterDeviceOps(KVM_DEV_TYPE_VFIO);
     kvm.registerDeviceOps(KVM_DEV_TYPE_VFIO, ops);
   });
@@ -86,16 +77,16 @@ describe('KVM_CREATE_DEVICE', () => {
     const got: KvmDeviceAttr = { flags: 0, group: 1, attr: 0n, addr: 0x1000n, data: new Uint8Array(4) };
     dev.ioctl(KVM_GET_DEVICE_ATTR, got);
     expect([...got.data!]).toEqual([1, 2, 3, 4]);
-    expect(code(() => dev.setAttr({ ...set, group: 2 }))).toBe('ENXIO');
+    expect(errnoOf(() => dev.setAttr({ ...set, group: 2 }))).toBe('ENXIO');
   });
 
   it('ENODEV for an unregistered or out-of-range type; TEST only checks the type exists', () => {
     const events: string[] = [];
     const { kvm, vm, files } = setup();
-    expect(code(() => vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 }))).toBe('ENODEV');
-    expect(code(() => vm.createDevice({ type: 1000, fd: -1, flags: 0 }))).toBe('ENODEV');
+    expect(errnoOf(() => vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 }))).toBe('ENODEV');
+    expect(errnoOf(() => vm.createDevice({ type: 1000, fd: -1, flags: 0 }))).toBe('ENODEV');
     expect(
-      code(() => vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: KVM_CREATE_DEVICE_TEST })),
+      errnoOf(() => vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: KVM_CREATE_DEVICE_TEST })),
     ).toBe('ENODEV');
     kvm.registerDeviceOps(KVM_DEV_TYPE_VFIO, scratchOps(events));
     const open = files.openCount;
@@ -113,7 +104,7 @@ describe('KVM_CREATE_DEVICE', () => {
     vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 });
     const open = files.openCount;
     const refs = vm.refcount;
-    expect(code(() => vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 }))).toBe('EBUSY');
+    expect(errnoOf(() => vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 }))).toBe('EBUSY');
     expect(vm.devices).toHaveLength(1);
     expect(files.openCount).toBe(open);
     expect(vm.refcount).toBe(refs);
@@ -131,11 +122,11 @@ describe('KVM_CREATE_DEVICE', () => {
     });
     const dev = vm.createDevice({ type: KVM_DEV_TYPE_VFIO, fd: -1, flags: 0 })!;
     const a: KvmDeviceAttr = { flags: 0, group: 1, attr: 0n, addr: 0n };
-    expect(code(() => dev.ioctl(KVM_SET_DEVICE_ATTR, a))).toBe('EPERM');
-    expect(code(() => dev.ioctl(KVM_GET_DEVICE_ATTR, a))).toBe('EPERM');
-    expect(code(() => dev.ioctl(KVM_HAS_DEVICE_ATTR, a))).toBeUndefined();
-    expect(code(() => dev.ioctl(KVM_HAS_DEVICE_ATTR, { ...a, group: 2 }))).toBe('ENXIO');
-    expect(code(() => dev.ioctl(0xbeef, 0))).toBe('ENOTTY');
+    expect(errnoOf(() => dev.ioctl(KVM_SET_DEVICE_ATTR, a))).toBe('EPERM');
+    expect(errnoOf(() => dev.ioctl(KVM_GET_DEVICE_ATTR, a))).toBe('EPERM');
+    expect(errnoOf(() => dev.ioctl(KVM_HAS_DEVICE_ATTR, a))).toBeUndefined();
+    expect(errnoOf(() => dev.ioctl(KVM_HAS_DEVICE_ATTR, { ...a, group: 2 }))).toBe('ENXIO');
+    expect(errnoOf(() => dev.ioctl(0xbeef, 0))).toBe('ENOTTY');
   });
 
   it('a device fd holds the VM: closing the VM fd first, destroy runs at the device close', () => {

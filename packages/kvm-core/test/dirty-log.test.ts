@@ -1,4 +1,4 @@
-import { isKernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
@@ -12,16 +12,6 @@ import {
   type KvmVm,
 } from '../src/index.ts';
 import { MiB, region, setup } from './helpers.ts';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 /** A 200-page logging slot 0 at gpa 1 MiB. */
 function logging(manual = 0) {
@@ -78,16 +68,16 @@ describe('KVM_GET_DIRTY_LOG', () => {
   it('ENOENT for a slot that does not exist or does not log; EINVAL past KVM_USER_MEM_SLOTS', () => {
     const { vm } = logging();
     vm.setUserMemoryRegion(region(1, 8n * MiB, MiB));
-    expect(code(() => get(vm, 7))).toBe('ENOENT');
-    expect(code(() => get(vm, 1))).toBe('ENOENT');
-    expect(code(() => get(vm, KVM_USER_MEM_SLOTS))).toBe('EINVAL');
-    expect(code(() => get(vm, 1 << 16))).toBe('EINVAL');
+    expect(errnoOf(() => get(vm, 7))).toBe('ENOENT');
+    expect(errnoOf(() => get(vm, 1))).toBe('ENOENT');
+    expect(errnoOf(() => get(vm, KVM_USER_MEM_SLOTS))).toBe('EINVAL');
+    expect(errnoOf(() => get(vm, 1 << 16))).toBe('EINVAL');
   });
 
   it('EFAULT for a user buffer that is too small, and nothing is cleared', () => {
     const { vm, arch } = logging();
     vm.markPageDirty(0x100);
-    expect(code(() => vm.getDirtyLog({ slot: 0, dirty_bitmap: new Uint8Array(8) }))).toBe('EFAULT');
+    expect(errnoOf(() => vm.getDirtyLog({ slot: 0, dirty_bitmap: new Uint8Array(8) }))).toBe('EFAULT');
     expect(arch.wp).toEqual([]);
     expect(bits(get(vm))).toEqual([0]);
   });
@@ -122,19 +112,19 @@ describe('KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)', () => {
       (args0: number, flags = 0) =>
       () =>
         vm.ioctl(KVM_ENABLE_CAP, { cap: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags, args: [BigInt(args0)] });
-    expect(code(en(KVM_DIRTY_LOG_INITIALLY_SET))).toBe('EINVAL');
-    expect(code(en(4 | 1))).toBe('EINVAL');
-    expect(code(en(1, 1))).toBe('EINVAL');
+    expect(errnoOf(en(KVM_DIRTY_LOG_INITIALLY_SET))).toBe('EINVAL');
+    expect(errnoOf(en(4 | 1))).toBe('EINVAL');
+    expect(errnoOf(en(1, 1))).toBe('EINVAL');
     expect(vm.manualDirtyLogProtect).toBe(0);
-    expect(code(en(3))).toBeUndefined();
+    expect(errnoOf(en(3))).toBeUndefined();
     expect(vm.manualDirtyLogProtect).toBe(3);
-    expect(code(en(0))).toBeUndefined();
+    expect(errnoOf(en(0))).toBeUndefined();
     expect(vm.manualDirtyLogProtect).toBe(0);
   });
 
   it('other caps go to the arch, which has none here (EINVAL)', () => {
     const { vm } = setup();
-    expect(code(() => vm.enableCap({ cap: 9999, flags: 0, args: [] }))).toBe('EINVAL');
+    expect(errnoOf(() => vm.enableCap({ cap: 9999, flags: 0, args: [] }))).toBe('EINVAL');
   });
 });
 
@@ -162,23 +152,23 @@ describe('KVM_CLEAR_DIRTY_LOG', () => {
   it('first_page must be 64-aligned; num_pages 64-aligned unless it reaches the end', () => {
     const { vm } = logging(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
     vm.markPageDirty(0x100);
-    expect(code(() => clr(vm, 1n, 64, [0]))).toBe('EINVAL');
-    expect(code(() => clr(vm, 0n, 65, [0]))).toBe('EINVAL');
-    expect(code(() => clr(vm, 128n, 73, [0]))).toBe('EINVAL'); // past the end (200)
-    expect(code(() => clr(vm, 256n, 0, []))).toBe('EINVAL'); // first_page past npages
-    expect(code(() => clr(vm, 128n, 72, []))).toBeUndefined(); // reaches the end exactly
-    expect(code(() => clr(vm, 192n, 8, []))).toBeUndefined();
+    expect(errnoOf(() => clr(vm, 1n, 64, [0]))).toBe('EINVAL');
+    expect(errnoOf(() => clr(vm, 0n, 65, [0]))).toBe('EINVAL');
+    expect(errnoOf(() => clr(vm, 128n, 73, [0]))).toBe('EINVAL'); // past the end (200)
+    expect(errnoOf(() => clr(vm, 256n, 0, []))).toBe('EINVAL'); // first_page past npages
+    expect(errnoOf(() => clr(vm, 128n, 72, []))).toBeUndefined(); // reaches the end exactly
+    expect(errnoOf(() => clr(vm, 192n, 8, []))).toBeUndefined();
     expect(bits(get(vm))).toEqual([0]);
   });
 
   it('ENOENT for an unknown or non-logging slot; EINVAL for a bad slot id; EFAULT for a short buffer', () => {
     const { vm } = logging(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
     vm.setUserMemoryRegion(region(1, 8n * MiB, MiB));
-    expect(code(() => clr(vm, 0n, 64, [], 9))).toBe('ENOENT');
-    expect(code(() => clr(vm, 0n, 64, [], 1))).toBe('ENOENT');
-    expect(code(() => clr(vm, 0n, 64, [], KVM_USER_MEM_SLOTS))).toBe('EINVAL');
+    expect(errnoOf(() => clr(vm, 0n, 64, [], 9))).toBe('ENOENT');
+    expect(errnoOf(() => clr(vm, 0n, 64, [], 1))).toBe('ENOENT');
+    expect(errnoOf(() => clr(vm, 0n, 64, [], KVM_USER_MEM_SLOTS))).toBe('EINVAL');
     vm.markPageDirty(0x100);
-    expect(code(() => clr(vm, 0n, 128, [0], 0, 8))).toBe('EFAULT');
+    expect(errnoOf(() => clr(vm, 0n, 128, [0], 0, 8))).toBe('EFAULT');
     expect(bits(get(vm))).toEqual([0]);
   });
 });

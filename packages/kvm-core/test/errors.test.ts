@@ -1,4 +1,5 @@
-import { EventFd, FdTable, fail, isKernelError } from '@tsvirt/core-bus';
+import { EventFd, FdTable, fail } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_CAP_ONE_REG,
@@ -13,16 +14,6 @@ import {
 import { FakeArch } from './fake-arch.ts';
 import { MiB, region, setup, slotState } from './helpers.ts';
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
-
 /** A FakeArch without some optional hooks. */
 function archWithout(...hooks: (keyof KvmArchOps)[]) {
   const a = new FakeArch();
@@ -34,18 +25,20 @@ function archWithout(...hooks: (keyof KvmArchOps)[]) {
 describe('hooks an arch may lack', () => {
   it('no setIrq: KVM_IRQ_LINE is ENXIO, KVM_IRQFD EINVAL', () => {
     const { vm, kvm } = archWithout('setIrq');
-    expect(code(() => vm.ioctl(KVM_IRQ_LINE, { irq: 1, level: 1 }))).toBe('ENXIO');
-    expect(code(() => vm.irqfd({ fd: kvm.files.install(new EventFd()), gsi: 1, flags: 0 }))).toBe('EINVAL');
+    expect(errnoOf(() => vm.ioctl(KVM_IRQ_LINE, { irq: 1, level: 1 }))).toBe('ENXIO');
+    expect(errnoOf(() => vm.irqfd({ fd: kvm.files.install(new EventFd()), gsi: 1, flags: 0 }))).toBe(
+      'EINVAL',
+    );
     expect(vm.irqfds).toHaveLength(0);
   });
 
   it('no ONE_REG: get/set/list EINVAL and KVM_CAP_ONE_REG reads 0; no KVM_INTERRUPT: ENOTTY', () => {
     const { vm, kvm } = archWithout('getOneReg', 'setOneReg', 'getRegList', 'vcpuInterrupt');
     const v = vm.createVcpu(0);
-    expect(code(() => v.getOneReg({ id: 1n, addr: 0n }))).toBe('EINVAL');
-    expect(code(() => v.setOneReg({ id: 1n, addr: 0n, value: 0n }))).toBe('EINVAL');
-    expect(code(() => v.getRegList({ n: 0, reg: [] }))).toBe('EINVAL');
-    expect(code(() => v.ioctl(KVM_INTERRUPT, { irq: 1 }))).toBe('ENOTTY');
+    expect(errnoOf(() => v.getOneReg({ id: 1n, addr: 0n }))).toBe('EINVAL');
+    expect(errnoOf(() => v.setOneReg({ id: 1n, addr: 0n, value: 0n }))).toBe('EINVAL');
+    expect(errnoOf(() => v.getRegList({ n: 0, reg: [] }))).toBe('EINVAL');
+    expect(errnoOf(() => v.ioctl(KVM_INTERRUPT, { irq: 1 }))).toBe('ENOTTY');
     expect(kvm.checkExtension(KVM_CAP_ONE_REG)).toBe(0);
   });
 });
@@ -71,7 +64,7 @@ describe('arch-specific ioctls, caps and refusals', () => {
     const v = vm.createVcpu(0);
     expect(vm.ioctl(0x1234)).toBe(7);
     expect(v.ioctl(1)).toBe(8);
-    expect(code(() => v.ioctl(2))).toBe('EINVAL');
+    expect(errnoOf(() => v.ioctl(2))).toBe('EINVAL');
     vm.enableCap({ cap: 500, flags: 0, args: [] });
     expect(seen).toEqual(['vm:4660', 'vcpu:1', 'cap:500']);
   });
@@ -85,7 +78,7 @@ describe('arch-specific ioctls, caps and refusals', () => {
       },
     });
     const vm = new Kvm({ arch, files: new FdTable() }).createVm();
-    expect(code(() => vm.createVcpu(0))).toBe('EBUSY');
+    expect(errnoOf(() => vm.createVcpu(0))).toBe('EBUSY');
     refuse = false;
     for (let i = 0; i < 4; i++) vm.createVcpu(i);
     expect(vm.vcpus).toHaveLength(4);
@@ -95,14 +88,14 @@ describe('arch-specific ioctls, caps and refusals', () => {
 describe('odd inputs', () => {
   it('KVM_GET_VCPU_MMAP_SIZE with an argument is EINVAL', () => {
     const { kvm } = setup();
-    expect(code(() => kvm.ioctl(KVM_GET_VCPU_MMAP_SIZE, 1))).toBe('EINVAL');
+    expect(errnoOf(() => kvm.ioctl(KVM_GET_VCPU_MMAP_SIZE, 1))).toBe('EINVAL');
   });
 
   it('a slot number that is not a u32 is EINVAL', () => {
     const { vm } = setup();
-    expect(code(() => vm.setUserMemoryRegion(region(-1, 0n, MiB)))).toBe('EINVAL');
-    expect(code(() => vm.setUserMemoryRegion(region(2 ** 32, 0n, MiB)))).toBe('EINVAL');
-    expect(code(() => vm.setUserMemoryRegion(region(0.5, 0n, MiB)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.setUserMemoryRegion(region(-1, 0n, MiB)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.setUserMemoryRegion(region(2 ** 32, 0n, MiB)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.setUserMemoryRegion(region(0.5, 0n, MiB)))).toBe('EINVAL');
     expect(vm.memslots.size).toBe(0);
   });
 
@@ -111,7 +104,7 @@ describe('odd inputs', () => {
     vm.setUserMemoryRegion(region(0, 0n, MiB, 0x1000_0000n));
     const before = slotState(vm);
     arch.failPrepare = 'no';
-    expect(code(() => vm.setUserMemoryRegion(region(0, 8n * MiB, MiB, 0x1000_0000n)))).toBe('ENOMEM');
+    expect(errnoOf(() => vm.setUserMemoryRegion(region(0, 8n * MiB, MiB, 0x1000_0000n)))).toBe('ENOMEM');
     expect(slotState(vm)).toEqual(before);
     expect(vm.gfnToHva(5)).toBe(0x1000_5000);
     expect(vm.gfnToHva(0x805)).toBeUndefined();
@@ -122,7 +115,7 @@ describe('odd inputs', () => {
     vm.setUserMemoryRegion(region(0, 0n, MiB, 0x1000_0000n));
     const before = slotState(vm);
     arch.failPrepare = 'no';
-    expect(code(() => vm.setUserMemoryRegion(region(0, 0n, MiB, 0x1000_0000n, 1)))).toBe('ENOMEM');
+    expect(errnoOf(() => vm.setUserMemoryRegion(region(0, 0n, MiB, 0x1000_0000n, 1)))).toBe('ENOMEM');
     expect(slotState(vm)).toEqual(before);
     expect(arch.wp).toEqual([]);
   });
@@ -131,7 +124,7 @@ describe('odd inputs', () => {
     const bus = new KvmIoBus('t');
     const dev = { read() {}, write() {} };
     for (let i = 0; i < NR_IOBUS_DEVS; i++) bus.registerDevice(dev, i * 0x10, 0x10);
-    expect(code(() => bus.registerDevice(dev, 0x10_0000, 0x10))).toBe('ENOSPC');
+    expect(errnoOf(() => bus.registerDevice(dev, 0x10_0000, 0x10))).toBe('ENOSPC');
     expect(bus.devices.size).toBe(NR_IOBUS_DEVS);
   });
 
@@ -139,7 +132,7 @@ describe('odd inputs', () => {
     const { vm } = setup();
     const dev = { read() {}, write() {} };
     vm.mmioBus.registerDevice(dev, 0x1000, 0x100);
-    expect(code(() => vm.mmioBus.registerDevice(dev, 0x10f0, 0x100))).toBe('EEXIST');
+    expect(errnoOf(() => vm.mmioBus.registerDevice(dev, 0x10f0, 0x100))).toBe('EEXIST');
   });
 
   it('a dead VM answers EIO', () => {
@@ -147,8 +140,8 @@ describe('odd inputs', () => {
     const v = vm.createVcpu(0);
     files.closeAll();
     expect(vm.dead).toBe(true);
-    expect(code(() => vm.createVcpu(1))).toBe('EIO');
-    expect(code(() => v.kvmRun())).toBe('EIO');
+    expect(errnoOf(() => vm.createVcpu(1))).toBe('EIO');
+    expect(errnoOf(() => v.kvmRun())).toBe('EIO');
   });
 
   it('a bypass manager refusing the consumer (same eventfd in two VMs) does not fail KVM_IRQFD', () => {

@@ -1,4 +1,5 @@
-import { type BusDevice, EventFd, isKernelError } from '@tsvirt/core-bus';
+import { type BusDevice, EventFd } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   type IrqBypassConsumer,
@@ -16,16 +17,6 @@ import {
 } from '../src/index.ts';
 import { fakeState } from './fake-arch.ts';
 import { setup } from './helpers.ts';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('KVM_IRQFD', () => {
   it('a signal injects an edge on the gsi and consumes the count', () => {
@@ -58,19 +49,19 @@ describe('KVM_IRQFD', () => {
     const { vm, arch, files } = setup();
     const ev = new EventFd();
     const fd = files.install(ev);
-    expect(code(() => vm.irqfd({ fd: 99, gsi: 1, flags: 0 }))).toBe('EBADF');
+    expect(errnoOf(() => vm.irqfd({ fd: 99, gsi: 1, flags: 0 }))).toBe('EBADF');
     const notEv = files.install({});
-    expect(code(() => vm.irqfd({ fd: notEv, gsi: 1, flags: 0 }))).toBe('EINVAL');
-    expect(code(() => vm.irqfd({ fd, gsi: 1, flags: 4 }))).toBe('EINVAL');
-    expect(code(() => vm.irqfd({ fd, gsi: 1, flags: KVM_IRQFD_FLAG_RESAMPLE, resamplefd: fd }))).toBe(
+    expect(errnoOf(() => vm.irqfd({ fd: notEv, gsi: 1, flags: 0 }))).toBe('EINVAL');
+    expect(errnoOf(() => vm.irqfd({ fd, gsi: 1, flags: 4 }))).toBe('EINVAL');
+    expect(errnoOf(() => vm.irqfd({ fd, gsi: 1, flags: KVM_IRQFD_FLAG_RESAMPLE, resamplefd: fd }))).toBe(
       'EINVAL',
     );
     arch.intcReady = false;
-    expect(code(() => vm.irqfd({ fd, gsi: 1, flags: 0 }))).toBe('EAGAIN');
+    expect(errnoOf(() => vm.irqfd({ fd, gsi: 1, flags: 0 }))).toBe('EAGAIN');
     arch.intcReady = true;
     expect(vm.irqfds).toHaveLength(0);
     vm.irqfd({ fd, gsi: 1, flags: 0 });
-    expect(code(() => vm.irqfd({ fd, gsi: 2, flags: 0 }))).toBe('EBUSY');
+    expect(errnoOf(() => vm.irqfd({ fd, gsi: 2, flags: 0 }))).toBe('EBUSY');
     expect(vm.irqfds).toHaveLength(1);
     expect(ev.listenerCount).toBe(1);
   });
@@ -87,7 +78,7 @@ describe('KVM_IRQFD', () => {
     expect(ev.listenerCount).toBe(0);
     ev.signal();
     expect(arch.irqs).toEqual([]);
-    expect(code(() => vm.irqfd({ fd: 42, gsi: 1, flags: KVM_IRQFD_FLAG_DEASSIGN }))).toBe('EBADF');
+    expect(errnoOf(() => vm.irqfd({ fd: 42, gsi: 1, flags: KVM_IRQFD_FLAG_DEASSIGN }))).toBe('EBADF');
   });
 
   it('closing the eventfd (EPOLLHUP) tears the irqfd down; the eventfd may then be reused', () => {
@@ -186,12 +177,12 @@ describe('KVM_IOEVENTFD', () => {
   it('errors on assign: EINVAL (len, flags, wrap, DATAMATCH with len 0, not an eventfd), EBADF', () => {
     const { vm, files } = setup();
     const fd = files.install(new EventFd());
-    for (const len of [3, 5, 16]) expect(code(() => vm.ioeventfd(ioe(fd, 0x100n, len)))).toBe('EINVAL');
-    expect(code(() => vm.ioeventfd(ioe(fd, 0x100n, 4, 1 << 4)))).toBe('EINVAL');
-    expect(code(() => vm.ioeventfd(ioe(fd, (1n << 64n) - 2n, 4)))).toBe('EINVAL');
-    expect(code(() => vm.ioeventfd(ioe(fd, 0x100n, 0, KVM_IOEVENTFD_FLAG_DATAMATCH)))).toBe('EINVAL');
-    expect(code(() => vm.ioeventfd(ioe(files.install({}), 0x100n, 4)))).toBe('EINVAL');
-    expect(code(() => vm.ioeventfd(ioe(77, 0x100n, 4)))).toBe('EBADF');
+    for (const len of [3, 5, 16]) expect(errnoOf(() => vm.ioeventfd(ioe(fd, 0x100n, len)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.ioeventfd(ioe(fd, 0x100n, 4, 1 << 4)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.ioeventfd(ioe(fd, (1n << 64n) - 2n, 4)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.ioeventfd(ioe(fd, 0x100n, 0, KVM_IOEVENTFD_FLAG_DATAMATCH)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.ioeventfd(ioe(files.install({}), 0x100n, 4)))).toBe('EINVAL');
+    expect(errnoOf(() => vm.ioeventfd(ioe(77, 0x100n, 4)))).toBe('EBADF');
     expect(vm.mmioBus.ioeventfdCount).toBe(0);
   });
 
@@ -203,9 +194,9 @@ describe('KVM_IOEVENTFD', () => {
     vm.ioeventfd(ioe(f1, 0x100n, 4, DM, 1n));
     vm.ioeventfd(ioe(f2, 0x100n, 4, DM, 2n)); // other value: fine
     vm.ioeventfd(ioe(f2, 0x100n, 2)); // other length: fine
-    expect(code(() => vm.ioeventfd(ioe(f2, 0x100n, 4, DM, 1n)))).toBe('EEXIST');
-    expect(code(() => vm.ioeventfd(ioe(f2, 0x100n, 4)))).toBe('EEXIST'); // wildcard vs values
-    expect(code(() => vm.ioeventfd(ioe(f2, 0x100n, 0)))).toBe('EEXIST'); // len 0 vs any
+    expect(errnoOf(() => vm.ioeventfd(ioe(f2, 0x100n, 4, DM, 1n)))).toBe('EEXIST');
+    expect(errnoOf(() => vm.ioeventfd(ioe(f2, 0x100n, 4)))).toBe('EEXIST'); // wildcard vs values
+    expect(errnoOf(() => vm.ioeventfd(ioe(f2, 0x100n, 0)))).toBe('EEXIST'); // len 0 vs any
     vm.ioeventfd(ioe(f1, 0x100n, 4, KVM_IOEVENTFD_FLAG_PIO)); // other bus: fine
     expect(vm.mmioBus.ioeventfdCount).toBe(3);
   });
@@ -218,10 +209,10 @@ describe('KVM_IOEVENTFD', () => {
     const DM = KVM_IOEVENTFD_FLAG_DATAMATCH;
     const DE = KVM_IOEVENTFD_FLAG_DEASSIGN;
     vm.ioeventfd(ioe(f1, 0x100n, 4, DM, 1n));
-    expect(code(() => vm.ioeventfd(ioe(f2, 0x100n, 4, DM | DE, 1n)))).toBe('ENOENT');
-    expect(code(() => vm.ioeventfd(ioe(f1, 0x100n, 4, DM | DE, 2n)))).toBe('ENOENT');
-    expect(code(() => vm.ioeventfd(ioe(f1, 0x100n, 4, DE)))).toBe('ENOENT');
-    expect(code(() => vm.ioeventfd(ioe(f1, 0x100n, 2, DM | DE, 1n)))).toBe('ENOENT');
+    expect(errnoOf(() => vm.ioeventfd(ioe(f2, 0x100n, 4, DM | DE, 1n)))).toBe('ENOENT');
+    expect(errnoOf(() => vm.ioeventfd(ioe(f1, 0x100n, 4, DM | DE, 2n)))).toBe('ENOENT');
+    expect(errnoOf(() => vm.ioeventfd(ioe(f1, 0x100n, 4, DE)))).toBe('ENOENT');
+    expect(errnoOf(() => vm.ioeventfd(ioe(f1, 0x100n, 2, DM | DE, 1n)))).toBe('ENOENT');
     expect(vm.mmioBus.ioeventfdCount).toBe(1);
     vm.ioeventfd(ioe(f1, 0x100n, 4, DM | DE, 1n));
     expect(vm.mmioBus.ioeventfdCount).toBe(0);

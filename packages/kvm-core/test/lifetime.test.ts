@@ -1,5 +1,6 @@
-import { coreBusModule, EventFd, FdTable, isKernelError, ModuleLoader } from '@tsvirt/core-bus';
+import { coreBusModule, EventFd, FdTable, ModuleLoader } from '@tsvirt/core-bus';
 import { HOST_MM, hostMmModule } from '@tsvirt/host-mm';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   createKvmCoreModule,
@@ -27,16 +28,6 @@ import {
 import { FakeArch } from './fake-arch.ts';
 import { MiB, region, setup } from './helpers.ts';
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
-
 describe('/dev/kvm', () => {
   it('createKvmCoreModule shares a given descriptor table', () => {
     const files = new FdTable();
@@ -50,7 +41,7 @@ describe('/dev/kvm', () => {
     const files = new FdTable();
     const kvm = new Kvm({ arch, files });
     expect(kvm.ioctl(KVM_GET_API_VERSION)).toBe(KVM_API_VERSION);
-    expect(code(() => kvm.ioctl(KVM_GET_API_VERSION, 1))).toBe('EINVAL');
+    expect(errnoOf(() => kvm.ioctl(KVM_GET_API_VERSION, 1))).toBe('EINVAL');
     expect(kvm.ioctl(KVM_GET_VCPU_MMAP_SIZE)).toBe(4096);
     const fd = kvm.ioctl(KVM_CREATE_VM, 0);
     const vm = files.get(fd) as KvmVm;
@@ -63,17 +54,17 @@ describe('/dev/kvm', () => {
     expect(kvm.checkExtension(KVM_CAP_MAX_VCPU_ID)).toBe(8);
     expect(kvm.checkExtension(KVM_CAP_ONE_REG)).toBe(1);
     expect(vm.ioctl(KVM_CHECK_EXTENSION, 9999)).toBe(0);
-    expect(code(() => kvm.ioctl(0x1234))).toBe('ENOTTY');
-    expect(code(() => vm.ioctl(0x1234))).toBe('ENOTTY');
+    expect(errnoOf(() => kvm.ioctl(0x1234))).toBe('ENOTTY');
+    expect(errnoOf(() => vm.ioctl(0x1234))).toBe('ENOTTY');
   });
 
   it('no arch: ENODEV; a second arch: EEXIST; the arch refusing a VM type: nothing created', () => {
     const kvm = new Kvm();
-    expect(code(() => kvm.createVm())).toBe('ENODEV');
+    expect(errnoOf(() => kvm.createVm())).toBe('ENODEV');
     kvm.registerArch(new FakeArch());
-    expect(code(() => kvm.registerArch(new FakeArch()))).toBe('EEXIST');
+    expect(errnoOf(() => kvm.registerArch(new FakeArch()))).toBe('EEXIST');
     const open = kvm.files.openCount;
-    expect(code(() => kvm.createVm(3))).toBe('EINVAL');
+    expect(errnoOf(() => kvm.createVm(3))).toBe('EINVAL');
     expect(kvm.vms).toHaveLength(0);
     expect(kvm.files.openCount).toBe(open);
   });
@@ -130,7 +121,7 @@ describe('VM destruction releases everything', () => {
     expect(vm.irqfds).toHaveLength(0);
     expect(irqEv.listenerCount).toBe(0);
     expect(vm.dead).toBe(false);
-    expect(code(() => vm.setUserMemoryRegion(region(2, 8n * MiB, MiB)))).toBe('EBADF');
+    expect(errnoOf(() => vm.setUserMemoryRegion(region(2, 8n * MiB, MiB)))).toBe('EBADF');
     files.close(t.v0.fd);
     files.close(t.cd.fd);
     expect(vm.dead).toBe(false);
@@ -168,6 +159,6 @@ describe('VM destruction releases everything', () => {
     (t.files.get(t.cd.fd) as { release(): void }).release();
     v0.release();
     expect(vm.dead).toBe(true);
-    expect(code(() => v0.ioctl(KVM_RUN))).toBe('EIO');
+    expect(errnoOf(() => v0.ioctl(KVM_RUN))).toBe('EIO');
   });
 });

@@ -1,4 +1,5 @@
-import { FdTable, fail, isKernelError } from '@tsvirt/core-bus';
+import { FdTable, fail } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_GET_MP_STATE,
@@ -13,16 +14,6 @@ import {
 } from '../src/index.ts';
 import { FakeArch } from './fake-arch.ts';
 import { MiB, region, setup } from './helpers.ts';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('vCPU requests and remote TLB flushes', () => {
   it('a request is seen once by checkRequest', () => {
@@ -76,13 +67,13 @@ describe('KVM_GET/SET_MP_STATE', () => {
     const mp: KvmMpState = { mp_state: -1 };
     v.ioctl(KVM_GET_MP_STATE, mp);
     expect(mp.mp_state).toBe(KVM_MP_STATE_STOPPED);
-    expect(code(() => v.ioctl(KVM_SET_MP_STATE, { mp_state: 3 }))).toBe('EINVAL');
+    expect(errnoOf(() => v.ioctl(KVM_SET_MP_STATE, { mp_state: 3 }))).toBe('EINVAL');
     v.getMpState(mp);
     expect(mp.mp_state).toBe(KVM_MP_STATE_STOPPED);
 
     const plain = setup().vm.createVcpu(0);
-    expect(code(() => plain.getMpState({ mp_state: 0 }))).toBe('EINVAL');
-    expect(code(() => plain.setMpState({ mp_state: 0 }))).toBe('EINVAL');
+    expect(errnoOf(() => plain.getMpState({ mp_state: 0 }))).toBe('EINVAL');
+    expect(errnoOf(() => plain.setMpState({ mp_state: 0 }))).toBe('EINVAL');
   });
 });
 

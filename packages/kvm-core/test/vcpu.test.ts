@@ -1,4 +1,4 @@
-import { isKernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_CREATE_VCPU,
@@ -23,28 +23,18 @@ import {
 import { fakeState, REG_A, REG_B, REG_WIDE } from './fake-arch.ts';
 import { setup } from './helpers.ts';
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (isKernelError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
-
 describe('KVM_CREATE_VCPU', () => {
   it('returns an fd to a vCPU; ids below max_vcpu_ids, count up to max_vcpus', () => {
     const { vm, arch, files } = setup();
     const fd = vm.ioctl(KVM_CREATE_VCPU, 7) as number;
     const v = files.get(fd) as KvmVcpu;
     expect([v.vcpuId, v.vcpuIdx]).toEqual([7, 0]);
-    expect(code(() => vm.createVcpu(8))).toBe('EINVAL'); // maxVcpuIds = 8
-    expect(code(() => vm.createVcpu(-1))).toBe('EINVAL');
+    expect(errnoOf(() => vm.createVcpu(8))).toBe('EINVAL'); // maxVcpuIds = 8
+    expect(errnoOf(() => vm.createVcpu(-1))).toBe('EINVAL');
     vm.createVcpu(0);
     vm.createVcpu(1);
     vm.createVcpu(2);
-    expect(code(() => vm.createVcpu(3))).toBe('EINVAL'); // maxVcpus = 4
+    expect(errnoOf(() => vm.createVcpu(3))).toBe('EINVAL'); // maxVcpus = 4
     expect(vm.vcpus.map((x) => x.vcpuId)).toEqual([7, 0, 1, 2]);
     expect(arch.log.filter((l) => l.startsWith('vcpuCreate'))).toHaveLength(4);
   });
@@ -53,7 +43,7 @@ describe('KVM_CREATE_VCPU', () => {
     const { vm, arch, files } = setup();
     vm.createVcpu(1);
     const open = files.openCount;
-    expect(code(() => vm.createVcpu(1))).toBe('EEXIST');
+    expect(errnoOf(() => vm.createVcpu(1))).toBe('EEXIST');
     expect(arch.log.slice(-2)).toEqual(['vcpuCreate:1', 'vcpuDestroy:1']);
     expect(vm.vcpus).toHaveLength(1);
     expect(files.openCount).toBe(open);
@@ -67,7 +57,7 @@ describe('KVM_CREATE_VCPU', () => {
   it('an arch refusal creates nothing', () => {
     const { vm, arch } = setup();
     arch.failVcpuCreate = true;
-    expect(code(() => vm.createVcpu(0))).toBe('ENOMEM');
+    expect(errnoOf(() => vm.createVcpu(0))).toBe('ENOMEM');
     expect(vm.vcpus).toHaveLength(0);
     arch.failVcpuCreate = false;
     expect(vm.createVcpu(0).vcpuIdx).toBe(0);
@@ -135,7 +125,7 @@ describe('KVM_RUN', () => {
     v.kvmRun();
     v.run.mmio.data[0] = 9;
     v.run.immediate_exit = 1;
-    expect(code(() => v.ioctl(KVM_RUN))).toBe('EINTR');
+    expect(errnoOf(() => v.ioctl(KVM_RUN))).toBe('EINTR');
     expect(v.run.exit_reason).toBe(KVM_EXIT_INTR);
     expect(fakeState(v).regs.get('a1')).toBe(9n);
     expect(fakeState(v).pc).toBe(1);
@@ -148,8 +138,8 @@ describe('KVM_RUN', () => {
   it('KVM_RUN with an argument is EINVAL; unknown vcpu ioctl ENOTTY', () => {
     const { vm } = setup();
     const v = vm.createVcpu(0);
-    expect(code(() => v.ioctl(KVM_RUN, 1))).toBe('EINVAL');
-    expect(code(() => v.ioctl(0xdead))).toBe('ENOTTY');
+    expect(errnoOf(() => v.ioctl(KVM_RUN, 1))).toBe('EINVAL');
+    expect(errnoOf(() => v.ioctl(0xdead))).toBe('ENOTTY');
     expect(v.hasRun).toBe(false);
   });
 
@@ -198,15 +188,15 @@ describe('ONE_REG', () => {
     const { vm } = setup();
     const v = vm.createVcpu(0);
     const unknown = KVM_REG_RISCV | KVM_REG_SIZE_U64 | 0x99n;
-    expect(code(() => v.getOneReg({ id: unknown, addr: 0n }))).toBe('ENOENT');
-    expect(code(() => v.setOneReg({ id: REG_A, addr: 0n, value: new Uint8Array(4) }))).toBe('EFAULT');
-    expect(code(() => v.setOneReg({ id: REG_A, addr: 0n, value: 1n << 64n }))).toBe('EFAULT');
-    expect(code(() => v.setOneReg({ id: REG_WIDE, addr: 0n, value: 1n }))).toBe('EFAULT');
-    expect(code(() => v.setOneReg({ id: REG_A, addr: 0n }))).toBe('EFAULT');
+    expect(errnoOf(() => v.getOneReg({ id: unknown, addr: 0n }))).toBe('ENOENT');
+    expect(errnoOf(() => v.setOneReg({ id: REG_A, addr: 0n, value: new Uint8Array(4) }))).toBe('EFAULT');
+    expect(errnoOf(() => v.setOneReg({ id: REG_A, addr: 0n, value: 1n << 64n }))).toBe('EFAULT');
+    expect(errnoOf(() => v.setOneReg({ id: REG_WIDE, addr: 0n, value: 1n }))).toBe('EFAULT');
+    expect(errnoOf(() => v.setOneReg({ id: REG_A, addr: 0n }))).toBe('EFAULT');
     v.setOneReg({ id: REG_B, addr: 0n, value: 5n });
     fakeState(v).program.push({ op: 'store', gpa: 0, data: [0] });
     v.kvmRun();
-    expect(code(() => v.setOneReg({ id: REG_B, addr: 0n, value: 6n }))).toBe('EBUSY');
+    expect(errnoOf(() => v.setOneReg({ id: REG_B, addr: 0n, value: 6n }))).toBe('EBUSY');
     const r: KvmOneReg = { id: REG_B, addr: 0n };
     v.getOneReg(r);
     expect(r.value).toBe(5n);
@@ -216,7 +206,7 @@ describe('ONE_REG', () => {
     const { vm } = setup();
     const v = vm.createVcpu(0);
     const l: KvmRegList = { n: 1, reg: [] };
-    expect(code(() => v.ioctl(KVM_GET_REG_LIST, l))).toBe('E2BIG');
+    expect(errnoOf(() => v.ioctl(KVM_GET_REG_LIST, l))).toBe('E2BIG');
     expect(l.n).toBe(3);
     expect(l.reg).toEqual([]);
     v.ioctl(KVM_GET_REG_LIST, l);

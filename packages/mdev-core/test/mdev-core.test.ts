@@ -1,17 +1,8 @@
 import { DriverCore, KernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import { MdevCore, type MdevParentOps, parseMdevUuid } from '../src/index.ts';
 import { busDriver, parentInfo, setup, U1, U2, U3, vendor } from './helpers.ts';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('parent registration (mdev_register_device)', () => {
   it('registers types named <driver>-<id> with their attributes', () => {
@@ -27,7 +18,7 @@ describe('parent registration (mdev_register_device)', () => {
   it('a parent registered twice is EEXIST and the first stays as it was', () => {
     const { core, ops } = setup();
     const before = core.parent('mtty');
-    expect(code(() => core.registerParent(parentInfo(ops)))).toBe('EEXIST');
+    expect(errnoOf(() => core.registerParent(parentInfo(ops)))).toBe('EEXIST');
     expect(core.parent('mtty')).toBe(before);
     expect(core.parents).toHaveLength(1);
   });
@@ -37,12 +28,12 @@ describe('parent registration (mdev_register_device)', () => {
     const { ops } = vendor();
     const noCreate = { remove: ops.remove } as unknown as MdevParentOps;
     const noRemove = { create: ops.create } as unknown as MdevParentOps;
-    expect(code(() => core.registerParent(parentInfo(noCreate)))).toBe('EINVAL');
-    expect(code(() => core.registerParent(parentInfo(noRemove)))).toBe('EINVAL');
-    expect(code(() => core.registerParent(parentInfo(ops, { types: [] })))).toBe('EINVAL');
-    expect(code(() => core.registerParent(parentInfo(ops, { maxInstances: -1 })))).toBe('EINVAL');
+    expect(errnoOf(() => core.registerParent(parentInfo(noCreate)))).toBe('EINVAL');
+    expect(errnoOf(() => core.registerParent(parentInfo(noRemove)))).toBe('EINVAL');
+    expect(errnoOf(() => core.registerParent(parentInfo(ops, { types: [] })))).toBe('EINVAL');
+    expect(errnoOf(() => core.registerParent(parentInfo(ops, { maxInstances: -1 })))).toBe('EINVAL');
     expect(
-      code(() =>
+      errnoOf(() =>
         core.registerParent(
           parentInfo(ops, {
             types: [
@@ -59,7 +50,7 @@ describe('parent registration (mdev_register_device)', () => {
   it('a second mdev core on one driver core is EEXIST (the bus is registered once)', () => {
     const dc = new DriverCore();
     new MdevCore(dc);
-    expect(code(() => new MdevCore(dc))).toBe('EEXIST');
+    expect(errnoOf(() => new MdevCore(dc))).toBe('EEXIST');
   });
 });
 
@@ -76,7 +67,7 @@ describe('create (mdev_device_create)', () => {
       `x${U1.slice(1)}`,
     ]) {
       expect(
-        code(() => parseMdevUuid(bad)),
+        errnoOf(() => parseMdevUuid(bad)),
         bad,
       ).toBe('EINVAL');
     }
@@ -84,7 +75,7 @@ describe('create (mdev_device_create)', () => {
 
   it('a bad UUID is EINVAL and takes no instance', () => {
     const { core, log } = setup();
-    expect(code(() => core.createDevice('mtty', 'mtty-1', 'not-a-uuid'))).toBe('EINVAL');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-1', 'not-a-uuid'))).toBe('EINVAL');
     expect(core.parent('mtty')!.types[0]!.availableInstances).toBe(4);
     expect(log).toEqual([]);
   });
@@ -104,7 +95,7 @@ describe('create (mdev_device_create)', () => {
   it('a duplicate UUID (in any case) is EEXIST and changes nothing', () => {
     const { core, log } = setup();
     core.createDevice('mtty', 'mtty-1', U1);
-    expect(code(() => core.createDevice('mtty', 'mtty-2', U1.toUpperCase()))).toBe('EEXIST');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-2', U1.toUpperCase()))).toBe('EEXIST');
     expect(core.devices).toHaveLength(1);
     expect(core.parent('mtty')!.types[1]!.availableInstances).toBe(1);
     expect(log).toEqual([`create ${U1}`]);
@@ -113,12 +104,12 @@ describe('create (mdev_device_create)', () => {
   it('no instance left is EUSERS: per type and for the parent-wide pool', () => {
     const { core } = setup();
     core.createDevice('mtty', 'mtty-2', U1);
-    expect(code(() => core.createDevice('mtty', 'mtty-2', U2))).toBe('EUSERS');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-2', U2))).toBe('EUSERS');
     core.createDevice('mtty', 'mtty-1', U2);
     core.createDevice('mtty', 'mtty-1', U3);
     core.createDevice('mtty', 'mtty-1', '00000000-0000-0000-0000-000000000004');
     expect(core.parent('mtty')!.types[0]!.availableInstances).toBe(0);
-    expect(code(() => core.createDevice('mtty', 'mtty-1', '00000000-0000-0000-0000-000000000005'))).toBe(
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-1', '00000000-0000-0000-0000-000000000005'))).toBe(
       'EUSERS',
     );
     expect(core.devices).toHaveLength(4);
@@ -126,14 +117,14 @@ describe('create (mdev_device_create)', () => {
 
   it('unknown parent ENODEV, unknown type ENOENT', () => {
     const { core } = setup();
-    expect(code(() => core.createDevice('nope', 'mtty-1', U1))).toBe('ENODEV');
-    expect(code(() => core.createDevice('mtty', 'mtty-9', U1))).toBe('ENOENT');
+    expect(errnoOf(() => core.createDevice('nope', 'mtty-1', U1))).toBe('ENODEV');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-9', U1))).toBe('ENOENT');
   });
 
   it('a vendor create that fails gives its error and returns the instance (through release)', () => {
     const { core, ctl } = setup();
     ctl.refuseCreate = true;
-    expect(code(() => core.createDevice('mtty', 'mtty-2', U1))).toBe('ENOSPC');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-2', U1))).toBe('ENOSPC');
     expect(core.device(U1)).toBeUndefined();
     expect(core.parent('mtty')!.types[1]!.availableInstances).toBe(1);
     ctl.refuseCreate = false;
@@ -151,7 +142,7 @@ describe('create (mdev_device_create)', () => {
       },
     });
     core.registerParent(parentInfo(ops));
-    expect(code(() => core.createDevice('mtty', 'mtty-2', U1))).toBe('ENOSPC');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-2', U1))).toBe('ENOSPC');
     expect(log).toEqual([`create ${U1}`, `remove ${U1}`]);
     expect(core.device(U1)).toBeUndefined();
     expect(core.driverCore.findDevice('mdev', U1)).toBeUndefined();
@@ -201,14 +192,14 @@ describe('remove (mdev_device_remove) and release', () => {
 
   it('an unknown UUID is ENODEV', () => {
     const { core } = setup();
-    expect(code(() => core.removeDevice(U1))).toBe('ENODEV');
+    expect(errnoOf(() => core.removeDevice(U1))).toBe('ENODEV');
   });
 
   it('an open device is EBUSY and stays as it was', () => {
     const { core, log } = setup();
     const m = core.createDevice('mtty', 'mtty-2', U1);
     m.markOpen();
-    expect(code(() => core.removeDevice(U1))).toBe('EBUSY');
+    expect(errnoOf(() => core.removeDevice(U1))).toBe('EBUSY');
     expect(m.active).toBe(true);
     expect(m.iommuGroup).toBeDefined();
     expect(log).toEqual([`create ${U1}`]);
@@ -221,7 +212,7 @@ describe('remove (mdev_device_remove) and release', () => {
     const { core, ctl } = setup();
     const m = core.createDevice('mtty', 'mtty-2', U1);
     ctl.refuseRemove = true;
-    expect(code(() => core.removeDevice(U1))).toBe('EBUSY');
+    expect(errnoOf(() => core.removeDevice(U1))).toBe('EBUSY');
     expect(m.active).toBe(true);
     expect(core.devices).toEqual([m]);
     core.removeDevice(U1, { force: true });
@@ -238,9 +229,9 @@ describe('remove (mdev_device_remove) and release', () => {
     expect(core.devices).toEqual([]);
     // Removed but not released: upstream still has it on mdev_list.
     expect(core.parent('mtty')!.types[1]!.availableInstances).toBe(0);
-    expect(code(() => core.createDevice('mtty', 'mtty-1', U1))).toBe('EEXIST');
-    expect(code(() => core.removeDevice(U1))).toBe('EAGAIN');
-    expect(code(() => m.markOpen())).toBe('ENODEV');
+    expect(errnoOf(() => core.createDevice('mtty', 'mtty-1', U1))).toBe('EEXIST');
+    expect(errnoOf(() => core.removeDevice(U1))).toBe('EAGAIN');
+    expect(errnoOf(() => m.markOpen())).toBe('ENODEV');
     m.markClosed();
     expect(m.released).toBe(true);
     expect(core.parent('mtty')!.types[1]!.availableInstances).toBe(1);
@@ -294,7 +285,7 @@ describe('the mdev bus (driver model)', () => {
   it('a driver for another bus is EINVAL', () => {
     const { core } = setup();
     const drv = { ...busDriver([]), bus: 'pci' } as never;
-    expect(code(() => core.registerDriver(drv))).toBe('EINVAL');
+    expect(errnoOf(() => core.registerDriver(drv))).toBe('EINVAL');
   });
 
   it('a probe that fails leaves the device created but unbound', () => {

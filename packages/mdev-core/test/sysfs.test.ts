@@ -1,20 +1,10 @@
-import { KernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import { kstrtoul, MdevSysfs } from '../src/index.ts';
 import { busDriver, setup, U1, U2 } from './helpers.ts';
 
 const T1 = '/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1';
 const T2 = '/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-2';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('mdev sysfs', () => {
   it('lists parents, types and attributes; reads end in a newline', () => {
@@ -55,7 +45,7 @@ describe('mdev sysfs', () => {
     // A zero does nothing; garbage is EINVAL; 1 removes.
     fs.write(`/sys/bus/mdev/devices/${U1}/remove`, '0\n');
     expect(core.device(U1)?.active).toBe(true);
-    expect(code(() => fs.write(`/sys/bus/mdev/devices/${U1}/remove`, 'yes'))).toBe('EINVAL');
+    expect(errnoOf(() => fs.write(`/sys/bus/mdev/devices/${U1}/remove`, 'yes'))).toBe('EINVAL');
     expect(core.device(U1)?.active).toBe(true);
     fs.write(`/sys/bus/mdev/devices/${U1}/remove`, '1\n');
     expect(core.device(U1)).toBeUndefined();
@@ -66,22 +56,22 @@ describe('mdev sysfs', () => {
   it('create errors come through the file: EINVAL, EEXIST, EUSERS', () => {
     const { core } = setup();
     const fs = new MdevSysfs(core);
-    expect(code(() => fs.write(`${T2}/create`, 'abc'))).toBe('EINVAL');
+    expect(errnoOf(() => fs.write(`${T2}/create`, 'abc'))).toBe('EINVAL');
     fs.write(`${T2}/create`, U1);
-    expect(code(() => fs.write(`${T1}/create`, U1))).toBe('EEXIST');
-    expect(code(() => fs.write(`${T2}/create`, U2))).toBe('EUSERS');
+    expect(errnoOf(() => fs.write(`${T1}/create`, U1))).toBe('EEXIST');
+    expect(errnoOf(() => fs.write(`${T2}/create`, U2))).toBe('EUSERS');
   });
 
   it('wrong kinds of access fail as sysfs does', () => {
     const { core } = setup();
     const fs = new MdevSysfs(core);
-    expect(code(() => fs.read(`${T1}/create`))).toBe('EACCES');
-    expect(code(() => fs.write(`${T1}/name`, 'x'))).toBe('EACCES');
-    expect(code(() => fs.read(T1))).toBe('EISDIR');
-    expect(code(() => fs.list(`${T1}/name`))).toBe('ENOTDIR');
-    expect(code(() => fs.read(`${T1}/nope`))).toBe('ENOENT');
-    expect(code(() => fs.list('/sys/class/mdev_bus/other'))).toBe('ENOENT');
-    expect(code(() => fs.read(`/sys/bus/mdev/devices/${U1}/remove`))).toBe('ENOENT');
+    expect(errnoOf(() => fs.read(`${T1}/create`))).toBe('EACCES');
+    expect(errnoOf(() => fs.write(`${T1}/name`, 'x'))).toBe('EACCES');
+    expect(errnoOf(() => fs.read(T1))).toBe('EISDIR');
+    expect(errnoOf(() => fs.list(`${T1}/name`))).toBe('ENOTDIR');
+    expect(errnoOf(() => fs.read(`${T1}/nope`))).toBe('ENOENT');
+    expect(errnoOf(() => fs.list('/sys/class/mdev_bus/other'))).toBe('ENOENT');
+    expect(errnoOf(() => fs.read(`/sys/bus/mdev/devices/${U1}/remove`))).toBe('ENOENT');
   });
 
   it('snapshot() is plain data a CLI can print', () => {

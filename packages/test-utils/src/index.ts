@@ -33,3 +33,4 @@ export async function runReadmeExamples(packageDir: string): Promise<Record<stri
 }
 
 export { requireDebianTool } from './debian-tool.ts';
+export { errnoOf } from './errno.ts';

@@ -1,4 +1,4 @@
-import { KernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import {
   ioctl,
   VFIO_DEVICE_FLAGS_PCI,
@@ -41,16 +41,6 @@ import {
   stack,
   UUID,
 } from './fake-vendor.ts';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const RW = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
 const regionInfo = (index: number, argsz = 32): VfioRegionInfoWithCaps => ({
@@ -129,9 +119,9 @@ describe('VFIO_DEVICE_GET_INFO', () => {
     const s = stack();
     const { file } = openMdev(s);
     const info = { argsz: 15, flags: 3, num_regions: 3, num_irqs: 3, cap_offset: 0, pad: 0 };
-    expect(code(() => file.ioctl(VFIO_DEVICE_GET_INFO, info))).toBe('EINVAL');
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_GET_INFO, info))).toBe('EINVAL');
     expect(info).toMatchObject({ flags: 3, num_regions: 3, num_irqs: 3 });
-    expect(code(() => file.ioctl(VFIO_DEVICE_GET_INFO, null))).toBe('EFAULT');
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_GET_INFO, null))).toBe('EFAULT');
   });
 
   it('without a vendor reset there is no RESET flag and VFIO_DEVICE_RESET is EINVAL', () => {
@@ -140,7 +130,7 @@ describe('VFIO_DEVICE_GET_INFO', () => {
     const info = { argsz: 16, flags: 0, num_regions: 0, num_irqs: 0, cap_offset: 0, pad: 0 };
     file.ioctl(VFIO_DEVICE_GET_INFO, info);
     expect(info.flags).toBe(VFIO_DEVICE_FLAGS_PCI);
-    expect(code(() => file.ioctl(VFIO_DEVICE_RESET))).toBe('EINVAL');
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_RESET))).toBe('EINVAL');
   });
 });
 
@@ -199,7 +189,7 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
     expect(r.flags).toBe(VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_CAPS);
     // Read-only: reads reach the vendor, writes are EINVAL.
     expect(file.read(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(EDID_INDEX))).toBe(4);
-    expect(code(() => file.write(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(EDID_INDEX)))).toBe('EINVAL');
+    expect(errnoOf(() => file.write(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(EDID_INDEX)))).toBe('EINVAL');
     expect(r.caps).toEqual([
       {
         header: { id: VFIO_REGION_INFO_CAP_TYPE, version: 1, next: 0 },
@@ -221,7 +211,7 @@ describe('VFIO_DEVICE_GET_REGION_INFO', () => {
     ] as const) {
       const r = regionInfo(index, argsz);
       expect(
-        code(() => file.ioctl(VFIO_DEVICE_GET_REGION_INFO, r)),
+        errnoOf(() => file.ioctl(VFIO_DEVICE_GET_REGION_INFO, r)),
         `index ${index}`,
       ).toBe('EINVAL');
       expect(r).toEqual(regionInfo(index, argsz));
@@ -251,7 +241,7 @@ describe('VFIO_DEVICE_GET_IRQ_INFO (counts from the capability list)', () => {
   it('ERR exists only on PCI Express: EINVAL on conventional PCI, one on PCIe', () => {
     const s = stack();
     const { file } = openMdev(s);
-    expect(code(() => file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, irq(3)))).toBe('EINVAL');
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, irq(3)))).toBe('EINVAL');
     const e = openMdev(s, 'fakegpu-pcie', '00000000-0000-4000-8000-0000000000e1');
     const i = irq(3);
     e.file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, i);
@@ -266,7 +256,7 @@ describe('VFIO_DEVICE_GET_IRQ_INFO (counts from the capability list)', () => {
     const s = stack();
     const { file } = openMdev(s);
     for (const i of [irq(5), irq(0, 15)]) {
-      expect(code(() => file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, i))).toBe('EINVAL');
+      expect(errnoOf(() => file.ioctl(VFIO_DEVICE_GET_IRQ_INFO, i))).toBe('EINVAL');
       expect(i.flags).toBe(0);
     }
   });
@@ -324,7 +314,7 @@ describe('read/write (index << 40, split into aligned 4/2/1-byte accesses)', () 
     const s = stack();
     const { file } = openMdev(s);
     expect(file.read(new Uint8Array(8), BAR0 + BAR0_SIZE - 2n)).toBe(2);
-    expect(code(() => file.read(new Uint8Array(1), BAR0 + BAR0_SIZE))).toBe('EINVAL');
+    expect(errnoOf(() => file.read(new Uint8Array(1), BAR0 + BAR0_SIZE))).toBe('EINVAL');
   });
 
   it('regions that do not exist or are refused are EINVAL: empty BAR, ROM, VGA, past the last', () => {
@@ -332,20 +322,20 @@ describe('read/write (index << 40, split into aligned 4/2/1-byte accesses)', () 
     const { file } = openMdev(s);
     for (const index of [1, 6, 8, 10]) {
       expect(
-        code(() => file.read(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(index))),
+        errnoOf(() => file.read(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(index))),
         `index ${index}`,
       ).toBe('EINVAL');
-      expect(code(() => file.write(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(index)))).toBe('EINVAL');
+      expect(errnoOf(() => file.write(new Uint8Array(4), VFIO_PCI_INDEX_TO_OFFSET(index)))).toBe('EINVAL');
     }
-    expect(code(() => file.read(new Uint8Array(4), 1n << 60n))).toBe('EINVAL');
-    expect(code(() => file.read(new Uint8Array(4), -4n))).toBe('EINVAL');
+    expect(errnoOf(() => file.read(new Uint8Array(4), 1n << 60n))).toBe('EINVAL');
+    expect(errnoOf(() => file.read(new Uint8Array(4), -4n))).toBe('EINVAL');
   });
 
   it('a vendor that transfers nothing makes the access EFAULT', () => {
     const s = stack();
     const { file } = openMdev(s);
     s.vendor.ctl.failRead = true;
-    expect(code(() => file.read(new Uint8Array(4), BAR0))).toBe('EFAULT');
+    expect(errnoOf(() => file.read(new Uint8Array(4), BAR0))).toBe('EFAULT');
   });
 });
 
@@ -386,18 +376,18 @@ describe('VFIO_DEVICE_RESET, QUERY_GFX_PLANE and unknown ioctls', () => {
       file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, plane(VFIO_GFX_PLANE_TYPE_PROBE | VFIO_GFX_PLANE_TYPE_REGION)),
     ).toBe(0);
     expect(
-      code(() =>
+      errnoOf(() =>
         file.ioctl(
           VFIO_DEVICE_QUERY_GFX_PLANE,
           plane(VFIO_GFX_PLANE_TYPE_PROBE | VFIO_GFX_PLANE_TYPE_DMABUF),
         ),
       ),
     ).toBe('EINVAL');
-    expect(code(() => file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, plane(VFIO_GFX_PLANE_TYPE_DMABUF)))).toBe(
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, plane(VFIO_GFX_PLANE_TYPE_DMABUF)))).toBe(
       'EINVAL',
     );
     const small = plane(VFIO_GFX_PLANE_TYPE_REGION, 59);
-    expect(code(() => file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, small))).toBe('EINVAL');
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, small))).toBe('EINVAL');
     expect(small.width).toBe(0);
     const p = plane(VFIO_GFX_PLANE_TYPE_REGION, 60);
     file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, p);
@@ -407,10 +397,10 @@ describe('VFIO_DEVICE_RESET, QUERY_GFX_PLANE and unknown ioctls', () => {
   it('a device that is not a display answers QUERY_GFX_PLANE with ENOTTY, as any unknown ioctl', () => {
     const s = stack({ noDisplay: true });
     const { file } = openMdev(s);
-    expect(code(() => file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, plane(VFIO_GFX_PLANE_TYPE_REGION)))).toBe(
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_QUERY_GFX_PLANE, plane(VFIO_GFX_PLANE_TYPE_REGION)))).toBe(
       'ENOTTY',
     );
-    expect(code(() => file.ioctl(0x3b99, {}))).toBe('ENOTTY');
+    expect(errnoOf(() => file.ioctl(0x3b99, {}))).toBe('ENOTTY');
   });
 });
 
@@ -420,7 +410,7 @@ describe('a vendor that describes a region wrongly', () => {
     const orig = s.vendor.ops.getRegionInfo;
     s.vendor.ops.getRegionInfo = (m, i) =>
       i === 2 ? { size: 0x1000n, mmap: true, sparse: [{ offset: 0n, size: 0x2000n }] } : orig(m, i);
-    expect(code(() => openMdev(s))).toBe('EINVAL');
+    expect(errnoOf(() => openMdev(s))).toBe('EINVAL');
     const mdev = s.mdevs.device(UUID)!;
     expect(mdev.openCount).toBe(0);
     expect(s.vendor.st(mdev).opens).toBe(0);

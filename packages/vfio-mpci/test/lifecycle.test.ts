@@ -1,18 +1,9 @@
 import { KernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { VFIO_DEVICE_GET_INFO } from '@tsvirt/vfio-core';
 import { describe, expect, it } from 'vitest';
 import { mpciIrqs, mpciVfioDevice } from '../src/index.ts';
 import { BAR0, BAR2, openMdev, PAGE, stack, UUID } from './fake-vendor.ts';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const info = () => ({ argsz: 16, flags: 0, num_regions: 0, num_irqs: 0, cap_offset: 0, pad: 0 });
 
@@ -20,7 +11,7 @@ describe('mdev removal and the VFIO device', () => {
   it('removing an open mdev is EBUSY and the device keeps working', () => {
     const s = stack();
     const { file } = openMdev(s);
-    expect(code(() => s.mdevs.removeDevice(UUID))).toBe('EBUSY');
+    expect(errnoOf(() => s.mdevs.removeDevice(UUID))).toBe('EBUSY');
     expect(file.ioctl(VFIO_DEVICE_GET_INFO, info())).toBe(0);
   });
 
@@ -42,7 +33,7 @@ describe('mdev removal and the VFIO device', () => {
     s.mdevs.removeDevice(UUID);
     expect(s.vfio.groupIds()).toEqual([]);
     expect(s.vfio.iommuGroups.get(id)).toBeUndefined();
-    expect(code(() => s.vfio.open(s.fds, `/dev/vfio/${id}`))).toBe('ENOENT');
+    expect(errnoOf(() => s.vfio.open(s.fds, `/dev/vfio/${id}`))).toBe('ENOENT');
     expect(mpciIrqs(mdev)).toBeUndefined();
   });
 
@@ -54,8 +45,8 @@ describe('mdev removal and the VFIO device', () => {
     const type = mdev.type;
     expect(type.availableInstances).toBe(1);
     s.mdevs.unregisterParent('fakegpu');
-    expect(code(() => file.ioctl(VFIO_DEVICE_GET_INFO, info()))).toBe('ENODEV');
-    expect(code(() => file.read(new Uint8Array(4), BAR0))).toBe('ENODEV');
+    expect(errnoOf(() => file.ioctl(VFIO_DEVICE_GET_INFO, info()))).toBe('ENODEV');
+    expect(errnoOf(() => file.read(new Uint8Array(4), BAR0))).toBe('ENODEV');
     expect(s.mm.present(vma.start)).toBe(false);
     expect(() => s.mm.load(vma, vma.start)).toThrow(KernelError);
     expect(mdev.released).toBe(false);

@@ -1,18 +1,9 @@
 import { KernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { VFIO_DEVICE_RESET } from '@tsvirt/vfio-core';
 import { describe, expect, it } from 'vitest';
 import { VM_IO, VM_PFNMAP } from '../src/index.ts';
 import { BAR0, BAR2, BAR2_SIZE, CFG, openMdev, PAGE, PARENT_BAR2, stack, VRAM_PFN } from './fake-vendor.ts';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('mmap of an mmap-able BAR', () => {
   it('faults each page once through validate_map_request, onto the same frames the trapped path sees', () => {
@@ -44,11 +35,11 @@ describe('mmap of an mmap-able BAR', () => {
   it('private mappings, regions without MMAP, and mappings past the region end are EINVAL', () => {
     const s = stack();
     const { file, mdev } = openMdev(s);
-    expect(code(() => s.mm.mmap(file, BAR2, PAGE, false))).toBe('EINVAL');
-    expect(code(() => s.mm.mmap(file, BAR0, PAGE))).toBe('EINVAL');
-    expect(code(() => s.mm.mmap(file, CFG, PAGE))).toBe('EINVAL');
-    expect(code(() => s.mm.mmap(file, BAR2 + BAR2_SIZE - BigInt(PAGE), 2 * PAGE))).toBe('EINVAL');
-    expect(code(() => s.mm.mmap(file, 1n << 44n, PAGE))).toBe('EINVAL');
+    expect(errnoOf(() => s.mm.mmap(file, BAR2, PAGE, false))).toBe('EINVAL');
+    expect(errnoOf(() => s.mm.mmap(file, BAR0, PAGE))).toBe('EINVAL');
+    expect(errnoOf(() => s.mm.mmap(file, CFG, PAGE))).toBe('EINVAL');
+    expect(errnoOf(() => s.mm.mmap(file, BAR2 + BAR2_SIZE - BigInt(PAGE), 2 * PAGE))).toBe('EINVAL');
+    expect(errnoOf(() => s.mm.mmap(file, 1n << 44n, PAGE))).toBe('EINVAL');
     expect(mdev.physMappings.mappings).toHaveLength(0);
   });
 
