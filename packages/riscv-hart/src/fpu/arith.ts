@@ -31,7 +31,7 @@ function isNormalWide(r: number): boolean {
 
 /** Write the double sum x+y (x, y finite or not); false when the exact path must decide. */
 export function fastSumD(fpu: FpuState, rd: number, x: number, y: number, rm: number): boolean {
-  let r = x + y;
+  const r = x + y;
   if (r - r !== 0) return false;
   if (r === 0) {
     // An exact zero: the host's sign rule is IEEE's for every mode but RDN.
@@ -46,15 +46,7 @@ export function fastSumD(fpu: FpuState, rd: number, x: number, y: number, rm: nu
     if (err - err !== 0) return false;
     errSign = signOf(err);
   }
-  if (errSign !== 0) {
-    if (rm !== RM_RNE) {
-      r = directed(r, errSign, rm, false);
-      if (r - r !== 0) return false;
-    }
-    raise(fpu, FFLAG_NX);
-  }
-  writeD(fpu, rd, r);
-  return true;
+  return finishD(fpu, rd, r, errSign, rm);
 }
 
 function fastArithD(fpu: FpuState, op: number, rd: number, a: number, b: number, rm: number): boolean {
@@ -92,6 +84,16 @@ function fastArithD(fpu: FpuState, op: number, rd: number, a: number, b: number,
     const rem = a - p - twoProductErr(r, b, p);
     errSign = b > 0 ? signOf(rem) : -signOf(rem);
   }
+  return finishD(fpu, rd, r, errSign, rm);
+}
+
+/**
+ * Write the host's RNE double r, whose exact error has sign errSign: an
+ * inexact result raises NX and, outside RNE, steps one ulp towards the
+ * rounding direction. False (nothing written) when the step overflows, for
+ * the exact path to decide.
+ */
+export function finishD(fpu: FpuState, rd: number, r: number, errSign: number, rm: number): boolean {
   if (errSign !== 0) {
     if (rm !== RM_RNE) {
       r = directed(r, errSign, rm, false);
@@ -201,7 +203,7 @@ function fastSqrt(fpu: FpuState, isD: boolean, rd: number, a: number, rm: number
     return true;
   }
   if (!(a > 0)) return false;
-  let r = Math.sqrt(a);
+  const r = Math.sqrt(a);
   if (skipNX(fpu, rm)) {
     // The square root of a positive number can neither overflow nor underflow.
     if (isD) writeD(fpu, rd, r);
@@ -212,15 +214,7 @@ function fastSqrt(fpu: FpuState, isD: boolean, rd: number, a: number, rm: number
   const p = r * r;
   const errSign = signOf(a - p - twoProductErr(r, r, p));
   if (!isD) return finishS(fpu, rd, r, errSign, rm);
-  if (errSign !== 0) {
-    if (rm !== RM_RNE) {
-      r = directed(r, errSign, rm, false);
-      if (r - r !== 0) return false;
-    }
-    raise(fpu, FFLAG_NX);
-  }
-  writeD(fpu, rd, r);
-  return true;
+  return finishD(fpu, rd, r, errSign, rm);
 }
 
 /** FSQRT.{S,D} rd, rs1. */

@@ -6,8 +6,8 @@
 // Double: Dekker's exact product, then Boldo and Melquiond's round-to-odd
 // summation; cases whose error sign is not certain go to the exact path.
 
-import { fastSumD, finishS } from './arith.ts';
-import { FFLAG_NX, RM_RDN, RM_RNE } from './consts.ts';
+import { fastSumD, finishD, finishS } from './arith.ts';
+import { RM_RDN, RM_RNE } from './consts.ts';
 import {
   lowWord,
   raise,
@@ -16,12 +16,11 @@ import {
   readS,
   readSBig,
   stepD,
-  writeD,
   writeDBig,
   writeS,
   writeSBig,
 } from './regs.ts';
-import { directed, inSafe, signOf, twoProductErr, twoSumErr } from './round.ts';
+import { inSafe, signOf, twoProductErr, twoSumErr } from './round.ts';
 import { F32, F64, sfFma, sfState } from './softfloat.ts';
 import type { FpuState } from './state.ts';
 
@@ -89,15 +88,7 @@ function fastFmaD(
     else if (Math.abs(w) > 2 * Math.abs(delta)) errSign = signOf(w);
     else return false;
   }
-  if (errSign !== 0) {
-    if (rm !== RM_RNE) {
-      r = directed(r, errSign, rm, false);
-      if (r - r !== 0) return false;
-    }
-    raise(fpu, FFLAG_NX);
-  }
-  writeD(fpu, rd, r);
-  return true;
+  return finishD(fpu, rd, r, errSign, rm);
 }
 
 /** R4-type fused multiply-add; negProd/negAdd select the opcode as in sfFma. */
