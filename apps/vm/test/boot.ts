@@ -16,7 +16,13 @@ export interface Booted {
  * after the previous step's match, then types `send`. Resolves when the
  * guest ends the run.
  */
-export async function boot(argv: string[], script: { expect: string; send: string }[] = []): Promise<Booted> {
+export interface ScriptStep {
+  expect: string;
+  /** What to type; a function gets the output so far (to use an address the guest printed). */
+  send: string | ((output: string) => string);
+}
+
+export async function boot(argv: string[], script: ScriptStep[] = []): Promise<Booted> {
   const opts = parseArgs(argv);
   const path = opts.kernel ?? DEFAULT_GUEST;
   let output = '';
@@ -30,7 +36,8 @@ export async function boot(argv: string[], script: { expect: string; send: strin
       const at = output.indexOf(script[step]!.expect, consumed);
       if (at < 0) break;
       consumed = at + script[step]!.expect.length;
-      runner.feed([...Buffer.from(script[step]!.send)]);
+      const send = script[step]!.send;
+      runner.feed([...Buffer.from(typeof send === 'string' ? send : send(output))]);
       step++;
     }
   });
