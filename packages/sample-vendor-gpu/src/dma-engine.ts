@@ -45,15 +45,24 @@ export function decodeCommand(b: Uint8Array): GpuCommand {
  * The DMA engine: on a doorbell it executes ring entries HEAD..TAIL-1.
  * Guest memory is reached only through vfio-core's vfio_dma_rw() on the
  * mdev's VFIO device, so every byte it writes is dirty-tracked by the
- * IOMMU backend, and a fault (unmapped or not permitted IOVA) moves no
- * byte. A bad command stops the engine at it with an error status.
+ * IOMMU backend, and a fault (unmapped or not permitted IOVA) writes no
+ * byte of guest memory. A bad command stops the engine at it with an
+ * error status.
  */
 export class DmaEngine {
   private readonly cmdBuf = new Uint8Array(CMD_SIZE);
   /** Commands executed since creation (for tests and statistics). */
   executed = 0;
 
+  private stagingBuf: Uint8Array | undefined;
+
   constructor(private readonly gpu: SampleGpu) {}
+
+  /** A reusable gather buffer of `n` bytes (at most VRAM size). */
+  private staging(n: number): Uint8Array {
+    if (this.stagingBuf === undefined || this.stagingBuf.length < n) this.stagingBuf = new Uint8Array(n);
+    return this.stagingBuf.subarray(0, n);
+  }
 
   private vdev(): VfioDevice | undefined {
     return mpciVfioDevice(this.gpu.mdev);
@@ -130,13 +139,19 @@ export class DmaEngine {
           // One contiguous VRAM view: DMA straight into (or out of) it.
           return this.dmaRw(c.addr, pieces[0]!, !toVram) ? ERR_NONE : ERR_DMA_FAULT;
         }
-        // Across VRAM segments: stage it, so a fault leaves VRAM untouched too.
-        const tmp = new Uint8Array(c.length);
         if (toVram) {
-          if (!this.dmaRw(c.addr, tmp, false)) return ERR_DMA_FAULT;
-          gpu.vram.write(c.vramOffset, tmp);
+          // Segment by segment straight into VRAM; a fault part-way leaves the
+          // earlier part of the VRAM range written (inside the device only).
+          let iova = c.addr;
+          for (const p of pieces) {
+            if (!this.dmaRw(iova, p, false)) return ERR_DMA_FAULT;
+            iova += BigInt(p.length);
+          }
           return ERR_NONE;
         }
+        // Out of VRAM across segments: gather first, so one vfio_dma_rw either
+        // writes all of guest memory or (on a fault) none of it.
+        const tmp = this.staging(c.length);
         gpu.vram.read(c.vramOffset, tmp);
         return this.dmaRw(c.addr, tmp, true) ? ERR_NONE : ERR_DMA_FAULT;
       }

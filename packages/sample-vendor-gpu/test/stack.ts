@@ -77,7 +77,7 @@ export type Host = ReturnType<typeof host>;
  * What a VMM does with a new mdev: container + group + device fd, the type1
  * IOMMU with guest RAM mapped at RAM_IOVA, and an INTx eventfd.
  */
-export function openDevice(h: Host, mdev: MdevDevice) {
+export function openDevice(h: Host, mdev: MdevDevice, ramSize = RAM_SIZE) {
   const fds = new FdTable();
   const cfd = h.vfio.open(fds, '/dev/vfio/vfio');
   const gfd = h.vfio.open(fds, `/dev/vfio/${mdev.iommuGroup!.id}`);
@@ -86,7 +86,7 @@ export function openDevice(h: Host, mdev: MdevDevice) {
   const dfd = ioctl(fds, gfd, VFIO_GROUP_GET_DEVICE_FD, mdev.uuid);
   const device = fds.getAs(dfd, VfioDeviceFile);
   const ram = h.mm.mmap({
-    length: RAM_SIZE,
+    length: ramSize,
     prot: PROT_READ | PROT_WRITE,
     flags: MAP_PRIVATE | MAP_ANONYMOUS,
   });
@@ -95,7 +95,7 @@ export function openDevice(h: Host, mdev: MdevDevice) {
     flags: VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
     vaddr: BigInt(ram),
     iova: RAM_IOVA,
-    size: BigInt(RAM_SIZE),
+    size: BigInt(ramSize),
   });
   const intx = new EventFd();
   device.ioctl(VFIO_DEVICE_SET_IRQS, {
@@ -135,10 +135,10 @@ export function openDevice(h: Host, mdev: MdevDevice) {
 }
 
 /** The standard bring-up: create and open a GPU of `type`, memory decode + bus master on. */
-export function gpu(type = 'small', opts: { vramPool?: number } = {}) {
+export function gpu(type = 'small', opts: { vramPool?: number; ramSize?: number } = {}) {
   const h = host(opts);
   const mdev = h.mdevs.createDevice('sample-gpu', `sample_gpu-${type}`, UUIDS[0]!);
-  const d = openDevice(h, mdev);
+  const d = openDevice(h, mdev, opts.ramSize);
   d.wr16(CFG + 4n, 0x6);
   return { h, mdev, ...d };
 }
