@@ -698,3 +698,21 @@ function f64From(bits: bigint): number {
   u64[0] = bits;
   return f64[0];
 }
+
+describe('FCVT round-to-integer near -0.5 (found by the random guest program against QEMU)', () => {
+  it('rounds -0.49999999999999994 to 0 under RMM and RNE, to -1 under RDN', async () => {
+    const { createFpuState, executeFp } = await import('../src/fpu/index.ts');
+    const cvt = (rm: number) => {
+      const s = createFpuState();
+      // f1 = 0xbfdfffffffffffff; fcvt.l.d x5, f1, rm
+      s.f[2] = 0xffffffff;
+      s.f[3] = 0xbfdfffff;
+      expect(executeFp(s, (0x61 << 25) | (2 << 20) | (1 << 15) | (rm << 12) | (5 << 7) | 0x53)).toBe(true);
+      return s.x[5];
+    };
+    expect(cvt(4)).toBe(0n); // RMM
+    expect(cvt(0)).toBe(0n); // RNE
+    expect(cvt(2)).toBe(-1n); // RDN
+    expect(cvt(1)).toBe(0n); // RTZ
+  });
+});

@@ -24,14 +24,7 @@ import { runOnHart } from './support/mini-vmm.ts';
  * else must still match; a line that now matches prints a reminder to drop
  * its entry.
  */
-const KNOWN_HART_BUGS: Partial<Record<GuestProgram, { line: string; why: string }[]>> = {
-  random: [
-    {
-      line: 'fcvt_l_d rmm ',
-      why: 'src/fpu/convert.ts roundToInteger(): for v = -0.49999999999999994 (0xbfdfffffffffffff), v - Math.floor(v) rounds to exactly 0.5, so FCVT.L.D under RMM gives -1 instead of 0 (QEMU: 0 with NX); take the fraction of |v| instead',
-    },
-  ],
-};
+const KNOWN_HART_BUGS: Partial<Record<GuestProgram, { line: string; why: string }[]>> = {};
 
 function mask(text: string, name: GuestProgram): string {
   const known = KNOWN_HART_BUGS[name] ?? [];

@@ -29,12 +29,17 @@ function roundToInteger(v: number, rm: number): number {
     case RM_RUP:
       return Math.ceil(v);
     default: {
-      const fl = Math.floor(v);
-      const diff = v - fl;
-      if (diff > 0.5) return fl + 1;
-      if (diff < 0.5) return fl;
-      if (rm === RM_RMM) return v > 0 ? fl + 1 : fl;
-      return fl % 2 === 0 ? fl : fl + 1;
+      // Work on |v|: |v| - floor(|v|) is exact, while v - floor(v) for a
+      // negative v just above -0.5 rounds up to 0.5 and breaks the tie rule.
+      const a = Math.abs(v);
+      const fl = Math.floor(a);
+      const diff = a - fl;
+      let r: number;
+      if (diff > 0.5) r = fl + 1;
+      else if (diff < 0.5) r = fl;
+      else if (rm === RM_RMM) r = fl + 1;
+      else r = fl % 2 === 0 ? fl : fl + 1;
+      return v < 0 ? -r : r;
     }
   }
 }
