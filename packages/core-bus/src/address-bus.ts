@@ -1,3 +1,4 @@
+import { floorIndex } from './floor-index.ts';
 import { fail } from './kernel-error.ts';
 
 /**
@@ -45,20 +46,7 @@ export class AddressBus<D extends BusDevice = BusDevice> {
 
   /** Index of the last range whose base is <= addr, or -1. */
   private floor(addr: number): number {
-    const bases = this.bases;
-    let lo = 0;
-    let hi = bases.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (bases[mid]! <= addr) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
+    return floorIndex(this.bases, addr);
   }
 
   /**

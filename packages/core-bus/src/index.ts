@@ -8,6 +8,7 @@ export { type BusType, Device, type Driver, DriverCore, type DriverCoreEvent } f
 export { ERRNO, ERRNO_ALIASES, type ErrnoCode, errnoName, STRERROR } from './errno.ts';
 export { EFD_NONBLOCK, EFD_SEMAPHORE, EVENTFD_MAX, EventFd, type EventFdListener } from './eventfd.ts';
 export { FdTable, type KernelFile } from './fd-table.ts';
+export { floorIndex } from './floor-index.ts';
 export { fail, isKernelError, KernelError } from './kernel-error.ts';
 export { defineModule, loadPluginModule, ModuleLoader, orderModules, type VmmModule } from './module.ts';
 export { DRIVER_CORE, MODULE_LOADER } from './tokens.ts';

@@ -1,3 +1,4 @@
+import { floorIndex } from '@tsvirt/core-bus';
 import { PAGE_SHIFT } from './uapi.ts';
 
 /**
@@ -99,19 +100,7 @@ export class KvmMemslots {
   lookup(gfn: number): KvmMemorySlot | undefined {
     const last = this.last;
     if (last !== undefined && gfn >= last.baseGfn && gfn < last.baseGfn + last.npages) return last;
-    const bases = this.bases;
-    let lo = 0;
-    let hi = bases.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (bases[mid]! <= gfn) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const found = floorIndex(this.bases, gfn);
     if (found < 0) return undefined;
     const s = this.sorted[found]!;
     if (gfn >= s.baseGfn + s.npages) return undefined;
