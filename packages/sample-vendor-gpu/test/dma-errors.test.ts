@@ -219,6 +219,20 @@ describe('guest mistakes are device errors; nothing outside the device changes',
     expect(g.rd32(R(REG_INT_STATUS))).toBe(0);
   });
 
+  it('a faulting copy out of VRAM across segments writes no guest memory and dirties nothing', () => {
+    const g = setup();
+    const seg = sampleGpuOf(g.mdev).vram.segBytes;
+    g.submit(cmd(OP_FILL, { vram: seg - 4096, length: 8192, value: 0x5a5a5a5a }));
+    g.guestWrite(RAM_IOVA + BigInt(RAM_SIZE) - 4096n, new Uint8Array(4096).fill(1));
+    // The target's first page is guest RAM, its second lies past the mapping.
+    g.submit(
+      cmd(OP_COPY_FROM_VRAM, { addr: RAM_IOVA + BigInt(RAM_SIZE) - 4096n, vram: seg - 4096, length: 8192 }),
+    );
+    expectError(g, ERR_DMA_FAULT, 1);
+    expect(g.guestRead(RAM_IOVA + BigInt(RAM_SIZE) - 4096n, 4096)).toEqual(new Uint8Array(4096).fill(1));
+    expect(g.dirty()).toEqual([]);
+  });
+
   it('copies spanning VRAM segments and unaligned fills land exactly', () => {
     const g = setup();
     const seg = sampleGpuOf(g.mdev).vram.segBytes;
