@@ -1,4 +1,4 @@
-import { isKernelError } from '@tsvirt/core-bus';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_ARM_PSCI_0_1,
@@ -26,14 +26,7 @@ import {
 import { hvc, makeVm, vmState } from './helpers.ts';
 
 function expectErrno(fn: () => unknown, code: string) {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(isKernelError(err), `expected ${code}, got ${String(err)}`).toBe(true);
-  expect((err as { code: string }).code).toBe(code);
+  expect(errnoOf(fn)).toBe(code);
 }
 
 describe('KVM_REG_ARM_PSCI_VERSION', () => {
