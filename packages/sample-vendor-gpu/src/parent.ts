@@ -113,7 +113,9 @@ export class SampleGpuDriver implements MpciParentOps {
    * returns on release.
    */
   remove(mdev: MdevDevice): void {
-    sampleGpuOf(mdev).vram.free();
+    const gpu = sampleGpuOf(mdev);
+    gpu.gone = true;
+    gpu.vram.free();
   }
 
   getRegionInfo(mdev: MdevDevice, index: number): MpciRegionInfo | undefined {

@@ -105,6 +105,8 @@ export class SampleGpu {
   /** The mode latched by the last successful MODE_ENABLE write. */
   scanout: Scanout | undefined = undefined;
   readonly dma: DmaEngine;
+  /** The mdev was removed and its VRAM frames went back to the host. */
+  gone = false;
 
   constructor(
     readonly mdev: MdevDevice,
@@ -160,6 +162,7 @@ export class SampleGpu {
 
   /** A trapped access at `index << 40 | offset`, 1/2/4 bytes, naturally aligned. */
   access(buf: Uint8Array, pos: bigint, write: boolean): number {
+    if (this.gone) fail('ENODEV', 'device was removed', write ? 'vfio_mpci_write' : 'vfio_mpci_read');
     const index = Number(pos >> REGION_SHIFT);
     const off = Number(pos & OFFSET_MASK);
     switch (index) {
@@ -358,6 +361,7 @@ export class SampleGpu {
    * memory decode is off or for any other region.
    */
   validateMapRequest(req: MpciMapRequest): MpciMapAnswer {
+    if (this.gone) fail('ENODEV', 'device was removed');
     if (req.index !== VFIO_PCI_BAR2_REGION_INDEX) fail('EINVAL', `region ${req.index} is not mmap-able`);
     if (!this.config.memoryEnabled) fail('EFAULT', 'memory decode is off');
     const off = Number(req.offset);
@@ -411,7 +415,7 @@ export class SampleGpu {
   /** The current display as RGBA (XRGB8888 -> R, G, B, 255), or undefined while off. */
   displaySnapshot(): DisplaySnapshot | undefined {
     const s = this.scanout;
-    if (s === undefined) return undefined;
+    if (s === undefined || this.gone) return undefined;
     const rgba = new Uint8Array(s.width * s.height * 4);
     const row = new Uint8Array(s.width * 4);
     for (let y = 0; y < s.height; y++) {
@@ -431,6 +435,7 @@ export class SampleGpu {
 
   /** The device state as a versioned blob: config space, registers, scan-out, VRAM. */
   save(): Uint8Array {
+    if (this.gone) fail('ENODEV', 'device was removed', 'sample_gpu_save');
     const vram = new Uint8Array(this.vramSize);
     this.vram.read(0, vram);
     return encodeState({
@@ -447,6 +452,7 @@ export class SampleGpu {
    * VRAM size or inconsistent fields are EINVAL and change nothing.
    */
   restore(blob: Uint8Array): void {
+    if (this.gone) fail('ENODEV', 'device was removed', 'sample_gpu_restore');
     const st = decodeState(blob, this.vramSize);
     const wasMem = this.config.memoryEnabled;
     this.config.bytes.set(st.config);

@@ -1,7 +1,10 @@
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@tsvirt/host-mm';
 import {
+  VFIO_DMA_MAP_FLAG_READ,
   VFIO_IOMMU_DIRTY_PAGES,
   VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
   VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+  VFIO_IOMMU_MAP_DMA,
 } from '@tsvirt/iommu-type1';
 import {
   ioctl,
@@ -121,6 +124,34 @@ describe('guest mistakes are device errors; nothing outside the device changes',
     expect(g.rd32(R(REG_FENCE_VALUE))).toBe(0);
     expect(Buffer.from(g.guestRead(RAM_IOVA + 4n * PAGE, RAM_SIZE - 4 * 4096)).equals(ramBefore)).toBe(true);
     expect(g.dirty()).toEqual([]);
+  });
+
+  it('DMA_FAULT: a copy out of VRAM into a read-only mapping writes nothing', () => {
+    const g = setup();
+    const ro = g.h.mm.mmap({
+      length: 4096,
+      prot: PROT_READ | PROT_WRITE,
+      flags: MAP_PRIVATE | MAP_ANONYMOUS,
+    });
+    g.h.mm.copyToUser(ro, Uint8Array.of(9, 9, 9, 9));
+    ioctl(g.fds, g.cfd, VFIO_IOMMU_MAP_DMA, {
+      argsz: 32,
+      flags: VFIO_DMA_MAP_FLAG_READ,
+      vaddr: BigInt(ro),
+      iova: 0x1_0000_0000n,
+      size: 4096n,
+    });
+    // Reading from it is allowed; writing into it is not.
+    g.submit(cmd(OP_COPY_TO_VRAM, { addr: 0x1_0000_0000n, vram: 16, length: 4 }));
+    expect([...g.vram().subarray(16, 20)]).toEqual([9, 9, 9, 9]);
+    g.submit(
+      cmd(OP_FILL, { length: 4, value: 0x01020304 }),
+      cmd(OP_COPY_FROM_VRAM, { addr: 0x1_0000_0000n, length: 4 }),
+    );
+    expectError(g, ERR_DMA_FAULT, 2);
+    const b = new Uint8Array(4);
+    g.h.mm.copyFromUser(ro, b);
+    expect([...b]).toEqual([9, 9, 9, 9]);
   });
 
   it('a stopped engine ignores doorbells until ERROR is cleared, then resumes from HEAD', () => {

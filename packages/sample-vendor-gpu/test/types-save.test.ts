@@ -38,8 +38,13 @@ describe('types from the shared VRAM pool', () => {
     const d = openDevice(h, mdev);
     expect(code(() => h.mdevs.removeDevice(mdev.uuid))).toBe('EBUSY');
     expect(h.driver!.vramFree).toBe(4 << 20);
+    const framesOpen = h.mm.phys.allocatedFrames;
     h.mdevs.unregisterParent('sample-gpu');
     expect(h.driver!.vramFree).toBe(4 << 20);
+    // The frames went back to the host at once; the device model no longer touches them.
+    expect(framesOpen - h.mm.phys.allocatedFrames).toBe((4 << 20) / 4096);
+    expect(sampleGpuOf(mdev).displaySnapshot()).toBeUndefined();
+    expect(code(() => sampleGpuOf(mdev).save())).toBe('ENODEV');
     d.fds.close(d.dfd);
     expect(h.driver!.vramFree).toBe(8 << 20);
   });
