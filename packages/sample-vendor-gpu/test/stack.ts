@@ -51,11 +51,14 @@ export const UUIDS = [
 ];
 
 /** The host: every layer loaded as modules, the GPU as a plugin (or `plugin`). */
-export function host(opts: { vramPool?: number; plugin?: VmmModule } = {}) {
+export function host(opts: { vramPool?: number; plugin?: VmmModule; totalFrames?: number } = {}) {
   const loader = new ModuleLoader();
   loader.loadHost([
     coreBusModule,
-    createHostMmModule({ phys: { totalFrames: 1 << 17 }, mm: { rlimitMemlock: 1 << 30 } }),
+    createHostMmModule({
+      phys: { totalFrames: opts.totalFrames ?? 1 << 17 },
+      mm: { rlimitMemlock: 1 << 30 },
+    }),
     vfioCoreModule,
     iommuType1Module,
     mdevCoreModule,

@@ -32,6 +32,19 @@ describe('types from the shared VRAM pool', () => {
     expect(h.mm.phys.allocatedFrames - framesBefore).toBe((16 << 20) / 4096);
   });
 
+  it('host memory running out is ENOMEM from the create, and the pool is unchanged', () => {
+    const h = host({ totalFrames: (12 << 20) / 4096, vramPool: 1 << 30 });
+    const sysfs = new MdevSysfs(h.mdevs);
+    h.mdevs.createDevice('sample-gpu', 'sample_gpu-small', UUIDS[0]!);
+    const before = sysfs.read(`${TYPES}/sample_gpu-small/available_instances`);
+    const frames = h.mm.phys.allocatedFrames;
+    expect(code(() => h.mdevs.createDevice('sample-gpu', 'sample_gpu-medium', UUIDS[1]!))).toBe('ENOMEM');
+    expect(sysfs.read(`${TYPES}/sample_gpu-small/available_instances`)).toBe(before);
+    expect(h.mm.phys.allocatedFrames).toBe(frames);
+    expect(h.mdevs.device(UUIDS[1]!)).toBeUndefined();
+    h.mdevs.createDevice('sample-gpu', 'sample_gpu-small', UUIDS[1]!);
+  });
+
   it('an instance force-removed while open returns to the pool only on its last close', () => {
     const h = host({ vramPool: 8 << 20 });
     const mdev = h.mdevs.createDevice('sample-gpu', 'sample_gpu-small', UUIDS[0]!);
