@@ -139,6 +139,8 @@ export class GpuConfigSpace {
    */
   write(off: number, buf: Uint8Array): void {
     const b = this.bytes;
+    const pmcsr = SGPU_PM_CAP + PCI_PM_CTRL;
+    const oldState = b[pmcsr]! & PCI_PM_CTRL_STATE_MASK;
     for (let i = 0; i < buf.length; i++) {
       const a = off + i;
       const v = buf[i]!;
@@ -147,6 +149,9 @@ export class GpuConfigSpace {
     }
     const ctl = SGPU_MSI_CAP + 2;
     if (off <= ctl && off + buf.length > ctl) b[ctl] = b[ctl]! & ~PCI_MSI_FLAGS_QSIZE;
+    // D1 and D2 are not supported (PMC says so): such a write leaves the state as it was.
+    const st = b[pmcsr]! & PCI_PM_CTRL_STATE_MASK;
+    if (st === 1 || st === 2) b[pmcsr] = (b[pmcsr]! & ~PCI_PM_CTRL_STATE_MASK) | oldState;
   }
 
   /** The device drives Status.Interrupt (read-only to software). */
@@ -163,8 +168,13 @@ export class GpuConfigSpace {
   get command(): number {
     return this.read16(PCI_COMMAND);
   }
+  /** The power state from PMCSR: 0 = D0 ... 3 = D3hot. */
+  get powerState(): number {
+    return this.bytes[SGPU_PM_CAP + PCI_PM_CTRL]! & PCI_PM_CTRL_STATE_MASK;
+  }
+  /** BARs decode: memory enable set and in D0 (as __vfio_pci_memory_enabled() with D3hot). */
   get memoryEnabled(): boolean {
-    return (this.command & PCI_COMMAND_MEMORY) !== 0;
+    return (this.command & PCI_COMMAND_MEMORY) !== 0 && this.powerState === 0;
   }
   get busMaster(): boolean {
     return (this.command & PCI_COMMAND_MASTER) !== 0;

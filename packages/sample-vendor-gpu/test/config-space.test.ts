@@ -152,6 +152,21 @@ describe('PCI config space', () => {
     expect(g.rd32(0n)).toBe(0x7e570001);
   });
 
+  it('D3hot turns BAR decode off like the memory bit; D1/D2 (unsupported) writes are ignored', () => {
+    const g = open('small');
+    g.wr16(CFG + 4n, 0x2);
+    expect(g.rd32(0n)).toBe(0x7e570001);
+    g.wr16(CFG + 0x44n, 0x1);
+    expect(g.rd16(CFG + 0x44n) & 3).toBe(0);
+    g.wr16(CFG + 0x44n, 0x2);
+    expect(g.rd16(CFG + 0x44n) & 3).toBe(0);
+    g.wr16(CFG + 0x44n, 0x3);
+    expect(g.rd16(CFG + 0x44n) & 3).toBe(3);
+    expect(code(() => g.rd32(0n))).toBe('EIO');
+    g.wr16(CFG + 0x44n, 0x0);
+    expect(g.rd32(0n)).toBe(0x7e570001);
+  });
+
   it('VFIO_DEVICE_RESET returns config space to power-on', () => {
     const g = gpu('small');
     g.wr32(CFG + 0x10n, 0x4000_0000);
