@@ -134,11 +134,7 @@ export class SampleGpu {
    */
   raise(bits: number): void {
     this.regs.intStatus |= bits & INT_ALL;
-    const irqs = mpciIrqs(this.mdev);
-    if (irqs?.type === 'msi' && (bits & this.regs.intEnable) !== 0) {
-      if (this.config.msiMasked) this.config.setMsiPending(true);
-      else irqs.trigger(VFIO_PCI_MSI_IRQ_INDEX, 0);
-    }
+    this.raiseMsiFor(bits & this.regs.intEnable);
     this.updateIntx();
   }
 
@@ -345,6 +341,7 @@ export class SampleGpu {
     }
   }
 
+  /** One MSI message for newly signalled enabled bits; held as Pending while the vector is masked. */
   private raiseMsiFor(bits: number): void {
     const irqs = mpciIrqs(this.mdev);
     if (irqs?.type !== 'msi' || bits === 0) return;
