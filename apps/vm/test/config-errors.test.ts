@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VmConfigError } from '../src/config-error.ts';
 import { main } from '../src/main.ts';
-import { boot } from './boot.ts';
+import { boot } from '../src/scripted-boot.ts';
 
 async function configError(p: Promise<unknown>): Promise<string> {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boot } from './boot.ts';
+import { boot } from '../src/scripted-boot.ts';
 
 describe('the default guest', () => {
   it('boots, drives the GPU through VFIO, starts every hart and shuts down cleanly', async () => {

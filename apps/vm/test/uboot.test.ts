@@ -1,6 +1,6 @@
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
-import { boot } from './boot.ts';
+import { boot } from '../src/scripted-boot.ts';
 
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from '../src/cli.ts';
-import { Machine } from '../src/machine.ts';
-import { DEFAULT_GUEST } from '../src/main.ts';
-import { type RunResult, VmRunner } from '../src/vm-runner.ts';
+import { parseArgs } from './cli.ts';
+import { Machine } from './machine.ts';
+import { DEFAULT_GUEST } from './main.ts';
+import { type RunResult, VmRunner } from './vm-runner.ts';
 
 export interface Booted {
   machine: Machine;
@@ -22,7 +22,12 @@ export interface ScriptStep {
   send: string | ((output: string) => string);
 }
 
-export async function boot(argv: string[], script: ScriptStep[] = []): Promise<Booted> {
+export async function boot(
+  argv: string[],
+  script: ScriptStep[] = [],
+  /** Called with each step's index and the time (performance.now()) its `expect` appeared. */
+  onStep: (step: number, at: number) => void = () => {},
+): Promise<Booted> {
   const opts = parseArgs(argv);
   const path = opts.kernel ?? DEFAULT_GUEST;
   let output = '';
@@ -36,6 +41,7 @@ export async function boot(argv: string[], script: ScriptStep[] = []): Promise<B
       const at = output.indexOf(script[step]!.expect, consumed);
       if (at < 0) break;
       consumed = at + script[step]!.expect.length;
+      onStep(step, performance.now());
       const send = script[step]!.send;
       runner.feed([...Buffer.from(typeof send === 'string' ? send : send(output))]);
       step++;

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface QemuStep {
+  expect: string;
+  send: string;
+}
+
+/**
+ * Run QEMU's `virt` board (TCG) with OpenSBI and `kernel` under a scripted
+ * console, returning the time each step's `expect` appeared, measured from
+ * the spawn. The reference the VMM is compared with.
+ */
+export function runQemuScript(kernel: string, steps: QemuStep[], timeoutMs = 120_000): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const q = spawn(
+      'qemu-system-riscv64',
+      [
+        '-M',
+        'virt',
+        '-smp',
+        '2',
+        '-m',
+        '256M',
+        '-nographic',
+        '-bios',
+        'default',
+        '-kernel',
+        kernel,
+        '-monitor',
+        'none',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let consumed = 0;
+    let step = 0;
+    const times: number[] = [];
+    const timer = setTimeout(() => {
+      q.kill('SIGKILL');
+      reject(new Error(`qemu: timed out at step ${step} (${steps[step]?.expect})`));
+    }, timeoutMs);
+    q.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      while (step < steps.length) {
+        const at = out.indexOf(steps[step]!.expect, consumed);
+        if (at < 0) break;
+        consumed = at + steps[step]!.expect.length;
+        times.push(performance.now() - t0);
+        q.stdin.write(steps[step]!.send);
+        step++;
+      }
+    });
+    q.on('exit', () => {
+      clearTimeout(timer);
+      if (step < steps.length) reject(new Error(`qemu exited at step ${step}`));
+      else resolve(times);
+    });
+  });
+}
+
+export function haveQemu(): boolean {
+  return ['/usr/bin/qemu-system-riscv64', '/usr/local/bin/qemu-system-riscv64'].some((p) => existsSync(p));
+}
