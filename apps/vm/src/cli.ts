@@ -23,8 +23,6 @@ export interface VmOptions {
   append: string | undefined;
   screenshot: string | undefined;
   screenshotEvery: number | undefined;
-  /** Force the VMM to relay device interrupts instead of the kvm-vfio bypass. */
-  irqRelay: boolean;
   /** Instructions each vCPU runs before the next one is scheduled. */
   quantum: number;
   summary: boolean;
@@ -84,12 +82,11 @@ export function parseArgs(
       if (!(n > 0)) throw new InvalidArgumentError('--screenshot-every must be a positive number of seconds');
       return n;
     })
-    .option('--irq-relay', 'deliver device interrupts by VMM relay instead of the kvm-vfio bypass', false)
     .option(
       '--quantum <instructions>',
       'instructions per vCPU time slice (deterministic round-robin)',
       intArg('--quantum', 1000, 1e9),
-      100_000,
+      50_000,
     )
     .option('--no-summary', 'do not print the run summary on exit')
     .addHelpText('after', EXIT_STATUS_HELP)
@@ -119,7 +116,6 @@ export function parseArgs(
     append: o.append,
     screenshot: o.screenshot,
     screenshotEvery: o.screenshotEvery,
-    irqRelay: o.irqRelay,
     quantum: o.quantum,
     summary: o.summary,
   };

@@ -29,7 +29,7 @@ import {
   type KvmVcpu,
   type KvmVm,
 } from '@tsvirt/kvm-core';
-import { kvmRiscvModule, riscvCoreReg, setExternalInterrupt } from '@tsvirt/kvm-riscv';
+import { createKvmRiscvModule, riscvCoreReg, setExternalInterrupt } from '@tsvirt/kvm-riscv';
 import { MDEV_CORE, type MdevCore, type MdevDevice, mdevCoreModule } from '@tsvirt/mdev-core';
 import sampleGpuModule, { sampleGpuOf } from '@tsvirt/sample-vendor-gpu';
 import {
@@ -83,7 +83,7 @@ export interface Passthrough {
 }
 
 /** The host modules every VM needs, in no particular order (the loader sorts them). */
-function hostModules(files: FdTable, memBytes: number): VmmModule[] {
+function hostModules(files: FdTable, memBytes: number, quantum: number): VmmModule[] {
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
   const totalFrames = Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096));
   return [
@@ -94,7 +94,7 @@ function hostModules(files: FdTable, memBytes: number): VmmModule[] {
     mdevCoreModule,
     vfioMpciModule,
     createKvmCoreModule({ files }),
-    kvmRiscvModule,
+    createKvmRiscvModule({ quantum }),
   ];
 }
 
@@ -159,7 +159,7 @@ export class Machine {
         throw new VmConfigError(`--plugin ${p}: ${(e as Error).message}`);
       }
     }
-    m.loader.loadHost([...hostModules(m.files, opts.mem), ...plugins]);
+    m.loader.loadHost([...hostModules(m.files, opts.mem, opts.quantum), ...plugins]);
     m.vmContainer = m.loader.createVm([kvmVmModule]);
     m.vm = m.vmContainer.resolve<KvmVm>(KVM_VM);
     m.mm = m.loader.host.resolve<MmStruct>(HOST_MM);

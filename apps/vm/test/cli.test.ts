@@ -20,7 +20,6 @@ describe('VMM command line', () => {
       kernel: undefined,
       mdev: [DEFAULT_MDEV_TYPE],
       plugin: [],
-      irqRelay: false,
       summary: true,
     });
   });
@@ -45,7 +44,6 @@ describe('VMM command line', () => {
       's.png',
       '--screenshot-every',
       '2',
-      '--irq-relay',
       '--quantum',
       '5000',
       '--no-summary',
@@ -59,7 +57,6 @@ describe('VMM command line', () => {
       append: 'console=ttyS0',
       screenshot: 's.png',
       screenshotEvery: 2,
-      irqRelay: true,
       quantum: 5000,
       summary: false,
     });
@@ -87,7 +84,6 @@ describe('VMM command line', () => {
       '--append',
       '--screenshot',
       '--screenshot-every',
-      '--irq-relay',
       '--quantum',
       '--no-summary',
     ]) {
