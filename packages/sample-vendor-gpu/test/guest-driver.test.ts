@@ -3,6 +3,7 @@ import {
   VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
   VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
 } from '@tsvirt/iommu-type1';
+import { MdevSysfs } from '@tsvirt/mdev-core';
 import {
   ioctl,
   VFIO_DEVICE_QUERY_GFX_PLANE,
@@ -38,12 +39,20 @@ import {
   REG_VRAM_SIZE,
   sampleGpuOf,
 } from '../src/index.ts';
-import { BAR0, BAR2, CFG, cmd, gpu, RAM_IOVA, RAM_SIZE } from './stack.ts';
+import { BAR0, BAR2, CFG, cmd, host, openDevice, RAM_IOVA, RAM_SIZE, UUIDS } from './stack.ts';
 
 const PAGE = 4096n;
 
 it('drives the GPU as a guest driver would, through the VFIO device API only', () => {
-  const g = gpu('small');
+  // Create the mdev as userspace does: a UUID written to the type's `create`.
+  const h = host();
+  new MdevSysfs(h.mdevs).write(
+    '/sys/class/mdev_bus/sample-gpu/mdev_supported_types/sample_gpu-small/create',
+    `${UUIDS[0]}\n`,
+  );
+  const mdev = h.mdevs.device(UUIDS[0]!)!;
+  const g = { h, mdev, ...openDevice(h, mdev) };
+  g.wr16(CFG + 4n, 0x6); // memory decode + bus master, as the guest's PCI setup
   const { wr32, rd32 } = g;
   expect(rd32(BAR0 + BigInt(REG_ID))).toBe(0x7e570001);
   expect(rd32(BAR0 + BigInt(REG_VRAM_SIZE))).toBe(4 << 20);
