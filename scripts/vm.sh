@@ -10,4 +10,5 @@ if [ ! -f apps/vm/package.json ]; then
   echo "vm: apps/vm is not built yet; the packages and their tests are (bash scripts/test.sh)." >&2
   exit 2
 fi
-exec pnpm --silent --filter @tsvirt/vm start -- "$@"
+cd apps/vm
+exec "$root/node_modules/.bin/tsx" src/main.ts "$@"

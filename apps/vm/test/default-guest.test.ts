@@ -28,6 +28,22 @@ describe('the default guest', () => {
     expect(px(319, 0)[0]).toBeGreaterThan(0xf0); // red grows to the right
   }, 120_000);
 
+  it('passes through a second vendor driver loaded as a plugin by file path', async () => {
+    const tiny = new URL('../../../packages/sample-vendor-gpu/examples/tiny-mdev.ts', import.meta.url)
+      .pathname;
+    const { result, output } = await boot([
+      '--plugin',
+      tiny,
+      '--mdev',
+      'sample_gpu-small',
+      '--mdev',
+      'tiny-mailbox',
+    ]);
+    expect(result.status).toBe(0);
+    expect(output).toContain('pci 00:01.0 7e57:0001 class 038000');
+    expect(output).toContain('pci 00:02.0 7e57:00ff class ff8000');
+  }, 120_000);
+
   it('with one hart, reports just itself', async () => {
     const { result, output } = await boot(['--cpus', '1']);
     expect(result.status).toBe(0);

@@ -126,6 +126,7 @@ static void fail(const char *what) {
 static u64 cfg(u32 dev, u32 off) { return ECAM + ((u64)dev << 15) + off; }
 
 static int find_gpu(void) {
+	int gpu = -1;
 	for (u32 dev = 0; dev < 32; dev++) {
 		u32 id = rd32(cfg(dev, 0));
 		if ((id & 0xffff) == 0xffff) continue;
@@ -138,9 +139,9 @@ static int find_gpu(void) {
 		puts_raw(" class ");
 		puthex(rd32(cfg(dev, 8)) >> 8, 6);
 		puts_raw("\n");
-		if ((id & 0xffff) == GPU_VENDOR && (id >> 16) == GPU_DEVICE) return (int)dev;
+		if (gpu < 0 && (id & 0xffff) == GPU_VENDOR && (id >> 16) == GPU_DEVICE) gpu = (int)dev;
 	}
-	return -1;
+	return gpu;
 }
 
 /* Size a memory BAR (64-bit when flagged); returns its size. */
