@@ -155,7 +155,8 @@ export class GStage {
    * kvm_riscv_gstage_set_pte(): install a leaf at `level`, creating the
    * intermediate tables from `cache`. EEXIST when a leaf already maps a
    * larger block above the target level. Returns true when the entry
-   * replaced a valid one (the caller must flush the TLBs).
+   * replaced a valid one with another frame or fewer permissions (the
+   * caller must flush the TLBs).
    */
   setPte(level: number, cache: KvmMmuMemoryCache, gpa: number, hpfn: number, flags: number): boolean {
     let p = this.rootPtep(gpa);
@@ -176,8 +177,12 @@ export class GStage {
     const old = this.readLo(p);
     if ((old & PTE_V) !== 0 && (old & PTE_RWX) === 0)
       fail('EEXIST', `a table already sits at level ${level} for gpa 0x${gpa.toString(16)}`);
+    const oldPpn = (old & PTE_V) !== 0 ? this.ppnOf(p) : -1;
     this.write(p, hpfn, flags);
-    return (old & PTE_V) !== 0;
+    // Only a translation that moved or lost a permission can be stale in a
+    // TLB; a pure upgrade (write-protect lifted on the same frame) at worst
+    // faults once more, so it needs no flush.
+    return oldPpn >= 0 && (oldPpn !== hpfn || (old & PTE_RWX & ~flags) !== 0);
   }
 
   /**

@@ -101,6 +101,14 @@ describe('GStage tables', () => {
     expect(g.getLeaf(0x8020_0000)).toBeUndefined();
   });
 
+  it('replacing a leaf asks for a TLB flush only when the frame moves or a permission goes', () => {
+    const { g, cache } = setup();
+    expect(g.map(cache, 0x8000_0000, 0x10, 4096, true)).toBe(false); // new
+    expect(g.map(cache, 0x8000_0000, 0x10, 4096, false)).toBe(false); // RO -> RW, same frame
+    expect(g.map(cache, 0x8000_0000, 0x10, 4096, true)).toBe(true); // W removed
+    expect(g.map(cache, 0x8000_0000, 0x11, 4096, true)).toBe(true); // another frame
+  });
+
   it('zapRange drops a huge leaf partly covered (for MMU-notifier invalidations)', () => {
     const { g, cache } = setup();
     g.map(cache, 0x8020_0000, 0x400, MB2, false);
