@@ -8,5 +8,11 @@ export { RiscvVcpuScheduler } from './runner.ts';
 export { SBI_EXTENSIONS } from './sbi.ts';
 export type { SbiCall, SbiExtension, SbiResult } from './sbi-types.ts';
 export * from './sbi-uapi.ts';
+export {
+  RISCV_VCPU_SNAPSHOT_MAGIC,
+  RISCV_VCPU_SNAPSHOT_VERSION,
+  restoreRiscvVcpu,
+  saveRiscvVcpu,
+} from './snapshot.ts';
 export { RiscvVcpuState, RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
 export { idleSkip, runVcpu, vcpuRunnable } from './vcpu-run.ts';
