@@ -149,10 +149,15 @@ export class KvmRiscvArch implements KvmArchOps {
     const phys = vs.mmu.phys;
     const total = phys.totalFrames;
     const mem: PhysMemory = { frame: (pfn) => (pfn >= 0 && pfn < total ? phys.frame(pfn) : undefined) };
-    const hart = new Hart({
+    const ipt = vs.insnsPerTick;
+    let state: RiscvVcpuState | undefined;
+    // The clock moves inside a quantum too: the VM's time plus this hart's
+    // progress since it entered the guest (monotonic, and deterministic).
+    const hart: Hart = new Hart({
       mem,
       reservations: this.reservations.get(vcpu.vm)!,
-      readTime: () => BigInt(vs.time),
+      readTime: () =>
+        BigInt(vs.time + Math.floor((hart.instret - (state?.entryInstret ?? hart.instret)) / ipt)),
     });
     hart.setCsr(CSR_HSTATUS, BigInt(HSTATUS_VTW));
     hart.setCsr(CSR_HEDELEG, BigInt(KVM_HEDELEG));
@@ -164,7 +169,8 @@ export class KvmRiscvArch implements KvmArchOps {
     if (first !== undefined) hart.htimedelta = riscvVcpu(first).hart.htimedelta;
     hart.setMode(PRV_S, 1);
     hart.pc = 0n;
-    vcpu.arch = new RiscvVcpuState(hart, this.opts.quantum, initialSbiExtStatus());
+    state = new RiscvVcpuState(hart, this.opts.quantum, initialSbiExtStatus());
+    vcpu.arch = state;
   }
 
   vcpuDestroy(vcpu: KvmVcpu): void {

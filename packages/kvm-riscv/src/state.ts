@@ -72,6 +72,8 @@ export class RiscvVcpuState {
   readonly sbiExtStatus: Uint8Array;
   /** struct kvm_riscv_timer.state. */
   timerOn = false;
+  /** hart.instret when the guest was last entered (for the in-quantum clock). */
+  entryInstret = 0;
 
   constructor(
     readonly hart: Hart,

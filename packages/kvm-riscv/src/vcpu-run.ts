@@ -117,7 +117,9 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
       run.exit_reason = KVM_EXIT_INTR;
       return;
     }
+    s.entryInstret = h.instret;
     const e = h.run(s.budget);
+    s.entryInstret = h.instret;
     s.budget -= e.retired;
     vs.advance(e.retired);
     switch (e.kind) {
