@@ -1,3 +1,4 @@
+import { EventFd } from '@tsvirt/core-bus';
 import {
   KVM_EXIT_MMIO,
   KVM_EXIT_RISCV_SBI,
@@ -17,7 +18,7 @@ import {
   SBI_EXT_HSM,
   SBI_EXT_SRST,
 } from '../src/index.ts';
-import { addi, ECALL, jal, lb, li, lui, lw, sb, sd, sh } from './asm.ts';
+import { addi, ECALL, jal, lb, li, lui, lw, sb, sd, sh, sw } from './asm.ts';
 
 const li32 = (rd: number, v: number) => li(rd, BigInt(v));
 
@@ -108,6 +109,20 @@ describe('MMIO exits', () => {
     const v = t.vcpu();
     expect(runToExit(v)).toBe(KVM_EXIT_MMIO);
     expect(v.run.mmio.phys_addr).toBe(0x4000_0000n);
+  });
+});
+
+describe('in-kernel MMIO', () => {
+  it('a store matching an ioeventfd signals it without an exit; the next store exits', () => {
+    const t = makeVm();
+    const ev = new EventFd();
+    t.vm.ioeventfd({ datamatch: 0n, addr: BigInt(MMIO + 0x40), len: 4, fd: t.files.install(ev), flags: 0 });
+    t.load(RAM_GPA, [lui(T0, MMIO >>> 12), sw(A0, T0, 0x40), sw(A0, T0, 0x40), sb(A0, T0, 0), jal(0, 0)]);
+    const v = t.vcpu();
+    expect(runToExit(v)).toBe(KVM_EXIT_MMIO);
+    expect(v.run.mmio.phys_addr).toBe(BigInt(MMIO));
+    expect(ev.value).toBe(2n);
+    expect(hartOf(v).pc).toBe(BigInt(RAM_GPA + 12));
   });
 });
 
