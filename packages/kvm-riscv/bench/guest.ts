@@ -1,32 +1,7 @@
-// Tiny guest programs for the benchmarks, encoded by hand (RV64I).
-const i = (imm: number, rs1: number, f3: number, rd: number, op: number) =>
-  (((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op) >>> 0;
-const s = (imm: number, rs2: number, rs1: number, f3: number) =>
-  ((((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | 0x23) >>> 0;
-const b = (imm: number, rs2: number, rs1: number, f3: number) =>
-  ((((imm >> 12) & 1) << 31) |
-    (((imm >> 5) & 0x3f) << 25) |
-    (rs2 << 20) |
-    (rs1 << 15) |
-    (f3 << 12) |
-    (((imm >> 1) & 0xf) << 8) |
-    (((imm >> 11) & 1) << 7) |
-    0x63) >>>
-  0;
-const lui = (rd: number, imm20: number) => (((imm20 & 0xfffff) << 12) | (rd << 7) | 0x37) >>> 0;
-const addi = (rd: number, rs1: number, imm: number) => i(imm, rs1, 0, rd, 0x13);
-const slli = (rd: number, rs1: number, sh: number) => i(sh, rs1, 1, rd, 0x13);
-const add = (rd: number, rs1: number, rs2: number) => ((rs2 << 20) | (rs1 << 15) | (rd << 7) | 0x33) >>> 0;
-const sd = (rs2: number, rs1: number, imm: number) => s(imm, rs2, rs1, 3);
-const sw = (rs2: number, rs1: number, imm: number) => s(imm, rs2, rs1, 2);
-const bltu = (rs1: number, rs2: number, imm: number) => b(imm, rs2, rs1, 6);
-const jal0 = (imm: number) =>
-  ((((imm >> 20) & 1) << 31) |
-    (((imm >> 1) & 0x3ff) << 21) |
-    (((imm >> 11) & 1) << 20) |
-    (((imm >> 12) & 0xff) << 12) |
-    0x6f) >>>
-  0;
+// Tiny guest programs for the benchmarks, encoded with the shared test assembler (RV64I).
+import { add, addi, bltu, jal, lui, sd, slli, sw } from '@tsvirt/test-utils/riscv-asm';
+
+const jal0 = (imm: number) => jal(0, imm);
 
 const T0 = 5;
 const T1 = 6;

@@ -11,9 +11,9 @@ import {
 } from '@tsvirt/host-mm';
 import { KVM_EXIT_MMIO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '@tsvirt/kvm-core';
 import { PTE_W } from '@tsvirt/kvm-riscv-mmu';
+import { jal, ld, li, lui, sd } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { riscvVm } from '../src/index.ts';
-import { jal, ld, li, lui, sd } from './asm.ts';
 import { MMIO, makeVm, mmuOf, RAM_GPA, runToExit, type TestVm, x } from './support.ts';
 
 const T1 = 6;

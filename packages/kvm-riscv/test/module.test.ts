@@ -2,9 +2,9 @@ import { coreBusModule, ModuleLoader } from '@tsvirt/core-bus';
 import { hostMmModule, PROT_READ } from '@tsvirt/host-mm';
 import { KVM, KVM_EXIT_MMIO, type Kvm, kvmCoreModule } from '@tsvirt/kvm-core';
 import { PTE_W } from '@tsvirt/kvm-riscv-mmu';
+import { jal, ld, li, sd } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { KVM_RISCV, KvmRiscvArch, kvmRiscvModule } from '../src/index.ts';
-import { jal, ld, li, sd } from './asm.ts';
 import { makeVm, mmuOf, RAM_GPA, runToExit } from './support.ts';
 
 describe('kvmRiscvModule', () => {

@@ -7,6 +7,7 @@ import {
   KVM_REG_SIZE_U64,
   type KvmVcpu,
 } from '@tsvirt/kvm-core';
+import { ECALL, jal, li, lui, sd } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_REG_RISCV_CORE,
@@ -27,7 +28,6 @@ import {
   SBI_EXT_BASE,
   SBI_EXT_DBCN,
 } from '../src/index.ts';
-import { ECALL, jal, li, lui, sd } from './asm.ts';
 import { hartOf, MMIO, makeVm, RAM_GPA, runToExit, x } from './support.ts';
 
 const get = (v: KvmVcpu, id: bigint) => {

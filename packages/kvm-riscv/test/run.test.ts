@@ -7,6 +7,7 @@ import {
   KVM_SYSTEM_EVENT_RESET,
   KVM_SYSTEM_EVENT_SHUTDOWN,
 } from '@tsvirt/kvm-core';
+import { addi, ECALL, jal, lb, li, lui, lw, sb, sd, sh, sw } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import {
   KVM_SBI_IMPID,
@@ -18,7 +19,6 @@ import {
   SBI_EXT_HSM,
   SBI_EXT_SRST,
 } from '../src/index.ts';
-import { addi, ECALL, jal, lb, li, lui, lw, sb, sd, sh, sw } from './asm.ts';
 
 const li32 = (rd: number, v: number) => li(rd, BigInt(v));
 

@@ -6,6 +6,7 @@ import {
   type KvmVcpu,
 } from '@tsvirt/kvm-core';
 import { MIP_VSEIP } from '@tsvirt/riscv-hart';
+import { addi, beq, bne, csrrs, ECALL, jal, ld, li, lui, sd, WFI } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import {
   RiscvVcpuScheduler,
@@ -20,7 +21,6 @@ import {
   SBI_HSM_STATE_SUSPENDED,
   setExternalInterrupt,
 } from '../src/index.ts';
-import { addi, beq, bne, csrrs, ECALL, jal, ld, li, lui, sd, WFI } from './asm.ts';
 import { hartOf, MMIO, makeVm, RAM_GPA } from './support.ts';
 
 const T0 = 5;

@@ -1,7 +1,7 @@
 import { KVM_EXIT_MMIO } from '@tsvirt/kvm-core';
+import { addi, jal, lui, lw, sd } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { restoreRiscvVcpu, riscvVm, saveRiscvVcpu } from '../src/index.ts';
-import { addi, jal, lui, lw, sd } from './asm.ts';
 import { hartOf, MMIO, makeVm, RAM_GPA, runToExit, x } from './support.ts';
 
 const program = [lui(5, MMIO >>> 12), lw(11, 5, 0), addi(11, 11, 1), sd(11, 5, 8), jal(0, 0)];

@@ -1,6 +1,6 @@
 import { runSuite } from '@tsvirt/bench-harness';
+import { add, addi, and, bne, div, ld, li, mulh, mulhu, sd, xor } from '@tsvirt/test-utils/riscv-asm';
 import type { Hart } from '../src/index.ts';
-import { add, addi, and, bne, div, ld, li, mulh, mulhu, sd, xor } from '../test/asm.ts';
 import { bareHart, RAM } from '../test/setup.ts';
 import { twoStageHart, VA } from '../test/two-stage.ts';
 

@@ -1,5 +1,5 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { expect, it } from 'vitest';
-import * as A from './asm.ts';
 import { runCode, s64, u64 } from './setup.ts';
 
 // Random operands through every 64-bit register-register and immediate ALU

@@ -1,6 +1,6 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { Hart, ReservationSet } from '../src/index.ts';
-import * as A from './asm.ts';
 import { FakeMem } from './fake-mem.ts';
 import { RAM, runCode, s64 } from './setup.ts';
 

@@ -1,6 +1,6 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import * as A from './asm.ts';
 import { bareHart, RAM } from './setup.ts';
 
 const D = RAM + 0x1000;

@@ -1,6 +1,6 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { div64, mulhu64 } from '../src/index.ts';
-import * as A from './asm.ts';
 import type { FakeMem } from './fake-mem.ts';
 import { runCode, s64, u64 } from './setup.ts';
 

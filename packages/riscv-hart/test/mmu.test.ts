@@ -1,7 +1,7 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
 import { Hart, HTINST_PTE_READ } from '../src/index.ts';
-import * as A from './asm.ts';
 import { FakeMem } from './fake-mem.ts';
 import { PageTableBuilder, PTE_A, PTE_D, PTE_R, PTE_U, PTE_W, PTE_X, RWX } from './pt.ts';
 import { GPA, HPA, twoStageHart, VA } from './two-stage.ts';

@@ -1,7 +1,7 @@
 import { isKernelError } from '@tsvirt/core-bus';
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import * as A from './asm.ts';
 import { bareHart, RAM, runCode } from './setup.ts';
 
 const HANDLER = RAM + 0x800;

@@ -1,5 +1,5 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
-import * as A from './asm.ts';
 import { bareHart, RAM, runCode, s64 } from './setup.ts';
 
 const MAX = 0x7fff_ffff_ffff_ffffn;

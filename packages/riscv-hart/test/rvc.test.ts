@@ -1,6 +1,6 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { expandCompressed } from '../src/index.ts';
-import * as A from './asm.ts';
 import { bareHart, RAM } from './setup.ts';
 
 // Reference encodings from the C extension tables (checked with GNU as/objdump).

@@ -1,5 +1,5 @@
+import { addi, bne, ECALL } from '@tsvirt/test-utils/riscv-asm';
 import { expect, it } from 'vitest';
-import { addi, bne, ECALL } from './asm.ts';
 import { runCode } from './setup.ts';
 
 it('runs a loop and exits on ecall from VS with cause 10', () => {

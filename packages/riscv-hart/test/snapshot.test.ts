@@ -1,8 +1,8 @@
 import { isKernelError } from '@tsvirt/core-bus';
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
 import { HART_SNAPSHOT_MAGIC, Hart } from '../src/index.ts';
-import * as A from './asm.ts';
 import { twoStageHart, VA } from './two-stage.ts';
 
 function program() {

@@ -1,6 +1,6 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import * as A from './asm.ts';
 import { PTE_A, PTE_D, PTE_U, RWX } from './pt.ts';
 import { GPA, HPA, twoStageHart, VA } from './two-stage.ts';
 
