@@ -15,7 +15,7 @@ if [ ! -x "$pnpm_bin" ] || [ "$("$pnpm_bin" --version)" != "$pnpm_version" ]; th
 fi
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 
-if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ -n "${CI:-}" ]; then
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
   echo "setup: pnpm install" >&2
   pnpm install --frozen-lockfile --reporter=append-only >&2
 fi
