@@ -1,4 +1,4 @@
-import { coreBusModule, EventFd, FdTable, KernelError, ModuleLoader, type VmmModule } from '@tsvirt/core-bus';
+import { coreBusModule, EventFd, FdTable, ModuleLoader, type VmmModule } from '@tsvirt/core-bus';
 import {
   createHostMmModule,
   HOST_MM,
@@ -161,12 +161,5 @@ export function cmd(
   return b;
 }
 
-export function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KernelError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+/** The errno name a call fails with (test-utils' errnoOf). */
+export { errnoOf as code } from '@tsvirt/test-utils';
