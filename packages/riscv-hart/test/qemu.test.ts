@@ -17,6 +17,25 @@ import { runUnderQemu } from './support/qemu.ts';
 // Missing QEMU fails in CI (requireDebianTool throws) and skips locally.
 const qemu = requireDebianTool('qemu-system-riscv64', 'qemu-system-misc');
 
+/**
+ * QEMU's virt test finisher exit()s inside the guest's SRST call, and on a
+ * loaded machine the console's last "\n" of the run has been seen missing
+ * from QEMU's stdout (once in many CI runs). Only that is forgiven: every
+ * other byte must still match the recording.
+ */
+function completeLastLine(out: string): string {
+  return out.endsWith('\n') ? out : `${out.replace(/\r$/, '')}\n`;
+}
+
+describe('completeLastLine', () => {
+  it('adds back only a lost final newline', () => {
+    expect(completeLastLine('a\nDONE\n')).toBe('a\nDONE\n');
+    expect(completeLastLine('a\nDONE')).toBe('a\nDONE\n');
+    expect(completeLastLine('a\nDONE\r')).toBe('a\nDONE\n');
+    expect(completeLastLine('a\nDON')).not.toBe('a\nDONE\n');
+  });
+});
+
 describe('afterStartMarker', () => {
   it('cuts the firmware banner and folds CRLF', () => {
     const raw = `OpenSBI v1.1\r\nBoot HART ID : 0\r\n${START_MARKER.replace('\n', '\r\n')}int\r\nx=1\r\n`;
@@ -36,10 +55,12 @@ describe.skipIf(!qemu)('guest programs under QEMU (virt, OpenSBI)', () => {
       const r = await runUnderQemu(guestBinPath(name), { qemu: qemu!, harts: GUEST_HARTS[name] });
       expect(r.timedOut).toBe(false);
       expect(r.exitCode).toBe(0);
-      expect(r.output).toBe(expectedOutput(name));
+      expect(r.output).toBeDefined();
+      const out = completeLastLine(r.output!);
+      expect(out).toBe(expectedOutput(name));
       // Every program names itself, then ends with DONE (FAIL on a check).
-      expect(r.output!.startsWith(`${name}\n`)).toBe(true);
-      expect(r.output!.endsWith('DONE\n')).toBe(true);
+      expect(out.startsWith(`${name}\n`)).toBe(true);
+      expect(out.endsWith('DONE\n')).toBe(true);
     }, 90_000);
   }
 
