@@ -1,5 +1,6 @@
 import { defineModule, type VmmModule } from '@tsvirt/core-bus';
 import { KVM, type Kvm } from '@tsvirt/kvm-core';
+import { VFIO_CORE, type VfioCore } from '@tsvirt/vfio-core';
 import { type IrqBypass, irqBypass } from './irq-bypass.ts';
 import { type KvmVfioOptions, registerKvmVfio } from './kvm-vfio.ts';
 
@@ -9,8 +10,9 @@ export const IRQ_BYPASS = Symbol.for('kvm-vfio.IrqBypass');
 /**
  * kvm-vfio at module init (kvm_vfio_ops_init()): the VFIO device type on
  * the host's /dev/kvm, and the IRQ bypass manager as a host service that
- * KVM's irqfds (consumers) and VFIO bus drivers (producers) register with.
- * The manager defaults to the package-level one.
+ * KVM's irqfds (consumers) and VFIO bus drivers (producers) register with:
+ * it is given to /dev/kvm (kvm.irqBypass) and to VFIO (vfio.irqBypass),
+ * unless either already has one. The manager defaults to the package-level one.
  */
 export function createKvmVfioModule(opts: KvmVfioOptions & { bypass?: IrqBypass } = {}): VmmModule {
   return defineModule({
@@ -22,6 +24,8 @@ export function createKvmVfioModule(opts: KvmVfioOptions & { bypass?: IrqBypass 
       const mgr = opts.bypass ?? irqBypass;
       registerKvmVfio(kvm, opts);
       kvm.irqBypass ??= mgr;
+      const vfio = c.resolve<VfioCore>(VFIO_CORE);
+      vfio.irqBypass ??= mgr;
       c.registerInstance(IRQ_BYPASS, mgr);
     },
   });

@@ -13,7 +13,12 @@ export * from './kvm.ts';
 export { VFIO_CORE, vfioCoreModule } from './module.ts';
 export * from './uapi.ts';
 export { VfioContainer, VfioContainerFile } from './vfio-container.ts';
-export { VFIO_CONTAINER_PATH, VfioCore } from './vfio-core.ts';
+export {
+  VFIO_CONTAINER_PATH,
+  VfioCore,
+  type VfioIrqBypass,
+  type VfioIrqBypassProducer,
+} from './vfio-core.ts';
 export { VfioDevice, VfioDeviceFile, type VfioDeviceOps, type VfioVma } from './vfio-device.ts';
 export { VfioFile } from './vfio-file.ts';
 export {

@@ -1,4 +1,4 @@
-import { Device, type FdTable, fail } from '@tsvirt/core-bus';
+import { Device, type EventFd, type FdTable, fail } from '@tsvirt/core-bus';
 import type { IommuGroupRef, VfioIommuDriver } from './iommu-driver.ts';
 import { type IommuGroup, IommuGroups } from './iommu-group.ts';
 import { VFIO_MIGRATION_STOP_COPY } from './uapi.ts';
@@ -12,6 +12,24 @@ function checkOps(dev: Device, ops: VfioDeviceOps): void {
     fail('EINVAL', `${dev.name}: migration without VFIO_MIGRATION_STOP_COPY`);
 }
 
+/** An interrupt a VFIO bus driver offers for bypass: its trigger eventfd (the token) and host irq. */
+export interface VfioIrqBypassProducer {
+  readonly token: EventFd;
+  readonly irq: number;
+}
+
+/**
+ * The host's IRQ bypass manager as VFIO bus drivers see it (virt/lib/
+ * irqbypass.c: irq_bypass_register_producer() and its inverse). VFIO does
+ * not provide one: whoever does (kvm-vfio's module) plugs it into
+ * `VfioCore.irqBypass`. Registration may fail (EBUSY for a token already
+ * taken); the driver then keeps the eventfd path, as vfio-pci warns and goes on.
+ */
+export interface VfioIrqBypass {
+  registerProducer(p: VfioIrqBypassProducer): void;
+  unregisterProducer(p: VfioIrqBypassProducer): void;
+}
+
 export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
 const GROUP_PATH = /^\/dev\/vfio\/(0|[1-9][0-9]*)$/;
 
@@ -22,6 +40,8 @@ const GROUP_PATH = /^\/dev\/vfio\/(0|[1-9][0-9]*)$/;
  */
 export class VfioCore {
   readonly iommuGroups = new IommuGroups();
+  /** The host's IRQ bypass manager, once something provides one (kvm-vfio); read when a driver sets up a trigger. */
+  irqBypass: VfioIrqBypass | undefined = undefined;
   private readonly drivers: VfioIommuDriver[] = [];
   /** Containers currently using each backend (the module reference of try_module_get()). */
   private readonly driverUsers = new Map<VfioIommuDriver, number>();

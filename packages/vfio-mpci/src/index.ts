@@ -1,9 +1,7 @@
 export {
-  type MpciIrqBypass,
   MpciIrqProducer,
   MpciIrqs,
   type MpciIrqType,
-  mpciSetIrqBypass,
   vfioSetIrqsValidateAndPrepare,
 } from './irqs.ts';
 export {

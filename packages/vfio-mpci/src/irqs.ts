@@ -14,6 +14,7 @@ import {
   VFIO_PCI_MSIX_IRQ_INDEX,
   VFIO_PCI_NUM_IRQS,
   VFIO_PCI_REQ_IRQ_INDEX,
+  type VfioIrqBypass,
   type VfioIrqSet,
 } from '@tsvirt/vfio-core';
 
@@ -79,23 +80,6 @@ interface Virqfd {
   stop: () => void;
 }
 
-/**
- * The IRQ bypass manager this driver registers its trigger eventfds with
- * (irq_bypass_register_producer(), as vfio_msi_set_vector_signal() does);
- * kvm-vfio provides it. Shaped structurally so this package needs no KVM.
- */
-export interface MpciIrqBypass {
-  registerProducer(p: MpciIrqProducer): void;
-  unregisterProducer(p: MpciIrqProducer): void;
-}
-
-let bypassManager: MpciIrqBypass | undefined;
-
-/** Set (or clear) the host's IRQ bypass manager; interrupts set up afterwards register with it. */
-export function mpciSetIrqBypass(m: MpciIrqBypass | undefined): void {
-  bypassManager = m;
-}
-
 /** Host irq numbers for mediated interrupts (a virq per vector, as pci_irq_vector() gives). */
 let nextHostIrq = 1024;
 
@@ -110,6 +94,8 @@ export class MpciIrqProducer {
   constructor(
     readonly token: EventFd,
     readonly irq: number,
+    /** The manager it is registered with (unregistered from the same one). */
+    readonly manager: VfioIrqBypass,
   ) {}
 
   addConsumer(c: object): void {
@@ -144,7 +130,7 @@ export class MpciIrqs {
   private vectors: (EventFd | undefined)[] = [];
   private errTrigger: EventFd | undefined;
   private reqTrigger: EventFd | undefined;
-  /** Bypass producers of the INTx / MSI / MSI-X trigger eventfds, by "index:vector". */
+  /** Bypass producers of the MSI / MSI-X trigger eventfds, by "index:vector". */
   private readonly producers = new Map<string, MpciIrqProducer>();
   private readonly hostIrqs = new Map<string, number>();
 
@@ -153,6 +139,8 @@ export class MpciIrqs {
     private readonly countOf: (index: number) => number,
     /** ERR exists only for PCI Express devices. */
     private readonly isPcie: () => boolean,
+    /** The host's IRQ bypass manager, read whenever a vector's trigger changes (VfioCore.irqBypass). */
+    private readonly bypass: () => VfioIrqBypass | undefined = () => undefined,
   ) {}
 
   /** Vectors enabled for MSI/MSI-X (0 otherwise). */
@@ -205,12 +193,13 @@ export class MpciIrqs {
     if (old !== undefined) {
       if (old.token === fd) return;
       this.producers.delete(key);
-      bypassManager?.unregisterProducer(old);
+      old.manager.unregisterProducer(old);
     }
-    if (fd === undefined || bypassManager === undefined) return;
-    const p = new MpciIrqProducer(fd, this.hostIrq(index, vector) ?? 0);
+    const manager = this.bypass();
+    if (fd === undefined || manager === undefined) return;
+    const p = new MpciIrqProducer(fd, this.hostIrq(index, vector) ?? 0, manager);
     try {
-      bypassManager.registerProducer(p);
+      manager.registerProducer(p);
       this.producers.set(key, p);
     } catch {
       // "irq bypass producer registration failed": the eventfd path still works.
@@ -399,8 +388,8 @@ export class MpciIrqs {
         this.type = 'intx';
         this.intxMasked = false;
       }
+      // No bypass producer for INTx: vfio_intx_set_signal() registers none (only MSI/MSI-X vectors do).
       this.intxTrigger = efd;
-      this.setProducer(VFIO_PCI_INTX_IRQ_INDEX, 0, efd);
       return 0;
     }
     if (this.type !== 'intx') fail('EINVAL', 'INTx is not enabled', IOCTL);
@@ -412,7 +401,6 @@ export class MpciIrqs {
   private intxDisable(): void {
     this.setUnmaskFd(undefined);
     this.intxTrigger = undefined;
-    this.setProducer(VFIO_PCI_INTX_IRQ_INDEX, 0, undefined);
     this.intxMasked = false;
     this.type = 'none';
   }

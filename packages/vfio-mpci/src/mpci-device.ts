@@ -31,6 +31,7 @@ import {
   type VfioDeviceGfxPlaneInfo,
   type VfioDeviceInfo,
   type VfioDeviceOps,
+  type VfioIrqBypass,
   type VfioIrqInfo,
   type VfioIrqSet,
   type VfioVma,
@@ -90,10 +91,13 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     readonly mdev: MdevDevice,
     readonly ops: MpciParentOps,
     readonly zapVmaPtes: ZapVmaPtes = defaultZapVmaPtes,
+    /** The host's IRQ bypass manager (the driver passes VfioCore.irqBypass). */
+    irqBypass: () => VfioIrqBypass | undefined = () => undefined,
   ) {
     this.irqs = new MpciIrqs(
       (i) => this.irqCount(i),
       () => this.isPcie(),
+      irqBypass,
     );
   }
 

@@ -56,7 +56,7 @@ export class VfioMpciDriver implements MdevDriver {
     const ops = mdev.parent.ops;
     if (!isMpciParentOps(ops))
       fail('ENODEV', `parent ${mdev.parent.name} lacks read/write/getRegionInfo`, 'vfio_mpci_probe');
-    const dev = new MpciDevice(mdev, ops, this.opts.zapVmaPtes);
+    const dev = new MpciDevice(mdev, ops, this.opts.zapVmaPtes, () => this.vfio.irqBypass);
     const vdev =
       this.vfio.iommuGroups.ofDevice(mdev) !== undefined
         ? this.vfio.registerGroupDev(mdev, dev, dev)

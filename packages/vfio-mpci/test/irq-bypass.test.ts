@@ -7,8 +7,8 @@ import {
   VFIO_PCI_MSI_IRQ_INDEX,
   VFIO_PCI_MSIX_IRQ_INDEX,
 } from '@tsvirt/vfio-core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type MpciIrqProducer, MpciIrqs, mpciSetIrqBypass } from '../src/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type MpciIrqProducer, MpciIrqs } from '../src/index.ts';
 
 // The producer side of IRQ bypass (vfio_msi_set_vector_signal() registering
 // each trigger eventfd with the bypass manager), with a recording manager.
@@ -36,17 +36,18 @@ const set = (index: number, flags: number, start: number, data: number[]) => ({
   count: data.length,
   data,
 });
-
-afterEach(() => mpciSetIrqBypass(undefined));
+/** MpciIrqs as the driver makes them, with the host's manager (VfioCore.irqBypass) behind `manager()`. */
+const newIrqs = (manager: () => RecordingBypass | undefined) =>
+  new MpciIrqs(
+    (i) => counts[i] ?? 0,
+    () => true,
+    manager,
+  );
 
 describe('vfio-mpci trigger eventfds as IRQ bypass producers', () => {
-  it('each MSI vector / INTx trigger registers a producer with a stable host irq; disabling unregisters', () => {
+  it('each MSI/MSI-X vector trigger registers a producer with a stable host irq; disabling unregisters', () => {
     const m = new RecordingBypass();
-    mpciSetIrqBypass(m);
-    const irqs = new MpciIrqs(
-      (i) => counts[i] ?? 0,
-      () => true,
-    );
+    const irqs = newIrqs(() => m);
     const fds = new FdTable();
     const e = [new EventFd(), new EventFd()];
     const fd = e.map((x) => fds.install(x));
@@ -60,23 +61,27 @@ describe('vfio-mpci trigger eventfds as IRQ bypass producers', () => {
     irqs.setIrqs(set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE, 0, []), fds);
     expect(m.live.size).toBe(0);
     expect(irqs.hostIrq(VFIO_PCI_MSI_IRQ_INDEX, 0)).toBe(h0);
-    irqs.setIrqs(set(VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fd[0]!]), fds);
-    expect(m.live.get(e[0]!)?.irq).toBe(irqs.hostIrq(VFIO_PCI_INTX_IRQ_INDEX, 0));
-    irqs.disableAll();
-    expect(m.live.size).toBe(0);
     irqs.setIrqs(set(VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 5, [fd[1]!]), fds);
     expect(m.live.get(e[1]!)?.irq).toBe(irqs.hostIrq(VFIO_PCI_MSIX_IRQ_INDEX, 5));
     irqs.disableAll();
     expect(m.live.size).toBe(0);
   });
 
+  it('INTx registers no producer (vfio_intx_set_signal() has none): its interrupts always take the eventfd', () => {
+    const m = new RecordingBypass();
+    const irqs = newIrqs(() => m);
+    const fds = new FdTable();
+    const ev = new EventFd();
+    irqs.setIrqs(set(VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(ev)]), fds);
+    expect(m.log).toEqual([]);
+    expect(irqs.producer(VFIO_PCI_INTX_IRQ_INDEX, 0)).toBeUndefined();
+    irqs.trigger(VFIO_PCI_INTX_IRQ_INDEX, 0);
+    expect(ev.value).toBe(1n);
+  });
+
   it('connected to a direct consumer, an interrupt skips the eventfd; a refused registration keeps the eventfd path', () => {
     const m = new RecordingBypass();
-    mpciSetIrqBypass(m);
-    const irqs = new MpciIrqs(
-      (i) => counts[i] ?? 0,
-      () => true,
-    );
+    const irqs = newIrqs(() => m);
     const fds = new FdTable();
     const ev = new EventFd();
     irqs.setIrqs(set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(ev)]), fds);
@@ -88,21 +93,39 @@ describe('vfio-mpci trigger eventfds as IRQ bypass producers', () => {
     m.live.get(ev)!.delConsumer(consumer);
     irqs.trigger(VFIO_PCI_MSI_IRQ_INDEX, 0);
     expect([injected, ev.value]).toEqual([1, 1n]);
-    // a manager that refuses the INTx producer: that line keeps the eventfd path
+    // a manager that refuses the producer: that vector keeps the eventfd path
     m.refuse = true;
     const ev2 = new EventFd();
     irqs.setIrqs(set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE, 0, []), fds);
-    irqs.setIrqs(set(VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(ev2)]), fds);
-    expect(irqs.producer(VFIO_PCI_INTX_IRQ_INDEX, 0)).toBeUndefined();
-    irqs.trigger(VFIO_PCI_INTX_IRQ_INDEX, 0);
+    irqs.setIrqs(set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(ev2)]), fds);
+    expect(irqs.producer(VFIO_PCI_MSI_IRQ_INDEX, 0)).toBeUndefined();
+    irqs.trigger(VFIO_PCI_MSI_IRQ_INDEX, 0);
     expect(ev2.value).toBe(1n);
   });
 
-  it('without a manager nothing registers and interrupts use the eventfd', () => {
-    const irqs = new MpciIrqs(
-      (i) => counts[i] ?? 0,
-      () => true,
+  it('a producer is unregistered from the manager it was registered with, even after the host changed managers', () => {
+    const first = new RecordingBypass();
+    const second = new RecordingBypass();
+    let current: RecordingBypass | undefined = first;
+    const irqs = newIrqs(() => current);
+    const fds = new FdTable();
+    const ev = new EventFd();
+    irqs.setIrqs(set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(ev)]), fds);
+    current = second;
+    irqs.setIrqs(
+      set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(new EventFd())]),
+      fds,
     );
+    expect(first.live.size).toBe(0);
+    expect(first.log).toHaveLength(2);
+    expect(second.live.size).toBe(1);
+    current = undefined;
+    irqs.disableAll();
+    expect(second.live.size).toBe(0);
+  });
+
+  it('without a manager nothing registers and interrupts use the eventfd', () => {
+    const irqs = newIrqs(() => undefined);
     const fds = new FdTable();
     const ev = new EventFd();
     irqs.setIrqs(set(VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_DATA_EVENTFD, 0, [fds.install(ev)]), fds);
