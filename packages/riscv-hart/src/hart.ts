@@ -2,6 +2,7 @@ import { fail } from '@tsvirt/core-bus';
 import * as C from './csr.ts';
 import type { ExitKind, HartExit } from './exit.ts';
 import { executeFp, type FpuState } from './fpu/index.ts';
+import { compileBlock, JIT_LIB, type JitBlock } from './jit.ts';
 import { Mmu, type MmuContext } from './mmu.ts';
 import { div32, div64, mul64, mulh64, mulhsu64, mulhu64 } from './muldiv.ts';
 import type { PhysMemory } from './phys-memory.ts';
@@ -20,11 +21,15 @@ export interface HartOptions {
   hardwareAd?: boolean;
   /** The host timebase read by `time` (before htimedelta). Default: the `hostTime` field. */
   readTime?: () => bigint;
+  /** Compile hot blocks to JavaScript (jit.ts). Default true; false runs the interpreter alone. */
+  jit?: boolean;
 }
 
 const TWO32 = 4294967296;
 /** Instructions between interrupt/timer checks. */
 const CHUNK = 4096;
+/** Times a block head is reached before it is compiled (one-off code stays interpreted). */
+const JIT_HOT = 256;
 const PPN_MASK = (1n << 44n) - 1n;
 const XLEN_FIELD = 2n << 32n; // UXL / VSXL = 64-bit
 const SD = 1n << 63n;
@@ -172,8 +177,18 @@ export class Hart implements FpuState {
   private fPage = Number.NaN;
   private fU16: Uint16Array = new Uint16Array(0);
   private fBase = 0;
+  private readonly jit: boolean;
+  /** Compiled blocks by head pc (null: the head does not start a compilable block). */
+  private readonly blocks = new Map<number, JitBlock | null>();
+  /** How often each not-yet-compiled block head was reached. */
+  private readonly heat = new Map<number, number>();
+  /** Set by a compiled block before a call that may trap: the index of that instruction. */
+  jitIndex = 0;
+  /** Set by a looping block: passes completed (before the current one, when it traps). */
+  jitLoops = 0;
 
   constructor(opts: HartOptions) {
+    this.jit = opts.jit ?? true;
     this.mem = opts.mem;
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
@@ -256,6 +271,7 @@ export class Hart implements FpuState {
   reset(): void {
     this.resetBlob ??= saveHart(new Hart({ mem: this.mem }));
     restoreHart(this, this.resetBlob);
+    this.flushCodeCache();
   }
 
   /** The architectural state as a versioned blob (see snapshot.ts). */
@@ -266,6 +282,7 @@ export class Hart implements FpuState {
   /** Restore from save(); EINVAL for a bad blob, leaving the hart unchanged. */
   restore(blob: Uint8Array): void {
     restoreHart(this, blob);
+    this.flushCodeCache();
   }
 
   // ---- TLB maintenance for the KVM MMU ----
@@ -280,6 +297,13 @@ export class Hart implements FpuState {
   flushAllTlb(): void {
     this.tlb.flushEverything();
     this.fPage = Number.NaN;
+    this.flushCodeCache();
+  }
+
+  /** Drop every compiled block (FENCE.I, or the host changed guest code behind the hart's back). */
+  flushCodeCache(): void {
+    this.blocks.clear();
+    this.heat.clear();
   }
 
   // ---- interrupts ----
@@ -356,10 +380,45 @@ export class Hart implements FpuState {
     let fBase = this.fBase;
     let pc = this.pcNum;
     let i = 0;
+    const blocks = this.blocks;
+    const jit = this.jit;
+    /** The compiled block running, for a trap inside it. */
+    let blk: JitBlock | undefined;
+    /** pc is a block head: the chunk's start, or where a branch, jump or block went. */
+    let head = true;
     try {
       loop: while (i < n) {
         let raw: number;
         const off = pc - fPage;
+        if (head && jit && off >= 0 && off < 4094) {
+          let b = blocks.get(pc);
+          if (b === undefined || (b !== null && (b.u16 !== fU16 || b.hoff !== fBase + off))) {
+            b = this.warm(pc, b, fU16, fBase + off, off);
+          }
+          if (b != null && i + b.n <= n) {
+            blk = b;
+            pc = b.fn(
+              x,
+              rTagLo,
+              rTagHi,
+              rBase,
+              rMem,
+              wTagLo,
+              wTagHi,
+              wBase,
+              wMem,
+              wHpa,
+              resv,
+              this,
+              JIT_LIB,
+              n - i,
+            );
+            blk = undefined;
+            i += b.loop ? b.n * this.jitLoops : b.n;
+            continue;
+          }
+        }
+        head = false;
         if (off >= 0 && off < 4094) {
           const h = (fBase + off) >>> 1;
           raw = fU16[h]!;
@@ -579,6 +638,7 @@ export class Hart implements FpuState {
             break;
           }
           case 0x6f: {
+            head = true;
             const imm =
               ((insn >> 31) << 20) |
               (((insn >>> 12) & 0xff) << 12) |
@@ -590,6 +650,7 @@ export class Hart implements FpuState {
             break;
           }
           case 0x67: {
+            head = true;
             if ((insn & 0x7000) !== 0) this.illegal(raw);
             const r1 = (insn >> 14) & 62;
             const imm = insn >> 20;
@@ -602,6 +663,7 @@ export class Hart implements FpuState {
             break;
           }
           case 0x63: {
+            head = true;
             const r1 = (insn >> 14) & 62;
             const r2 = (insn >> 19) & 62;
             const alo = x[r1]!;
@@ -767,8 +829,9 @@ export class Hart implements FpuState {
           case 0x0f: {
             const f3 = (insn >> 12) & 7;
             if (f3 === 1) {
-              // fence.i: no decoded-code cache to drop; end the chunk so the
+              // fence.i: drop the compiled blocks and end the chunk so the
               // next fetch re-reads through the TLB.
+              this.flushCodeCache();
               pc = npc;
               i++;
               break loop;
@@ -816,6 +879,11 @@ export class Hart implements FpuState {
     } catch (e) {
       this.inflight = 0;
       if (e !== TRAP) throw e;
+      if (blk !== undefined) {
+        // A trap inside a compiled block: its earlier instructions retired.
+        pc = blk.pcs[this.jitIndex]!;
+        i += (blk.loop ? blk.n * this.jitLoops : 0) + this.jitIndex;
+      }
       this.pcNum = pc;
       this.instret += i;
       this.takeTrap();
@@ -825,6 +893,31 @@ export class Hart implements FpuState {
     this.pcNum = pc;
     this.instret += i;
     return i;
+  }
+
+  /**
+   * A block head was reached without a usable block: count it, and compile
+   * once it is hot (or at once when a block for this pc exists but its bytes
+   * now come from elsewhere). Returns the block to run, if any.
+   */
+  private warm(
+    pc: number,
+    stale: JitBlock | null | undefined,
+    u16: Uint16Array,
+    hoff: number,
+    pageOff: number,
+  ): JitBlock | null | undefined {
+    if (stale === undefined) {
+      const heat = (this.heat.get(pc) ?? 0) + 1;
+      if (heat < JIT_HOT) {
+        this.heat.set(pc, heat);
+        return undefined;
+      }
+      this.heat.delete(pc);
+    }
+    const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE) ?? null;
+    this.blocks.set(pc, b);
+    return b;
   }
 
   private mulDiv(f3: number, alo: number, ahi: number, blo: number, bhi: number): void {

@@ -38,6 +38,12 @@ export class FakeMem implements PhysMemory {
   r32(pa: bigint | number): number {
     return this.dv.getUint32(this.off(pa), true);
   }
+  /**
+   * Called after code() writes instructions: a loader's FENCE.I (harts
+   * running from this memory drop compiled blocks; bareHart wires it).
+   */
+  onCode: () => void = () => {};
+
   /** Write 32-bit instructions from `pa`; returns the address after them. */
   code(pa: bigint | number, insns: number[]): number {
     let a = Number(pa);
@@ -45,6 +51,7 @@ export class FakeMem implements PhysMemory {
       this.w32(a, w);
       a += 4;
     }
+    this.onCode();
     return a;
   }
 }

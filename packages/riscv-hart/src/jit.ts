@@ -1,0 +1,428 @@
+import { div32 } from './muldiv.ts';
+import { TLB_MASK } from './tlb.ts';
+
+// The block compiler: a run of guest instructions, from a block head up to
+// and including its first branch or jump, becomes one JavaScript function
+// (`new Function`), so the hot loop pays fetch, decode and dispatch once per
+// block instead of once per instruction. The generated code shares the
+// interpreter's state shape (the hart's Int32Array register pairs and its
+// TLB arrays) and semantics: it is the interpreter's case bodies with the
+// decoded fields folded in as constants. Only integer ALU, M, loads, stores,
+// branches and jumps are compiled; a block ends before anything else (CSR,
+// system, FP, atomics, fences), which the interpreter then executes. A direct
+// jump within the page is followed, and a block whose branch goes back to its
+// own head runs as a loop inside one call.
+//
+// Faults: a load or store that misses the TLB (or is misaligned) calls the
+// interpreter's slow path, which may throw TRAP. Before that call the block
+// stores the index of the instruction in `h.jitIndex`, so the interpreter
+// knows the faulting pc and how many instructions of the block retired.
+//
+// Code is cached by (pc, host location of the instruction bytes) and dropped
+// on FENCE.I (RISC-V requires it before executing modified code; the
+// interpreter's fetch is coherent anyway) and whenever the hart flushes all
+// translations.
+
+/** Arguments of a compiled block, in order. */
+const PARAMS = [
+  'x',
+  'rTagLo',
+  'rTagHi',
+  'rBase',
+  'rMem',
+  'wTagLo',
+  'wTagHi',
+  'wBase',
+  'wMem',
+  'wHpa',
+  'resv',
+  'h',
+  'lib',
+  'left',
+] as const;
+
+/**
+ * A compiled block. `left` is the instruction budget left in the chunk: a
+ * block that branches back to its own head loops inside while whole
+ * iterations fit, and reports the iterations it completed in `h.jitLoops`.
+ */
+export type BlockFn = (
+  x: Int32Array,
+  rTagLo: Int32Array,
+  rTagHi: Int32Array,
+  rBase: Float64Array,
+  rMem: unknown[],
+  wTagLo: Int32Array,
+  wTagHi: Int32Array,
+  wBase: Float64Array,
+  wMem: unknown[],
+  wHpa: Float64Array,
+  resv: unknown,
+  h: unknown,
+  lib: JitLib,
+  left: number,
+) => number;
+
+export interface JitLib {
+  div32: typeof div32;
+}
+export const JIT_LIB: JitLib = { div32 };
+
+export interface JitBlock {
+  readonly fn: BlockFn;
+  /** Instructions in the block (one pass; all retire when it returns, times h.jitLoops for a loop). */
+  readonly n: number;
+  /** The block ends in a branch back to its own head and runs as a loop. */
+  readonly loop: boolean;
+  /** The pc of each instruction, for a fault in the middle. */
+  readonly pcs: readonly number[];
+  /** Where the bytes were: the fetch view and the byte offset of the first instruction in it. */
+  readonly u16: Uint16Array;
+  readonly hoff: number;
+}
+
+/** The most instructions in one block. */
+export const MAX_BLOCK = 256;
+const TWO32 = 4294967296;
+
+/** A 64-bit constant as the (lo, hi) int32 pair the registers hold. */
+function pair(v: number): [number, number] {
+  return [v | 0, Math.floor(v / TWO32) | 0];
+}
+
+/** Write (l, hh) into register rd (x0 discards). */
+function put(rd: number, l: string, hh: string): string {
+  return rd === 0 ? '' : `x[${rd << 1}]=${l};x[${(rd << 1) + 1}]=${hh};`;
+}
+
+/** The effective address of rs1 + imm as vlo/vhi (the interpreter's carry rule). */
+function ea(r1: number, imm: number): string {
+  return `const a=x[${r1}];const vlo=(a+${imm})|0;const vhi=(x[${r1 + 1}]+${imm >> 31}+(vlo>>>0<a>>>0?1:0))|0;`;
+}
+
+/**
+ * Compile the block at `pc`, whose first instruction is the halfword at
+ * byte `hoff` of `u16`; `pageOff` is pc's offset in its 4 KiB page (the block
+ * stays within the page). Returns undefined when the first instruction is
+ * not one this compiler handles.
+ */
+export function compileBlock(
+  u16: Uint16Array,
+  hoff: number,
+  pc: number,
+  pageOff: number,
+  rvc: Int32Array,
+): JitBlock | undefined {
+  const pcs: number[] = [];
+  const pageBase = pc - pageOff;
+  let body = '';
+  let off = pageOff;
+  let at = hoff;
+  let cur = pc;
+  let ended = false;
+  let last: Emitted | undefined;
+  while (pcs.length < MAX_BLOCK && off < 4094 && !ended) {
+    let raw = u16[at >>> 1]!;
+    if ((raw & 3) === 3) raw |= u16[(at >>> 1) + 1]! << 16;
+    let insn = raw;
+    let len = 4;
+    if ((raw & 3) !== 3) {
+      insn = rvc[raw]!;
+      len = 2;
+      if (insn === 0) break;
+    }
+    const code = emit(insn, raw, len, cur, pcs.length);
+    if (code === undefined) break;
+    pcs.push(cur);
+    const jt = code.jump?.target;
+    if (jt !== undefined && jt - pageBase >= 0 && jt - pageBase < 4094 && !pcs.includes(jt)) {
+      // A direct jump within the page: write the link and go on compiling at its target.
+      body += `{${code.jump!.link}}`;
+      off = jt - pageBase;
+      at = hoff + (jt - pc);
+      cur = jt;
+      continue;
+    }
+    last = code;
+    ended = code.ends;
+    if (!(ended && code.branch?.target === pc)) body += `{${code.text}}`;
+    off += len;
+    at += len;
+    cur += len;
+  }
+  if (pcs.length === 0) return undefined;
+  const br = ended ? last?.branch : undefined;
+  const loop = br?.target === pc;
+  if (loop) {
+    // A loop: iterate while the branch is taken and another pass fits the budget.
+    const n = pcs.length;
+    body =
+      `let it=0;for(;;){h.jitLoops=it;${body}{${br!.pre}` +
+      `if(${br!.cond}){it++;if((it+1)*${n}<=left)continue;h.jitLoops=it;return ${pc};}` +
+      `h.jitLoops=it+1;return ${br!.fall};}}`;
+  } else if (!ended) body += `return ${cur};`;
+  const fn = new Function(...PARAMS, `"use strict";${body}`) as BlockFn;
+  return { fn, n: pcs.length, loop, pcs, u16, hoff };
+}
+
+interface Emitted {
+  text: string;
+  /** The instruction transfers control: it returns the next pc. */
+  ends: boolean;
+  /** A conditional branch, in parts: operand reads, the taken condition, both targets. */
+  branch?: { pre: string; cond: string; target: number; fall: number };
+  /** A direct jump (JAL): its link write and target, for compiling straight on. */
+  jump?: { link: string; target: number };
+}
+
+/** The code for one instruction, or undefined to end the block before it. */
+function emit(insn: number, raw: number, len: number, pc: number, k: number): Emitted | undefined {
+  const rd = (insn >> 7) & 31;
+  const r1 = (insn >> 14) & 62;
+  const r2 = (insn >> 19) & 62;
+  const f3 = (insn >> 12) & 7;
+  const npc = pc + len;
+  const alu = (text: string): Emitted => ({ text: rd === 0 ? '' : text, ends: false });
+  switch (insn & 0x7f) {
+    case 0x13: {
+      const imm = insn >> 20;
+      const ih = imm >> 31;
+      const A = `const al=x[${r1}],ah=x[${r1 + 1}];`;
+      switch (f3) {
+        case 0:
+          return alu(`${A}const l=(al+${imm})|0;${put(rd, 'l', `(ah+${ih}+(l>>>0<al>>>0?1:0))|0`)}`);
+        case 1: {
+          if (insn >>> 26 !== 0) return undefined;
+          return alu(`${A}${shiftLeft(imm & 63)}${put(rd, 'l', 'hh')}`);
+        }
+        case 2:
+          return alu(`${A}${put(rd, `(ah<${ih}||(ah===${ih}&&al>>>0<${imm >>> 0}))?1:0`, '0')}`);
+        case 3:
+          return alu(`${A}${put(rd, `(ah>>>0<${ih >>> 0}||(ah===${ih}&&al>>>0<${imm >>> 0}))?1:0`, '0')}`);
+        case 4:
+          return alu(`${A}${put(rd, `al^${imm}`, `ah^${ih}`)}`);
+        case 5: {
+          const top = insn >>> 26;
+          if (top !== 0 && top !== 0x10) return undefined;
+          return alu(`${A}${shiftRight(imm & 63, top !== 0)}${put(rd, 'l', 'hh')}`);
+        }
+        case 6:
+          return alu(`${A}${put(rd, `al|${imm}`, `ah|${ih}`)}`);
+        default:
+          return alu(`${A}${put(rd, `al&${imm}`, `ah&${ih}`)}`);
+      }
+    }
+    case 0x33: {
+      const f7 = insn >>> 25;
+      const A = `const al=x[${r1}],ah=x[${r1 + 1}],bl=x[${r2}],bh=x[${r2 + 1}];`;
+      if (f7 === 0) {
+        switch (f3) {
+          case 0:
+            return alu(`${A}const l=(al+bl)|0;${put(rd, 'l', '(ah+bh+(l>>>0<al>>>0?1:0))|0')}`);
+          case 1:
+            return alu(`${A}let l,hh;const s=bl&63;${dynShift('left', false)}${put(rd, 'l', 'hh')}`);
+          case 2:
+            return alu(`${A}${put(rd, '(ah<bh||(ah===bh&&al>>>0<bl>>>0))?1:0', '0')}`);
+          case 3:
+            return alu(`${A}${put(rd, '(ah>>>0<bh>>>0||(ah===bh&&al>>>0<bl>>>0))?1:0', '0')}`);
+          case 4:
+            return alu(`${A}${put(rd, 'al^bl', 'ah^bh')}`);
+          case 5:
+            return alu(`${A}let l,hh;const s=bl&63;${dynShift('right', false)}${put(rd, 'l', 'hh')}`);
+          case 6:
+            return alu(`${A}${put(rd, 'al|bl', 'ah|bh')}`);
+          default:
+            return alu(`${A}${put(rd, 'al&bl', 'ah&bh')}`);
+        }
+      }
+      if (f7 === 0x20) {
+        if (f3 === 0) return alu(`${A}${put(rd, '(al-bl)|0', '(ah-bh-(al>>>0<bl>>>0?1:0))|0')}`);
+        if (f3 === 5)
+          return alu(`${A}let l,hh;const s=bl&63;${dynShift('right', true)}${put(rd, 'l', 'hh')}`);
+        return undefined;
+      }
+      if (f7 === 1) return alu(`${A}h.mulDiv(${f3},al,ah,bl,bh);const t=h.tmp;${put(rd, 't[0]', 't[1]')}`);
+      return undefined;
+    }
+    case 0x1b: {
+      const A = `const al=x[${r1}];`;
+      const sh = (insn >> 20) & 31;
+      const top = insn >>> 25;
+      let e: string;
+      if (f3 === 0) e = `(al+${insn >> 20})|0`;
+      else if (f3 === 1 && top === 0) e = `al<<${sh}`;
+      else if (f3 === 5 && top === 0) e = `(al>>>${sh})|0`;
+      else if (f3 === 5 && top === 0x20) e = `al>>${sh}`;
+      else return undefined;
+      return alu(`${A}const l=${e};${put(rd, 'l', 'l>>31')}`);
+    }
+    case 0x3b: {
+      const f7 = insn >>> 25;
+      const A = `const al=x[${r1}],bl=x[${r2}];`;
+      let e: string;
+      if (f7 === 0 && f3 === 0) e = '(al+bl)|0';
+      else if (f7 === 0 && f3 === 1) e = 'al<<(bl&31)';
+      else if (f7 === 0 && f3 === 5) e = '(al>>>(bl&31))|0';
+      else if (f7 === 0x20 && f3 === 0) e = '(al-bl)|0';
+      else if (f7 === 0x20 && f3 === 5) e = 'al>>(bl&31)';
+      else if (f7 === 1 && f3 === 0) e = 'Math.imul(al,bl)';
+      else if (f7 === 1 && f3 >= 4) e = `lib.div32(al,bl,${(f3 & 1) === 0},${f3 >= 6})`;
+      else return undefined;
+      return alu(`${A}const l=${e};${put(rd, 'l', 'l>>31')}`);
+    }
+    case 0x37: {
+      const l = insn & 0xfffff000;
+      return alu(put(rd, String(l), String(l >> 31)));
+    }
+    case 0x17: {
+      const [l, hh] = pair(pc + (insn & 0xfffff000));
+      return alu(put(rd, String(l), String(hh)));
+    }
+    case 0x6f: {
+      const imm =
+        ((insn >> 31) << 20) |
+        (((insn >>> 12) & 0xff) << 12) |
+        (((insn >>> 20) & 1) << 11) |
+        (((insn >>> 21) & 0x3ff) << 1);
+      const [l, hh] = pair(npc);
+      const link = put(rd, String(l), String(hh));
+      return { text: `${link}return ${pc + imm};`, ends: true, jump: { link, target: pc + imm } };
+    }
+    case 0x67: {
+      if (f3 !== 0) return undefined;
+      const imm = insn >> 20;
+      const [l, hh] = pair(npc);
+      return {
+        text:
+          `const al=x[${r1}];const tl=(al+${imm})|0;` +
+          `const th=(x[${r1 + 1}]+${imm >> 31}+(tl>>>0<al>>>0?1:0))|0;` +
+          `${put(rd, String(l), String(hh))}return th*${TWO32}+((tl&-2)>>>0);`,
+        ends: true,
+      };
+    }
+    case 0x63: {
+      let cond: string;
+      switch (f3) {
+        case 0:
+          cond = 'al===bl&&ah===bh';
+          break;
+        case 1:
+          cond = 'al!==bl||ah!==bh';
+          break;
+        case 4:
+          cond = 'ah<bh||(ah===bh&&al>>>0<bl>>>0)';
+          break;
+        case 5:
+          cond = '!(ah<bh||(ah===bh&&al>>>0<bl>>>0))';
+          break;
+        case 6:
+          cond = 'ah>>>0<bh>>>0||(ah===bh&&al>>>0<bl>>>0)';
+          break;
+        case 7:
+          cond = '!(ah>>>0<bh>>>0||(ah===bh&&al>>>0<bl>>>0))';
+          break;
+        default:
+          return undefined;
+      }
+      const off =
+        ((insn >> 31) << 12) |
+        (((insn >>> 7) & 1) << 11) |
+        (((insn >>> 25) & 0x3f) << 5) |
+        (((insn >>> 8) & 0xf) << 1);
+      const pre = `const al=x[${r1}],ah=x[${r1 + 1}],bl=x[${r2}],bh=x[${r2 + 1}];`;
+      return {
+        text: `${pre}return (${cond})?${pc + off}:${npc};`,
+        ends: true,
+        branch: { pre, cond, target: pc + off, fall: npc },
+      };
+    }
+    case 0x03: {
+      if (f3 === 7) return undefined;
+      const slow = `h.jitIndex=${k};h.loadInt(vlo,vhi,${f3},${rd},${insn},${raw},${len});`;
+      let fast: string;
+      switch (f3) {
+        case 3:
+          fast = `if((p&7)===0){${put(rd, 'm.i32[p>>>2]', 'm.i32[(p>>>2)+1]')}ok=1;}`;
+          break;
+        case 2:
+          fast = `if((p&3)===0){const l=m.i32[p>>>2];${put(rd, 'l', 'l>>31')}ok=1;}`;
+          break;
+        case 6:
+          fast = `if((p&3)===0){${put(rd, 'm.i32[p>>>2]', '0')}ok=1;}`;
+          break;
+        case 0:
+          fast = `{const l=m.i8[p];${put(rd, 'l', 'l>>31')}ok=1;}`;
+          break;
+        case 4:
+          fast = `{${put(rd, 'm.u8[p]', '0')}ok=1;}`;
+          break;
+        case 1:
+          fast = `if((p&1)===0){const l=m.i16[p>>>1];${put(rd, 'l', 'l>>31')}ok=1;}`;
+          break;
+        default:
+          fast = `if((p&1)===0){${put(rd, 'm.u16[p>>>1]', '0')}ok=1;}`;
+          break;
+      }
+      return {
+        text:
+          `${ea(r1, insn >> 20)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
+          `if(rTagLo[e]===(vlo&-4096)&&rTagHi[e]===vhi){const m=rMem[e];const p=rBase[e]+(vlo&4095);${fast}}` +
+          `if(ok===0){${slow}}`,
+        ends: false,
+      };
+    }
+    case 0x23: {
+      if (f3 > 3) return undefined;
+      const imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
+      const v = `x[${r2}]`;
+      let fast: string;
+      switch (f3) {
+        case 3:
+          fast = `if((p&7)===0){m.i32[p>>>2]=${v};m.i32[(p>>>2)+1]=x[${r2 + 1}];ok=1;}`;
+          break;
+        case 2:
+          fast = `if((p&3)===0){m.i32[p>>>2]=${v};ok=1;}`;
+          break;
+        case 1:
+          fast = `if((p&1)===0){m.i16[p>>>1]=${v};ok=1;}`;
+          break;
+        default:
+          fast = `m.u8[p]=${v};ok=1;`;
+          break;
+      }
+      return {
+        text:
+          `${ea(r1, imm)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
+          `if(wTagLo[e]===(vlo&-4096)&&wTagHi[e]===vhi){const m=wMem[e];const p=wBase[e]+(vlo&4095);${fast}` +
+          `if(ok===1&&resv.active!==0)resv.store(wHpa[e]+(vlo&4095),${1 << f3});}` +
+          `if(ok===0){h.jitIndex=${k};h.storeInt(vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
+        ends: false,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** SLLI by a constant: l, hh from al, ah. */
+function shiftLeft(sh: number): string {
+  if (sh === 0) return 'const l=al,hh=ah;';
+  if (sh < 32) return `const hh=(ah<<${sh})|(al>>>${32 - sh}),l=al<<${sh};`;
+  return `const hh=al<<${sh - 32},l=0;`;
+}
+
+/** SRLI/SRAI by a constant. */
+function shiftRight(sh: number, arith: boolean): string {
+  if (sh === 0) return 'const l=al,hh=ah;';
+  if (sh < 32) return `const l=(al>>>${sh})|(ah<<${32 - sh}),hh=ah${arith ? '>>' : '>>>'}${sh};`;
+  return arith ? `const l=ah>>${sh - 32},hh=ah>>31;` : `const l=ah>>>${sh - 32},hh=0;`;
+}
+
+/** SLL/SRL/SRA by s = bl & 63, into the declared l, hh. */
+function dynShift(dir: 'left' | 'right', arith: boolean): string {
+  if (dir === 'left')
+    return 'if(s===0){l=al;hh=ah;}else if(s<32){hh=(ah<<s)|(al>>>(32-s));l=al<<s;}else{hh=al<<(s-32);l=0;}';
+  if (arith)
+    return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>s;}else{l=ah>>(s-32);hh=ah>>31;}';
+  return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>>s;}else{l=ah>>>(s-32);hh=0;}';
+}

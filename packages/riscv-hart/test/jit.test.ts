@@ -1,0 +1,209 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
+import { describe, expect, it } from 'vitest';
+import type { Hart } from '../src/index.ts';
+import { bareHart, RAM } from './setup.ts';
+
+// The block compiler against the interpreter: the same program on two harts,
+// one with `jit: false`, must leave the same registers, memory, pc and
+// instret; faults inside compiled blocks must be as precise as the
+// interpreter's; FENCE.I must make modified code visible.
+
+const DATA = RAM + 0x10_0000; // x31 points here: 4 KiB of data the programs load and store
+const LOOPS = 600; // well past the compile threshold, so every loop body runs compiled
+
+let seed = 0x9e3779b9;
+function rnd(n: number): number {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed % n;
+}
+function rnd64(): bigint {
+  let v = 0n;
+  for (let k = 0; k < 4; k++) v = (v << 16n) | BigInt(rnd(0x10000));
+  return BigInt.asIntN(64, v);
+}
+
+const rr = [A.add, A.sub, A.sll, A.slt, A.sltu, A.xor, A.srl, A.sra, A.or, A.and];
+const rrW = [A.addw, A.subw, A.sllw, A.srlw, A.sraw];
+const md = [
+  A.mul,
+  A.mulh,
+  A.mulhsu,
+  A.mulhu,
+  A.div,
+  A.divu,
+  A.rem,
+  A.remu,
+  A.mulw,
+  A.divw,
+  A.divuw,
+  A.remw,
+  A.remuw,
+];
+const ri = [A.addi, A.slti, A.sltiu, A.xori, A.ori, A.andi];
+const sh = [A.slli, A.srli, A.srai];
+const shW = [A.slliw, A.srliw, A.sraiw];
+const loads: [(d: number, b: number, o: number) => number, number][] = [
+  [A.lb, 1],
+  [A.lbu, 1],
+  [A.lh, 2],
+  [A.lhu, 2],
+  [A.lw, 4],
+  [A.lwu, 4],
+  [A.ld, 8],
+];
+const stores: [(s: number, b: number, o: number) => number, number][] = [
+  [A.sb, 1],
+  [A.sh, 2],
+  [A.sw, 4],
+  [A.sd, 8],
+];
+const branches = [A.beq, A.bne, A.blt, A.bge, A.bltu, A.bgeu];
+
+const reg = () => 1 + rnd(29); // x1..x29; x30 counts the loop, x31 is the data base
+const pick = <T>(a: readonly T[]): T => a[rnd(a.length)]!;
+
+/** A random loop body: ALU, M, immediates, shifts, aligned loads/stores at x31, and forward branches. */
+function randomBody(len: number): number[] {
+  const out: number[] = [];
+  while (out.length < len) {
+    switch (rnd(10)) {
+      case 0:
+      case 1:
+        out.push(pick(rr)(reg(), reg(), reg()));
+        break;
+      case 2:
+        out.push(pick(rrW)(reg(), reg(), reg()));
+        break;
+      case 3:
+        out.push(pick(md)(reg(), reg(), reg()));
+        break;
+      case 4:
+        out.push(pick(ri)(reg(), reg(), rnd(4096) - 2048));
+        break;
+      case 5:
+        out.push(rnd(2) ? pick(sh)(reg(), reg(), rnd(64)) : pick(shW)(reg(), reg(), rnd(32)));
+        break;
+      case 6: {
+        const [op, size] = pick(loads);
+        out.push(op(reg(), 31, rnd(2048 / size) * size));
+        break;
+      }
+      case 7: {
+        const [op, size] = pick(stores);
+        out.push(op(reg(), 31, rnd(2048 / size) * size));
+        break;
+      }
+      case 8:
+        // skip the next instruction when taken
+        out.push(pick(branches)(reg(), reg(), 8), A.addi(reg(), reg(), rnd(100)));
+        break;
+      default:
+        out.push(rnd(2) ? A.lui(reg(), rnd(1 << 20)) : A.auipc(reg(), rnd(1 << 20)));
+    }
+  }
+  return out;
+}
+
+/** The body in a counted loop, then ecall. */
+function program(body: number[], loops = LOOPS): number[] {
+  const back = -4 * (body.length + 1);
+  return [...A.li(30, BigInt(loops)), ...body, A.addi(30, 30, -1), A.bne(30, 0, back), A.ECALL];
+}
+
+function twoHarts(code: number[], init: (h: Hart) => void = () => {}) {
+  return [true, false].map((jit) => {
+    const { hart, mem } = bareHart(2048, { jit });
+    mem.code(RAM, code);
+    for (let i = 0; i < 4096; i += 8) mem.w64(DATA + i, BigInt(i) * 0x0101_0101_0101n);
+    init(hart);
+    hart.setX(31, BigInt(DATA));
+    return { hart, mem };
+  });
+}
+
+function state(h: Hart, mem: { r64(pa: number): bigint }) {
+  const regs = Array.from({ length: 32 }, (_, i) => h.getX(i));
+  const data = Array.from({ length: 512 }, (_, i) => mem.r64(DATA + 8 * i));
+  return { regs, data, pc: h.pc, instret: h.instret };
+}
+
+describe('compiled blocks agree with the interpreter', () => {
+  it('40 random loop bodies leave identical registers, memory, pc and instret', () => {
+    for (let t = 0; t < 40; t++) {
+      const body = randomBody(4 + rnd(40));
+      const regs = Array.from({ length: 30 }, () => rnd64());
+      const [j, interp] = twoHarts(program(body), (h) => {
+        for (const [i, v] of regs.entries()) if (i > 0) h.setX(i, v);
+      });
+      const ej = j!.hart.run(10_000_000);
+      const ei = interp!.hart.run(10_000_000);
+      expect(ej.kind, `body ${t}`).toBe(ei.kind);
+      expect(state(j!.hart, j!.mem), `body ${t}`).toEqual(state(interp!.hart, interp!.mem));
+    }
+  });
+
+  it('run(budget) stops at exactly the budget with blocks running', () => {
+    const body = randomBody(30);
+    for (const budget of [997, 4096 + 13, 50_001]) {
+      const [j, interp] = twoHarts(program(body, 100_000));
+      const ej = j!.hart.run(budget);
+      const ei = interp!.hart.run(budget);
+      expect(ej.kind).toBe('budget');
+      expect(ej.retired).toBe(budget);
+      expect(state(j!.hart, j!.mem)).toEqual(state(interp!.hart, interp!.mem));
+      expect(ei.retired).toBe(budget);
+    }
+  });
+});
+
+describe('faults inside a compiled block', () => {
+  it('a load past RAM in the middle of a hot block traps at its own pc, with the instructions before it retired', () => {
+    // x7 walks up by 4 KiB per iteration until it leaves RAM (8 MiB): the ld faults on iteration 2049.
+    const body = [A.addi(5, 5, 1), A.ld(6, 7, 0), A.addi(8, 8, 1), A.add(7, 7, 9)];
+    const code = program(body, 100_000);
+    const [j, interp] = twoHarts(code, (h) => {
+      h.setX(7, BigInt(RAM));
+      h.setX(9, 4096n);
+    });
+    const ej = j!.hart.run(10_000_000);
+    const ei = interp!.hart.run(10_000_000);
+    expect(ej.kind).not.toBe('budget');
+    expect(ej).toEqual(ei);
+    // the ld's pc: after li (its length varies) and the first addi
+    const ldPc = BigInt(RAM + 4 * A.li(30, 100_000n).length + 4);
+    expect(j!.hart.pc).toBe(ldPc);
+    expect(j!.hart.getX(5)).toBe(j!.hart.getX(8) + 1n); // the addi before the ld ran, the one after did not
+    expect(state(j!.hart, j!.mem)).toEqual(state(interp!.hart, interp!.mem));
+  });
+});
+
+describe('FENCE.I', () => {
+  it('code the guest rewrites is seen after FENCE.I, in compiled code too', () => {
+    // x5 += 1 for LOOPS iterations; then the loop's addi is rewritten to add 2, FENCE.I, and the loop runs again.
+    const pre = A.li(30, BigInt(LOOPS));
+    const loopAt = RAM + 4 * pre.length;
+    const code = [
+      ...pre,
+      A.addi(5, 5, 1), // loopAt: patched
+      A.addi(30, 30, -1),
+      A.bne(30, 0, -8),
+      A.bne(11, 0, 24), // second pass done: to the ecall
+      A.addi(11, 0, 1),
+      A.sw(12, 13, 0), // patch loopAt with x12 (addi x5, x5, 2)
+      A.FENCE_I,
+      ...A.li(30, BigInt(LOOPS)).slice(0, 1), // li of a small value is one instruction
+      A.jal(0, -4 * 8),
+      A.ECALL,
+    ];
+    expect(A.li(30, BigInt(LOOPS))).toHaveLength(1);
+    const outcome = [true, false].map((jit) => {
+      const { hart, mem } = bareHart(2048, { jit });
+      mem.code(RAM, code);
+      hart.setX(12, BigInt(A.addi(5, 5, 2)));
+      hart.setX(13, BigInt(loopAt));
+      hart.run(10_000_000);
+      return hart.getX(5);
+    });
+    expect(outcome).toEqual([BigInt(3 * LOOPS), BigInt(3 * LOOPS)]);
+  });
+});
