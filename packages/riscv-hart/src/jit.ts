@@ -90,14 +90,50 @@ function pair(v: number): [number, number] {
   return [v | 0, Math.floor(v / TWO32) | 0];
 }
 
+// Registers live in locals inside a block (r5l/r5h for x5's low and high
+// words): loaded from the hart's array at entry, written back at every exit
+// and before every call into the interpreter (which reads and writes the
+// array, and may trap). FLUSH marks those places until the set of written
+// registers is known.
+const FLUSH = '@F@';
+
+/** The registers a block reads and writes (by number), filled while it is emitted. */
+interface RegUse {
+  used: Set<number>;
+  written: Set<number>;
+}
+let regs: RegUse = { used: new Set(), written: new Set() };
+
+/** The low / high word of the register at Int32Array index i (= 2 * number). */
+function rl(i: number): string {
+  if (i === 0) return '0';
+  regs.used.add(i >> 1);
+  return `r${i >> 1}l`;
+}
+function rh(i: number): string {
+  if (i === 0) return '0';
+  regs.used.add(i >> 1);
+  return `r${i >> 1}h`;
+}
+
 /** Write (l, hh) into register rd (x0 discards). */
 function put(rd: number, l: string, hh: string): string {
-  return rd === 0 ? '' : `x[${rd << 1}]=${l};x[${(rd << 1) + 1}]=${hh};`;
+  if (rd === 0) return '';
+  regs.used.add(rd);
+  regs.written.add(rd);
+  return `r${rd}l=${l};r${rd}h=${hh};`;
+}
+
+/** After the interpreter wrote register rd in the array: reload its locals. */
+function reload(rd: number): string {
+  if (rd === 0) return '';
+  regs.used.add(rd);
+  return `r${rd}l=x[${rd << 1}];r${rd}h=x[${(rd << 1) + 1}];`;
 }
 
 /** The effective address of rs1 + imm as vlo/vhi (the interpreter's carry rule). */
 function ea(r1: number, imm: number): string {
-  return `const a=x[${r1}];const vlo=(a+${imm})|0;const vhi=(x[${r1 + 1}]+${imm >> 31}+(vlo>>>0<a>>>0?1:0))|0;`;
+  return `const a=${rl(r1)};const vlo=(a+${imm})|0;const vhi=(${rh(r1)}+${imm >> 31}+(vlo>>>0<a>>>0?1:0))|0;`;
 }
 
 /**
@@ -113,6 +149,7 @@ export function compileBlock(
   pageOff: number,
   rvc: Int32Array,
 ): JitBlock | undefined {
+  regs = { used: new Set(), written: new Set() };
   const pcs: number[] = [];
   const pageBase = pc - pageOff;
   let body = '';
@@ -158,10 +195,12 @@ export function compileBlock(
     const n = pcs.length;
     body =
       `let it=0;for(;;){h.jitLoops=it;${body}{${br!.pre}` +
-      `if(${br!.cond}){it++;if((it+1)*${n}<=left)continue;h.jitLoops=it;return ${pc};}` +
-      `h.jitLoops=it+1;return ${br!.fall};}}`;
-  } else if (!ended) body += `return ${cur};`;
-  const fn = new Function(...PARAMS, `"use strict";${body}`) as BlockFn;
+      `if(${br!.cond}){it++;if((it+1)*${n}<=left)continue;h.jitLoops=it;${FLUSH}return ${pc};}` +
+      `h.jitLoops=it+1;${FLUSH}return ${br!.fall};}}`;
+  } else if (!ended) body += `${FLUSH}return ${cur};`;
+  const load = [...regs.used].map((r) => `let r${r}l=x[${r << 1}],r${r}h=x[${(r << 1) + 1}];`).join('');
+  const flush = [...regs.written].map((r) => `x[${r << 1}]=r${r}l;x[${(r << 1) + 1}]=r${r}h;`).join('');
+  const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
   return { fn, n: pcs.length, loop, pcs, u16, hoff };
 }
 
@@ -187,7 +226,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     case 0x13: {
       const imm = insn >> 20;
       const ih = imm >> 31;
-      const A = `const al=x[${r1}],ah=x[${r1 + 1}];`;
+      const A = `const al=${rl(r1)},ah=${rh(r1)};`;
       switch (f3) {
         case 0:
           return alu(`${A}const l=(al+${imm})|0;${put(rd, 'l', `(ah+${ih}+(l>>>0<al>>>0?1:0))|0`)}`);
@@ -214,7 +253,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     }
     case 0x33: {
       const f7 = insn >>> 25;
-      const A = `const al=x[${r1}],ah=x[${r1 + 1}],bl=x[${r2}],bh=x[${r2 + 1}];`;
+      const A = `const al=${rl(r1)},ah=${rh(r1)},bl=${rl(r2)},bh=${rh(r2)};`;
       if (f7 === 0) {
         switch (f3) {
           case 0:
@@ -245,7 +284,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
       return undefined;
     }
     case 0x1b: {
-      const A = `const al=x[${r1}];`;
+      const A = `const al=${rl(r1)};`;
       const sh = (insn >> 20) & 31;
       const top = insn >>> 25;
       let e: string;
@@ -258,7 +297,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     }
     case 0x3b: {
       const f7 = insn >>> 25;
-      const A = `const al=x[${r1}],bl=x[${r2}];`;
+      const A = `const al=${rl(r1)},bl=${rl(r2)};`;
       let e: string;
       if (f7 === 0 && f3 === 0) e = '(al+bl)|0';
       else if (f7 === 0 && f3 === 1) e = 'al<<(bl&31)';
@@ -286,7 +325,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
         (((insn >>> 21) & 0x3ff) << 1);
       const [l, hh] = pair(npc);
       const link = put(rd, String(l), String(hh));
-      return { text: `${link}return ${pc + imm};`, ends: true, jump: { link, target: pc + imm } };
+      return { text: `${link}${FLUSH}return ${pc + imm};`, ends: true, jump: { link, target: pc + imm } };
     }
     case 0x67: {
       if (f3 !== 0) return undefined;
@@ -294,9 +333,9 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
       const [l, hh] = pair(npc);
       return {
         text:
-          `const al=x[${r1}];const tl=(al+${imm})|0;` +
-          `const th=(x[${r1 + 1}]+${imm >> 31}+(tl>>>0<al>>>0?1:0))|0;` +
-          `${put(rd, String(l), String(hh))}return th*${TWO32}+((tl&-2)>>>0);`,
+          `const al=${rl(r1)};const tl=(al+${imm})|0;` +
+          `const th=(${rh(r1)}+${imm >> 31}+(tl>>>0<al>>>0?1:0))|0;` +
+          `${put(rd, String(l), String(hh))}${FLUSH}return th*${TWO32}+((tl&-2)>>>0);`,
         ends: true,
       };
     }
@@ -329,16 +368,16 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
         (((insn >>> 7) & 1) << 11) |
         (((insn >>> 25) & 0x3f) << 5) |
         (((insn >>> 8) & 0xf) << 1);
-      const pre = `const al=x[${r1}],ah=x[${r1 + 1}],bl=x[${r2}],bh=x[${r2 + 1}];`;
+      const pre = `const al=${rl(r1)},ah=${rh(r1)},bl=${rl(r2)},bh=${rh(r2)};`;
       return {
-        text: `${pre}return (${cond})?${pc + off}:${npc};`,
+        text: `${pre}${FLUSH}return (${cond})?${pc + off}:${npc};`,
         ends: true,
         branch: { pre, cond, target: pc + off, fall: npc },
       };
     }
     case 0x03: {
       if (f3 === 7) return undefined;
-      const slow = `h.jitIndex=${k};h.loadInt(vlo,vhi,${f3},${rd},${insn},${raw},${len});`;
+      const slow = `${FLUSH}h.jitIndex=${k};h.loadInt(vlo,vhi,${f3},${rd},${insn},${raw},${len});${reload(rd)}`;
       let fast: string;
       switch (f3) {
         case 3:
@@ -374,11 +413,11 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     case 0x23: {
       if (f3 > 3) return undefined;
       const imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
-      const v = `x[${r2}]`;
+      const v = rl(r2);
       let fast: string;
       switch (f3) {
         case 3:
-          fast = `if((p&7)===0){m.i32[p>>>2]=${v};m.i32[(p>>>2)+1]=x[${r2 + 1}];ok=1;}`;
+          fast = `if((p&7)===0){m.i32[p>>>2]=${v};m.i32[(p>>>2)+1]=${rh(r2)};ok=1;}`;
           break;
         case 2:
           fast = `if((p&3)===0){m.i32[p>>>2]=${v};ok=1;}`;
@@ -395,7 +434,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           `${ea(r1, imm)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
           `if(wTagLo[e]===(vlo&-4096)&&wTagHi[e]===vhi){const m=wMem[e];const p=wBase[e]+(vlo&4095);${fast}` +
           `if(ok===1&&resv.active!==0)resv.store(wHpa[e]+(vlo&4095),${1 << f3});}` +
-          `if(ok===0){h.jitIndex=${k};h.storeInt(vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
+          `if(ok===0){${FLUSH}h.jitIndex=${k};h.storeInt(vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
         ends: false,
       };
     }
