@@ -23,13 +23,22 @@ export interface HartOptions {
   readTime?: () => bigint;
   /** Compile hot blocks to JavaScript (jit.ts). Default true; false runs the interpreter alone. */
   jit?: boolean;
+  /** Times a block head is reached before it is compiled. Default JIT_HOT. */
+  jitThreshold?: number;
 }
 
 const TWO32 = 4294967296;
 /** Instructions between interrupt/timer checks. */
 const CHUNK = 4096;
-/** Times a block head is reached before it is compiled (one-off code stays interpreted). */
-const JIT_HOT = 256;
+/**
+ * Times a block head is reached before it is compiled. Compiling costs about
+ * what interpreting tens of thousands of instructions does (V8 parses and
+ * later optimizes each block), so code that is merely warm, like a firmware's
+ * boot path, stays interpreted: at 256, U-Boot reached its prompt in about
+ * twice the interpreter's time; at 16384 in the same time, with its crc32
+ * loop still compiled after 64 KiB.
+ */
+export const JIT_HOT = 16384;
 const PPN_MASK = (1n << 44n) - 1n;
 const XLEN_FIELD = 2n << 32n; // UXL / VSXL = 64-bit
 const SD = 1n << 63n;
@@ -178,6 +187,7 @@ export class Hart implements FpuState {
   private fU16: Uint16Array = new Uint16Array(0);
   private fBase = 0;
   private readonly jit: boolean;
+  private readonly jitThreshold: number;
   /** Compiled blocks by head pc (null: the head does not start a compilable block). */
   private readonly blocks = new Map<number, JitBlock | null>();
   /** How often each not-yet-compiled block head was reached. */
@@ -189,6 +199,7 @@ export class Hart implements FpuState {
 
   constructor(opts: HartOptions) {
     this.jit = opts.jit ?? true;
+    this.jitThreshold = opts.jitThreshold ?? JIT_HOT;
     this.mem = opts.mem;
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
@@ -298,6 +309,13 @@ export class Hart implements FpuState {
     this.tlb.flushEverything();
     this.fPage = Number.NaN;
     this.flushCodeCache();
+  }
+
+  /** Compiled blocks currently cached (diagnostics and tests). */
+  get compiledBlocks(): number {
+    let n = 0;
+    for (const b of this.blocks.values()) if (b !== null) n++;
+    return n;
   }
 
   /** Drop every compiled block (FENCE.I, or the host changed guest code behind the hart's back). */
@@ -909,7 +927,7 @@ export class Hart implements FpuState {
   ): JitBlock | null | undefined {
     if (stale === undefined) {
       const heat = (this.heat.get(pc) ?? 0) + 1;
-      if (heat < JIT_HOT) {
+      if (heat < this.jitThreshold) {
         this.heat.set(pc, heat);
         return undefined;
       }

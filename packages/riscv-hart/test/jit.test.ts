@@ -1,6 +1,6 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
-import type { Hart } from '../src/index.ts';
+import { type Hart, JIT_HOT } from '../src/index.ts';
 import { bareHart, RAM } from './setup.ts';
 
 // The block compiler against the interpreter: the same program on two harts,
@@ -9,12 +9,16 @@ import { bareHart, RAM } from './setup.ts';
 // interpreter's; FENCE.I must make modified code visible.
 
 const DATA = RAM + 0x10_0000; // x31 points here: 4 KiB of data the programs load and store
-const LOOPS = 600; // well past the compile threshold, so every loop body runs compiled
+const LOOPS = 600; // well past the compile threshold the tests use, so every loop body runs compiled
+const THRESHOLD = 16;
 
+// mulberry32: the low bits of a plain LCG repeat too soon for picking opcodes.
 let seed = 0x9e3779b9;
 function rnd(n: number): number {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed % n;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
 }
 function rnd64(): bigint {
   let v = 0n;
@@ -112,7 +116,7 @@ function program(body: number[], loops = LOOPS): number[] {
 
 function twoHarts(code: number[], init: (h: Hart) => void = () => {}) {
   return [true, false].map((jit) => {
-    const { hart, mem } = bareHart(2048, { jit });
+    const { hart, mem } = bareHart(2048, { jit, jitThreshold: THRESHOLD });
     mem.code(RAM, code);
     for (let i = 0; i < 4096; i += 8) mem.w64(DATA + i, BigInt(i) * 0x0101_0101_0101n);
     init(hart);
@@ -139,6 +143,8 @@ describe('compiled blocks agree with the interpreter', () => {
       const ei = interp!.hart.run(10_000_000);
       expect(ej.kind, `body ${t}`).toBe(ei.kind);
       expect(state(j!.hart, j!.mem), `body ${t}`).toEqual(state(interp!.hart, interp!.mem));
+      expect(j!.hart.compiledBlocks, `body ${t}`).toBeGreaterThan(0);
+      expect(interp!.hart.compiledBlocks).toBe(0);
     }
   });
 
@@ -169,11 +175,32 @@ describe('faults inside a compiled block', () => {
     const ei = interp!.hart.run(10_000_000);
     expect(ej.kind).not.toBe('budget');
     expect(ej).toEqual(ei);
+    expect(j!.hart.compiledBlocks).toBeGreaterThan(0);
     // the ld's pc: after li (its length varies) and the first addi
     const ldPc = BigInt(RAM + 4 * A.li(30, 100_000n).length + 4);
     expect(j!.hart.pc).toBe(ldPc);
     expect(j!.hart.getX(5)).toBe(j!.hart.getX(8) + 1n); // the addi before the ld ran, the one after did not
     expect(state(j!.hart, j!.mem)).toEqual(state(interp!.hart, interp!.mem));
+  });
+});
+
+describe('the compile threshold', () => {
+  it('a head is compiled only once reached jitThreshold times; the default is JIT_HOT', () => {
+    const body = [A.addi(5, 5, 1), A.addi(6, 6, 2)];
+    for (const [loops, compiled] of [
+      [THRESHOLD - 1, 0],
+      [THRESHOLD + 1, 1],
+    ] as const) {
+      const { hart, mem } = bareHart(64, { jitThreshold: THRESHOLD });
+      mem.code(RAM, program(body, loops));
+      expect(hart.run(100_000).kind).toBe('ecall');
+      expect(hart.compiledBlocks).toBe(compiled);
+      expect(hart.getX(6)).toBe(BigInt(2 * loops));
+    }
+    const { hart, mem } = bareHart(64);
+    mem.code(RAM, program(body, JIT_HOT - 1));
+    hart.run(1_000_000);
+    expect(hart.compiledBlocks).toBe(0);
   });
 });
 
@@ -197,7 +224,7 @@ describe('FENCE.I', () => {
     ];
     expect(A.li(30, BigInt(LOOPS))).toHaveLength(1);
     const outcome = [true, false].map((jit) => {
-      const { hart, mem } = bareHart(2048, { jit });
+      const { hart, mem } = bareHart(2048, { jit, jitThreshold: THRESHOLD });
       mem.code(RAM, code);
       hart.setX(12, BigInt(A.addi(5, 5, 2)));
       hart.setX(13, BigInt(loopAt));

@@ -75,6 +75,14 @@ describe('guest programs on our hart equal QEMU', () => {
       expect(mask(r.output ?? '', name), name).toBe(mask(expectedOutput(name), name));
     }
   }, 300_000);
+  it('every program with each block compiled the first time it is reached (the block compiler against QEMU)', () => {
+    for (const name of GUEST_PROGRAMS) {
+      const r = runOnHart(readFileSync(guestBinPath(name)), { harts: GUEST_HARTS[name], jitThreshold: 1 });
+      expect(r.error, name).toBeUndefined();
+      expect(r.reset, name).toEqual({ type: 0n, reason: 0n });
+      expect(mask(r.output ?? '', name), name).toBe(mask(expectedOutput(name), name));
+    }
+  }, 300_000);
   it(
     'int through the legacy console putchar (an SBI without DBCN)',
     () => check('int', true, 'sv39x4', false),

@@ -72,6 +72,8 @@ export interface MiniVmmOptions {
   harts?: number;
   /** Offer SBI DBCN (default); without it guests print with legacy putchar. */
   dbcn?: boolean;
+  /** The harts' block-compiler threshold (1: every block head is compiled the first time). */
+  jitThreshold?: number;
   /**
    * After every exit, move one guest page to another host frame (copy, new
    * G-stage leaf, flushGStage()), as the host MM migrating a page under an
@@ -153,7 +155,13 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   const nharts = opts.harts ?? 1;
   const reservations = new ReservationSet();
   const harts = Array.from({ length: nharts }, () => {
-    const h = new Hart({ mem, reservations, hardwareAd: opts.hardwareAd ?? true, readTime: () => clock.now });
+    const h = new Hart({
+      mem,
+      reservations,
+      hardwareAd: opts.hardwareAd ?? true,
+      readTime: () => clock.now,
+      ...(opts.jitThreshold === undefined ? {} : { jitThreshold: opts.jitThreshold }),
+    });
     h.setCsr(CSR_HGATP, g.hgatp(1));
     h.setCsr(CSR_HEDELEG, BigInt(KVM_HEDELEG));
     h.setCsr(CSR_HIDELEG, BigInt(KVM_HIDELEG));
