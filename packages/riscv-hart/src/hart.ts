@@ -39,6 +39,9 @@ const CHUNK = 4096;
  * loop still compiled after 64 KiB.
  */
 export const JIT_HOT = 16384;
+/** Compiled blocks kept per hart, and block heads counted, before the cache starts over. */
+const JIT_MAX_BLOCKS = 1 << 15;
+const JIT_MAX_HEADS = 1 << 20;
 const PPN_MASK = (1n << 44n) - 1n;
 const XLEN_FIELD = 2n << 32n; // UXL / VSXL = 64-bit
 const SD = 1n << 63n;
@@ -928,11 +931,14 @@ export class Hart implements FpuState {
     if (stale === undefined) {
       const heat = (this.heat.get(pc) ?? 0) + 1;
       if (heat < this.jitThreshold) {
+        if (this.heat.size >= JIT_MAX_HEADS) this.heat.clear();
         this.heat.set(pc, heat);
         return undefined;
       }
       this.heat.delete(pc);
     }
+    // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
+    if (this.blocks.size >= JIT_MAX_BLOCKS) this.blocks.clear();
     const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE) ?? null;
     this.blocks.set(pc, b);
     return b;
