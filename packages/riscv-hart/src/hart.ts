@@ -39,9 +39,16 @@ const CHUNK = 4096;
  * loop still compiled after 64 KiB.
  */
 export const JIT_HOT = 16384;
-/** Compiled blocks kept per hart, and block heads counted, before the cache starts over. */
+/** Compiled blocks kept per hart before the cache starts over. */
 const JIT_MAX_BLOCKS = 1 << 15;
-const JIT_MAX_HEADS = 1 << 20;
+/**
+ * Block heads are counted in a table indexed by a hash of the pc (a typed-array
+ * increment per head, no map); a slot that reaches the threshold stays marked
+ * HEAD_HOT, and only then is the block map consulted. Two heads sharing a slot
+ * share a count: at worst a head is compiled a little early.
+ */
+const HEAD_SLOTS = 1 << 16;
+const HEAD_HOT = 0xffff;
 const PPN_MASK = (1n << 44n) - 1n;
 const XLEN_FIELD = 2n << 32n; // UXL / VSXL = 64-bit
 const SD = 1n << 63n;
@@ -193,8 +200,8 @@ export class Hart implements FpuState {
   private readonly jitThreshold: number;
   /** Compiled blocks by head pc (null: the head does not start a compilable block). */
   private readonly blocks = new Map<number, JitBlock | null>();
-  /** How often each not-yet-compiled block head was reached. */
-  private readonly heat = new Map<number, number>();
+  /** How often block heads were reached, by pc hash (HEAD_HOT once one in the slot is compiled). */
+  private readonly heat = new Uint16Array(HEAD_SLOTS);
   /** Set by a compiled block before a call that may trap: the index of that instruction. */
   jitIndex = 0;
   /** Set by a looping block: passes completed (before the current one, when it traps). */
@@ -202,7 +209,7 @@ export class Hart implements FpuState {
 
   constructor(opts: HartOptions) {
     this.jit = opts.jit ?? true;
-    this.jitThreshold = opts.jitThreshold ?? JIT_HOT;
+    this.jitThreshold = Math.min(Math.max(opts.jitThreshold ?? JIT_HOT, 1), HEAD_HOT);
     this.mem = opts.mem;
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
@@ -324,7 +331,7 @@ export class Hart implements FpuState {
   /** Drop every compiled block (FENCE.I, or the host changed guest code behind the hart's back). */
   flushCodeCache(): void {
     this.blocks.clear();
-    this.heat.clear();
+    this.heat.fill(0);
   }
 
   // ---- interrupts ----
@@ -403,6 +410,9 @@ export class Hart implements FpuState {
     let i = 0;
     const blocks = this.blocks;
     const jit = this.jit;
+    const heat = this.heat;
+    /** A head is compiled on its threshold-th visit. */
+    const threshold = this.jitThreshold - 1;
     /** The compiled block running, for a trap inside it. */
     let blk: JitBlock | undefined;
     /** pc is a block head: the chunk's start, or where a branch, jump or block went. */
@@ -412,10 +422,16 @@ export class Hart implements FpuState {
         let raw: number;
         const off = pc - fPage;
         if (head && jit && off >= 0 && off < 4094) {
-          let b = blocks.get(pc);
-          if (b === undefined || (b !== null && (b.u16 !== fU16 || b.hoff !== fBase + off))) {
-            b = this.warm(pc, b, fU16, fBase + off, off);
-          }
+          const hx = (pc >>> 1) & (HEAD_SLOTS - 1);
+          const hv = heat[hx]!;
+          let b: JitBlock | null | undefined;
+          if (hv >= threshold) {
+            b = blocks.get(pc);
+            if (b === undefined || (b !== null && (b.u16 !== fU16 || b.hoff !== fBase + off))) {
+              b = this.compileAt(pc, fU16, fBase + off, off);
+              heat[hx] = HEAD_HOT;
+            }
+          } else heat[hx] = hv + 1;
           if (b != null && i + b.n <= n) {
             blk = b;
             pc = b.fn(
@@ -916,27 +932,8 @@ export class Hart implements FpuState {
     return i;
   }
 
-  /**
-   * A block head was reached without a usable block: count it, and compile
-   * once it is hot (or at once when a block for this pc exists but its bytes
-   * now come from elsewhere). Returns the block to run, if any.
-   */
-  private warm(
-    pc: number,
-    stale: JitBlock | null | undefined,
-    u16: Uint16Array,
-    hoff: number,
-    pageOff: number,
-  ): JitBlock | null | undefined {
-    if (stale === undefined) {
-      const heat = (this.heat.get(pc) ?? 0) + 1;
-      if (heat < this.jitThreshold) {
-        if (this.heat.size >= JIT_MAX_HEADS) this.heat.clear();
-        this.heat.set(pc, heat);
-        return undefined;
-      }
-      this.heat.delete(pc);
-    }
+  /** Compile the block at a hot head (or recompile one whose bytes now come from elsewhere). */
+  private compileAt(pc: number, u16: Uint16Array, hoff: number, pageOff: number): JitBlock | null {
     // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
     if (this.blocks.size >= JIT_MAX_BLOCKS) this.blocks.clear();
     const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE) ?? null;
