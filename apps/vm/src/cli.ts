@@ -25,6 +25,9 @@ export interface VmOptions {
   screenshotEvery: number | undefined;
   /** Instructions each vCPU runs before the next one is scheduled. */
   quantum: number;
+  /** The CPU's block compiler: off (`--no-jit`), or the visits before a block is compiled. */
+  jit: boolean;
+  jitThreshold: number | undefined;
   summary: boolean;
 }
 
@@ -88,6 +91,12 @@ export function parseArgs(
       intArg('--quantum', 1000, 1e9),
       50_000,
     )
+    .option('--no-jit', 'interpret every instruction (no block compiler)')
+    .option(
+      '--jit-threshold <visits>',
+      'times a block is reached before it is compiled (default 16384)',
+      intArg('--jit-threshold', 1, 65535),
+    )
     .option('--no-summary', 'do not print the run summary on exit')
     .addHelpText('after', EXIT_STATUS_HELP)
     .exitOverride()
@@ -117,6 +126,8 @@ export function parseArgs(
     screenshot: o.screenshot,
     screenshotEvery: o.screenshotEvery,
     quantum: o.quantum,
+    jit: o.jit,
+    jitThreshold: o.jitThreshold,
     summary: o.summary,
   };
 }

@@ -83,7 +83,8 @@ export interface Passthrough {
 }
 
 /** The host modules every VM needs, in no particular order (the loader sorts them). */
-function hostModules(files: FdTable, memBytes: number, quantum: number): VmmModule[] {
+function hostModules(files: FdTable, opts: VmOptions): VmmModule[] {
+  const memBytes = opts.mem;
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
   const totalFrames = Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096));
   return [
@@ -94,7 +95,11 @@ function hostModules(files: FdTable, memBytes: number, quantum: number): VmmModu
     mdevCoreModule,
     vfioMpciModule,
     createKvmCoreModule({ files }),
-    createKvmRiscvModule({ quantum }),
+    createKvmRiscvModule({
+      quantum: opts.quantum,
+      jit: opts.jit,
+      ...(opts.jitThreshold === undefined ? {} : { jitThreshold: opts.jitThreshold }),
+    }),
   ];
 }
 
@@ -159,7 +164,7 @@ export class Machine {
         throw new VmConfigError(`--plugin ${p}: ${(e as Error).message}`);
       }
     }
-    m.loader.loadHost([...hostModules(m.files, opts.mem, opts.quantum), ...plugins]);
+    m.loader.loadHost([...hostModules(m.files, opts), ...plugins]);
     m.vmContainer = m.loader.createVm([kvmVmModule]);
     m.vm = m.vmContainer.resolve<KvmVm>(KVM_VM);
     m.mm = m.loader.host.resolve<MmStruct>(HOST_MM);

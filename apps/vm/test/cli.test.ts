@@ -46,6 +46,8 @@ describe('VMM command line', () => {
       '2',
       '--quantum',
       '5000',
+      '--jit-threshold',
+      '64',
       '--no-summary',
     ]);
     expect(o).toMatchObject({
@@ -58,8 +60,12 @@ describe('VMM command line', () => {
       screenshot: 's.png',
       screenshotEvery: 2,
       quantum: 5000,
+      jit: true,
+      jitThreshold: 64,
       summary: false,
     });
+    expect(parseArgs(['--no-jit'])).toMatchObject({ jit: false, jitThreshold: undefined });
+    expect(parseArgs([])).toMatchObject({ jit: true, jitThreshold: undefined });
   });
 
   it('refuses bad values with one line each', () => {
@@ -68,6 +74,7 @@ describe('VMM command line', () => {
     expect(err(['--mem', 'lots'])).toMatch(/not a size/);
     expect(err(['--bogus'])).toMatch(/unknown option '--bogus'/);
     expect(err(['--screenshot-every', '1'])).toMatch(/needs --screenshot/);
+    expect(err(['--jit-threshold', '0'])).toMatch(/--jit-threshold must be an integer from 1 to 65535/);
     expect(err(['stray'])).toMatch(/too many arguments|unexpected/i);
     for (const m of [err(['--cpus', '0']), err(['--bogus'])]) expect(m).not.toContain('\n');
   });
@@ -85,6 +92,8 @@ describe('VMM command line', () => {
       '--screenshot',
       '--screenshot-every',
       '--quantum',
+      '--no-jit',
+      '--jit-threshold',
       '--no-summary',
     ]) {
       expect(text).toContain(flag);

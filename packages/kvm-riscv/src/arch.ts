@@ -30,6 +30,7 @@ import {
   Hart,
   HSTATUS_VTW,
   IRQ_VS_EXT,
+  JIT_HOT,
   type PhysMemory,
   PRV_S,
   ReservationSet,
@@ -54,6 +55,10 @@ export interface KvmRiscvOptions {
   insnsPerTick?: number;
   /** Host memory, when the VM's owner mm is not given to Kvm. */
   phys?: HostPhysMemory;
+  /** The harts' block compiler (riscv-hart HartOptions.jit). Default on. */
+  jit?: boolean;
+  /** Visits before a block head is compiled (HartOptions.jitThreshold). Default riscv-hart's JIT_HOT. */
+  jitThreshold?: number;
 }
 
 /** hedeleg as KVM sets it: the exceptions the guest handles itself. */
@@ -82,6 +87,8 @@ export class KvmRiscvArch implements KvmArchOps {
       quantum: opts.quantum ?? 50_000,
       timebaseFrequency: opts.timebaseFrequency ?? 10_000_000,
       insnsPerTick: opts.insnsPerTick ?? 10,
+      jit: opts.jit ?? true,
+      jitThreshold: opts.jitThreshold ?? JIT_HOT,
       ...(opts.phys ? { phys: opts.phys } : {}),
     };
   }
@@ -155,6 +162,8 @@ export class KvmRiscvArch implements KvmArchOps {
     // progress since it entered the guest (monotonic, and deterministic).
     const hart: Hart = new Hart({
       mem,
+      jit: this.opts.jit,
+      jitThreshold: this.opts.jitThreshold,
       reservations: this.reservations.get(vcpu.vm)!,
       readTime: () =>
         BigInt(vs.time + Math.floor((hart.instret - (state?.entryInstret ?? hart.instret)) / ipt)),
