@@ -49,6 +49,7 @@ import {
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
 import { buildDtb } from './board/device-tree.ts';
 import {
+  FLASH_BASES,
   PCIE_ECAM_BASE,
   PCIE_ECAM_SIZE,
   PLIC_BASE,
@@ -61,6 +62,7 @@ import {
 } from './board/layout.ts';
 import type { VmOptions } from './cli.ts';
 import { VmConfigError } from './config-error.ts';
+import { CFI_BANK_SIZE, CfiFlash } from './devices/cfi-flash.ts';
 import { Plic, plicSize } from './devices/plic.ts';
 import { Uart16550 } from './devices/uart16550.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
@@ -128,6 +130,8 @@ export class Machine {
   mm!: MmStruct;
   vcpus: KvmVcpu[] = [];
   uart!: Uart16550;
+  /** The two CFI flash banks (QEMU virt's pflash0/pflash1), erased at power-on. */
+  readonly flash: CfiFlash[] = [];
   plic!: Plic;
   ecam!: EcamHost;
   ramHva = 0;
@@ -198,6 +202,10 @@ export class Machine {
     this.uart = new Uart16550(this.consoleOut, (level) => this.plic.setLevel(UART0_IRQ, level));
     this.ecam = new EcamHost((fn, change) => this.barMoved(fn as VfioPciFunction, change));
     this.mmio.insert(this.uart, UART0_BASE, UART0_SIZE);
+    for (const [i, base] of FLASH_BASES.entries()) {
+      this.flash[i] = new CfiFlash();
+      this.mmio.insert(this.flash[i]!, base, CFI_BANK_SIZE);
+    }
     this.mmio.insert(this.plic, PLIC_BASE, plicSize(opts.cpus));
     this.mmio.insert(this.ecam, PCIE_ECAM_BASE, PCIE_ECAM_SIZE);
   }

@@ -39,6 +39,11 @@ describe('board device tree', () => {
     const pci = t.find('/soc/pci@30000000')!;
     expect(pci.cells('interrupt-map')).toHaveLength(16 * 6);
     expect(pci.cells('bus-range')).toEqual([0, 255]);
+    // Both CFI flash banks in one root node, as QEMU's virt.
+    const flash = t.find('/flash@20000000')!;
+    expect(flash.strings('compatible')).toEqual(['cfi-flash']);
+    expect(flash.cells('bank-width')).toEqual([4]);
+    expect(flash.cells('reg')).toEqual([0, 0x2000_0000, 0, 0x200_0000, 0, 0x2200_0000, 0, 0x200_0000]);
   });
 
   it('decompiles with dtc without errors or warnings', () => {

@@ -16,10 +16,10 @@ function crc32(data: Uint8Array): number {
 
 // Real firmware through the block compiler: U-Boot fills 64 KiB with a word
 // pattern, checksums it whole and from an odd address over an odd length,
-// and compares it with itself shifted by one word. With every block compiled
-// the first time it is reached, and with the interpreter alone, U-Boot must
-// print what is computed here. (Not `cp`: without flash in the device tree
-// U-Boot 2023.01 takes every destination for flash.)
+// compares it with itself shifted by one word, and copies it byte by byte to
+// an odd address and checksums the copy. With every block compiled the first
+// time it is reached, and with the interpreter alone, U-Boot must print what
+// is computed here.
 describe("Debian's U-Boot through the block compiler", () => {
   const pattern = new Uint8Array(0x10000);
   new DataView(pattern.buffer).setUint32(0, 0x12345678, true);
@@ -29,7 +29,7 @@ describe("Debian's U-Boot through the block compiler", () => {
   const odd = hex(crc32(pattern.subarray(1, 1 + 0xfffd)));
 
   for (const flags of [['--jit-threshold', '1'], ['--no-jit']]) {
-    it(`mw, crc32 (whole and from an odd address) and cmp print the expected results (${flags.join(' ')})`, async () => {
+    it(`mw, crc32 (whole and from an odd address), cmp and cp print the expected results (${flags.join(' ')})`, async () => {
       const uboot = requireDebianTool(UBOOT, 'u-boot-qemu');
       if (!uboot) return;
       const prompt = '=> ';
@@ -41,12 +41,15 @@ describe("Debian's U-Boot through the block compiler", () => {
           { expect: prompt, send: 'crc32 82000000 10000\r' },
           { expect: prompt, send: 'crc32 82000001 fffd\r' },
           { expect: prompt, send: 'cmp.b 82000000 82000004 fffc\r' },
+          { expect: prompt, send: 'cp.b 82000000 82100003 10000\r' },
+          { expect: prompt, send: 'crc32 82100003 10000\r' },
           { expect: prompt, send: 'poweroff\r' },
         ],
       );
       expect(output).toContain(`crc32 for 82000000 ... 8200ffff ==> ${whole}`);
       expect(output).toContain(`crc32 for 82000001 ... 8200fffd ==> ${odd}`);
       expect(output).toContain('Total of 65532 byte(s) were the same');
+      expect(output).toContain(`crc32 for 82100003 ... 82110002 ==> ${whole}`);
       expect(result.status).toBe(0);
     }, 120_000);
   }

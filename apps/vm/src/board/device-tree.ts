@@ -1,6 +1,8 @@
 import { FdtNode, toDtb, u64Cells } from '@tsvirt/fdt';
+import { CFI_BANK_SIZE } from '../devices/cfi-flash.ts';
 import { plicSize } from '../devices/plic.ts';
 import {
+  FLASH_BASES,
   PCI_NUM_PINS,
   PCIE_ECAM_BASE,
   PCIE_ECAM_SIZE,
@@ -61,6 +63,16 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
       .prop('linux,initrd-start', BigInt(cfg.initrd.start))
       .prop('linux,initrd-end', BigInt(cfg.initrd.end));
   }
+
+  // Both flash banks in one node, as QEMU's virt describes them.
+  root
+    .child(`flash@${FLASH_BASES[0].toString(16)}`)
+    .prop('bank-width', 4)
+    .prop(
+      'reg',
+      FLASH_BASES.flatMap((b) => [...u64Cells(b), ...u64Cells(CFI_BANK_SIZE)]),
+    )
+    .prop('compatible', 'cfi-flash');
 
   root
     .child(`memory@${RAM_BASE.toString(16)}`)

@@ -8,6 +8,9 @@ export const UART0_IRQ = 10;
 /** The UART's input clock as QEMU's virt reports it (3.6864 MHz). */
 export const UART0_CLOCK_HZ = 3_686_400;
 
+/** The two CFI flash banks, 32 MiB each, as QEMU's virt (`flash@20000000`, bank-width 4). */
+export const FLASH_BASES = [0x2000_0000, 0x2200_0000] as const;
+
 export const PLIC_BASE = 0x0c00_0000;
 /** Interrupt sources on the PLIC (1..PLIC_NDEV), as QEMU's virt. */
 export const PLIC_NDEV = 96;
