@@ -11,10 +11,10 @@ import { riscvVcpu } from './state.ts';
 import { hartMaskTargets } from './vcpu-ops.ts';
 
 /**
- * RFENCE as kvm_sbi_ext_rfence_handler(): remote FENCE.I and SFENCE.VMA
- * (with or without ASID) flush the targets' guest translations (the hart has
- * no decoded-code cache, so FENCE.I needs nothing more); the HFENCE calls
- * are for nested guests and NOT_SUPPORTED.
+ * RFENCE as kvm_sbi_ext_rfence_handler(): remote FENCE.I drops the targets'
+ * compiled code (the hart's block compiler), remote SFENCE.VMA (with or
+ * without ASID) flushes their guest translations; the HFENCE calls are for
+ * nested guests and NOT_SUPPORTED.
  */
 export const sbiRfence: SbiExtension = {
   extIdx: KVM_RISCV_SBI_EXT_RFENCE,
@@ -22,7 +22,11 @@ export const sbiRfence: SbiExtension = {
   eidEnd: SBI_EXT_RFENCE,
   handle(call: SbiCall, ret: SbiResult) {
     switch (call.fid) {
-      case SBI_EXT_RFENCE_REMOTE_FENCE_I:
+      case SBI_EXT_RFENCE_REMOTE_FENCE_I: {
+        const { targets } = hartMaskTargets(call.vcpu, call.args[0]!, call.args[1]!);
+        for (const t of targets) riscvVcpu(t).hart.flushCodeCache();
+        break;
+      }
       case SBI_EXT_RFENCE_REMOTE_SFENCE_VMA:
       case SBI_EXT_RFENCE_REMOTE_SFENCE_VMA_ASID: {
         const { targets } = hartMaskTargets(call.vcpu, call.args[0]!, call.args[1]!);

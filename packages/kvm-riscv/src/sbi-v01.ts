@@ -62,6 +62,8 @@ export const sbiV01: SbiExtension = {
         for (const t of legacyTargets(call, ret)) riscvVcpu(t).hart.setInterrupt(IRQ_VS_SOFT, true);
         break;
       case SBI_EXT_0_1_REMOTE_FENCE_I:
+        for (const t of legacyTargets(call, ret)) riscvVcpu(t).hart.flushCodeCache();
+        break;
       case SBI_EXT_0_1_REMOTE_SFENCE_VMA:
       case SBI_EXT_0_1_REMOTE_SFENCE_VMA_ASID:
         for (const t of legacyTargets(call, ret)) riscvVcpu(t).hart.flushAllTlb();

@@ -32,6 +32,7 @@ export function vcpuPowerOn(vcpu: KvmVcpu, start: bigint, opaque: bigint): void 
   h.setCsr(CSR_VSTIMECMP, U64_MAX);
   h.hvip &= ~(MIP_VSSIP | MIP_VSTIP);
   h.flushAllTlb();
+  h.flushCodeCache(); // a hart coming online runs whatever code is there now
   s.timerOn = false;
   s.blocked = false;
   s.suspended = false;

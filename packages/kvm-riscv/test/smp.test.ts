@@ -1,4 +1,5 @@
 import {
+  KVM_EXIT_INTR,
   KVM_EXIT_MMIO,
   KVM_EXIT_SYSTEM_EVENT,
   KVM_MP_STATE_STOPPED,
@@ -15,6 +16,9 @@ import {
   SBI_ERR_NOT_SUPPORTED,
   SBI_EXT_HSM,
   SBI_EXT_IPI,
+  SBI_EXT_RFENCE,
+  SBI_EXT_RFENCE_REMOTE_FENCE_I,
+  SBI_EXT_RFENCE_REMOTE_SFENCE_VMA,
   SBI_EXT_SRST,
   SBI_EXT_TIME,
   SBI_HSM_STATE_STOPPED,
@@ -219,5 +223,37 @@ describe('timer and interrupts', () => {
     const mp = { mp_state: -1 };
     v.getMpState(mp);
     expect(mp.mp_state).toBe(0);
+  });
+});
+
+describe("SBI RFENCE and the harts' compiled code", () => {
+  it("remote FENCE.I drops the target harts' compiled blocks; remote SFENCE.VMA keeps them", () => {
+    const t = makeVm(4 << 20, { jitThreshold: 1 });
+    // vCPU 1 spins in a counting loop: compiled the first time it is reached.
+    t.load(ENTRY1, [addi(T0, T0, 1), jal(0, -4)]);
+    // vCPU 0: remote SFENCE.VMA to hart 1, report; remote FENCE.I to hart 1, report.
+    t.load(RAM_GPA, [
+      ...call(SBI_EXT_RFENCE, SBI_EXT_RFENCE_REMOTE_SFENCE_VMA, [2, 0, 0, 0], A0, 0),
+      ...call(SBI_EXT_RFENCE, SBI_EXT_RFENCE_REMOTE_FENCE_I, [2, 0], A0, 8),
+      jal(0, 0),
+    ]);
+    const v0 = t.vcpu(0);
+    const v1 = t.vcpu(1, ENTRY1);
+    const h1 = hartOf(v1);
+    v1.kvmRun();
+    expect(v1.run.exit_reason).toBe(KVM_EXIT_INTR); // its quantum ran out
+    expect(h1.compiledBlocks).toBeGreaterThan(0);
+    const counted = h1.getX(T0);
+    expect(counted).toBeGreaterThan(1000n);
+    v0.kvmRun();
+    expect(v0.run.exit_reason).toBe(KVM_EXIT_MMIO);
+    expect(h1.compiledBlocks).toBeGreaterThan(0); // SFENCE.VMA: translations only
+    v0.kvmRun();
+    expect(v0.run.exit_reason).toBe(KVM_EXIT_MMIO);
+    expect(h1.compiledBlocks).toBe(0); // FENCE.I: compiled code gone
+    // hart 1 goes on from where it was, compiling again
+    v1.kvmRun();
+    expect(h1.getX(T0)).toBeGreaterThan(counted);
+    expect(h1.compiledBlocks).toBeGreaterThan(0);
   });
 });

@@ -318,7 +318,6 @@ export class Hart implements FpuState {
   flushAllTlb(): void {
     this.tlb.flushEverything();
     this.fPage = Number.NaN;
-    this.flushCodeCache();
   }
 
   /** Compiled blocks currently cached (diagnostics and tests). */
@@ -328,7 +327,12 @@ export class Hart implements FpuState {
     return n;
   }
 
-  /** Drop every compiled block (FENCE.I, or the host changed guest code behind the hart's back). */
+  /**
+   * Drop every compiled block: FENCE.I (this hart's, or a remote one through
+   * SBI RFENCE), or the host changed guest code behind the hart's back. A TLB
+   * flush does not need it: blocks are found by pc and checked against where
+   * the fetch translation now puts their bytes.
+   */
   flushCodeCache(): void {
     this.blocks.clear();
     this.heat.fill(0);

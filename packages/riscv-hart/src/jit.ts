@@ -19,9 +19,9 @@ import { TLB_MASK } from './tlb.ts';
 // knows the faulting pc and how many instructions of the block retired.
 //
 // Code is cached by (pc, host location of the instruction bytes) and dropped
-// on FENCE.I (RISC-V requires it before executing modified code; the
-// interpreter's fetch is coherent anyway) and whenever the hart flushes all
-// translations.
+// on FENCE.I (RISC-V requires it before executing modified code, and a remote
+// FENCE.I through SBI for other harts; the interpreter's fetch is coherent
+// anyway), on restore, and on Hart.flushCodeCache().
 
 /** Arguments of a compiled block, in order. */
 const PARAMS = [
