@@ -426,6 +426,7 @@ export class Hart implements FpuState {
         let raw: number;
         const off = pc - fPage;
         if (head && jit && off >= 0 && off < 4094) {
+          head = false;
           const hx = (pc >>> 1) & (HEAD_SLOTS - 1);
           const hv = heat[hx]!;
           let b: JitBlock | null | undefined;
@@ -456,10 +457,10 @@ export class Hart implements FpuState {
             );
             blk = undefined;
             i += b.loop ? b.n * this.jitLoops : b.n;
+            head = true;
             continue;
           }
         }
-        head = false;
         if (off >= 0 && off < 4094) {
           const h = (fBase + off) >>> 1;
           raw = fU16[h]!;
