@@ -11,11 +11,12 @@ export const KVM_ARM_VCPU_PSCI_0_2 = 2;
 export const KVM_ARM_VCPU_PMU_V3 = 3;
 /**
  * The review's alternative, never merged upstream: a feature bit that pins
- * the VM to PSCI 0.2. Bit 4 was the next free bit at the time (upstream later
- * gave it to SVE); it only exists on hosts modelled with the
- * 'vcpu-feature' version selection.
+ * the VM to PSCI 0.2 (spelled as the review spells it). Bit 4 was the next
+ * free bit at the time, the review raising KVM_VCPU_MAX_FEATURES from 4 to
+ * 5 for it (upstream later gave bit 4 to SVE); it only exists on hosts
+ * modelled with the 'vcpu-feature' version selection.
  */
-export const KVM_ARM_VCPU_PSCI_FORCE_0_2 = 4;
+export const KVM_ARM_VCPU_FORCE_PSCI_0_2 = 4;
 
 /** KVM_ARM_PREFERRED_TARGET's answer on current kernels (kvm_target_cpu()). */
 export const KVM_ARM_TARGET_GENERIC_V8 = 5;

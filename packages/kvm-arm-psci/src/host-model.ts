@@ -16,7 +16,7 @@ import { KVM_ARM_PSCI_0_1, KVM_ARM_PSCI_0_2, KVM_ARM_PSCI_1_0, KVM_ARM_PSCI_1_1 
  * How user space picks the PSCI version a VM sees:
  * - 'one-reg': the merged design, the KVM_REG_ARM_PSCI_VERSION firmware register;
  * - 'vcpu-feature': the review's alternative, a vCPU feature bit
- *   (KVM_ARM_VCPU_PSCI_FORCE_0_2) that pins the VM to 0.2;
+ *   (KVM_ARM_VCPU_FORCE_PSCI_0_2) that pins the vCPU to 0.2;
  * - 'none': a kernel from before either existed (always the latest it implements).
  */
 export type PsciVersionSelection = 'one-reg' | 'vcpu-feature' | 'none';
@@ -59,7 +59,11 @@ export const UPSTREAM_HOST: KvmArmHostModel = {
   wa3Level: KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3_AVAIL,
 };
 
-/** The review's "old" host (before the seed patch, v4.15): PSCI 0.1 and 0.2, no firmware registers. */
+/**
+ * The review's "old" host (before the seed patch, v4.15): PSCI 0.1 and 0.2,
+ * no firmware register class, so a firmware register id falls through to
+ * the system registers, which answer ENOENT for it.
+ */
 export const OLD_HOST: KvmArmHostModel = {
   name: 'old',
   psciVersions: [KVM_ARM_PSCI_0_1, KVM_ARM_PSCI_0_2],
@@ -71,7 +75,12 @@ export const OLD_HOST: KvmArmHostModel = {
   wa3Level: 0n,
 };
 
-/** The review's "new" host with the seed patch: PSCI 1.0 added, the PSCI_VERSION register. */
+/**
+ * The review's "new" host with the seed patch: PSCI 1.0 added and the
+ * default, the PSCI_VERSION register listed for every vCPU. For a vCPU
+ * without PSCI_0_2 the register behaves as merged in v4.16 (reads 0.1,
+ * accepts 0.1), not as in the reviewed v3 (EINVAL); see the README.
+ */
 export const NEW_ONE_REG_HOST: KvmArmHostModel = {
   ...OLD_HOST,
   name: 'new (one-reg)',
@@ -80,7 +89,11 @@ export const NEW_ONE_REG_HOST: KvmArmHostModel = {
   versionSelection: 'one-reg',
 };
 
-/** The "new" host had the review's alternative been merged: PSCI 1.0, a feature bit, no register. */
+/**
+ * The "new" host had the review's alternative been merged: PSCI 1.0 by
+ * default, KVM_ARM_VCPU_FORCE_PSCI_0_2 accepted (KVM_VCPU_MAX_FEATURES 5),
+ * no firmware register.
+ */
 export const NEW_FEATURE_HOST: KvmArmHostModel = {
   ...OLD_HOST,
   name: 'new (vcpu-feature)',

@@ -20,13 +20,15 @@ export { KvmArmVm, type KvmEnableCap, type KvmVcpuInit } from './kvm-arm-vm.ts';
 export { createKvmArmRun, type KvmArmRun, systemEventFlags } from './kvm-run.ts';
 export * from './kvm-uapi.ts';
 export {
-  MIGRATION_RESTORE_TABLES,
+  judgeMigration,
   MIGRATION_ROWS,
   MIGRATION_TABLES,
   type MigrationEnd,
   type MigrationEndKind,
   type MigrationOutcome,
   type MigrationRow,
+  type MigrationTableRow,
+  type MigrationWorks,
   migrateRow,
   migrationEnd,
   PsciVmm,

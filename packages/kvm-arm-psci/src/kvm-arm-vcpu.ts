@@ -20,11 +20,11 @@ import {
 import {
   KVM_ARM_TARGET_GENERIC_V8,
   KVM_ARM_VCPU_EL1_32BIT,
+  KVM_ARM_VCPU_FORCE_PSCI_0_2,
   KVM_ARM_VCPU_INIT,
   KVM_ARM_VCPU_PMU_V3,
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_PSCI_0_2,
-  KVM_ARM_VCPU_PSCI_FORCE_0_2,
   KVM_REG_ARM_COPROC_MASK,
   KVM_REG_ARM_CORE,
   KVM_REG_ARM_CORE_PC,
@@ -113,10 +113,14 @@ export class KvmArmVcpu {
     return this.regs.mpidr & MPIDR_HWID_BITMASK;
   }
 
-  /** kvm_psci_version(): what PSCI_VERSION answers and the firmware register reads. */
+  /**
+   * kvm_psci_version(): what PSCI_VERSION answers and the firmware register
+   * reads. The force bit is consulted only under PSCI_0_2, as in the
+   * review's sketch of this function.
+   */
   psciVersion(): number {
     if (!this.hasFeature(KVM_ARM_VCPU_PSCI_0_2)) return KVM_ARM_PSCI_0_1;
-    if (this.hasFeature(KVM_ARM_VCPU_PSCI_FORCE_0_2)) return KVM_ARM_PSCI_0_2;
+    if (this.hasFeature(KVM_ARM_VCPU_FORCE_PSCI_0_2)) return KVM_ARM_PSCI_0_2;
     return this.vm.psciVersion !== 0 ? this.vm.psciVersion : latestPsciVersion(this.vm.host);
   }
 
@@ -140,7 +144,7 @@ export class KvmArmVcpu {
       (1 << KVM_ARM_VCPU_EL1_32BIT) |
       (1 << KVM_ARM_VCPU_PSCI_0_2) |
       (1 << KVM_ARM_VCPU_PMU_V3);
-    if (this.vm.host.versionSelection === 'vcpu-feature') v |= 1 << KVM_ARM_VCPU_PSCI_FORCE_0_2;
+    if (this.vm.host.versionSelection === 'vcpu-feature') v |= 1 << KVM_ARM_VCPU_FORCE_PSCI_0_2;
     return v;
   }
 
@@ -159,12 +163,10 @@ export class KvmArmVcpu {
     for (let i = 1; i < words.length; i++)
       if (words[i] !== 0) fail('ENOENT', `features[${i}] has no defined bits`, op);
     const powerOff = (w0 & (1 << KVM_ARM_VCPU_POWER_OFF)) !== 0;
+    // The force bit alone is accepted: the review's kernel checks only that a
+    // bit is below KVM_VCPU_MAX_FEATURES (kvm_vcpu_set_target()), and without
+    // PSCI_0_2 the vCPU gets 0.1 whatever the bit says.
     const features = w0 & ~(1 << KVM_ARM_VCPU_POWER_OFF);
-    if (
-      (features & (1 << KVM_ARM_VCPU_PSCI_FORCE_0_2)) !== 0 &&
-      (features & (1 << KVM_ARM_VCPU_PSCI_0_2)) === 0
-    )
-      fail('EINVAL', 'PSCI_FORCE_0_2 needs PSCI_0_2', op);
     // Every vCPU of a VM has the same features (kvm_vcpu_init_changed()).
     if (this.vm.vcpuFeatures !== undefined && this.vm.vcpuFeatures !== features)
       fail('EINVAL', "features differ from the VM's other vCPUs", op);

@@ -79,6 +79,30 @@ describe('KVM_REG_ARM_PSCI_VERSION', () => {
     expect(t01.vm.psciVersion).toBe(0);
   });
 
+  // The reviewed v3 patch answered EINVAL to GET and SET on a vCPU without
+  // PSCI_0_2 while listing the register for it; v4.16 as merged (and
+  // upstream since) reads 0.1 there and accepts 0.1 back. Both hosts with
+  // the register model the merged behaviour.
+  for (const host of [NEW_ONE_REG_HOST, UPSTREAM_HOST]) {
+    it(`${host.name}: a vCPU without PSCI_0_2 reads 0.1, may set 0.1 but nothing from 0.2 on`, () => {
+      const t = makeVm({ host, psci02: false });
+      const v = t.vcpus[0]!;
+      expect(v.getOneRegValue(KVM_REG_ARM_PSCI_VERSION)).toBe(BigInt(KVM_ARM_PSCI_0_1));
+      v.setOneRegValue(KVM_REG_ARM_PSCI_VERSION, BigInt(KVM_ARM_PSCI_0_1));
+      expect(t.vm.psciVersion).toBe(KVM_ARM_PSCI_0_1);
+      for (const bad of [KVM_ARM_PSCI_0_2, KVM_ARM_PSCI_1_0])
+        expectErrno(() => v.setOneRegValue(KVM_REG_ARM_PSCI_VERSION, BigInt(bad)), 'EINVAL');
+      expect(t.vm.psciVersion).toBe(KVM_ARM_PSCI_0_1);
+    });
+
+    it(`${host.name}: so a PSCI 0.1 VM saves and restores through the listed register`, () => {
+      const src = makeVm({ host, psci02: false });
+      const dst = makeVm({ host, psci02: false });
+      for (const [i, v] of src.vcpus.entries()) dst.vcpus[i]!.restore(v.save());
+      expect(dst.vcpus[0]!.psciVersion()).toBe(KVM_ARM_PSCI_0_1);
+    });
+  }
+
   it('the seed kernel refuses 1.1, which it does not implement', () => {
     const t = makeVm({ host: NEW_ONE_REG_HOST });
     expectErrno(

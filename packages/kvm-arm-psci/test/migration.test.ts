@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  judgeMigration,
+  KVM_ARM_PSCI_0_1,
   KVM_ARM_PSCI_0_2,
   KVM_ARM_PSCI_1_0,
   KVM_REG_ARM_PSCI_VERSION,
-  MIGRATION_RESTORE_TABLES,
   MIGRATION_ROWS,
   MIGRATION_TABLES,
+  type MigrationRow,
+  type MigrationWorks,
   migrateRow,
   migrationEnd,
   NEW_FEATURE_HOST,
@@ -16,88 +21,129 @@ import {
   UPSTREAM_HOST,
 } from '../src/index.ts';
 
-// The review's two tables, one row per test: save on the row's source,
-// restore on its destination, and assert the "works" column.
+const V02 = KVM_ARM_PSCI_0_2;
+const V10 = KVM_ARM_PSCI_1_0;
+
+// The review's two tables, copied row for row: migration, userspace change,
+// works; then what the guest reads before and after in this model, and the
+// errno of a refused restore.
+type Row = [MigrationRow, 'YES' | 'NO', MigrationWorks, number, number, string?];
+const REVIEW: Record<SelectionApproach, Row[]> = {
+  'one-reg': [
+    ['new->new', 'NO', 'YES', V10, V10],
+    ['old->new', 'NO', 'YES', V02, V10],
+    ['new->old', 'NO', 'NO', V10, V10, 'ENOENT'],
+    ['compat->old', 'YES', 'NO*', V02, V02, 'ENOENT'],
+    ['old->compat', 'YES', 'YES', V02, V02],
+  ],
+  'vcpu-feature': [
+    ['new->new', 'NO', 'YES', V10, V10],
+    ['old->new', 'NO', 'YES', V02, V10],
+    ['new->old', 'NO', 'YES*', V10, V02],
+    ['compat->old', 'YES', 'YES', V02, V02],
+    ['old->compat', 'YES', 'YES', V02, V02],
+  ],
+};
+
 for (const approach of ['one-reg', 'vcpu-feature'] as SelectionApproach[]) {
-  describe(`migration table, ${approach} approach`, () => {
-    for (const row of MIGRATION_ROWS) {
-      it(`${row}: ${MIGRATION_TABLES[approach][row] ? 'works' : 'does not work'}`, () => {
-        expect(migrateRow(approach, row).works).toBe(MIGRATION_TABLES[approach][row]);
-      });
-      it(`${row}: the destination ${MIGRATION_RESTORE_TABLES[approach][row] ? 'accepts' : 'refuses'} the state`, () => {
-        expect(migrateRow(approach, row).restored).toBe(MIGRATION_RESTORE_TABLES[approach][row]);
+  describe(`the review's ${approach} table`, () => {
+    it('MIGRATION_TABLES has its rows, in its order, with its judgements', () => {
+      expect(MIGRATION_ROWS).toEqual(REVIEW[approach].map((r) => r[0]));
+      for (const [row, change, works] of REVIEW[approach])
+        expect(MIGRATION_TABLES[approach][row]).toEqual({ userspaceChange: change === 'YES', works });
+    });
+
+    for (const [row, change, works, before, after, errno] of REVIEW[approach]) {
+      it(`${row}: userspace change ${change}, works ${works}; the guest reads 0x${before.toString(16)} then 0x${after.toString(16)}`, () => {
+        const o = migrateRow(approach, row);
+        expect(o).toMatchObject({
+          userspaceChange: change === 'YES',
+          works,
+          restored: works.startsWith('YES'),
+          versionBefore: before,
+          versionAfter: after,
+        });
+        expect(o.error).toBe(errno);
       });
     }
   });
 }
 
-describe('how each row works or fails', () => {
-  it('the ends: old is the pre-patch kernel, new/compat the patched one', () => {
+describe("the README's tables", () => {
+  // Rows as "| new->new | NO | `YES` | 1.0 -> 1.0 | ... |": the register table first.
+  const rows = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')
+    .split('\n')
+    .filter((l) => /^\| (new|old|compat)->/.test(l))
+    .map((l) => l.split('|').map((c) => c.trim().replaceAll('`', '')));
+  const version = (v: number) => `${v >> 16}.${v & 0xffff}`;
+
+  it("has both tables, row for row, with the review's judgements and what migrateRow sees", () => {
+    expect(rows).toHaveLength(10);
+    for (const [t, approach] of (['one-reg', 'vcpu-feature'] as const).entries()) {
+      for (const [i, [row, change, works]] of REVIEW[approach].entries()) {
+        const cells = rows[t * 5 + i]!;
+        const o = migrateRow(approach, row);
+        expect(cells.slice(1, 5)).toEqual([
+          row,
+          change,
+          works,
+          `${version(o.versionBefore)} -> ${version(o.versionAfter)}`,
+        ]);
+      }
+    }
+  });
+});
+
+describe('how the review judges an outcome', () => {
+  const j = (restored: boolean, versionBefore: number, destinationVersion: number, versionAfter: number) =>
+    judgeMigration({ restored, versionBefore, destinationVersion, versionAfter });
+
+  it('accepted: YES when the version stays or rises from 0.2 on, YES* when it falls', () => {
+    expect(j(true, V10, V10, V10)).toBe('YES');
+    expect(j(true, V02, V10, V10)).toBe('YES');
+    expect(j(true, V10, V02, V02)).toBe('YES*');
+    // 0.1 and 0.2 share no function ids: a 0.1 guest is not fine on 0.2.
+    expect(j(true, KVM_ARM_PSCI_0_1, V02, V02)).toBe('YES*');
+  });
+
+  it('refused: NO when the destination would have lowered the version, NO* when it would have been fine', () => {
+    expect(j(false, V10, V02, V10)).toBe('NO');
+    expect(j(false, V02, V02, V02)).toBe('NO*');
+    expect(j(false, V02, V10, V02)).toBe('NO*');
+  });
+
+  it('a refused row leaves the guest on the source, which still answers its version', () => {
+    const o = migrateRow('one-reg', 'new->old');
+    expect(o).toMatchObject({ destinationVersion: V02, versionAfter: V10 });
+  });
+});
+
+describe('the ends of each row', () => {
+  it('old is the pre-patch kernel, new/compat the patched one', () => {
     expect(migrationEnd('one-reg', 'old')).toEqual({ host: OLD_HOST, compat: false });
     expect(migrationEnd('one-reg', 'compat')).toEqual({ host: NEW_ONE_REG_HOST, compat: true });
     expect(migrationEnd('vcpu-feature', 'new')).toEqual({ host: NEW_FEATURE_HOST, compat: false });
   });
 
-  it('what the guest boots with at each end', () => {
-    expect(new PsciVmm(migrationEnd('one-reg', 'old')).guestPsciVersion()).toBe(KVM_ARM_PSCI_0_2);
+  it('what the guest boots with at each end; only compat on a new kernel uses the new API', () => {
+    const old = new PsciVmm(migrationEnd('one-reg', 'old'));
+    expect([old.guestPsciVersion(), old.selectsPsciVersion]).toEqual([V02, false]);
+    // A compat machine on the old kernel has nothing to select, and gets 0.2 anyway.
+    const compatOnOld = new PsciVmm({ host: OLD_HOST, compat: true });
+    expect([compatOnOld.guestPsciVersion(), compatOnOld.selectsPsciVersion]).toEqual([V02, false]);
     for (const a of ['one-reg', 'vcpu-feature'] as const) {
-      expect(new PsciVmm(migrationEnd(a, 'new')).guestPsciVersion()).toBe(KVM_ARM_PSCI_1_0);
-      expect(new PsciVmm(migrationEnd(a, 'compat')).guestPsciVersion()).toBe(KVM_ARM_PSCI_0_2);
+      const n = new PsciVmm(migrationEnd(a, 'new'));
+      const c = new PsciVmm(migrationEnd(a, 'compat'));
+      expect([n.guestPsciVersion(), n.selectsPsciVersion]).toEqual([V10, false]);
+      expect([c.guestPsciVersion(), c.selectsPsciVersion]).toEqual([V02, true]);
     }
   });
 
-  it('one-reg new->new carries 1.0 in the register and keeps it', () => {
-    expect(migrateRow('one-reg', 'new->new')).toMatchObject({
-      restored: true,
-      versionBefore: 0x10000,
-      versionAfter: 0x10000,
-    });
-  });
-
-  it('one-reg new->old and compat->old: the old kernel refuses the PSCI register (ENOENT)', () => {
-    expect(migrateRow('one-reg', 'new->old')).toMatchObject({ restored: false, error: 'ENOENT' });
-    // Even though the value (0.2) is exactly what the old host gives.
-    expect(migrateRow('one-reg', 'compat->old')).toMatchObject({
-      restored: false,
-      error: 'ENOENT',
-      versionBefore: 2,
-    });
-  });
-
-  it('vcpu-feature compat->old: nothing new in the stream, the guest keeps 0.2', () => {
-    expect(migrateRow('vcpu-feature', 'compat->old')).toMatchObject({
-      restored: true,
-      versionBefore: 2,
-      versionAfter: 2,
-    });
-  });
-
-  it('vcpu-feature new->old: accepted, but the 1.0 guest silently finds 0.2 firmware', () => {
-    expect(migrateRow('vcpu-feature', 'new->old')).toMatchObject({
-      restored: true,
-      versionBefore: 0x10000,
-      versionAfter: 2,
-    });
-  });
-
-  it('old->new (both approaches): accepted, but the 0.2 guest silently finds 1.0 firmware', () => {
-    for (const a of ['one-reg', 'vcpu-feature'] as const) {
-      expect(migrateRow(a, 'old->new')).toMatchObject({
-        restored: true,
-        versionBefore: 2,
-        versionAfter: 0x10000,
-      });
-    }
-  });
-
-  it('old->compat (both approaches): the compat machine pins 0.2 and the guest keeps it', () => {
-    for (const a of ['one-reg', 'vcpu-feature'] as const) {
-      expect(migrateRow(a, 'old->compat')).toMatchObject({
-        restored: true,
-        versionBefore: 2,
-        versionAfter: 2,
-      });
-    }
+  it('the feature bitmap travels as configuration, not in the stream: a destination without the compat machine gives 1.0', () => {
+    const compat = new PsciVmm(migrationEnd('vcpu-feature', 'compat'));
+    const dst = new PsciVmm(migrationEnd('vcpu-feature', 'new'));
+    dst.restore(compat.save());
+    expect(dst.guestPsciVersion()).toBe(V10);
   });
 
   it('a refused restore leaves the destination exactly as it was, across all vCPUs', () => {

@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import {
   ArmRegisterFile,
   KVM_ARM_PREFERRED_TARGET,
+  KVM_ARM_PSCI_0_1,
   KVM_ARM_PSCI_0_2,
   KVM_ARM_TARGET_GENERIC_V8,
   KVM_ARM_VCPU_EL1_32BIT,
+  KVM_ARM_VCPU_FORCE_PSCI_0_2,
   KVM_ARM_VCPU_INIT,
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_PSCI_0_2,
-  KVM_ARM_VCPU_PSCI_FORCE_0_2,
   KVM_CAP_ARM_PSCI,
   KVM_CAP_ARM_PSCI_0_2,
   KVM_CAP_ARM_SYSTEM_SUSPEND,
@@ -40,6 +41,7 @@ import {
   PSCI_0_2_FN64_CPU_ON,
   PSCI_1_0_FN64_SYSTEM_SUSPEND,
   PSCI_RET_INTERNAL_FAILURE,
+  PSCI_RET_NOT_SUPPORTED,
   ScriptedArmCpu,
 } from '../src/index.ts';
 import { aff, hvc, makeVm } from './helpers.ts';
@@ -117,17 +119,25 @@ describe('KVM_ARM_VCPU_INIT', () => {
     expect(v.initialized).toBe(false);
   });
 
-  it('the force-0.2 bit exists only on a vcpu-feature host, and needs PSCI_0_2', () => {
-    const f = (1 << KVM_ARM_VCPU_PSCI_0_2) | (1 << KVM_ARM_VCPU_PSCI_FORCE_0_2);
+  it('the force-0.2 bit (bit 4, KVM_VCPU_MAX_FEATURES 5) exists only on a vcpu-feature host', () => {
+    const f = (1 << KVM_ARM_VCPU_PSCI_0_2) | (1 << KVM_ARM_VCPU_FORCE_PSCI_0_2);
+    expect(KVM_ARM_VCPU_FORCE_PSCI_0_2).toBe(4);
     expect(errnoOf(() => fresh().init(init(f)))).toBe('ENOENT');
     expect(errnoOf(() => fresh(OLD_HOST).init(init(f)))).toBe('ENOENT');
-    expect(errnoOf(() => fresh(NEW_FEATURE_HOST).init(init(1 << KVM_ARM_VCPU_PSCI_FORCE_0_2)))).toBe(
-      'EINVAL',
-    );
+    expect(errnoOf(() => fresh(NEW_FEATURE_HOST).init(init(1 << 5)))).toBe('ENOENT');
     const v = fresh(NEW_FEATURE_HOST);
     v.init(init(f));
     expect(hvc(v, PSCI_0_2_FN_PSCI_VERSION).ret).toBe(BigInt(KVM_ARM_PSCI_0_2));
     expect(errnoOf(() => v.getOneRegValue(KVM_REG_ARM_PSCI_VERSION))).toBe('ENOENT');
+  });
+
+  it("the force bit without PSCI_0_2 is accepted and changes nothing: the vCPU has 0.1 (the review's kvm_psci_version())", () => {
+    const v = fresh(NEW_FEATURE_HOST);
+    v.init(init(1 << KVM_ARM_VCPU_FORCE_PSCI_0_2));
+    expect(v.hasFeature(KVM_ARM_VCPU_FORCE_PSCI_0_2)).toBe(true);
+    expect(v.psciVersion()).toBe(KVM_ARM_PSCI_0_1);
+    // A 0.1 vCPU does not answer the 0.2 ids.
+    expect(hvc(v, PSCI_0_2_FN_PSCI_VERSION).ret).toBe(BigInt(PSCI_RET_NOT_SUPPORTED));
   });
 
   it("EINVAL when a vCPU asks for other features than the VM's first (POWER_OFF aside)", () => {
