@@ -132,8 +132,8 @@ export class KvmVfioForwarding {
    * FORWARD_IRQ (kvm_vfio_set_forward()): a key already registered EINVAL,
    * as the seed. Then ours: an interrupt the device lacks EINVAL; a host irq
    * in use elsewhere (forwarded to another VM, or already reaching a guest
-   * through IRQ bypass) EBUSY, the errno the review kept for "the IRQ's
-   * signalling is already set up". The arch's own refusal is returned as is.
+   * through IRQ bypass) EBUSY, the errno the review kept for an IRQ whose
+   * signalling is already set up. The arch's own refusal is returned as is.
    * The reference is taken at register and dropped at unregister.
    */
   forward(file: VfioDeviceFile, f: KvmArchForwardedIrq, isLive: () => boolean, op: string): void {

@@ -258,6 +258,34 @@ describe('KVM_DEV_VFIO_DEVICE_FORWARD_IRQ / UNFORWARD_IRQ', () => {
     ]);
   });
 
+  it('while the arch callout of a forward runs, the key is taken (EINVAL) and not yet unforwardable (EINVAL)', () => {
+    const inside: string[] = [];
+    const attempt = (a: ReturnType<typeof fwdAttr>) => {
+      try {
+        dev.setAttr(a);
+        inside.push('ok');
+      } catch (e) {
+        inside.push((e as { code: string }).code);
+      }
+    };
+    const { dev, dfd, dfile } = ready(
+      world({
+        forward: {
+          set: () => {
+            attempt(fwdAttr(FWD, { fd: dfd, subindex: 1, gsi: 50 }));
+            attempt(fwdAttr(UNFWD, { fd: dfd, subindex: 1, gsi: 40 }));
+          },
+          unset: () => {},
+        },
+      }),
+    );
+    dev.setAttr(fwdAttr(FWD, { fd: dfd, subindex: 1, gsi: 40 }));
+    expect(inside).toEqual(['EINVAL', 'EINVAL']);
+    expect(dfile.fileCount).toBe(2);
+    dev.setAttr(fwdAttr(UNFWD, { fd: dfd, subindex: 1, gsi: 40 }));
+    expect(dfile.fileCount).toBe(1);
+  });
+
   it('closing the KVM-VFIO device fd unforwards everything and drops every reference', () => {
     const { w, dev, gfd, dfd, dfile } = ready();
     dev.setAttr(fwdAttr(FWD, { fd: dfd, index: MSI, subindex: 0, gsi: 40 }));
