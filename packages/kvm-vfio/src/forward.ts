@@ -1,7 +1,7 @@
-import { fail, type KernelFile } from '@tsvirt/core-bus';
+import { type FdTable, fail, type KernelFile } from '@tsvirt/core-bus';
 import type { KvmVm } from '@tsvirt/kvm-core';
 import { type VfioDevice, VfioDeviceFile } from '@tsvirt/vfio-core';
-import type { KvmArchForwardedIrq } from './uapi.ts';
+import { KVM_ARCH_FORWARDED_IRQ_SIZE, type KvmArchForwardedIrq } from './uapi.ts';
 
 /**
  * The arch callout for forwarding, as the review asked: it sees only the
@@ -13,13 +13,16 @@ export interface KvmArchForwardOps {
   unset(vm: KvmVm, hostIrq: number, gsi: number): void;
 }
 
-/** By default the arch's IRQ bypass hooks serve as the forwarding callout. */
+/**
+ * By default the arch's IRQ bypass hooks serve as the forwarding callout
+ * (later upstream moved forwarding onto kvm_arch_irq_bypass_add/del_producer).
+ * An arch without them forwards nothing and still succeeds: the seed's
+ * kvm_arch_vfio_set_forward() stub, without __KVM_HAVE_ARCH_KVM_VFIO_FORWARD,
+ * returns 0. The irq then keeps reaching the guest through its eventfd.
+ */
 export const archBypassForwardOps: KvmArchForwardOps = {
   set(vm, hostIrq, gsi) {
-    const add = vm.archOps.irqBypassAddProducer;
-    if (add === undefined)
-      fail('ENXIO', `${vm.archOps.name} cannot forward interrupts`, 'KVM_SET_DEVICE_ATTR');
-    add.call(vm.archOps, vm, hostIrq, gsi);
+    vm.archOps.irqBypassAddProducer?.(vm, hostIrq, gsi);
   },
   unset(vm, hostIrq, gsi) {
     vm.archOps.irqBypassDelProducer?.(vm, hostIrq, gsi);
@@ -27,27 +30,32 @@ export const archBypassForwardOps: KvmArchForwardOps = {
 };
 
 /**
- * How kvm-vfio learns the host irq behind a device's (index, sub-index),
- * as the seed asked the VFIO platform driver for it; undefined when the
- * device has no such interrupt. The default looks for the bus driver's
+ * How kvm-vfio learns the host irq behind a device's (index, sub-index):
+ * the review's "vfio bus driver - vfio - kvm-vfio - kvm - arch", where the
+ * bus driver decodes its own index encoding; undefined when the device has
+ * no such interrupt. The default looks for the bus driver's
  * `irqs.hostIrq(index, vector)` on the device ops (vfio-mpci's MpciIrqs).
  */
-export type VfioIrqResolver = (vdev: VfioDevice, index: number, start: number) => number | undefined;
+export type VfioIrqResolver = (vdev: VfioDevice, index: number, subindex: number) => number | undefined;
 
 interface IrqHostLike {
   irqs?: { hostIrq?(index: number, vector: number): number | undefined };
 }
 
-export const defaultIrqResolver: VfioIrqResolver = (vdev, index, start) => {
+export const defaultIrqResolver: VfioIrqResolver = (vdev, index, subindex) => {
   const irqs = (vdev.ops as IrqHostLike).irqs;
-  return typeof irqs?.hostIrq === 'function' ? irqs.hostIrq(index, start) : undefined;
+  return typeof irqs?.hostIrq === 'function' ? irqs.hostIrq(index, subindex) : undefined;
 };
 
-/** One forwarded interrupt: holds a reference on the device file from forward to unforward. */
+/**
+ * One forwarded interrupt (the seed's kvm_fwd_irq in its list node): holds a
+ * reference on the device file from register to unregister, as the review
+ * asked, so no other get/put surrounds the control call.
+ */
 export interface KvmVfioFwdIrq {
   readonly file: VfioDeviceFile;
   readonly index: number;
-  readonly start: number;
+  readonly subindex: number;
   readonly hostIrq: number;
   readonly gsi: number;
   /** The arch callout has returned (so unset is due on teardown). */
@@ -68,23 +76,32 @@ function forwardedHostIrqs(vm: KvmVm): Map<number, KvmVm> {
   return m;
 }
 
-/** Decode the seed's struct from the attribute's user memory; EFAULT when it is short. */
+/** Decode the seed's struct from the attribute's user memory (copy_from_user): EFAULT when short. */
 export function readForwardedIrq(data: Uint8Array | undefined, op: string): KvmArchForwardedIrq {
-  if (!(data instanceof Uint8Array) || data.length < 20)
+  if (!(data instanceof Uint8Array) || data.length < KVM_ARCH_FORWARDED_IRQ_SIZE)
     fail('EFAULT', 'kvm_arch_forwarded_irq not readable', op);
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   return {
     fd: v.getInt32(0, true),
     index: v.getUint32(4, true),
-    start: v.getUint32(8, true),
-    count: v.getUint32(12, true),
-    gsi: v.getUint32(16, true),
+    subindex: v.getUint32(8, true),
+    gsi: v.getUint32(12, true),
   };
 }
 
-/** The device file behind `fd`: EBADF when not open, EINVAL when not a VFIO device. */
-export function deviceFileOf(f: KernelFile, op: string): VfioDeviceFile {
-  if (!(f instanceof VfioDeviceFile) || f.isReleased) fail('EINVAL', 'not a VFIO device file', op);
+/**
+ * kvm_vfio_get_vfio_device() as the review asked: a descriptor that is not
+ * open is EINVAL (ERR_PTR(-EINVAL) where the seed returned NULL), and so is
+ * a file that is not a VFIO device.
+ */
+export function vfioDeviceFileOf(files: FdTable, fd: number, op: string): VfioDeviceFile {
+  let f: KernelFile | undefined;
+  try {
+    f = files.get(fd);
+  } catch {
+    fail('EINVAL', `fd ${fd} is not open`, op);
+  }
+  if (!(f instanceof VfioDeviceFile) || f.isReleased) fail('EINVAL', `fd ${fd} is not a VFIO device`, op);
   return f;
 }
 
@@ -102,19 +119,31 @@ export class KvmVfioForwarding {
   ) {}
 
   /**
-   * FORWARD_IRQ: count must be 1; an interrupt the device lacks EINVAL; a
-   * host irq already forwarded (here or to another VM) EEXIST / EBUSY; a
-   * gsi already fed by a forwarded irq EBUSY. The device reference is taken
-   * before the arch callout and dropped again if it refuses.
+   * kvm_vfio_find_fwd_irq(): the seed's key is (device, index, sub-index);
+   * neither the fd used nor the gsi takes part.
+   */
+  private find(file: VfioDeviceFile, index: number, subindex: number): KvmVfioFwdIrq | undefined {
+    return this.irqs.find(
+      (r) => r.file.device === file.device && r.index === index && r.subindex === subindex,
+    );
+  }
+
+  /**
+   * FORWARD_IRQ (kvm_vfio_set_forward()): a key already registered EINVAL,
+   * as the seed. Then ours: an interrupt the device lacks EINVAL; a host irq
+   * in use elsewhere (forwarded to another VM, or already reaching a guest
+   * through IRQ bypass) EBUSY, the errno the review kept for an IRQ whose
+   * signalling is already set up. The arch's own refusal is returned as is.
+   * The reference is taken at register and dropped at unregister.
    */
   forward(file: VfioDeviceFile, f: KvmArchForwardedIrq, isLive: () => boolean, op: string): void {
-    if (f.count !== 1) fail('EINVAL', `count ${f.count}: one interrupt per call`, op);
-    const hostIrq = this.resolve(file.device, f.index, f.start);
-    if (hostIrq === undefined) fail('EINVAL', `${file.device.name} has no irq ${f.index}:${f.start}`, op);
-    const owner = forwardedHostIrqs(this.vm).get(hostIrq);
-    if (owner === this.vm) fail('EEXIST', `host irq ${hostIrq} is already forwarded`, op);
-    if (owner !== undefined) fail('EBUSY', `host irq ${hostIrq} is forwarded to another VM`, op);
-    if (this.irqs.some((r) => r.gsi === f.gsi)) fail('EBUSY', `gsi ${f.gsi} already has a forwarded irq`, op);
+    if (this.find(file, f.index, f.subindex) !== undefined)
+      fail('EINVAL', `irq ${f.index}:${f.subindex} of ${file.device.name} is already forwarded`, op);
+    // kvm-vfio, not the arch, decodes (index, sub-index) into the host irq (the review's layering).
+    const hostIrq = this.resolve(file.device, f.index, f.subindex);
+    if (hostIrq === undefined) fail('EINVAL', `${file.device.name} has no irq ${f.index}:${f.subindex}`, op);
+    if (forwardedHostIrqs(this.vm).has(hostIrq))
+      fail('EBUSY', `host irq ${hostIrq} is already forwarded (another VM)`, op);
     // Both would program the same arch route: refuse rather than let unforward tear down the bypass's.
     const mgr = this.vm.kvm.irqBypass as { isHostIrqConnected?(irq: number): boolean } | undefined;
     if (mgr?.isHostIrqConnected?.(hostIrq))
@@ -122,7 +151,7 @@ export class KvmVfioForwarding {
     const rec: KvmVfioFwdIrq = {
       file: file.get(),
       index: f.index,
-      start: f.start,
+      subindex: f.subindex,
       hostIrq,
       gsi: f.gsi,
       armed: false,
@@ -145,17 +174,16 @@ export class KvmVfioForwarding {
     }
   }
 
-  /** UNFORWARD_IRQ: ENOENT when this exact forwarding does not exist. */
+  /**
+   * UNFORWARD_IRQ (kvm_vfio_unset_forward()): EINVAL when the key is not
+   * registered, as the seed; the gsi given is not compared, and the arch is
+   * told the gsi that was forwarded. Once found, it cannot fail (the review).
+   */
   unforward(file: VfioDeviceFile, f: KvmArchForwardedIrq, op: string): void {
-    const rec = this.irqs.find(
-      (r) =>
-        r.armed &&
-        r.file.device === file.device &&
-        r.index === f.index &&
-        r.start === f.start &&
-        r.gsi === f.gsi,
-    );
-    if (rec === undefined) fail('ENOENT', `irq ${f.index}:${f.start} -> gsi ${f.gsi} is not forwarded`, op);
+    const rec = this.find(file, f.index, f.subindex);
+    // Not armed: its forward is still inside the arch callout (the seed's kv->lock would make us wait).
+    if (rec === undefined || !rec.armed)
+      fail('EINVAL', `irq ${f.index}:${f.subindex} of ${file.device.name} is not forwarded`, op);
     this.drop(rec);
     this.unsetQuietly(rec);
   }

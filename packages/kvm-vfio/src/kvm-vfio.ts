@@ -18,11 +18,11 @@ import {
 import {
   archBypassForwardOps,
   defaultIrqResolver,
-  deviceFileOf,
   type KvmArchForwardOps,
   KvmVfioForwarding,
   readForwardedIrq,
   type VfioIrqResolver,
+  vfioDeviceFileOf,
 } from './forward.ts';
 import {
   KVM_DEV_VFIO_DEVICE,
@@ -106,7 +106,7 @@ export class KvmVfio {
 export interface KvmVfioOptions {
   /** The arch callout for FORWARD_IRQ (default: the arch's irqBypassAdd/DelProducer). */
   forward?: KvmArchForwardOps;
-  /** Host irq of a device's (index, start) (default: the bus driver's `irqs.hostIrq`). */
+  /** Host irq of a device's (index, sub-index) (default: the bus driver's `irqs.hostIrq`). */
   irqResolver?: VfioIrqResolver;
 }
 
@@ -166,7 +166,7 @@ export class KvmVfioOps implements KvmDeviceOps {
         const fwd = attr.attr === BigInt(KVM_DEV_VFIO_DEVICE_FORWARD_IRQ);
         if (!fwd && attr.attr !== BigInt(KVM_DEV_VFIO_DEVICE_UNFORWARD_IRQ)) break;
         const f = readForwardedIrq(attr.data, SET);
-        const file = deviceFileOf(dev.vm.files.get(f.fd), SET);
+        const file = vfioDeviceFileOf(dev.vm.files, f.fd, SET);
         if (fwd) kv.forwarding.forward(file, f, () => !kv.released, SET);
         else kv.forwarding.unforward(file, f, SET);
         return;

@@ -10,31 +10,38 @@ export const KVM_DEV_VFIO_GROUP_DEL = KVM_DEV_VFIO_FILE_DEL;
 /** powerpc only (CONFIG_SPAPR_TCE_IOMMU): ENXIO here. */
 export const KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE = 3;
 
-/** The seed's ("KVM: kvm-vfio: generic forwarding control") device group and its attributes. */
+/**
+ * The seed's ("KVM: kvm-vfio: generic forwarding control", v3) device group
+ * and its two attributes. The seed names them but gives no values: these
+ * are ours. 2 is the first group after KVM_DEV_VFIO_FILE (upstream never
+ * gave kvm-vfio a second group), and the attributes count from 1 as
+ * FILE_ADD/FILE_DEL do.
+ */
 export const KVM_DEV_VFIO_DEVICE = 2;
 export const KVM_DEV_VFIO_DEVICE_FORWARD_IRQ = 1;
 export const KVM_DEV_VFIO_DEVICE_UNFORWARD_IRQ = 2;
 
 /**
- * struct kvm_arch_forwarded_irq of the seed: VFIO device fd, its IRQ index
- * and sub-index range, and the guest interrupt (gsi). Five u32 fields, 20
- * bytes, read from the attribute's user memory.
+ * struct kvm_arch_forwarded_irq of the seed, as kvm_vfio_control_irq_forward()
+ * reads it: the VFIO device fd, the device's IRQ index and sub-index, and
+ * the guest interrupt (gsi). One interrupt per call. The seed shows the
+ * fields but not the header: four u32 (as its kvm_fwd_irq's), in that
+ * order, 16 bytes, little-endian. `fd` is taken as an int (fdget()).
  */
 export interface KvmArchForwardedIrq {
   fd: number;
   index: number;
-  start: number;
-  count: number;
+  subindex: number;
   gsi: number;
 }
 
-export const KVM_ARCH_FORWARDED_IRQ_SIZE = 20;
+export const KVM_ARCH_FORWARDED_IRQ_SIZE = 16;
 
 /** Lay out a kvm_arch_forwarded_irq as user memory (for `kvm_device_attr.data`). */
 export function encodeForwardedIrq(f: KvmArchForwardedIrq): Uint8Array {
   const b = new Uint8Array(KVM_ARCH_FORWARDED_IRQ_SIZE);
   const v = new DataView(b.buffer);
-  [f.fd, f.index, f.start, f.count, f.gsi].forEach((x, i) => {
+  [f.fd, f.index, f.subindex, f.gsi].forEach((x, i) => {
     v.setUint32(i * 4, x >>> 0, true);
   });
   return b;

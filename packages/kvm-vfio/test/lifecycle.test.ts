@@ -104,13 +104,13 @@ describe('VM destroy / VMM death at any point restores everything', () => {
         addr: 0n,
         data: encodeFd(fd),
       });
-    const fwd = (fd: number, index: number, start: number, gsi: number) =>
+    const fwd = (fd: number, index: number, subindex: number, gsi: number) =>
       dev!.setAttr({
         flags: 0,
         group: KVM_DEV_VFIO_DEVICE,
         attr: BigInt(KVM_DEV_VFIO_DEVICE_FORWARD_IRQ),
         addr: 0n,
-        data: encodeForwardedIrq({ fd, index, start, count: 1, gsi }),
+        data: encodeForwardedIrq({ fd, index, subindex, gsi }),
       });
     const steps: (() => void)[] = [
       () => {
