@@ -3,7 +3,9 @@ import { type HostPhysMemory, type MmStruct, VM_PFNMAP, VM_WRITE } from '@tsvirt
 import {
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
-  KVM_MR_DELETE,
+  KVM_MR_CREATE,
+  KVM_MR_FLAGS_ONLY,
+  KVM_MR_MOVE,
   type KvmMemorySlot,
   type KvmMrChange,
   type KvmVm,
@@ -65,22 +67,42 @@ export class KvmRiscvMmu {
   }
 
   /**
-   * kvm_arch_prepare_memory_region(): the slot must fit the G-stage's guest
-   * physical space (EFAULT), and a slot over VM_PFNMAP memory cannot log
-   * dirty pages (EINVAL). Holes in the hva range are allowed.
+   * kvm_arch_prepare_memory_region(), with upstream's checks: only a
+   * created, moved or flags-changed slot is checked; it must fit the
+   * G-stage's guest physical space (EFAULT); then every VMA the slot's hva
+   * range meets, in address order and across holes
+   * (find_vma_intersection()), is checked: a writable slot over a VMA
+   * without VM_WRITE is EPERM, and a VM_PFNMAP VMA under a slot that logs
+   * dirty pages is EINVAL; the first refusal wins. Nothing is mapped here:
+   * the v10 seed ioremapped VM_PFNMAP ranges at vm_pgoff now, upstream
+   * (and this model) maps them on fault, through the VMA.
    */
   prepareMemoryRegion(next: KvmMemorySlot | undefined, change: KvmMrChange): void {
-    if (change === KVM_MR_DELETE || next === undefined) return;
+    if (change !== KVM_MR_CREATE && change !== KVM_MR_MOVE && change !== KVM_MR_FLAGS_ONLY) return;
+    if (next === undefined) return;
     const S = 'KVM_SET_USER_MEMORY_REGION';
     if (next.baseGfn + next.npages >= this.gstage.gpaSize / PAGE_SIZE)
       fail('EFAULT', `slot ends beyond the ${this.gstage.gpaBits}-bit guest physical space`, S);
     const mm = this.vm.mm;
-    if (mm === undefined || !(next.flags & KVM_MEM_LOG_DIRTY_PAGES)) return;
+    if (mm === undefined) return;
+    const writable = (next.flags & KVM_MEM_READONLY) === 0;
+    const logging = (next.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
     const start = next.userspaceAddr;
     const end = start + next.npages * PAGE_SIZE;
-    for (const vma of mm.vmaList) {
-      if (vma.end <= start || vma.start >= end) continue;
-      if (vma.flags & VM_PFNMAP) fail('EINVAL', 'dirty logging on a VM_PFNMAP slot', S);
+    const vmas = mm.vmaList;
+    // The first VMA ending above the slot's start (the list is in address order).
+    let lo = 0;
+    let hi = vmas.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (vmas[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < vmas.length && vmas[i]!.start < end; i++) {
+      const vma = vmas[i]!;
+      if (writable && (vma.flags & VM_WRITE) === 0)
+        fail('EPERM', `writable slot over a read-only VMA at 0x${vma.start.toString(16)}`, S);
+      if (logging && (vma.flags & VM_PFNMAP) !== 0) fail('EINVAL', 'dirty logging on a VM_PFNMAP slot', S);
     }
   }
 

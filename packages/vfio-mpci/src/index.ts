@@ -5,13 +5,19 @@ export {
   vfioSetIrqsValidateAndPrepare,
 } from './irqs.ts';
 export {
+  defaultRemapPfnRange,
   defaultZapVmaPtes,
   type MpciVmOps,
+  mpciVmPageProt,
+  type RemapPfnRange,
   VM_DONTDUMP,
   VM_DONTEXPAND,
+  VM_EXEC,
   VM_IO,
   VM_PFNMAP,
+  VM_READ,
   VM_SHARED,
+  VM_WRITE,
   type ZapVmaPtes,
 } from './mmap.ts';
 export { VFIO_MPCI_DRIVER, vfioMpciModule } from './module.ts';
@@ -35,6 +41,9 @@ export {
   type MpciMapAnswer,
   type MpciMapRequest,
   type MpciParentOps,
+  type MpciPgprot,
+  type MpciPgprotCache,
   type MpciRegionInfo,
+  type MpciSetIrqs,
   type MpciSparseArea,
 } from './vendor-ops.ts';

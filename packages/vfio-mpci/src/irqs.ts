@@ -62,7 +62,7 @@ export function vfioSetIrqsValidateAndPrepare(hdr: VfioIrqSet, numIrqs: number, 
 }
 
 /** The data words of a validated header (copy_from_user of the trailing array). */
-function dataOf(hdr: VfioIrqSet): number[] {
+export function vfioSetIrqsData(hdr: VfioIrqSet): number[] {
   const n = hdr.count;
   if (n === 0 || (hdr.flags & VFIO_IRQ_SET_DATA_NONE) !== 0) return [];
   const d = hdr.data;
@@ -269,7 +269,7 @@ export class MpciIrqs {
     if (hdr === null || typeof hdr !== 'object') fail('EFAULT', 'no argument', IOCTL);
     const num = Number.isInteger(hdr.index) ? this.countOf(hdr.index) : 0;
     vfioSetIrqsValidateAndPrepare(hdr, num, VFIO_PCI_NUM_IRQS);
-    const data = dataOf(hdr);
+    const data = vfioSetIrqsData(hdr);
     const { index, start, count, flags } = hdr;
     const action = flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
     const resolve = (fd: number): EventFd => {

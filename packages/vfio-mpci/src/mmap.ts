@@ -2,9 +2,12 @@ import { fail, KernelError } from '@tsvirt/core-bus';
 import type { MdevDevice, MdevMappingTarget } from '@tsvirt/mdev-core';
 import { VFIO_REGION_INFO_FLAG_MMAP, type VfioVma } from '@tsvirt/vfio-core';
 import type { MpciRegion } from './region-info.ts';
-import type { MpciParentOps } from './vendor-ops.ts';
+import type { MpciMapAnswer, MpciParentOps, MpciPgprot } from './vendor-ops.ts';
 
-// vm_flags (include/linux/mm.h), as host-mm defines them.
+// vm_flags (include/linux/mm.h), as host-mm defines them. VM_READ/WRITE/EXEC equal the PROT_ bits.
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
 export const VM_SHARED = 0x8;
 export const VM_PFNMAP = 0x400;
 export const VM_IO = 0x4000;
@@ -15,6 +18,9 @@ const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** Pages per region in the device file: 1 << (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT). */
 const REGION_PAGES = 2 ** (40 - PAGE_SHIFT);
+const VM_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+/** Vendor answers remembered per mapping when the mm cannot remap a range (see `fault`). */
+const MAX_REMEMBERED = 64;
 
 /** The vm_operations_struct shape host-mm calls: fault returns the host pfn of page `pgoff`. */
 export interface MpciVmOps {
@@ -38,6 +44,39 @@ export const defaultZapVmaPtes: ZapVmaPtes = (vma, address, size) => {
   if (typeof mm?.zapVmaPtes === 'function') mm.zapVmaPtes(vma, address, size);
 };
 
+/**
+ * remap_pfn_range(vma, addr, pfn, size, prot): fill the page-table entries
+ * of [addr, addr + size) with frames from `pfn` on, with protection `prot`
+ * (the seed's fault handler maps the vendor's whole answer this way). The
+ * address space does it; the default uses `vma.mm.remapPfnRange` when the
+ * mm offers it. It returns false when it cannot (no such mm): vfio-mpci then
+ * keeps the answer and serves the later faults of that range from it, so the
+ * vendor is still asked once per range (see `fault`).
+ */
+export type RemapPfnRange = (
+  vma: VfioVma,
+  addr: number,
+  pfn: number,
+  size: number,
+  prot: MpciPgprot,
+) => boolean;
+
+export const defaultRemapPfnRange: RemapPfnRange = (vma, addr, pfn, size, prot) => {
+  const mm = (vma as { mm?: { remapPfnRange?: (...a: Parameters<RemapPfnRange>) => void } }).mm;
+  if (typeof mm?.remapPfnRange !== 'function') return false;
+  mm.remapPfnRange(vma, addr, pfn, size, prot);
+  return true;
+};
+
+/**
+ * vm_page_prot of a device mapping: the vma's access bits, non-cached, as
+ * vfio_pci_core_mmap() sets it with pgprot_noncached() (the seed left the
+ * mmap's own protection; device memory is non-cached upstream).
+ */
+export function mpciVmPageProt(vma: VfioVma): MpciPgprot {
+  return { access: vma.flags & VM_ACCESS, cache: 'uc' };
+}
+
 /** What the mmap path needs from the device it maps. */
 export interface MpciMmapHost {
   readonly mdev: MdevDevice;
@@ -45,11 +84,30 @@ export interface MpciMmapHost {
   /** The cached regions, or undefined while the device is closed or revoked. */
   liveRegions(): readonly (MpciRegion | undefined)[] | undefined;
   readonly zapVmaPtes: ZapVmaPtes;
+  readonly remapPfnRange: RemapPfnRange;
 }
 
-/** A mapping as the mdev core tracks it: zaps translate file offsets to this vma's addresses. */
-function trackerFor(host: MpciMmapHost, vma: VfioVma): MdevMappingTarget {
-  return {
+/** A vendor answer kept for a mapping whose mm could not take the whole range at once. */
+interface Remembered {
+  start: number;
+  end: number;
+  pfn: number;
+  prot: MpciPgprot;
+}
+
+/** One mmap of a region: the tracker mdev-core zaps through, and the answers remembered for it. */
+interface MappingState extends MdevMappingTarget {
+  remembered: Remembered[];
+}
+
+/**
+ * A mapping as the mdev core tracks it: zaps translate file offsets to this
+ * vma's addresses, and forget the remembered answers they touch, so the
+ * next fault there asks the vendor again.
+ */
+function trackerFor(host: MpciMmapHost, vma: VfioVma): MappingState {
+  const state: MappingState = {
+    remembered: [],
     window: () => ({ start: BigInt(vma.pgoff) * BigInt(PAGE_SIZE), size: BigInt(vma.end - vma.start) }),
     zap(offset, length) {
       const fileStart = BigInt(vma.pgoff) * BigInt(PAGE_SIZE);
@@ -57,20 +115,78 @@ function trackerFor(host: MpciMmapHost, vma: VfioVma): MdevMappingTarget {
       const lo = offset > fileStart ? offset : fileStart;
       const hi = offset + length < fileEnd ? offset + length : fileEnd;
       if (lo >= hi) return;
-      host.zapVmaPtes(vma, vma.start + Number(lo - fileStart), Number(hi - lo));
+      const a = vma.start + Number(lo - fileStart);
+      const b = a + Number(hi - lo);
+      state.remembered = state.remembered.filter((r) => r.end <= a || r.start >= b);
+      host.zapVmaPtes(vma, a, b - a);
     },
   };
+  return state;
+}
+
+/** An answer's protection may narrow the mapping's, never widen it. */
+function validProt(p: MpciPgprot | undefined, vmaAccess: number): boolean {
+  if (p === undefined) return true;
+  if (p === null || typeof p !== 'object') return false;
+  return (
+    Number.isInteger(p.access) &&
+    (p.access & ~vmaAccess) === 0 &&
+    (p.cache === 'uc' || p.cache === 'wc' || p.cache === 'wb')
+  );
+}
+
+/**
+ * The seed's check of validate_map_request()'s answer, made exact: a range
+ * of whole pages inside the vma (the seed's ">= vm_end" also refused a range
+ * ending at the vma's end; upstream-style "<=" here) holding the faulting
+ * page (else the access would fault forever), frames that exist, and a
+ * protection no wider than the mapping's. Returns the range start.
+ */
+function checkAnswer(ans: MpciMapAnswer | undefined, vma: VfioVma, faultAddr: number): number {
+  const bad = (): never => {
+    throw new KernelError(
+      'EINVAL',
+      `validate_map_request answered outside the mapping: ${JSON.stringify(ans)}`,
+    );
+  };
+  if (ans === undefined || ans === null || typeof ans !== 'object') return bad();
+  const start = ans.virtaddr ?? faultAddr;
+  const { pfn, size } = ans;
+  if (
+    !Number.isSafeInteger(pfn) ||
+    pfn < 0 ||
+    !Number.isSafeInteger(size) ||
+    size <= 0 ||
+    size % PAGE_SIZE !== 0 ||
+    !Number.isSafeInteger(start) ||
+    start % PAGE_SIZE !== 0 ||
+    start < vma.start ||
+    start + size > vma.end ||
+    faultAddr < start ||
+    faultAddr >= start + size ||
+    !validProt(ans.prot, vma.flags & VM_ACCESS)
+  )
+    return bad();
+  return start;
 }
 
 /**
  * The fault handler (the seed's mdev_dev_mmio_fault()): ask the vendor's
- * validate_map_request() which host pfn backs the faulting page, and refuse
- * an answer that is empty, not page-sized or runs past the end of the
- * mapping; without the callback, map the parent's resource for the region
- * (pci_resource_start() of the parent, as the seed). Throwing makes the
- * access fail (SIGBUS / EFAULT), never reach the wrong page.
+ * validate_map_request() what backs the faulting page, and map its whole
+ * answer: `size` bytes from `pfn` at its `virtaddr` with its protection
+ * (remap_pfn_range()). Without the callback, the parent's resource for the
+ * region is mapped (pci_resource_start() of the parent, as the seed), page
+ * by page. Returns the faulting page's pfn for the mm to install. Any
+ * failure, a vendor's exception included, is a KernelError (SIGBUS /
+ * EFAULT), never the wrong page and never a host exception.
+ *
+ * When the mm cannot take a range (no `remapPfnRange`), the answer is kept
+ * for this mapping and the later faults inside it are answered from it,
+ * until a zap of that range: the vendor is asked once per range, as with
+ * remap_pfn_range(), though the mm then only knows the faulting page's
+ * frame and not the answer's protection.
  */
-function fault(host: MpciMmapHost, vma: VfioVma, pgoff: number): number {
+function fault(host: MpciMmapHost, state: MappingState, vma: VfioVma, pgoff: number): number {
   if (host.liveRegions() === undefined) throw new KernelError('EFAULT', 'device is closed or gone');
   const index = Math.floor(pgoff / REGION_PAGES);
   const page = pgoff % REGION_PAGES;
@@ -78,27 +194,29 @@ function fault(host: MpciMmapHost, vma: VfioVma, pgoff: number): number {
   const virtaddr = vma.start + (pgoff - vma.pgoff) * PAGE_SIZE;
   const remaining = vma.end - virtaddr;
   const validate = host.ops.validateMapRequest;
-  if (validate !== undefined) {
-    const ans = validate.call(host.ops, host.mdev, { index, offset, virtaddr, remaining });
-    if (
-      ans === undefined ||
-      !Number.isSafeInteger(ans.pfn) ||
-      ans.pfn < 0 ||
-      !Number.isSafeInteger(ans.size) ||
-      ans.size <= 0 ||
-      ans.size % PAGE_SIZE !== 0 ||
-      ans.size > remaining
-    )
-      throw new KernelError(
-        'EINVAL',
-        `validate_map_request answered outside the mapping: ${JSON.stringify(ans)}`,
-      );
-    return ans.pfn;
+  if (validate === undefined) {
+    const res = host.mdev.parent.resource(index);
+    if (res === undefined || offset >= res.size)
+      throw new KernelError('EFAULT', `parent has no resource ${index} there`);
+    return Number(res.start >> BigInt(PAGE_SHIFT)) + page;
   }
-  const res = host.mdev.parent.resource(index);
-  if (res === undefined || offset >= res.size)
-    throw new KernelError('EFAULT', `parent has no resource ${index} there`);
-  return Number(res.start >> BigInt(PAGE_SHIFT)) + page;
+  for (const r of state.remembered)
+    if (virtaddr >= r.start && virtaddr < r.end) return r.pfn + (virtaddr - r.start) / PAGE_SIZE;
+  const prot = mpciVmPageProt(vma);
+  let ans: MpciMapAnswer;
+  try {
+    ans = validate.call(host.ops, host.mdev, { index, offset, virtaddr, remaining, prot });
+  } catch (e) {
+    if (e instanceof KernelError) throw e;
+    throw new KernelError('EFAULT', `validate_map_request failed: ${String(e)}`);
+  }
+  const start = checkAnswer(ans, vma, virtaddr);
+  const mapProt = ans.prot === undefined ? prot : { access: ans.prot.access, cache: ans.prot.cache };
+  if (!host.remapPfnRange(vma, start, ans.pfn, ans.size, mapProt) && ans.size > PAGE_SIZE) {
+    state.remembered.push({ start, end: start + ans.size, pfn: ans.pfn, prot: mapProt });
+    if (state.remembered.length > MAX_REMEMBERED) state.remembered.shift();
+  }
+  return ans.pfn + (virtaddr - start) / PAGE_SIZE;
 }
 
 /**
@@ -126,8 +244,8 @@ export function mpciMmap(host: MpciMmapHost, vma: VfioVma): void {
     const start = BigInt(v.pgoff) * BigInt(PAGE_SIZE);
     host.mdev.physMappings.add(tracked(v), start, BigInt(v.end - v.start));
   };
-  const targets = new WeakMap<VfioVma, MdevMappingTarget>();
-  const tracked = (v: VfioVma): MdevMappingTarget => {
+  const targets = new WeakMap<VfioVma, MappingState>();
+  const tracked = (v: VfioVma): MappingState => {
     let t = targets.get(v);
     if (t === undefined) {
       t = trackerFor(host, v);
@@ -136,7 +254,7 @@ export function mpciMmap(host: MpciMmapHost, vma: VfioVma): void {
     return t;
   };
   const ops: MpciVmOps = {
-    fault: (v, pgoff) => fault(host, v, pgoff),
+    fault: (v, pgoff) => fault(host, tracked(v), v, pgoff),
     // A split piece (vm_ops->open) is a mapping of its own.
     open: (v) => track(v),
     close: (v) => host.mdev.physMappings.remove(tracked(v)),

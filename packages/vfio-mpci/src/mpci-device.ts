@@ -1,4 +1,4 @@
-import { type FdTable, fail } from '@tsvirt/core-bus';
+import { type FdTable, fail, KernelError } from '@tsvirt/core-bus';
 import type { MdevDevice } from '@tsvirt/mdev-core';
 import {
   VFIO_DEVICE_FLAGS_PCI,
@@ -37,7 +37,14 @@ import {
   type VfioVma,
 } from '@tsvirt/vfio-core';
 import { MpciIrqs } from './irqs.ts';
-import { defaultZapVmaPtes, type MpciMmapHost, mpciMmap, type ZapVmaPtes } from './mmap.ts';
+import {
+  defaultRemapPfnRange,
+  defaultZapVmaPtes,
+  type MpciMmapHost,
+  mpciMmap,
+  type RemapPfnRange,
+  type ZapVmaPtes,
+} from './mmap.ts';
 import {
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_MSI,
@@ -50,6 +57,7 @@ import {
   pciFindCapability,
 } from './pci-config.ts';
 import { getRegionInfo, type MpciRegion, makeRegion, type VfioRegionInfoWithCaps } from './region-info.ts';
+import { vendorSetIrqs } from './vendor-irqs.ts';
 import type { MpciParentOps } from './vendor-ops.ts';
 
 /** offsetofend(struct vfio_device_info, num_irqs). */
@@ -93,6 +101,8 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     readonly zapVmaPtes: ZapVmaPtes = defaultZapVmaPtes,
     /** The host's IRQ bypass manager (the driver passes VfioCore.irqBypass). */
     irqBypass: () => VfioIrqBypass | undefined = () => undefined,
+    /** How a fault maps the vendor's whole answer (remap_pfn_range()); default: `vma.mm.remapPfnRange`. */
+    readonly remapPfnRange: RemapPfnRange = defaultRemapPfnRange,
   ) {
     this.irqs = new MpciIrqs(
       (i) => this.irqCount(i),
@@ -212,8 +222,19 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
         return getRegionInfo(regions, argOf<VfioRegionInfoWithCaps>(arg, 'VFIO_DEVICE_GET_REGION_INFO'));
       case VFIO_DEVICE_GET_IRQ_INFO:
         return this.getIrqInfo(argOf<VfioIrqInfo>(arg, 'VFIO_DEVICE_GET_IRQ_INFO'));
-      case VFIO_DEVICE_SET_IRQS:
-        return this.irqs.setIrqs(argOf<VfioIrqSet>(arg, 'VFIO_DEVICE_SET_IRQS'), this.fds);
+      case VFIO_DEVICE_SET_IRQS: {
+        const hdr = argOf<VfioIrqSet>(arg, 'VFIO_DEVICE_SET_IRQS');
+        // The seed hands SET_IRQS to the vendor's set_irqs; without one, vfio-pci's actions run here.
+        if (this.ops.setIrqs !== undefined)
+          return vendorSetIrqs(
+            this.mdev,
+            this.ops.setIrqs.bind(this.ops),
+            hdr,
+            (i) => this.irqCount(i),
+            this.fds,
+          );
+        return this.irqs.setIrqs(hdr, this.fds);
+      }
       case VFIO_DEVICE_RESET:
         return this.reset();
       case VFIO_DEVICE_QUERY_GFX_PLANE:
@@ -297,8 +318,9 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
    * The seed's vfio_mpci_read()/write(): the region is offset >> 40; an
    * access past the region's end is EINVAL and one that runs over it is cut
    * short (as vfio_pci_bar_rw()); the rest reaches the vendor in naturally
-   * aligned 4-, 2- and 1-byte pieces. A vendor that does nothing fails the
-   * whole access with EFAULT.
+   * aligned 4-, 2- and 1-byte pieces (vfio_pci_core_do_io_rw()). The vendor's
+   * count is what moved, as in the seed: a short one ends the access there
+   * (a short read or write), a failed piece fails the access.
    */
   private rw(buf: Uint8Array, pos: bigint, write: boolean): number {
     const op = write ? 'write' : 'read';
@@ -317,27 +339,65 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     const size = Number(r.size);
     if (off >= size) fail('EINVAL', `offset 0x${off.toString(16)} is past region ${index}`, op);
     const count = Math.min(buf.length, size - off);
-    const vendor = this.ops;
     // Fast path: one naturally aligned 1/2/4-byte access goes to the vendor as is.
-    if (count === buf.length && (count === 4 || count === 2 || count === 1) && (off & (count - 1)) === 0) {
-      const got = write ? vendor.write(this.mdev, buf, pos) : vendor.read(this.mdev, buf, pos);
-      if (!(got > 0)) fail('EFAULT', `vendor ${op} at 0x${pos.toString(16)} failed`, op);
-      return count;
-    }
+    if (count === buf.length && (count === 4 || count === 2 || count === 1) && (off & (count - 1)) === 0)
+      return this.piece(buf, pos, write);
     let done = 0;
     let p = off;
     const base = index * REGION_SPAN;
     while (done < count) {
       const rest = count - done;
       const n = rest >= 4 && p % 4 === 0 ? 4 : rest >= 2 && p % 2 === 0 ? 2 : 1;
-      const piece = buf.subarray(done, done + n);
-      const where = BigInt(base + p);
-      const got = write ? vendor.write(this.mdev, piece, where) : vendor.read(this.mdev, piece, where);
-      if (!(got > 0)) fail('EFAULT', `vendor ${op} at 0x${where.toString(16)} failed`, op);
-      done += n;
+      const got = this.piece(buf.subarray(done, done + n), BigInt(base + p), write);
+      done += got;
+      if (got < n) break;
       p += n;
     }
     return done;
+  }
+
+  /** Zeroed bounce buffers for reads, by size (the seed's kzalloc(count)). */
+  private readonly bounce = [
+    new Uint8Array(0),
+    new Uint8Array(1),
+    new Uint8Array(2),
+    undefined,
+    new Uint8Array(4),
+  ];
+  /** A vendor read is in progress: a nested one (an interrupt handler reading back) gets its own buffer. */
+  private bouncing = false;
+
+  /**
+   * One 1/2/4-byte piece through the vendor. A read lands in a zeroed
+   * bounce buffer and only the bytes the vendor says it moved reach `buf`
+   * (the seed's copy_to_user(buf, ret_data, ret)); a count above the piece
+   * counts as the piece. A count that is not a positive integer, or an
+   * exception that is not a KernelError, is EFAULT: a region access never
+   * throws a host exception.
+   */
+  private piece(buf: Uint8Array, where: bigint, write: boolean): number {
+    const op = write ? 'write' : 'read';
+    const n = buf.length;
+    const nested = this.bouncing;
+    const target = write ? buf : nested ? new Uint8Array(n) : this.bounce[n]!.fill(0);
+    let got: number;
+    this.bouncing = true;
+    try {
+      got = write ? this.ops.write(this.mdev, target, where) : this.ops.read(this.mdev, target, where);
+    } catch (e) {
+      if (e instanceof KernelError) throw e;
+      return fail('EFAULT', `vendor ${op} at 0x${where.toString(16)} threw: ${String(e)}`, op);
+    } finally {
+      this.bouncing = nested;
+    }
+    if (!Number.isInteger(got) || got <= 0)
+      fail('EFAULT', `vendor ${op} at 0x${where.toString(16)} moved ${String(got)} bytes`, op);
+    const moved = Math.min(got, n);
+    if (!write) {
+      if (moved === n) buf.set(target);
+      else buf.set(target.subarray(0, moved));
+    }
+    return moved;
   }
 
   mmap(_vdev: VfioDevice, vma: VfioVma): void {

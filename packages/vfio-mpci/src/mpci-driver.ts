@@ -2,7 +2,7 @@ import { fail } from '@tsvirt/core-bus';
 import { MDEV_BUS_NAME, type MdevDevice, type MdevDriver } from '@tsvirt/mdev-core';
 import { VFIO_DEVICE_API_PCI_STRING, type VfioCore, type VfioDevice } from '@tsvirt/vfio-core';
 import type { MpciIrqs } from './irqs.ts';
-import type { ZapVmaPtes } from './mmap.ts';
+import type { RemapPfnRange, ZapVmaPtes } from './mmap.ts';
 import { MpciDevice } from './mpci-device.ts';
 import { isMpciParentOps } from './vendor-ops.ts';
 
@@ -33,6 +33,8 @@ export function mpciVfioDevice(mdev: MdevDevice): VfioDevice | undefined {
 export interface VfioMpciDriverOptions {
   /** How to zap a device mapping's pages (host-mm's zap_vma_ptes); default: `vma.mm.zapVmaPtes`. */
   zapVmaPtes?: ZapVmaPtes;
+  /** How a fault maps a vendor's whole answer (remap_pfn_range()); default: `vma.mm.remapPfnRange` when the mm has it. */
+  remapPfnRange?: RemapPfnRange;
 }
 
 /**
@@ -56,7 +58,13 @@ export class VfioMpciDriver implements MdevDriver {
     const ops = mdev.parent.ops;
     if (!isMpciParentOps(ops))
       fail('ENODEV', `parent ${mdev.parent.name} lacks read/write/getRegionInfo`, 'vfio_mpci_probe');
-    const dev = new MpciDevice(mdev, ops, this.opts.zapVmaPtes, () => this.vfio.irqBypass);
+    const dev = new MpciDevice(
+      mdev,
+      ops,
+      this.opts.zapVmaPtes,
+      () => this.vfio.irqBypass,
+      this.opts.remapPfnRange,
+    );
     const vdev =
       this.vfio.iommuGroups.ofDevice(mdev) !== undefined
         ? this.vfio.registerGroupDev(mdev, dev, dev)

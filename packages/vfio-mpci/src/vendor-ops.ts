@@ -1,3 +1,4 @@
+import type { EventFd } from '@tsvirt/core-bus';
 import type { MdevDevice, MdevParentOps } from '@tsvirt/mdev-core';
 import type { VfioDeviceGfxPlaneInfo } from '@tsvirt/vfio-core';
 
@@ -25,7 +26,8 @@ export interface MpciRegionInfo {
 /**
  * A fault in an mmapped region, as the seed's validate_map_request() gets
  * it: the region, the page-aligned offset in the region of the faulting
- * page, and the user address and how much of the mapping is left from it.
+ * page, the user address and how much of the mapping is left from it, and
+ * the mapping's page protection.
  */
 export interface MpciMapRequest {
   index: number;
@@ -33,16 +35,57 @@ export interface MpciMapRequest {
   virtaddr: number;
   /** Bytes from `virtaddr` to the end of the mapping. */
   remaining: number;
+  /** The mapping's protection (vm_page_prot): what the answer maps with unless it says otherwise. */
+  prot: MpciPgprot;
 }
 
 /**
- * The vendor's answer: host pfn of the page at `virtaddr` and how many bytes
- * from there are contiguous host memory it allows mapping (must be > 0, page
- * multiple, and end inside the mapping, or the access faults).
+ * Page protection of a device mapping (the seed's pgprot_t, reduced to what
+ * a vendor may choose): the access the page-table entries allow, and the
+ * memory type. `access` is PROT_READ | PROT_WRITE | PROT_EXEC bits; `cache`
+ * is 'uc' for pgprot_noncached() (what vfio-pci gives BAR mmaps), 'wc' for
+ * pgprot_writecombine(), 'wb' for ordinary cached memory.
+ */
+export interface MpciPgprot {
+  access: number;
+  cache: MpciPgprotCache;
+}
+
+export type MpciPgprotCache = 'uc' | 'wc' | 'wb';
+
+/**
+ * The vendor's answer, as the seed's validate_map_request() fills its
+ * out-parameters: map `size` bytes of host frames from `pfn` at user address
+ * `virtaddr` (default: the faulting page's address) with `prot` (default:
+ * the mapping's own protection, vm_page_prot). The range must be non-empty,
+ * page-sized, inside the mapping and cover the faulting page, or the access
+ * faults; every page of it is mapped at once (remap_pfn_range()).
  */
 export interface MpciMapAnswer {
   pfn: number;
   size: number;
+  virtaddr?: number;
+  prot?: MpciPgprot;
+}
+
+/**
+ * A VFIO_DEVICE_SET_IRQS request as the seed hands it to the vendor's
+ * set_irqs(), once vfio-mpci has checked the header
+ * (vfio_set_irqs_validate_and_prepare(): argsz, index, flags, start/count
+ * against the interrupts the config space gives, data size).
+ */
+export interface MpciSetIrqs {
+  flags: number;
+  index: number;
+  start: number;
+  count: number;
+  /** `count` bools (0/1) for DATA_BOOL or fds for DATA_EVENTFD; empty for DATA_NONE. */
+  data: readonly number[];
+  /**
+   * eventfd_ctx_fdget() in the descriptor table the device was opened
+   * from: EBADF for a closed fd, EINVAL for one that is not an eventfd.
+   */
+  eventfd(fd: number): EventFd;
 }
 
 /**
@@ -59,8 +102,12 @@ export interface MpciMapAnswer {
  * - `getRegionInfo(mdev, index)` is required; it is asked once per region on
  *   the device's first open and cached until the last close.
  * - `numRegions` adds device-specific regions beyond VFIO_PCI_NUM_REGIONS.
- * - `validateMapRequest` maps faults of mmapped regions; without it the
- *   parent's resource for that index is mapped (the seed's fallback).
+ * - `validateMapRequest` maps faults of mmapped regions: its answer decides
+ *   the range mapped and its protection; without it the parent's resource
+ *   for that index is mapped (the seed's fallback).
+ * - `setIrqs` takes VFIO_DEVICE_SET_IRQS over (the seed's set_irqs): the
+ *   vendor then owns every interrupt eventfd, and `mpciIrqs(mdev)` has none
+ *   to signal. Without it vfio-mpci runs vfio-pci's actions itself.
  * - `reset` serves VFIO_DEVICE_RESET (and adds VFIO_DEVICE_FLAGS_RESET).
  * - `queryGfxPlane` makes it a display device (VFIO_DEVICE_QUERY_GFX_PLANE):
  *   fill the plane (format, size, stride, region_index...) of a
@@ -75,6 +122,7 @@ export interface MpciParentOps extends MdevParentOps {
   getRegionInfo(mdev: MdevDevice, index: number): MpciRegionInfo | undefined;
   numRegions?(mdev: MdevDevice): number;
   validateMapRequest?(mdev: MdevDevice, req: MpciMapRequest): MpciMapAnswer;
+  setIrqs?(mdev: MdevDevice, req: MpciSetIrqs): void;
   reset?(mdev: MdevDevice): void;
   queryGfxPlane?(mdev: MdevDevice, plane: VfioDeviceGfxPlaneInfo): void;
 }

@@ -1,4 +1,4 @@
-import { DriverCore, FdTable, fail } from '@tsvirt/core-bus';
+import { DriverCore, type EventFd, FdTable, fail } from '@tsvirt/core-bus';
 import { MdevCore, type MdevDevice } from '@tsvirt/mdev-core';
 import {
   DRM_PLANE_TYPE_PRIMARY,
@@ -6,6 +6,7 @@ import {
   ioctl,
   VFIO_GROUP_GET_DEVICE_FD,
   VFIO_GROUP_SET_CONTAINER,
+  VFIO_IRQ_SET_DATA_EVENTFD,
   VFIO_PCI_BAR0_REGION_INDEX,
   VFIO_PCI_BAR2_REGION_INDEX,
   VFIO_PCI_CONFIG_REGION_INDEX,
@@ -25,7 +26,11 @@ import {
   type VfioVma,
 } from '@tsvirt/vfio-core';
 import {
+  type MpciMapAnswer,
+  type MpciMapRequest,
   type MpciParentOps,
+  type MpciPgprot,
+  type MpciSetIrqs,
   mpciIrqs,
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_MSI,
@@ -99,11 +104,25 @@ export interface FakeOpts {
   noReset?: boolean;
   /** Do not log accesses (benchmarks). */
   quiet?: boolean;
+  /** Give the vendor a set_irqs op that records each request in `ctl.irqSets`. */
+  vendorSetIrqs?: boolean;
+  /** The mm can map a whole answer at once (remapPfnRange). */
+  remap?: boolean;
 }
 
 export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
   const log: string[] = [];
-  const ctl = { badMapAnswer: undefined as undefined | { pfn: number; size: number }, failRead: false };
+  const ctl = {
+    badMapAnswer: undefined as undefined | { pfn: number; size: number },
+    failRead: false,
+    /** Replaces the answer of validate_map_request when set. */
+    mapAnswer: undefined as undefined | ((mdev: MdevDevice, req: MpciMapRequest) => MpciMapAnswer),
+    mapCalls: 0,
+    /** What set_irqs received (with `vendorSetIrqs`). */
+    irqSets: [] as Omit<MpciSetIrqs, 'eventfd'>[],
+    /** set_irqs resolves each eventfd it gets here. */
+    irqFds: [] as EventFd[],
+  };
   const st = (mdev: MdevDevice) => mdev.drvdata as FakeState;
   let nextPfn = VRAM_PFN;
 
@@ -212,6 +231,8 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
       return buf.length;
     },
     validateMapRequest(mdev, req) {
+      ctl.mapCalls++;
+      if (ctl.mapAnswer) return ctl.mapAnswer(mdev, req);
       if (ctl.badMapAnswer) return ctl.badMapAnswer;
       if (req.index !== VFIO_PCI_BAR2_REGION_INDEX) fail('EINVAL', 'only BAR2 maps');
       const page = Number(req.offset) / PAGE;
@@ -234,6 +255,13 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
       plane.region_index = VFIO_PCI_BAR2_REGION_INDEX;
     },
   };
+  if (opts.vendorSetIrqs)
+    ops.setIrqs = (_mdev, req) => {
+      const { eventfd, ...rest } = req;
+      ctl.irqSets.push({ ...rest, data: [...rest.data] });
+      if (req.flags & VFIO_IRQ_SET_DATA_EVENTFD)
+        for (const fd of req.data) if (fd >= 0) ctl.irqFds.push(eventfd(fd));
+    };
   if (opts.mapFallback) delete (ops as Partial<MpciParentOps>).validateMapRequest;
   if (opts.noDisplay) delete (ops as Partial<MpciParentOps>).queryGfxPlane;
   if (opts.noReset) delete (ops as Partial<MpciParentOps>).reset;
@@ -267,10 +295,26 @@ const nullIommuDriver: VfioIommuDriver = {
 /** A host-mm stand-in: VMAs of device mappings and a page table filled by their fault handler. */
 export class FakeMm {
   readonly ptes = new Map<number, number>();
+  /** The protection of each present page (when mapped by remapPfnRange). */
+  readonly prots = new Map<number, MpciPgprot>();
   private next = 0x7000_0000;
   faults = 0;
+  /** remap_pfn_range(): present only when the stack was built with `remap`. */
+  remapPfnRange?: (vma: VfioVma, addr: number, pfn: number, size: number, prot: MpciPgprot) => void;
 
-  constructor(readonly host: FakeHostMemory) {}
+  constructor(
+    readonly host: FakeHostMemory,
+    remap = false,
+  ) {
+    if (remap)
+      this.remapPfnRange = (_vma, addr, pfn, size, prot) => {
+        for (let i = 0; i < size / PAGE; i++) {
+          const vpn = addr / PAGE + i;
+          this.ptes.set(vpn, pfn + i);
+          this.prots.set(vpn, prot);
+        }
+      };
+  }
 
   mmap(file: VfioDeviceFile, offset: bigint, length: number, shared = true): VfioVma & { mm: FakeMm } {
     const vma = {
@@ -313,7 +357,10 @@ export class FakeMm {
   }
 
   zapVmaPtes(_vma: VfioVma, address: number, size: number): void {
-    for (let a = address; a < address + size; a += PAGE) this.ptes.delete(Math.floor(a / PAGE));
+    for (let a = address; a < address + size; a += PAGE) {
+      this.ptes.delete(Math.floor(a / PAGE));
+      this.prots.delete(Math.floor(a / PAGE));
+    }
   }
 
   munmap(vma: VfioVma): void {
@@ -343,7 +390,7 @@ export function stack(opts: FakeOpts = {}) {
     resources: [undefined, undefined, { start: PARENT_BAR2, size: BAR2_SIZE }],
   });
   const fds = new FdTable();
-  const mm = new FakeMm(host);
+  const mm = new FakeMm(host, opts.remap);
   return { driverCore, vfio, mdevs, driver, host, vendor, fds, mm };
 }
 
