@@ -90,8 +90,9 @@ export interface EngineState {
 export class DmaEngine implements WorkStruct {
   /** Commands completed since creation (for tests and statistics). */
   executed = 0;
-  /** Slices run since creation. */
+  /** Slices run and bytes moved since creation. */
   slices = 0;
+  bytes = 0;
   state: EngineState = { busy: false, inflight: undefined, progress: 0 };
   readonly budget: Required<GpuEngineBudget>;
 
@@ -242,6 +243,7 @@ export class DmaEngine implements WorkStruct {
       }
       st.progress += moved;
       bytes += moved;
+      this.bytes += moved;
       if (c.opcode === OP_FENCE || st.progress >= c.length) {
         // The command is done: HEAD moves past it, then a FENCE signals.
         st.inflight = undefined;
