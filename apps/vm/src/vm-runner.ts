@@ -1,3 +1,4 @@
+import { WORK_QUEUE, type WorkQueue } from '@tsvirt/core-bus';
 import {
   KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
@@ -49,7 +50,13 @@ const EXIT_NAMES: Record<number, string> = {
   [KVM_EXIT_INTERNAL_ERROR]: 'internal-error',
 };
 
-/** How long the loop runs guest code before letting Node's event loop (console input, timers) in. */
+/**
+ * How long the loop runs guest code and device work before letting Node's
+ * event loop (console input, Ctrl-A x, timers) in. The deadline is checked
+ * after every KVM_RUN and every workqueue turn, each bounded (the vCPU
+ * quantum, the devices' slice budgets), so the console waits about this
+ * long at most.
+ */
 const SLICE_MS = 20;
 
 /**
@@ -63,16 +70,21 @@ export class VmRunner {
   private wake: (() => void) | undefined;
   private quit = false;
   private next = 0;
+  /** The host workqueue: device work (a GPU's DMA ring) runs here between vCPU quanta. */
+  private readonly wq: WorkQueue;
   readonly stats: RunStats = { instructions: 0, exits: new Map(), wallMs: 0, unclaimedMmio: 0 };
 
   constructor(
     private readonly m: Machine,
     private readonly onSlice: () => void = () => {},
-  ) {}
+  ) {
+    this.wq = m.loader.host.resolve<WorkQueue>(WORK_QUEUE);
+  }
 
   /** Terminal input: the UART gets it when it has room, the legacy SBI getchar otherwise. */
   feed(bytes: number[]): void {
-    this.input.push(...bytes);
+    // One at a time: a spread of a large paste would overflow the call stack.
+    for (const b of bytes) this.input.push(b);
     this.pumpInput();
     this.wake?.();
   }
@@ -109,7 +121,7 @@ export class VmRunner {
       while (performance.now() < sliceEnd) {
         if (this.quit) return this.result(EXIT_USER_QUIT, 'quit from the console');
         let ran = false;
-        for (let k = 0; k < vcpus.length; k++) {
+        for (let k = 0; k < vcpus.length && performance.now() < sliceEnd; k++) {
           const v = vcpus[this.next]!;
           this.next = (this.next + 1) % vcpus.length;
           if (!vcpuRunnable(v)) continue;
@@ -119,7 +131,9 @@ export class VmRunner {
           if (done) return done;
           this.pumpInput();
         }
-        if (!ran && !idleSkip(this.m.vm)) {
+        // Device work queued by the guest's MMIO (doorbells) runs here, not inside the access.
+        const worked = this.runDeviceWork();
+        if (!ran && !worked && !idleSkip(this.m.vm)) {
           // Every vCPU is stopped or waiting for an interrupt only user space can raise: wait for input.
           if (vcpus.every((v) => !vcpuRunnable(v)) && !(await this.waitForInput())) {
             return this.result(EXIT_VM_ERROR, 'every vCPU is halted and nothing can wake them');
@@ -129,6 +143,16 @@ export class VmRunner {
       this.onSlice();
       await new Promise<void>((r) => setImmediate(r));
     }
+  }
+
+  /**
+   * One turn of the host workqueue: each pending work item runs one
+   * bounded slice (as a kworker gets the CPU between vCPU threads), and
+   * an interrupt it raises reaches the vCPUs before their next KVM_RUN.
+   * True if anything ran: the VM is not idle while a device is busy.
+   */
+  private runDeviceWork(): boolean {
+    return this.wq.runPending() > 0;
   }
 
   /** Wait for console input; false when input has ended (a pipe at EOF) so nothing will ever come. */

@@ -1,4 +1,4 @@
-import { coreBusModule, EventFd, FdTable, ModuleLoader } from '@tsvirt/core-bus';
+import { coreBusModule, EventFd, FdTable, ModuleLoader, WORK_QUEUE, type WorkQueue } from '@tsvirt/core-bus';
 import {
   createHostMmModule,
   HOST_MM,
@@ -95,6 +95,7 @@ function host() {
     vfio: c.resolve<VfioCore>(VFIO_CORE),
     mm: c.resolve<MmStruct>(HOST_MM),
     mdevs: c.resolve<MdevCore>(MDEV_CORE),
+    loader,
   };
 }
 
@@ -119,6 +120,7 @@ function bringUp() {
     iova: RAM_IOVA,
     size: BigInt(RAM_SIZE),
   });
+  const wq = h.loader.host.resolve<WorkQueue>(WORK_QUEUE);
   const dfd = ioctl(fds, gfd, VFIO_GROUP_GET_DEVICE_FD, mdev.uuid);
   const device = fds.getAs(dfd, VfioDeviceFile);
   const wr = (pos: bigint, v: number, len = 4) => {
@@ -164,6 +166,8 @@ function bringUp() {
     h.mm.copyToUser(ram + tail * 32, c);
     tail = (tail + 1) % 4;
     wr(BAR0 + BigInt(REG_RING_TAIL), tail);
+    // The doorbell queued the engine's work; run it, as the VMM's loop would.
+    wq.drain();
   };
   return { ...h, mdev, gfd, dfd, device, vm, kvfio, msi, efd, fence };
 }

@@ -1,6 +1,18 @@
 import { fail } from '@tsvirt/core-bus';
 import { PCI_CFG_SPACE_SIZE } from '@tsvirt/vfio-mpci';
-import { DRM_FORMAT_XRGB8888, RING_MAX_ENTRIES, SGPU_DEVICE_ID, SGPU_VENDOR_ID } from './spec.ts';
+import { decodeCommand, type EngineState } from './dma-engine.ts';
+import {
+  CMD_SIZE,
+  DRM_FORMAT_XRGB8888,
+  ENGINE_CHUNK_BYTES,
+  INT_ERROR,
+  OP_COPY_FROM_VRAM,
+  OP_COPY_TO_VRAM,
+  OP_FILL,
+  RING_MAX_ENTRIES,
+  SGPU_DEVICE_ID,
+  SGPU_VENDOR_ID,
+} from './spec.ts';
 
 /** The BAR0 register file (SPEC.md), as plain u32 numbers. */
 export interface GpuRegs {
@@ -36,12 +48,14 @@ export interface GpuState {
   config: Uint8Array;
   regs: GpuRegs;
   scanout: Scanout | undefined;
+  /** The DMA engine between slices (idle in a major-1 blob, whose engine was synchronous). */
+  engine: EngineState;
   vram: Uint8Array;
 }
 
 /** 'SGPU' little-endian. */
 export const SGPU_STATE_MAGIC = 0x55504753;
-export const SGPU_STATE_MAJOR = 1;
+export const SGPU_STATE_MAJOR = 2;
 export const SGPU_STATE_MINOR = 0;
 const REG_KEYS: readonly (keyof GpuRegs)[] = [
   'modeWidth',
@@ -63,24 +77,28 @@ const REG_KEYS: readonly (keyof GpuRegs)[] = [
 ];
 /** magic u32, major u16, minor u16, vram size u32, state length u32. */
 const HEADER = 16;
-/** This version's state section: config space, registers, scan-out flag + 5 fields. */
+/** Major 1's state section: config space, registers, scan-out flag + 5 fields. */
 const STATE_V1 = PCI_CFG_SPACE_SIZE + REG_KEYS.length * 4 + 4 + 5 * 4;
+/** Major 2 appends the engine: busy, in-flight flag, progress, the in-flight command. */
+const STATE_V2 = STATE_V1 + 3 * 4 + CMD_SIZE;
 const OP = 'sample_gpu_restore';
 
 /**
  * The blob: a header (magic, major.minor version, VRAM size, the length of
  * the state section), the state section, then VRAM. A newer minor version
  * may append fields to the state section (skipped here); a newer major is
- * refused.
+ * refused. Major 2 added the engine's in-flight state (the engine became
+ * asynchronous); a major-1 blob still restores, with the engine idle, which
+ * is the only state a major-1 device was in between register accesses.
  */
 export function encodeState(st: GpuState): Uint8Array {
-  const out = new Uint8Array(HEADER + STATE_V1 + st.vramSize);
+  const out = new Uint8Array(HEADER + STATE_V2 + st.vramSize);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, SGPU_STATE_MAGIC, true);
   dv.setUint16(4, SGPU_STATE_MAJOR, true);
   dv.setUint16(6, SGPU_STATE_MINOR, true);
   dv.setUint32(8, st.vramSize, true);
-  dv.setUint32(12, STATE_V1, true);
+  dv.setUint32(12, STATE_V2, true);
   let at = HEADER;
   out.set(st.config, at);
   at += PCI_CFG_SPACE_SIZE;
@@ -95,7 +113,12 @@ export function encodeState(st: GpuState): Uint8Array {
     dv.setUint32(at, v >>> 0, true);
     at += 4;
   }
-  out.set(st.vram, HEADER + STATE_V1);
+  const e = st.engine;
+  dv.setUint32(at, e.busy ? 1 : 0, true);
+  dv.setUint32(at + 4, e.inflight === undefined ? 0 : 1, true);
+  dv.setUint32(at + 8, e.progress, true);
+  if (e.inflight !== undefined) out.set(e.inflight, at + 12);
+  out.set(st.vram, HEADER + STATE_V2);
   return out;
 }
 
@@ -117,7 +140,8 @@ export function decodeState(blob: Uint8Array, vramSize: number): GpuState {
   const size = dv.getUint32(8, true);
   if (size !== vramSize) fail('EINVAL', `blob has ${size} bytes of VRAM, the device ${vramSize}`, OP);
   const stateLen = dv.getUint32(12, true);
-  if (stateLen < STATE_V1) fail('EINVAL', `state section of ${stateLen} bytes is too short`, OP);
+  if (stateLen < (major === 1 ? STATE_V1 : STATE_V2))
+    fail('EINVAL', `state section of ${stateLen} bytes is too short`, OP);
   if (blob.length !== HEADER + stateLen + vramSize) fail('EINVAL', 'state blob length is wrong', OP);
   let at = HEADER;
   const config = blob.slice(at, at + PCI_CFG_SPACE_SIZE);
@@ -136,6 +160,16 @@ export function decodeState(blob: Uint8Array, vramSize: number): GpuState {
   for (let i = 0; i < 5; i++, at += 4) f.push(dv.getUint32(at, true));
   const scanout =
     on === 1 ? { width: f[0]!, height: f[1]!, stride: f[2]!, format: f[3]!, offset: f[4]! } : undefined;
+  const engine: EngineState = { busy: false, inflight: undefined, progress: 0 };
+  let busy = 0;
+  let hasInflight = 0;
+  if (major >= 2) {
+    busy = dv.getUint32(at, true);
+    hasInflight = dv.getUint32(at + 4, true);
+    engine.busy = busy === 1;
+    engine.progress = dv.getUint32(at + 8, true);
+    if (hasInflight === 1) engine.inflight = blob.slice(at + 12, at + 12 + CMD_SIZE);
+  }
   // The state must be one the device could have reached.
   const rs = regs.ringSize;
   if (rs !== 0 && (rs > RING_MAX_ENTRIES || (rs & (rs - 1)) !== 0)) fail('EINVAL', `bad ring size ${rs}`, OP);
@@ -152,5 +186,41 @@ export function decodeState(blob: Uint8Array, vramSize: number): GpuState {
       scanout.offset + scanout.stride * (scanout.height - 1) + scanout.width * 4 > vramSize)
   )
     fail('EINVAL', 'scan-out mode is invalid', OP);
-  return { vramSize, config, regs, scanout, vram: blob.subarray(HEADER + stateLen) };
+  checkEngine(engine, busy, hasInflight, regs, vramSize);
+  return { vramSize, config, regs, scanout, engine, vram: blob.subarray(HEADER + stateLen) };
+}
+
+/**
+ * The engine state must be one the engine stops a slice in: busy only with
+ * a ring, no ERROR, and a command left; an in-flight command only while
+ * busy, part-way through a data command that passed its checks, at a chunk
+ * boundary.
+ */
+function checkEngine(
+  e: EngineState,
+  busy: number,
+  hasInflight: number,
+  regs: GpuRegs,
+  vramSize: number,
+): void {
+  if (busy > 1 || hasInflight > 1) fail('EINVAL', 'engine flags are not booleans', OP);
+  if (!e.busy) {
+    if (e.inflight !== undefined || e.progress !== 0)
+      fail('EINVAL', 'an idle engine has a command in flight', OP);
+    return;
+  }
+  if (regs.ringSize === 0 || (regs.intStatus & INT_ERROR) !== 0)
+    fail('EINVAL', 'a busy engine without a ring or with ERROR set', OP);
+  if (e.inflight === undefined) {
+    if (e.progress !== 0 || regs.ringHead === regs.ringTail)
+      fail('EINVAL', 'a busy engine with nothing to run', OP);
+    return;
+  }
+  const c = decodeCommand(e.inflight);
+  if (c.opcode !== OP_FILL && c.opcode !== OP_COPY_TO_VRAM && c.opcode !== OP_COPY_FROM_VRAM)
+    fail('EINVAL', `in-flight opcode ${c.opcode} is not a data command`, OP);
+  if (c.length % 4 !== 0 || c.vramOffset + c.length > vramSize)
+    fail('EINVAL', 'in-flight command would not have passed its checks', OP);
+  if (e.progress === 0 || e.progress >= c.length || e.progress % ENGINE_CHUNK_BYTES !== 0)
+    fail('EINVAL', `in-flight progress ${e.progress} is not a chunk boundary inside the command`, OP);
 }

@@ -7,7 +7,16 @@ export {
   PCI_COMMAND_MEMORY,
   PCI_STATUS_INTERRUPT,
 } from './config-space.ts';
-export { DmaEngine, decodeCommand, type GpuCommand } from './dma-engine.ts';
+export {
+  DEFAULT_SLICE_BYTES,
+  DEFAULT_SLICE_COMMANDS,
+  DmaEngine,
+  decodeCommand,
+  type EngineState,
+  engineBudget,
+  type GpuCommand,
+  type GpuEngineBudget,
+} from './dma-engine.ts';
 export {
   decodeState,
   encodeState,

@@ -1,4 +1,4 @@
-import { fail } from '@tsvirt/core-bus';
+import { fail, type WorkQueue } from '@tsvirt/core-bus';
 import type { HostPhysMemory } from '@tsvirt/host-mm';
 import type { MdevCore, MdevDevice, MdevParent, MdevType } from '@tsvirt/mdev-core';
 import {
@@ -14,6 +14,7 @@ import {
   type MpciRegionInfo,
   PCI_CFG_SPACE_SIZE,
 } from '@tsvirt/vfio-mpci';
+import { engineBudget, type GpuEngineBudget } from './dma-engine.ts';
 import { SampleGpu } from './sample-gpu.ts';
 import { SGPU_BAR0_SIZE, SGPU_TYPES, type SgpuTypeSpec } from './spec.ts';
 import { Vram } from './vram.ts';
@@ -23,6 +24,8 @@ export interface SampleGpuOptions {
   name?: string;
   /** Bytes of VRAM shared by all instances; default 128 MiB. */
   vramPool?: number;
+  /** How much one slice of each instance's DMA engine may do (SampleGpu's work on the host workqueue). */
+  engine?: GpuEngineBudget;
 }
 
 export const SAMPLE_GPU_DEFAULT_POOL = 128 << 20;
@@ -44,18 +47,22 @@ export function sampleGpuOf(mdev: MdevDevice): SampleGpu {
 export class SampleGpuDriver implements MpciParentOps {
   readonly name: string;
   readonly vramPool: number;
+  readonly engine: Required<GpuEngineBudget>;
   /** Every instance not yet released, with its VRAM size. */
   private readonly live = new Map<MdevDevice, number>();
   parent: MdevParent | undefined;
 
   constructor(
     private readonly phys: HostPhysMemory,
+    /** The host workqueue every instance's DMA engine runs on. */
+    private readonly wq: WorkQueue,
     opts: SampleGpuOptions = {},
   ) {
     this.name = opts.name ?? 'sample-gpu';
     this.vramPool = opts.vramPool ?? SAMPLE_GPU_DEFAULT_POOL;
     if (!Number.isSafeInteger(this.vramPool) || this.vramPool < 0)
       fail('EINVAL', `VRAM pool ${this.vramPool} is not a byte count`);
+    this.engine = engineBudget(opts.engine);
   }
 
   /** mdev_register_device() with the three types. */
@@ -103,7 +110,7 @@ export class SampleGpuDriver implements MpciParentOps {
         'mdev_create',
       );
     const vram = new Vram(this.phys, spec.vramSize);
-    mdev.drvdata = new SampleGpu(mdev, spec, vram);
+    mdev.drvdata = new SampleGpu(mdev, spec, vram, this.wq, this.engine);
     this.live.set(mdev, spec.vramSize);
   }
 
@@ -114,6 +121,7 @@ export class SampleGpuDriver implements MpciParentOps {
    */
   remove(mdev: MdevDevice): void {
     const gpu = sampleGpuOf(mdev);
+    gpu.dma.stop();
     gpu.gone = true;
     gpu.vram.free();
   }

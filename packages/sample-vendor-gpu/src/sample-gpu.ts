@@ -1,4 +1,4 @@
-import { fail } from '@tsvirt/core-bus';
+import { fail, type WorkQueue } from '@tsvirt/core-bus';
 import { PAGE_SIZE } from '@tsvirt/host-mm';
 import type { MdevDevice } from '@tsvirt/mdev-core';
 import {
@@ -12,15 +12,17 @@ import {
 } from '@tsvirt/vfio-core';
 import { type MpciMapAnswer, type MpciMapRequest, mpciIrqs } from '@tsvirt/vfio-mpci';
 import { GpuConfigSpace, PCI_MSI_MASK_64 } from './config-space.ts';
-import { DmaEngine } from './dma-engine.ts';
+import { DmaEngine, type GpuEngineBudget } from './dma-engine.ts';
 import { decodeState, encodeState, type GpuRegs, type Scanout } from './gpu-state.ts';
 import {
   DRM_FORMAT_XRGB8888,
+  ENGINE_BUSY,
   ERR_BAD_MODE,
   ERR_NONE,
   INT_ALL,
   INT_ERROR,
   MODE_MAX_DIM,
+  REG_ENGINE_STATUS,
   REG_ERROR_CODE,
   REG_ERROR_INDEX,
   REG_FENCE_VALUE,
@@ -112,9 +114,12 @@ export class SampleGpu {
     readonly mdev: MdevDevice,
     readonly spec: SgpuTypeSpec,
     readonly vram: Vram,
+    /** The host workqueue the DMA engine's work runs on. */
+    readonly wq: WorkQueue,
+    engine: GpuEngineBudget = {},
   ) {
     this.config = new GpuConfigSpace(spec.subsystemId, spec.vramSize);
-    this.dma = new DmaEngine(this);
+    this.dma = new DmaEngine(this, wq, engine);
   }
 
   get vramSize(): number {
@@ -147,8 +152,9 @@ export class SampleGpu {
     irqs.setIntx(irqs.type === 'intx' && level && !this.config.intxDisabled);
   }
 
-  /** A device error: code and index latched, ERROR raised. */
+  /** A device error: code and index latched, ERROR raised; the engine stops (SPEC.md). */
   error(code: number, index: number): void {
+    this.dma.stop();
     this.regs.errorCode = code;
     this.regs.errorIndex = index;
     this.raise(INT_ERROR);
@@ -253,6 +259,8 @@ export class SampleGpu {
         return r.errorCode;
       case REG_ERROR_INDEX:
         return r.errorIndex;
+      case REG_ENGINE_STATUS:
+        return this.dma.busy ? ENGINE_BUSY : 0;
       default:
         return 0;
     }
@@ -325,6 +333,8 @@ export class SampleGpu {
       case REG_RING_SIZE:
         // A power of two 1..4096 (else ignored); HEAD and TAIL restart at 0.
         if (v >= 1 && v <= RING_MAX_ENTRIES && (v & (v - 1)) === 0) {
+          // A new ring stops the engine (its in-flight command is dropped).
+          this.dma.stop();
           r.ringSize = v;
           r.ringHead = 0;
           r.ringTail = 0;
@@ -371,6 +381,7 @@ export class SampleGpu {
 
   /** The RESET register: mode off, ring cleared, status 0 (config space untouched). */
   resetRegisters(): void {
+    this.dma.stop();
     this.regs = powerOnRegs();
     this.scanout = undefined;
     this.updateIntx();
@@ -430,7 +441,7 @@ export class SampleGpu {
 
   // --- save / restore ---------------------------------------------------------------------
 
-  /** The device state as a versioned blob: config space, registers, scan-out, VRAM. */
+  /** The device state as a versioned blob: config space, registers, scan-out, the engine mid-ring, VRAM. */
   save(): Uint8Array {
     if (this.gone) fail('ENODEV', 'device was removed', 'sample_gpu_save');
     const vram = new Uint8Array(this.vramSize);
@@ -440,6 +451,7 @@ export class SampleGpu {
       config: this.config.bytes,
       regs: this.regs,
       scanout: this.scanout,
+      engine: this.dma.state,
       vram,
     });
   }
@@ -456,6 +468,8 @@ export class SampleGpu {
     this.regs = st.regs;
     this.scanout = st.scanout;
     this.vram.write(0, st.vram);
+    // A busy engine goes back on the workqueue and resumes where it stopped.
+    this.dma.load(st.engine);
     if (wasMem && !this.config.memoryEnabled) this.mdev.invalidateMapping(BAR2_OFFSET, BigInt(this.vramSize));
     this.updateIntx();
   }

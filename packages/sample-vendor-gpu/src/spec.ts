@@ -35,10 +35,16 @@ export const REG_FENCE_VALUE = 0x054;
 export const REG_ERROR_CODE = 0x058;
 export const REG_ERROR_INDEX = 0x05c;
 export const REG_RESET = 0x060;
+export const REG_ENGINE_STATUS = 0x064;
 
 export const INT_FENCE = 1 << 0;
 export const INT_ERROR = 1 << 1;
 export const INT_ALL = INT_FENCE | INT_ERROR;
+
+/** ENGINE_STATUS bit 0: the engine has commands to run (HEAD != TAIL and it was started). */
+export const ENGINE_BUSY = 1 << 0;
+/** The engine moves data in chunks of this many bytes; each chunk's DMA is all or nothing. */
+export const ENGINE_CHUNK_BYTES = 64 << 10;
 
 /** DRM_FORMAT_XRGB8888 (fourcc 'XR24'), the only scan-out format. */
 export const DRM_FORMAT_XRGB8888 = 0x34325258;

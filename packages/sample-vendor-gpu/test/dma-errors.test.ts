@@ -68,6 +68,7 @@ function setup(ringIova = RAM_IOVA) {
       tail++;
     }
     g.wr32(R(REG_RING_TAIL), tail % 16);
+    g.drain();
   };
   const dirty = () => {
     const bitmap = { pgsize: PAGE, size: 128n, data: new Uint8Array(128) };
@@ -161,6 +162,7 @@ describe('guest mistakes are device errors; nothing outside the device changes',
     // The guest fixes the command in place; a doorbell while ERROR is set does nothing.
     g.guestWrite(RAM_IOVA + 32n, cmd(OP_FILL, { vram: 4, length: 4, value: 2 }));
     g.wr32(R(REG_RING_TAIL), 3);
+    g.drain();
     expect(g.rd32(R(REG_RING_HEAD))).toBe(1);
     // Clearing ERROR (RW1C) clears the code and index and drops the line.
     g.wr32(R(REG_INT_STATUS), INT_ERROR);
@@ -176,6 +178,7 @@ describe('guest mistakes are device errors; nothing outside the device changes',
       count: 1,
     });
     g.wr32(R(REG_RING_TAIL), 3);
+    g.drain();
     expect(g.rd32(R(REG_RING_HEAD))).toBe(3);
     expect(g.rd32(R(REG_FENCE_VALUE))).toBe(5);
     expect(g.intx.read()).toBe(1n);
@@ -185,6 +188,7 @@ describe('guest mistakes are device errors; nothing outside the device changes',
   it('RING_FAULT: ring base unmapped, misaligned, tail outside the ring, no ring', () => {
     let g = setup(0x10_0000n);
     g.wr32(R(REG_RING_TAIL), 1);
+    g.drain();
     expectError(g, ERR_RING_FAULT, 0);
 
     g = setup(RAM_IOVA + 16n);

@@ -116,6 +116,8 @@ it('drives the GPU as a guest driver would, through the VFIO device API only', (
   for (const [i, c] of cmds.entries()) g.guestWrite(ring + BigInt(i * 32), c);
   expect(g.intx.value).toBe(0n);
   wr32(BAR0 + BigInt(REG_RING_TAIL), cmds.length);
+  // The doorbell only queued the work; the engine runs on the host workqueue.
+  g.drain();
 
   // The fence interrupt arrived on the INTx eventfd; HEAD caught up.
   expect(g.intx.read()).toBe(1n);

@@ -48,6 +48,7 @@ function fencing() {
     g.guestWrite(RAM_IOVA + BigInt(tail * 32), cmd(OP_FENCE, { value: v }));
     tail = (tail + 1) % 4;
     g.wr32(R(REG_RING_TAIL), tail);
+    g.drain();
   };
   return { ...g, fence };
 }

@@ -12,7 +12,7 @@ describe('loading as plugins', () => {
     const m = await loadPluginModule(join(pkg, 'src/module.ts'));
     expect(m.name).toBe('sample-vendor-gpu');
     expect(m.scope).toBe('host');
-    expect(m.dependsOn).toEqual(['host-mm', 'mdev-core', 'vfio-mpci']);
+    expect(m.dependsOn).toEqual(['core-bus', 'host-mm', 'mdev-core', 'vfio-mpci']);
     expect(m).toBe(sampleGpuModule);
     const h = host({ plugin: m });
     expect(h.loader.host.resolve(SAMPLE_GPU_DRIVER)).toBeInstanceOf(SampleGpuDriver);

@@ -1,4 +1,12 @@
-import { coreBusModule, EventFd, FdTable, ModuleLoader, type VmmModule } from '@tsvirt/core-bus';
+import {
+  coreBusModule,
+  EventFd,
+  FdTable,
+  ModuleLoader,
+  type VmmModule,
+  WORK_QUEUE,
+  type WorkQueue,
+} from '@tsvirt/core-bus';
 import {
   createHostMmModule,
   HOST_MM,
@@ -35,7 +43,12 @@ import {
   vfioCoreModule,
 } from '@tsvirt/vfio-core';
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
-import { createSampleGpuModule, SAMPLE_GPU_DRIVER, type SampleGpuDriver } from '../src/index.ts';
+import {
+  createSampleGpuModule,
+  type GpuEngineBudget,
+  SAMPLE_GPU_DRIVER,
+  type SampleGpuDriver,
+} from '../src/index.ts';
 
 export const CFG = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX);
 export const BAR0 = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_BAR0_REGION_INDEX);
@@ -51,7 +64,9 @@ export const UUIDS = [
 ];
 
 /** The host: every layer loaded as modules, the GPU as a plugin (or `plugin`). */
-export function host(opts: { vramPool?: number; plugin?: VmmModule; totalFrames?: number } = {}) {
+export function host(
+  opts: { vramPool?: number; plugin?: VmmModule; totalFrames?: number; engine?: GpuEngineBudget } = {},
+) {
   const loader = new ModuleLoader();
   loader.loadHost([
     coreBusModule,
@@ -63,7 +78,11 @@ export function host(opts: { vramPool?: number; plugin?: VmmModule; totalFrames?
     iommuType1Module,
     mdevCoreModule,
     vfioMpciModule,
-    opts.plugin ?? createSampleGpuModule(opts.vramPool === undefined ? {} : { vramPool: opts.vramPool }),
+    opts.plugin ??
+      createSampleGpuModule({
+        ...(opts.vramPool === undefined ? {} : { vramPool: opts.vramPool }),
+        ...(opts.engine === undefined ? {} : { engine: opts.engine }),
+      }),
   ]);
   const c = loader.host;
   return {
@@ -71,6 +90,8 @@ export function host(opts: { vramPool?: number; plugin?: VmmModule; totalFrames?
     vfio: c.resolve<VfioCore>(VFIO_CORE),
     mm: c.resolve<MmStruct>(HOST_MM),
     mdevs: c.resolve<MdevCore>(MDEV_CORE),
+    /** The host workqueue the GPU's DMA engine runs on. */
+    wq: c.resolve<WorkQueue>(WORK_QUEUE),
     driver: opts.plugin ? undefined : c.resolve<SampleGpuDriver>(SAMPLE_GPU_DRIVER),
   };
 }
@@ -134,11 +155,16 @@ export function openDevice(h: Host, mdev: MdevDevice, ramSize = RAM_SIZE) {
     h.mm.copyFromUser(ram + Number(iova - RAM_IOVA), d);
     return d;
   };
-  return { fds, cfd, gfd, dfd, device, ram, intx, rd32, wr32, rd16, wr16, guestWrite, guestRead };
+  /** Run the device work queued so far to completion (the engine is asynchronous). */
+  const drain = () => h.wq.drain();
+  return { fds, cfd, gfd, dfd, device, ram, intx, rd32, wr32, rd16, wr16, guestWrite, guestRead, drain };
 }
 
 /** The standard bring-up: create and open a GPU of `type`, memory decode + bus master on. */
-export function gpu(type = 'small', opts: { vramPool?: number; ramSize?: number } = {}) {
+export function gpu(
+  type = 'small',
+  opts: { vramPool?: number; ramSize?: number; engine?: GpuEngineBudget } = {},
+) {
   const h = host(opts);
   const mdev = h.mdevs.createDevice('sample-gpu', `sample_gpu-${type}`, UUIDS[0]!);
   const d = openDevice(h, mdev, opts.ramSize);

@@ -4,6 +4,8 @@ import { REG_FENCE_VALUE, REG_MODE_WIDTH, SGPU_STATE_MAGIC, sampleGpuOf } from '
 import { code, gpu, host, openDevice, UUIDS } from './stack.ts';
 
 const TYPES = '/sys/class/mdev_bus/sample-gpu/mdev_supported_types';
+/** Bytes of a major-2 blob's state section: config 256, 16 registers, scan-out 24, engine 44. */
+const STATE_V2 = 256 + 64 + 24 + 44;
 
 describe('types from the shared VRAM pool', () => {
   it('available_instances is derived from the pool and exact as instances come and go', () => {
@@ -85,10 +87,10 @@ describe('save / restore', () => {
     const { g, blob } = saved();
     const grown = new Uint8Array(blob.length + 8);
     const dv = new DataView(grown.buffer);
-    grown.set(blob.subarray(0, 16 + 344));
-    grown.set(blob.subarray(16 + 344), 16 + 344 + 8);
+    grown.set(blob.subarray(0, 16 + STATE_V2));
+    grown.set(blob.subarray(16 + STATE_V2), 16 + STATE_V2 + 8);
     dv.setUint16(6, 7, true);
-    dv.setUint32(12, 344 + 8, true);
+    dv.setUint32(12, STATE_V2 + 8, true);
     sampleGpuOf(g.mdev).resetRegisters();
     sampleGpuOf(g.mdev).restore(grown);
     expect(g.rd32(BigInt(REG_MODE_WIDTH))).toBe(123);
@@ -104,7 +106,7 @@ describe('save / restore', () => {
       return b;
     };
     const bad = {
-      newerMajor: mutate((dv) => dv.setUint16(4, 2, true)),
+      newerMajor: mutate((dv) => dv.setUint16(4, 3, true)),
       magic: mutate((dv) => dv.setUint32(0, SGPU_STATE_MAGIC ^ 1, true)),
       vramSize: mutate((dv) => dv.setUint32(8, 16 << 20, true)),
       truncated: blob.subarray(0, blob.length - 1),
@@ -123,7 +125,7 @@ describe('save / restore', () => {
       expect((err as { code?: string }).code, name).toBe('EINVAL');
       expect(Buffer.from(gpuModel.save()).equals(Buffer.from(before)), name).toBe(true);
     }
-    expect(() => gpuModel.restore(bad.newerMajor)).toThrow(/version 2\.0 is newer/);
+    expect(() => gpuModel.restore(bad.newerMajor)).toThrow(/version 3\.0 is newer/);
     expect(g.rd32(BigInt(REG_FENCE_VALUE))).toBe(0);
   });
 });
