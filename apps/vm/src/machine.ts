@@ -67,12 +67,12 @@ import {
   UART0_IRQ,
   UART0_SIZE,
 } from './board/layout.ts';
+import { MemoryRegion } from './board/memory-region.ts';
 import type { VmOptions } from './cli.ts';
 import { VmConfigError } from './config-error.ts';
 import { CFI_BANK_SIZE, CfiFlash } from './devices/cfi-flash.ts';
 import { Plic, plicSize } from './devices/plic.ts';
 import { Uart16550 } from './devices/uart16550.ts';
-import { MemoryRegion } from './board/memory-region.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';

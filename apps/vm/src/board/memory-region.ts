@@ -78,7 +78,8 @@ export class MemoryRegion {
    */
   addSubregion(addr: number, sub: MemoryRegion, priority = 0): void {
     if (this.kind.type !== 'container') throw new TypeError(`${this.name} is not a container`);
-    if (sub.placement !== undefined) throw new Error(`${sub.name} is already mapped in ${sub.placement.container.name}`);
+    if (sub.placement !== undefined)
+      throw new Error(`${sub.name} is already mapped in ${sub.placement.container.name}`);
     if (sub === this) throw new Error(`${sub.name} cannot contain itself`);
     if (!Number.isSafeInteger(addr) || addr < 0 || addr + sub.size > this.size)
       throw new RangeError(`${sub.name} at 0x${addr.toString(16)} does not fit in ${this.name}`);
@@ -151,7 +152,12 @@ function simplify(view: FlatRange[]): FlatRange[] {
   const out: FlatRange[] = [];
   for (const r of view) {
     const prev = out[out.length - 1];
-    if (prev && prev.region === r.region && prev.addr + prev.len === r.addr && prev.offset + prev.len === r.offset) {
+    if (
+      prev &&
+      prev.region === r.region &&
+      prev.addr + prev.len === r.addr &&
+      prev.offset + prev.len === r.offset
+    ) {
       out[out.length - 1] = { ...prev, len: prev.len + r.len };
     } else {
       out.push(r);
