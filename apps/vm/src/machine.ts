@@ -156,8 +156,8 @@ export class Machine {
   kernel!: LoadedKernel;
   dtbGpa = 0;
   readonly passthrough: Passthrough[] = [];
-  /** Each BAR's region, made the first time the guest decodes it. */
-  private readonly barRegions = new Map<string, MemoryRegion>();
+  /** Each function's BAR regions (by BAR number), made when it is plugged in. */
+  private readonly barRegions = new Map<VfioPciFunction, (MemoryRegion | undefined)[]>();
 
   private constructor(
     readonly opts: VmOptions,
@@ -270,6 +270,7 @@ export class Machine {
       const device = files.get(ioctl(files, group, VFIO_GROUP_GET_DEVICE_FD, mdev.uuid)) as VfioDeviceFile;
       const fn = new VfioPciFunction(device, this.mm);
       const slot = i + 1;
+      this.registerBars(fn, slot);
       this.ecam.attach(slot, 0, fn);
       const pin = fn.configRead(0x3d, 1);
       const irq = pin >= 1 && pin <= 4 ? pciIntxIrq(slot, pin) : 0;
@@ -297,23 +298,31 @@ export class Machine {
   }
 
   /**
-   * The guest (un)mapped or moved a BAR: the BAR's region moves in its PCI
-   * space (trapped BARs as io regions, mmap-able ones as ram regions over the
-   * device mmap) and the memory map is re-rendered; only what became visible
-   * or hidden changes on the MMIO bus and in the memslots.
+   * QEMU's vfio_bars_register(): a region per BAR, made once, before the guest
+   * can decode it: trapped BARs as io regions on the VFIO region, mmap-able
+   * ones as ram regions over the device mmap (done here, host-side, so a
+   * guest's BAR write never has to map anything).
+   */
+  private registerBars(fn: VfioPciFunction, slot: number): void {
+    const regions = fn.bars.bars.map((spec, bar) => {
+      if (spec.size === 0) return undefined;
+      const name = `00:${slot.toString(16).padStart(2, '0')}.0 BAR${bar}`;
+      const backing = fn.backing(bar);
+      return backing.kind === 'trap'
+        ? MemoryRegion.io(name, spec.size, backing.device)
+        : MemoryRegion.ram(name, spec.size, backing.hva);
+    });
+    this.barRegions.set(fn, regions);
+  }
+
+  /**
+   * The guest (un)mapped or moved a BAR: its region moves in its PCI space
+   * and the memory map is re-rendered; only what became visible or hidden
+   * changes on the MMIO bus and in the memslots.
    */
   private barMoved(fn: VfioPciFunction, c: BarChange): void {
-    const key = `${this.passthrough.findIndex((p) => p.fn === fn)}:${c.bar}`;
-    let region = this.barRegions.get(key);
-    if (region === undefined) {
-      const name = `pci ${key} BAR${c.bar}`;
-      const backing = fn.backing(c.bar);
-      region =
-        backing.kind === 'trap'
-          ? MemoryRegion.io(name, c.size, backing.device)
-          : MemoryRegion.ram(name, c.size, backing.hva);
-      this.barRegions.set(key, region);
-    }
+    const region = this.barRegions.get(fn)?.[c.bar];
+    if (region === undefined) return; // not a BAR the function registered
     this.pci.update(region, c);
     this.memory.commit();
   }

@@ -87,9 +87,14 @@ describe('MemoryRegion and renderFlatView (QEMU memory API semantics)', () => {
     const before = renderFlatView(sys);
     sys.removeSubregion(moving);
     sys.addSubregion(0x2000, moving);
-    const { removed, added } = diffFlatViews(before, renderFlatView(sys));
+    const { removed, added, kept } = diffFlatViews(before, renderFlatView(sys));
     expect(removed.map((r) => [r.region.name, r.addr])).toEqual([['moving', 0x1000]]);
     expect(added.map((r) => [r.region.name, r.addr])).toEqual([['moving', 0x2000]]);
+    expect(kept.map(([a, b]) => [a.region.name, a === before[0], b.addr])).toEqual([['fixed', true, 0]]);
+    // The same region at the same address but from another offset is a different range.
+    const a = { addr: 0, len: 0x10, region: fixed, offset: 0 };
+    const b = { addr: 0, len: 0x10, region: fixed, offset: 0x10 };
+    expect(diffFlatViews([a], [b])).toEqual({ removed: [a], added: [b], kept: [] });
   });
 
   it('refuses impossible trees (a host bug, as QEMU asserts)', () => {

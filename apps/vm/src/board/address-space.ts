@@ -1,11 +1,5 @@
 import type { AddressBus, BusDevice, BusRange } from '@tsvirt/core-bus';
-import {
-  diffFlatViews,
-  type FlatRange,
-  flatRangeKey,
-  type MemoryRegion,
-  renderFlatView,
-} from './memory-region.ts';
+import { diffFlatViews, type FlatRange, type MemoryRegion, renderFlatView } from './memory-region.ts';
 
 const PAGE_SIZE = 4096;
 
@@ -45,7 +39,7 @@ interface Applied {
  */
 export class GuestAddressSpace {
   private view: FlatRange[] = [];
-  private readonly applied = new Map<string, Applied>();
+  private readonly applied = new Map<FlatRange, Applied>();
   private readonly usedSlots = new Set<number>();
 
   constructor(
@@ -63,13 +57,16 @@ export class GuestAddressSpace {
   /** memory_region_transaction_commit(): re-render and apply the difference, removals first. */
   commit(): void {
     const next = renderFlatView(this.root);
-    const { removed, added } = diffFlatViews(this.view, next);
+    const { removed, added, kept } = diffFlatViews(this.view, next);
     for (const r of removed) {
-      const key = flatRangeKey(r);
-      this.unmap(this.applied.get(key));
-      this.applied.delete(key);
+      this.unmap(this.applied.get(r));
+      this.applied.delete(r);
     }
-    for (const r of added) this.applied.set(flatRangeKey(r), this.map(r));
+    for (const [before, now] of kept) {
+      this.applied.set(now, this.applied.get(before)!);
+      this.applied.delete(before);
+    }
+    for (const r of added) this.applied.set(r, this.map(r));
     this.view = next;
   }
 

@@ -20,11 +20,7 @@ interface Placement {
   priority: number;
 }
 
-let nextRegionId = 1;
-
 export class MemoryRegion {
-  /** Identity for flat-view diffs. */
-  readonly id = nextRegionId++;
   /** Render order: highest priority first; among equal priorities the most recently added first. */
   private readonly children: MemoryRegion[] = [];
   private placement: Placement | undefined;
@@ -166,20 +162,39 @@ function simplify(view: FlatRange[]): FlatRange[] {
   return out;
 }
 
-/** Two ranges with the same key show the same thing at the same place. */
-export function flatRangeKey(r: FlatRange): string {
-  return `${r.region.id}:${r.addr}:${r.len}:${r.offset}`;
+/** flatrange_equal(): the same region, from the same offset, at the same place. */
+function sameRange(a: FlatRange, b: FlatRange): boolean {
+  return a.addr === b.addr && a.len === b.len && a.region === b.region && a.offset === b.offset;
 }
 
-/** The ranges of `next` that are not in `prev` (to add) and of `prev` not in `next` (to remove), as address_space_update_topology_pass. */
+/**
+ * address_space_update_topology_pass(): walk two sorted flat views together;
+ * a range only in `prev` is removed, one only in `next` added, and one in
+ * both is kept (paired, so what it was applied as carries over).
+ */
 export function diffFlatViews(
   prev: readonly FlatRange[],
   next: readonly FlatRange[],
-): { removed: FlatRange[]; added: FlatRange[] } {
-  const before = new Set(prev.map(flatRangeKey));
-  const after = new Set(next.map(flatRangeKey));
-  return {
-    removed: prev.filter((r) => !after.has(flatRangeKey(r))),
-    added: next.filter((r) => !before.has(flatRangeKey(r))),
-  };
+): { removed: FlatRange[]; added: FlatRange[]; kept: [FlatRange, FlatRange][] } {
+  const removed: FlatRange[] = [];
+  const added: FlatRange[] = [];
+  const kept: [FlatRange, FlatRange][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < prev.length || j < next.length) {
+    const a = prev[i];
+    const b = next[j];
+    if (a !== undefined && (b === undefined || a.addr < b.addr || (a.addr === b.addr && !sameRange(a, b)))) {
+      removed.push(a);
+      i++;
+    } else if (a !== undefined && b !== undefined && sameRange(a, b)) {
+      kept.push([a, b]);
+      i++;
+      j++;
+    } else {
+      added.push(b!);
+      j++;
+    }
+  }
+  return { removed, added, kept };
 }
