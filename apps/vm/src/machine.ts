@@ -47,11 +47,18 @@ import {
   vfioCoreModule,
 } from '@tsvirt/vfio-core';
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
+import { GuestAddressSpace } from './board/address-space.ts';
 import { buildDtb } from './board/device-tree.ts';
 import {
   FLASH_BASES,
   PCIE_ECAM_BASE,
   PCIE_ECAM_SIZE,
+  PCIE_MMIO32_BASE,
+  PCIE_MMIO32_SIZE,
+  PCIE_MMIO64_BASE,
+  PCIE_MMIO64_SIZE,
+  PCIE_PIO_BASE,
+  PCIE_PIO_SIZE,
   PLIC_BASE,
   PLIC_NDEV,
   pciIntxIrq,
@@ -60,6 +67,7 @@ import {
   UART0_IRQ,
   UART0_SIZE,
 } from './board/layout.ts';
+import { MemoryRegion } from './board/memory-region.ts';
 import type { VmOptions } from './cli.ts';
 import { VmConfigError } from './config-error.ts';
 import { CFI_BANK_SIZE, CfiFlash } from './devices/cfi-flash.ts';
@@ -68,6 +76,7 @@ import { Uart16550 } from './devices/uart16550.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
+import { PciHostSpaces } from './pci/pci-host-spaces.ts';
 import { VfioPciFunction } from './pci/vfio-pci.ts';
 
 /** DI token of a VM's KvmVm in its child container. */
@@ -115,16 +124,25 @@ const kvmVmModule = defineModule({
   },
 });
 
+/** Guest physical addresses the board decodes: below 2^52, exact as JavaScript numbers. */
+const SYSTEM_MEMORY_SIZE = 2 ** 52;
+
 /**
  * One virtual machine on a `virt`-like board: the host stack loaded as
- * modules, a KVM VM with RAM in memslot 0, the UART, PLIC and ECAM host
- * bridge on the MMIO bus, each --mdev passed through as a PCI function with
- * guest RAM mapped in its VFIO container, and the kernel and DTB in RAM.
+ * modules, a KVM VM, the guest's memory map (RAM, the UART, PLIC, flash and
+ * ECAM host bridge, and the bridge's PCI windows) rendered into memslots and
+ * MMIO bus ranges, each --mdev passed through as a PCI function with guest
+ * RAM mapped in its VFIO container, and the kernel and DTB in RAM.
  */
 export class Machine {
   readonly files = new FdTable();
   readonly loader = new ModuleLoader();
+  /** Trapped pieces of the memory map; `memory` keeps it in step with the region tree. */
   readonly mmio = new AddressBus('mmio');
+  /** System memory, as QEMU's get_system_memory(): board devices at priority 0 and the PCI windows. */
+  readonly system = MemoryRegion.container('system', SYSTEM_MEMORY_SIZE);
+  memory!: GuestAddressSpace;
+  pci!: PciHostSpaces;
   vmContainer!: DependencyContainer;
   vm!: KvmVm;
   mm!: MmStruct;
@@ -138,8 +156,8 @@ export class Machine {
   kernel!: LoadedKernel;
   dtbGpa = 0;
   readonly passthrough: Passthrough[] = [];
-  private nextMemslot = 1;
-  private readonly barSlots = new Map<string, number>();
+  /** Each function's BAR regions (by BAR number), made when it is plugged in. */
+  private readonly barRegions = new Map<VfioPciFunction, (MemoryRegion | undefined)[]>();
 
   private constructor(
     readonly opts: VmOptions,
@@ -185,13 +203,6 @@ export class Machine {
       prot: PROT_READ | PROT_WRITE,
       flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
     });
-    vm.setUserMemoryRegion({
-      slot: 0,
-      flags: 0,
-      guest_phys_addr: BigInt(RAM_BASE),
-      memory_size: BigInt(opts.mem),
-      userspace_addr: BigInt(this.ramHva),
-    });
     for (let i = 0; i < opts.cpus; i++) this.vcpus.push(vm.createVcpu(i));
     this.plic = new Plic(
       PLIC_NDEV,
@@ -201,13 +212,26 @@ export class Machine {
     );
     this.uart = new Uart16550(this.consoleOut, (level) => this.plic.setLevel(UART0_IRQ, level));
     this.ecam = new EcamHost((fn, change) => this.barMoved(fn as VfioPciFunction, change));
-    this.mmio.insert(this.uart, UART0_BASE, UART0_SIZE);
+    // The memory map, as QEMU's virt builds it: RAM (the first memslot, slot 0) and the devices.
+    const system = this.system;
+    system.addSubregion(RAM_BASE, MemoryRegion.ram('ram', opts.mem, this.ramHva));
+    system.addSubregion(UART0_BASE, MemoryRegion.io('uart0', UART0_SIZE, this.uart));
     for (const [i, base] of FLASH_BASES.entries()) {
       this.flash[i] = new CfiFlash();
-      this.mmio.insert(this.flash[i]!, base, CFI_BANK_SIZE);
+      system.addSubregion(base, MemoryRegion.io(`flash${i}`, CFI_BANK_SIZE, this.flash[i]!));
     }
-    this.mmio.insert(this.plic, PLIC_BASE, plicSize(opts.cpus));
-    this.mmio.insert(this.ecam, PCIE_ECAM_BASE, PCIE_ECAM_SIZE);
+    system.addSubregion(PLIC_BASE, MemoryRegion.io('plic', plicSize(opts.cpus), this.plic));
+    system.addSubregion(PCIE_ECAM_BASE, MemoryRegion.io('pcie-ecam', PCIE_ECAM_SIZE, this.ecam));
+    // The host bridge's windows: PCI bus addresses are CPU addresses in the MMIO windows, I/O starts at 0.
+    this.pci = new PciHostSpaces(system, {
+      mem: [
+        { cpuBase: PCIE_MMIO32_BASE, busBase: PCIE_MMIO32_BASE, size: PCIE_MMIO32_SIZE },
+        { cpuBase: PCIE_MMIO64_BASE, busBase: PCIE_MMIO64_BASE, size: PCIE_MMIO64_SIZE },
+      ],
+      io: [{ cpuBase: PCIE_PIO_BASE, busBase: 0, size: PCIE_PIO_SIZE }],
+    });
+    this.memory = new GuestAddressSpace(system, this.mmio, vm, mm);
+    this.memory.commit();
   }
 
   /** Create each --mdev, put its group in one type1v2 container with guest RAM mapped, and plug it into a slot. */
@@ -246,6 +270,7 @@ export class Machine {
       const device = files.get(ioctl(files, group, VFIO_GROUP_GET_DEVICE_FD, mdev.uuid)) as VfioDeviceFile;
       const fn = new VfioPciFunction(device, this.mm);
       const slot = i + 1;
+      this.registerBars(fn, slot);
       this.ecam.attach(slot, 0, fn);
       const pin = fn.configRead(0x3d, 1);
       const irq = pin >= 1 && pin <= 4 ? pciIntxIrq(slot, pin) : 0;
@@ -272,40 +297,34 @@ export class Machine {
     }
   }
 
-  /** A BAR was (un)mapped or moved by the guest: trapped BARs move on the MMIO bus, mmapped ones as memslots. */
+  /**
+   * QEMU's vfio_bars_register(): a region per BAR, made once, before the guest
+   * can decode it: trapped BARs as io regions on the VFIO region, mmap-able
+   * ones as ram regions over the device mmap (done here, host-side, so a
+   * guest's BAR write never has to map anything).
+   */
+  private registerBars(fn: VfioPciFunction, slot: number): void {
+    const regions = fn.bars.bars.map((spec, bar) => {
+      if (spec.size === 0) return undefined;
+      const name = `00:${slot.toString(16).padStart(2, '0')}.0 BAR${bar}`;
+      const backing = fn.backing(bar);
+      return backing.kind === 'trap'
+        ? MemoryRegion.io(name, spec.size, backing.device)
+        : MemoryRegion.ram(name, spec.size, backing.hva);
+    });
+    this.barRegions.set(fn, regions);
+  }
+
+  /**
+   * The guest (un)mapped or moved a BAR: its region moves in its PCI space
+   * and the memory map is re-rendered; only what became visible or hidden
+   * changes on the MMIO bus and in the memslots.
+   */
   private barMoved(fn: VfioPciFunction, c: BarChange): void {
-    const key = `${this.passthrough.findIndex((p) => p.fn === fn)}:${c.bar}`;
-    const backing = fn.backing(c.bar);
-    if (backing.kind === 'trap') {
-      if (c.from !== undefined) this.mmio.remove(c.from);
-      if (c.to !== undefined) {
-        try {
-          this.mmio.insert(backing.device, c.to, c.size);
-        } catch {
-          // The guest placed a BAR over another device: as on real hardware the decode conflicts; we leave it unmapped.
-        }
-      }
-      return;
-    }
-    let slot = this.barSlots.get(key);
-    if (slot === undefined) {
-      slot = this.nextMemslot++;
-      this.barSlots.set(key, slot);
-    }
-    const region = {
-      slot,
-      flags: 0,
-      guest_phys_addr: BigInt(c.to ?? 0),
-      memory_size: c.to === undefined ? 0n : BigInt(c.size),
-      userspace_addr: BigInt(backing.hva),
-    };
-    try {
-      if (c.from !== undefined)
-        this.vm.setUserMemoryRegion({ ...region, guest_phys_addr: BigInt(c.from), memory_size: 0n });
-      if (c.to !== undefined) this.vm.setUserMemoryRegion(region);
-    } catch {
-      // A BAR over RAM or another slot: KVM refuses (EEXIST); the BAR stays unbacked and reads fault to MMIO.
-    }
+    const region = this.barRegions.get(fn)?.[c.bar];
+    if (region === undefined) return; // not a BAR the function registered
+    this.pci.update(region, c);
+    this.memory.commit();
   }
 
   /** Copy the kernel and the DTB into RAM and point vCPU 0 at the entry (a0 = hart id, a1 = DTB). */

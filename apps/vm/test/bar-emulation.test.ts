@@ -53,3 +53,17 @@ describe('BarEmulation', () => {
     expect(() => new BarEmulation([{ size: 0x1000, is64: true }, { size: 0x1000 }])).toThrow(RangeError);
   });
 });
+
+describe('BarEmulation decode limits (QEMU pci_bar_address)', () => {
+  it('a 32-bit memory BAR must end below 0xffffffff; one that reaches it is unmapped', () => {
+    const bars = new BarEmulation([{ size: 0x1000 }]);
+    bars.setCommand(0x2);
+    expect(bars.writeReg(0, 0xffff_e000)).toEqual([
+      { bar: 0, from: undefined, to: 0xffff_e000, size: 0x1000, io: false },
+    ]);
+    expect(bars.writeReg(0, 0xffff_ffff)).toEqual([
+      { bar: 0, from: 0xffff_e000, to: undefined, size: 0x1000, io: false },
+    ]);
+    expect(bars.address(0)).toBeUndefined();
+  });
+});

@@ -104,10 +104,12 @@ export class BarEmulation {
     const enabled = this.command & (b.io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY);
     if (!enabled) return undefined;
     const addr = this.regs[i]! + (b.is64 ? this.regs[i + 1]! * 2 ** 32 : 0);
-    // Unmapped as QEMU's pci_bar_address(): zero, or a range past the addressable end.
-    const limit = b.io ? 2 ** 16 : b.is64 ? 2 ** 52 : 2 ** 32;
-    if (addr === 0 || addr + b.size > limit) return undefined;
-    return addr;
+    // Unmapped as QEMU's pci_bar_address(): zero, or a range past the addressable end; a
+    // 32-bit memory BAR must end below 0xffffffff, so sizing (all-ones) leaves it unmapped.
+    if (addr === 0) return undefined;
+    if (b.io) return addr + b.size > 2 ** 16 ? undefined : addr;
+    if (b.is64) return addr + b.size > 2 ** 52 ? undefined : addr;
+    return addr + b.size - 1 >= 0xffff_ffff ? undefined : addr;
   }
 
   private refresh(): BarChange[] {
