@@ -987,18 +987,21 @@ export class VfioIommuType1 implements VfioIommu {
    * vfio_iommu_type1_detach_group(). When the last hardware group goes, the
    * domain goes: mappings are unpinned and, if mdev groups remain, pages
    * they pinned are charged again (vfio_iommu_unmap_unpin_reaccount());
-   * when no group at all remains, every mapping is removed.
+   * when no group at all remains, every mapping is removed. A group that
+   * left without pinned-page dirty scope while tracking makes every page of
+   * every mapping dirty (vfio_iommu_populate_bitmap_full()): what it wrote
+   * by DMA cannot be known, and once it is gone the query no longer
+   * reports its mappings whole.
    */
   detachGroup(group: IommuGroupRef): void {
     const em = this.emulatedGroups.get(group);
     const hw = this.hwGroups.get(group);
     if (em === undefined && hw === undefined) return;
+    const updateDirtyScope = !(em ?? hw)!.pinnedScope;
     if (em !== undefined) {
       this.emulatedGroups.delete(group);
-      if (!em.pinnedScope) this.numNonPinnedGroups--;
     } else {
       this.hwGroups.delete(group);
-      if (!hw!.pinnedScope) this.numNonPinnedGroups--;
       if (this.hwGroups.size === 0) {
         if (this.emulatedGroups.size > 0) {
           // vfio_iommu_unmap_unpin_reaccount(): vendor pins keep their charge.
@@ -1011,6 +1014,16 @@ export class VfioIommuType1 implements VfioIommu {
       }
     }
     if (this.emulatedGroups.size === 0 && this.hwGroups.size === 0) this.unmapUnpinAll();
+    if (updateDirtyScope) {
+      this.numNonPinnedGroups--;
+      if (this.dirtyPageTracking) this.populateBitmapFull();
+    }
+  }
+
+  /** vfio_iommu_populate_bitmap_full(): every page of every mapping dirty. */
+  private populateBitmapFull(): void {
+    const pgshift = this.pgshift;
+    for (const d of this.dmaList) bitmapSet(d.bitmap!, 0, Number(d.size >> pgshift));
   }
 
   private unmapUnpinAll(): void {
