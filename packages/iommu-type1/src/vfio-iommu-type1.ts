@@ -8,6 +8,7 @@ import { decodeType1State, encodeType1State } from './save-restore.ts';
 import {
   DEFAULT_DMA_ENTRY_LIMIT,
   DIRTY_BITMAP_BYTES,
+  DIRTY_BITMAP_PAGES_MAX,
   DIRTY_BITMAP_SIZE_MAX,
   IOMMU_READ,
   IOMMU_WRITE,
@@ -320,8 +321,16 @@ export class VfioIommuType1 implements VfioIommu {
     dma.lockCap = mm.capIpcLock;
   }
 
+  /**
+   * vfio_dma_bitmap_alloc(): EINVAL for a mapping of more than
+   * DIRTY_BITMAP_PAGES_MAX (INT_MAX) smallest pages, as the kernel's bitmap
+   * helpers count bits in an int; ENOMEM if the allocation fails.
+   */
   private newBitmap(dma: VfioDma): Uint8Array {
-    const nbits = Number(dma.size >> this.pgshift);
+    const npages = dma.size >> this.pgshift;
+    if (npages > BigInt(DIRTY_BITMAP_PAGES_MAX))
+      fail('EINVAL', `${npages} pages at 0x${dma.iova.toString(16)} exceed DIRTY_BITMAP_PAGES_MAX`);
+    const nbits = Number(npages);
     try {
       // One spare u64, as vfio_dma_bitmap_alloc(), for shifting into the user's bitmap.
       return this.allocBitmap(DIRTY_BITMAP_BYTES(nbits) + 8);

@@ -12,7 +12,7 @@ import {
   VFIO_TYPE1_IOMMU,
   type VfioIommuType1,
 } from '../src/index.ts';
-import { code, map, PG, type Setup, setup, snapshot } from './helpers.ts';
+import { code, map, PG, type Setup, setup, snapshot, unmap } from './helpers.ts';
 
 const bits = (data: Uint8Array, n: number) => {
   const out: number[] = [];
@@ -310,6 +310,46 @@ describe('VFIO_IOMMU_DIRTY_PAGES errors', () => {
     const before2 = snapshot(s);
     expect(() => map(s, 0x100000n, PG)).toThrow(code('ENOMEM'));
     expect(snapshot(s)).toEqual(before2);
+  });
+});
+
+describe('mappings too large to track (DIRTY_BITMAP_PAGES_MAX)', () => {
+  // Sizes asked of the bitmap allocator; it hands back a token buffer so no test allocates 256 MiB.
+  const recorder = () => {
+    const asked: number[] = [];
+    return { asked, allocBitmap: (bytes: number) => (asked.push(bytes), new Uint8Array(64)) };
+  };
+  const INT_MAX = 2n ** 31n - 1n;
+
+  it('START refuses a 16 TiB mapping with EINVAL, allocating nothing and changing nothing', () => {
+    const r = recorder();
+    const s = setup({ allocBitmap: r.allocBitmap });
+    map(s, 0n, 4n * PG);
+    map(s, 2n ** 44n, 2n ** 44n); // 2^32 pages: the mdev container pins nothing at MAP_DMA
+    const before = snapshot(s);
+    expect(() => s.iommu.dirtyPages({ argsz: 8, flags: START })).toThrow(code('EINVAL'));
+    expect(snapshot(s)).toEqual(before);
+    expect(r.asked).toEqual([16]); // the 4-page mapping's, freed again
+    // One page over INT_MAX is refused too; INT_MAX pages exactly can be tracked.
+    unmap(s, 2n ** 44n, 2n ** 44n);
+    map(s, 2n ** 44n, (INT_MAX + 1n) * PG);
+    expect(() => s.iommu.dirtyPages({ argsz: 8, flags: START })).toThrow(code('EINVAL'));
+    unmap(s, 2n ** 44n, (INT_MAX + 1n) * PG);
+    map(s, 2n ** 44n, INT_MAX * PG);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    expect(r.asked.at(-1)).toBe(2 ** 28 + 8);
+  });
+
+  it('MAP_DMA of more than INT_MAX pages while tracking is EINVAL and leaves no mapping', () => {
+    const r = recorder();
+    const s = setup({ allocBitmap: r.allocBitmap });
+    map(s, 0n, 4n * PG);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    const before = snapshot(s);
+    expect(() => map(s, 2n ** 44n, 2n ** 44n)).toThrow(code('EINVAL'));
+    expect(() => map(s, 2n ** 44n, (INT_MAX + 1n) * PG)).toThrow(code('EINVAL'));
+    expect(snapshot(s)).toEqual(before);
+    expect(r.asked).toEqual([16]);
   });
 });
 
