@@ -339,46 +339,77 @@ export class VfioIommuType1 implements VfioIommu {
     }
   }
 
-  /** The user address of `iova` inside `dma`, as a number for host-mm. */
+  /**
+   * The user address of `iova` inside `dma`, as a number for host-mm. An
+   * address at or above TASK_SIZE has no vma: gup fails it with EFAULT (a
+   * vaddr near 2^64 is accepted by MAP_DMA and only fails when pinned).
+   */
   private hvaOf(dma: VfioDma, iova: bigint): number {
-    return Number(dma.vaddr + (iova - dma.iova));
+    const hva = dma.vaddr + (iova - dma.iova);
+    if (hva >= BigInt(dma.mm.taskSize))
+      fail('EFAULT', `user address 0x${hva.toString(16)} is beyond TASK_SIZE`);
+    return Number(hva);
   }
 
   /**
-   * vfio_pin_map_dma(): pin every page (pin_user_pages, or follow_fault_pfn
-   * for a VM_PFNMAP mapping, whose pfns are neither pinned nor charged) and
-   * map it in the hardware domain. Every page pinned by anyone is charged
-   * to locked_vm once: pages a vendor driver already pinned (and charged)
+   * vfio_pin_map_dma(): pin every page in order (pin_user_pages, or
+   * follow_fault_pfn for a VM_PFNMAP mapping, whose pfns are neither pinned
+   * nor charged) and map it in the hardware domain. As
+   * vfio_pin_pages_remote(), each page is checked against RLIMIT_MEMLOCK
+   * as it is pinned, so the first page that cannot be pinned (EFAULT) or
+   * charged (ENOMEM) ends the call: a huge mapping fails there, not after
+   * pinning all of it. Pages a vendor driver already pinned (and charged)
    * are not charged again. All or nothing.
    */
   private pinMapDma(dma: VfioDma): void {
     const n = dma.npages;
-    const pfns = new Float64Array(n);
     const write = (dma.prot & IOMMU_WRITE) !== 0;
     const mm = dma.mm;
+    const firstPfn = Number(dma.iova >> PAGE_SHIFT_N);
+    // Pages below TASK_SIZE; the rest fail in gup with EFAULT.
+    const top = BigInt(mm.taskSize);
+    const userPages = dma.vaddr >= top ? 0 : Number((top - dma.vaddr) >> PAGE_SHIFT_N);
+    // Grown as pages are pinned: sized by what was pinned, not by what was asked.
+    let pfns = new Float64Array(Math.min(n, 1024));
     let done = 0;
     let pinned = 0;
+    let lockAcct = 0;
     try {
-      for (; done < n; done++) {
+      while (done < n) {
+        if (done >= userPages)
+          fail(
+            'EFAULT',
+            `user address 0x${(dma.vaddr + BigInt(done) * PAGE).toString(16)} is beyond TASK_SIZE`,
+          );
         const hva = Number(dma.vaddr) + done * PAGE_SIZE;
+        if (done === pfns.length) {
+          const grown = new Float64Array(Math.min(n, pfns.length * 2));
+          grown.set(pfns);
+          pfns = grown;
+        }
         const v = mm.findVma(hva);
         if (v !== undefined && (v.flags & (VM_IO | VM_PFNMAP)) !== 0) {
           // VM_IO|VM_PFNMAP: translate without a pin (a "reserved" pfn to type1).
-          pfns[done] = -1 - mm.followPfn(hva, write);
-        } else {
-          pfns[done] = mm.pinUserPages(hva, 1, write)[0]!;
-          pinned++;
+          const pfn = mm.followPfn(hva, write);
+          pfns[done++] = -1 - pfn;
+          continue;
         }
+        const [pfn] = mm.pinUserPages(hva, 1, write);
+        pfns[done++] = pfn!;
+        pinned++;
+        if (dma.pfnList.has(firstPfn + done - 1)) continue;
+        if (!dma.lockCap && (mm.lockedVm + lockAcct + 1) * PAGE_SIZE > mm.rlimitMemlock)
+          fail('ENOMEM', `RLIMIT_MEMLOCK (${mm.rlimitMemlock}) exceeded`, 'vfio_pin_pages_remote');
+        lockAcct++;
       }
-      mm.accountLockedVm(pinned - dma.pfnList.size, true, dma.lockCap);
+      mm.accountLockedVm(lockAcct, true, dma.lockCap);
     } catch (e) {
       for (let k = 0; k < done; k++) if (pfns[k]! >= 0) mm.phys.unpinFrame(pfns[k]!);
       throw e;
     }
-    const base = Number(dma.iova >> PAGE_SHIFT_N);
     for (let k = 0; k < n; k++) {
       const p = pfns[k]!;
-      this.domain!.map(base + k, p >= 0 ? p : -1 - p);
+      this.domain!.map(firstPfn + k, p >= 0 ? p : -1 - p);
     }
     dma.hostPfns = pfns;
     dma.lockedPages = pinned;

@@ -317,7 +317,11 @@ describe('mappings too large to track (DIRTY_BITMAP_PAGES_MAX)', () => {
   // Sizes asked of the bitmap allocator; it hands back a token buffer so no test allocates 256 MiB.
   const recorder = () => {
     const asked: number[] = [];
-    return { asked, allocBitmap: (bytes: number) => (asked.push(bytes), new Uint8Array(64)) };
+    const allocBitmap = (bytes: number) => {
+      asked.push(bytes);
+      return new Uint8Array(64);
+    };
+    return { asked, allocBitmap };
   };
   const INT_MAX = 2n ** 31n - 1n;
 
