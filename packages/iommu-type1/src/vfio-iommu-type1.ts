@@ -63,6 +63,8 @@ const U64_MAX = (1n << 64n) - 1n;
 const PAGE_MASK_U64 = U64_MAX ^ BigInt(PAGE_SIZE - 1);
 const PAGE_SHIFT_N = 12n;
 const PAGE = BigInt(PAGE_SIZE);
+/** vfio_dma_do_unmap(): BUG_ON(++retries > 10) for a mapping whose pins outlive the notifier. */
+const UNMAP_NOTIFY_RETRIES = 10;
 
 export interface VfioIommuType1Options {
   /** The calling process's address space (`current->mm`), or a getter for it. */
@@ -563,22 +565,30 @@ export class VfioIommuType1 implements VfioIommu {
     if (bitmap !== undefined && bitmap.data.length < Number(bitmap.size))
       fail('EFAULT', 'bitmap.data is shorter than bitmap.size', IOCTL);
 
-    // Vendor drivers holding pins in range are told to drop them. The kernel
-    // retries and BUG()s when a driver never unpins; here one round of
-    // notification is given, and pins still held afterwards fail the call
-    // with EBUSY (the range is in use by a device that will not let go)
-    // before anything is unmapped, so the caller can see and report it.
-    if (dmas.some((d) => d.pfnList.size > 0)) {
-      for (const d of dmas) if (d.pfnList.size > 0) this.notifyDmaUnmap(d);
-      dmas = collect();
-      checkBisect(dmas);
-      const held = dmas.find((d) => d.pfnList.size > 0);
-      if (held !== undefined)
+    // Vendor drivers holding pins in range are told to drop them, one
+    // mapping at a time in IOVA order, and the range is looked up again
+    // after each notification, as vfio_dma_do_unmap() does. The kernel
+    // allows ten retries on the same mapping and then BUG()s; here the
+    // eleventh notification left unanswered fails the call with EBUSY
+    // instead. Notifying comes before any mapping goes, so on EBUSY nothing
+    // is unmapped (upstream would already have removed the mappings below
+    // the stuck one when it oopses).
+    let dmaLast: VfioDma | undefined;
+    let retries = 0;
+    for (let held = dmas.find((d) => d.pfnList.size > 0); held !== undefined; ) {
+      if (held !== dmaLast) {
+        dmaLast = held;
+        retries = 0;
+      } else if (++retries > UNMAP_NOTIFY_RETRIES)
         fail(
           'EBUSY',
           `vendor driver kept ${held.pfnList.size} pages pinned at 0x${held.iova.toString(16)}`,
           IOCTL,
         );
+      this.notifyDmaUnmap(held);
+      dmas = collect();
+      checkBisect(dmas);
+      held = dmas.find((d) => d.pfnList.size > 0);
     }
 
     let unmapped = 0n;
