@@ -22,8 +22,15 @@ export class IommuDomain {
   readonly apertureEnd: bigint;
   readonly reservedRegions: readonly { start: bigint; end: bigint }[];
   readonly enforceCacheCoherency: boolean;
-  /** The IO page table: IOVA pfn -> host pfn. */
-  private readonly ptes = new Map<number, number>();
+  /**
+   * The IO page table, IOVA pfn -> host pfn, in two levels as hardware has
+   * it: a directory keyed by IOVA pfn / 512 (a Map of leaves, so it holds
+   * one entry per 2 MiB of mapped IOVA, well under a Map's 2^24 limit) of
+   * 512-entry leaves holding host pfn + 1 (0 = not present), each followed
+   * by its count of present entries, so an emptied leaf is freed at once.
+   */
+  private readonly dir = new Map<number, Uint32Array>();
+  private count = 0;
 
   constructor(cfg: HwIommuConfig = {}) {
     this.pgsizeBitmap = cfg.pgsizeBitmap ?? (1n << 12n) | (1n << 21n) | (1n << 30n);
@@ -35,21 +42,39 @@ export class IommuDomain {
 
   /** iommu_map() of one 4 KiB page. */
   map(iovaPfn: number, hostPfn: number): void {
-    this.ptes.set(iovaPfn, hostPfn);
+    const key = Math.floor(iovaPfn / 512);
+    let leaf = this.dir.get(key);
+    if (leaf === undefined) {
+      leaf = new Uint32Array(513);
+      this.dir.set(key, leaf);
+    }
+    const i = iovaPfn % 512;
+    if (leaf[i] === 0) {
+      this.count++;
+      leaf[512]!++;
+    }
+    leaf[i] = hostPfn + 1;
   }
 
-  /** iommu_unmap() of one 4 KiB page. */
+  /** iommu_unmap() of one 4 KiB page; a leaf left empty is freed. */
   unmap(iovaPfn: number): void {
-    this.ptes.delete(iovaPfn);
+    const key = Math.floor(iovaPfn / 512);
+    const leaf = this.dir.get(key);
+    const i = iovaPfn % 512;
+    if (leaf === undefined || leaf[i] === 0) return;
+    leaf[i] = 0;
+    this.count--;
+    if (--leaf[512]! === 0) this.dir.delete(key);
   }
 
   /** iommu_iova_to_phys() at page granularity: the host pfn, or undefined when not mapped. */
   iovaToPfn(iovaPfn: number): number | undefined {
-    return this.ptes.get(iovaPfn);
+    const v = this.dir.get(Math.floor(iovaPfn / 512))?.[iovaPfn % 512];
+    return v === undefined || v === 0 ? undefined : v - 1;
   }
 
   get mappedPages(): number {
-    return this.ptes.size;
+    return this.count;
   }
 
   /**

@@ -8,6 +8,7 @@ import { decodeType1State, encodeType1State } from './save-restore.ts';
 import {
   DEFAULT_DMA_ENTRY_LIMIT,
   DIRTY_BITMAP_BYTES,
+  DIRTY_BITMAP_PAGES_MAX,
   DIRTY_BITMAP_SIZE_MAX,
   IOMMU_READ,
   IOMMU_WRITE,
@@ -62,6 +63,8 @@ const U64_MAX = (1n << 64n) - 1n;
 const PAGE_MASK_U64 = U64_MAX ^ BigInt(PAGE_SIZE - 1);
 const PAGE_SHIFT_N = 12n;
 const PAGE = BigInt(PAGE_SIZE);
+/** vfio_dma_do_unmap(): BUG_ON(++retries > 10) for a mapping whose pins outlive the notifier. */
+const UNMAP_NOTIFY_RETRIES = 10;
 
 export interface VfioIommuType1Options {
   /** The calling process's address space (`current->mm`), or a getter for it. */
@@ -320,8 +323,16 @@ export class VfioIommuType1 implements VfioIommu {
     dma.lockCap = mm.capIpcLock;
   }
 
+  /**
+   * vfio_dma_bitmap_alloc(): EINVAL for a mapping of more than
+   * DIRTY_BITMAP_PAGES_MAX (INT_MAX) smallest pages, as the kernel's bitmap
+   * helpers count bits in an int; ENOMEM if the allocation fails.
+   */
   private newBitmap(dma: VfioDma): Uint8Array {
-    const nbits = Number(dma.size >> this.pgshift);
+    const npages = dma.size >> this.pgshift;
+    if (npages > BigInt(DIRTY_BITMAP_PAGES_MAX))
+      fail('EINVAL', `${npages} pages at 0x${dma.iova.toString(16)} exceed DIRTY_BITMAP_PAGES_MAX`);
+    const nbits = Number(npages);
     try {
       // One spare u64, as vfio_dma_bitmap_alloc(), for shifting into the user's bitmap.
       return this.allocBitmap(DIRTY_BITMAP_BYTES(nbits) + 8);
@@ -330,46 +341,77 @@ export class VfioIommuType1 implements VfioIommu {
     }
   }
 
-  /** The user address of `iova` inside `dma`, as a number for host-mm. */
+  /**
+   * The user address of `iova` inside `dma`, as a number for host-mm. An
+   * address at or above TASK_SIZE has no vma: gup fails it with EFAULT (a
+   * vaddr near 2^64 is accepted by MAP_DMA and only fails when pinned).
+   */
   private hvaOf(dma: VfioDma, iova: bigint): number {
-    return Number(dma.vaddr + (iova - dma.iova));
+    const hva = dma.vaddr + (iova - dma.iova);
+    if (hva >= BigInt(dma.mm.taskSize))
+      fail('EFAULT', `user address 0x${hva.toString(16)} is beyond TASK_SIZE`);
+    return Number(hva);
   }
 
   /**
-   * vfio_pin_map_dma(): pin every page (pin_user_pages, or follow_fault_pfn
-   * for a VM_PFNMAP mapping, whose pfns are neither pinned nor charged) and
-   * map it in the hardware domain. Every page pinned by anyone is charged
-   * to locked_vm once: pages a vendor driver already pinned (and charged)
+   * vfio_pin_map_dma(): pin every page in order (pin_user_pages, or
+   * follow_fault_pfn for a VM_PFNMAP mapping, whose pfns are neither pinned
+   * nor charged) and map it in the hardware domain. As
+   * vfio_pin_pages_remote(), each page is checked against RLIMIT_MEMLOCK
+   * as it is pinned, so the first page that cannot be pinned (EFAULT) or
+   * charged (ENOMEM) ends the call: a huge mapping fails there, not after
+   * pinning all of it. Pages a vendor driver already pinned (and charged)
    * are not charged again. All or nothing.
    */
   private pinMapDma(dma: VfioDma): void {
     const n = dma.npages;
-    const pfns = new Float64Array(n);
     const write = (dma.prot & IOMMU_WRITE) !== 0;
     const mm = dma.mm;
+    const firstPfn = Number(dma.iova >> PAGE_SHIFT_N);
+    // Pages below TASK_SIZE; the rest fail in gup with EFAULT.
+    const top = BigInt(mm.taskSize);
+    const userPages = dma.vaddr >= top ? 0 : Number((top - dma.vaddr) >> PAGE_SHIFT_N);
+    // Grown as pages are pinned: sized by what was pinned, not by what was asked.
+    let pfns = new Float64Array(Math.min(n, 1024));
     let done = 0;
     let pinned = 0;
+    let lockAcct = 0;
     try {
-      for (; done < n; done++) {
+      while (done < n) {
+        if (done >= userPages)
+          fail(
+            'EFAULT',
+            `user address 0x${(dma.vaddr + BigInt(done) * PAGE).toString(16)} is beyond TASK_SIZE`,
+          );
         const hva = Number(dma.vaddr) + done * PAGE_SIZE;
+        if (done === pfns.length) {
+          const grown = new Float64Array(Math.min(n, pfns.length * 2));
+          grown.set(pfns);
+          pfns = grown;
+        }
         const v = mm.findVma(hva);
         if (v !== undefined && (v.flags & (VM_IO | VM_PFNMAP)) !== 0) {
           // VM_IO|VM_PFNMAP: translate without a pin (a "reserved" pfn to type1).
-          pfns[done] = -1 - mm.followPfn(hva, write);
-        } else {
-          pfns[done] = mm.pinUserPages(hva, 1, write)[0]!;
-          pinned++;
+          const pfn = mm.followPfn(hva, write);
+          pfns[done++] = -1 - pfn;
+          continue;
         }
+        const [pfn] = mm.pinUserPages(hva, 1, write);
+        pfns[done++] = pfn!;
+        pinned++;
+        if (dma.pfnList.has(firstPfn + done - 1)) continue;
+        if (!dma.lockCap && (mm.lockedVm + lockAcct + 1) * PAGE_SIZE > mm.rlimitMemlock)
+          fail('ENOMEM', `RLIMIT_MEMLOCK (${mm.rlimitMemlock}) exceeded`, 'vfio_pin_pages_remote');
+        lockAcct++;
       }
-      mm.accountLockedVm(pinned - dma.pfnList.size, true, dma.lockCap);
+      mm.accountLockedVm(lockAcct, true, dma.lockCap);
     } catch (e) {
       for (let k = 0; k < done; k++) if (pfns[k]! >= 0) mm.phys.unpinFrame(pfns[k]!);
       throw e;
     }
-    const base = Number(dma.iova >> PAGE_SHIFT_N);
     for (let k = 0; k < n; k++) {
       const p = pfns[k]!;
-      this.domain!.map(base + k, p >= 0 ? p : -1 - p);
+      this.domain!.map(firstPfn + k, p >= 0 ? p : -1 - p);
     }
     dma.hostPfns = pfns;
     dma.lockedPages = pinned;
@@ -523,22 +565,30 @@ export class VfioIommuType1 implements VfioIommu {
     if (bitmap !== undefined && bitmap.data.length < Number(bitmap.size))
       fail('EFAULT', 'bitmap.data is shorter than bitmap.size', IOCTL);
 
-    // Vendor drivers holding pins in range are told to drop them. The kernel
-    // retries and BUG()s when a driver never unpins; here one round of
-    // notification is given, and pins still held afterwards fail the call
-    // with EBUSY (the range is in use by a device that will not let go)
-    // before anything is unmapped, so the caller can see and report it.
-    if (dmas.some((d) => d.pfnList.size > 0)) {
-      for (const d of dmas) if (d.pfnList.size > 0) this.notifyDmaUnmap(d);
-      dmas = collect();
-      checkBisect(dmas);
-      const held = dmas.find((d) => d.pfnList.size > 0);
-      if (held !== undefined)
+    // Vendor drivers holding pins in range are told to drop them, one
+    // mapping at a time in IOVA order, and the range is looked up again
+    // after each notification, as vfio_dma_do_unmap() does. The kernel
+    // allows ten retries on the same mapping and then BUG()s; here the
+    // eleventh notification left unanswered fails the call with EBUSY
+    // instead. Notifying comes before any mapping goes, so on EBUSY nothing
+    // is unmapped (upstream would already have removed the mappings below
+    // the stuck one when it oopses).
+    let dmaLast: VfioDma | undefined;
+    let retries = 0;
+    for (let held = dmas.find((d) => d.pfnList.size > 0); held !== undefined; ) {
+      if (held !== dmaLast) {
+        dmaLast = held;
+        retries = 0;
+      } else if (++retries > UNMAP_NOTIFY_RETRIES)
         fail(
           'EBUSY',
           `vendor driver kept ${held.pfnList.size} pages pinned at 0x${held.iova.toString(16)}`,
           IOCTL,
         );
+      this.notifyDmaUnmap(held);
+      dmas = collect();
+      checkBisect(dmas);
+      held = dmas.find((d) => d.pfnList.size > 0);
     }
 
     let unmapped = 0n;
@@ -987,18 +1037,21 @@ export class VfioIommuType1 implements VfioIommu {
    * vfio_iommu_type1_detach_group(). When the last hardware group goes, the
    * domain goes: mappings are unpinned and, if mdev groups remain, pages
    * they pinned are charged again (vfio_iommu_unmap_unpin_reaccount());
-   * when no group at all remains, every mapping is removed.
+   * when no group at all remains, every mapping is removed. A group that
+   * left without pinned-page dirty scope while tracking makes every page of
+   * every mapping dirty (vfio_iommu_populate_bitmap_full()): what it wrote
+   * by DMA cannot be known, and once it is gone the query no longer
+   * reports its mappings whole.
    */
   detachGroup(group: IommuGroupRef): void {
     const em = this.emulatedGroups.get(group);
     const hw = this.hwGroups.get(group);
     if (em === undefined && hw === undefined) return;
+    const updateDirtyScope = !(em ?? hw)!.pinnedScope;
     if (em !== undefined) {
       this.emulatedGroups.delete(group);
-      if (!em.pinnedScope) this.numNonPinnedGroups--;
     } else {
       this.hwGroups.delete(group);
-      if (!hw!.pinnedScope) this.numNonPinnedGroups--;
       if (this.hwGroups.size === 0) {
         if (this.emulatedGroups.size > 0) {
           // vfio_iommu_unmap_unpin_reaccount(): vendor pins keep their charge.
@@ -1011,6 +1064,16 @@ export class VfioIommuType1 implements VfioIommu {
       }
     }
     if (this.emulatedGroups.size === 0 && this.hwGroups.size === 0) this.unmapUnpinAll();
+    if (updateDirtyScope) {
+      this.numNonPinnedGroups--;
+      if (this.dirtyPageTracking) this.populateBitmapFull();
+    }
+  }
+
+  /** vfio_iommu_populate_bitmap_full(): every page of every mapping dirty. */
+  private populateBitmapFull(): void {
+    const pgshift = this.pgshift;
+    for (const d of this.dmaList) bitmapSet(d.bitmap!, 0, Number(d.size >> pgshift));
   }
 
   private unmapUnpinAll(): void {

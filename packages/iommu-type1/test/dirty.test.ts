@@ -12,7 +12,7 @@ import {
   VFIO_TYPE1_IOMMU,
   type VfioIommuType1,
 } from '../src/index.ts';
-import { code, map, PG, type Setup, setup, snapshot } from './helpers.ts';
+import { code, map, PG, type Setup, setup, snapshot, unmap } from './helpers.ts';
 
 const bits = (data: Uint8Array, n: number) => {
   const out: number[] = [];
@@ -150,6 +150,71 @@ describe('dirty page tracking with a vendor driver', () => {
   });
 });
 
+describe('a group detached while tracking (vfio_iommu_populate_bitmap_full)', () => {
+  it('a passthrough group unplugged mid-migration leaves every page of every mapping dirty', () => {
+    const hw = { id: 5, mdev: false };
+    const s = setup({ groups: [hw] });
+    s.iommu.attachGroup(s.mdev);
+    const drv = new MockVendorDriver(s);
+    map(s, 0n, 4n * PG);
+    map(s, 8n * PG, 2n * PG, s.va + 0x10000n);
+    drv.pin([1]);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    // The first pass reports all (the device may write anywhere) and re-arms from the pins.
+    expect(bits(getBitmap(s.iommu, 0n, 16n * PG), 16)).toEqual([0, 1, 2, 3, 8, 9]);
+    // The device writes somewhere by DMA, then its group is detached: the domain goes,
+    // the mappings stay for the mdev, and the next pass must still report every page.
+    s.iommu.detachGroup(hw);
+    expect(s.iommu.domain).toBeUndefined();
+    expect(s.iommu.numNonPinnedGroups).toBe(0);
+    expect(bits(getBitmap(s.iommu, 0n, 16n * PG), 16)).toEqual([0, 1, 2, 3, 8, 9]);
+    // Only then does the scope narrow to pinned pages.
+    expect(bits(getBitmap(s.iommu, 0n, 16n * PG), 16)).toEqual([1]);
+  });
+
+  it('also when another hardware group keeps the domain, and GET_DIRTY_BITMAP on unmap sees it', () => {
+    const a = { id: 5, mdev: false };
+    const b = { id: 6, mdev: false };
+    const s = setup({ groups: [{ id: 1, mdev: true }, a, b] });
+    s.iommu.registerNotifier(VFIO_IOMMU_NOTIFY_DMA_UNMAP, () => {});
+    map(s, 0n, 4n * PG);
+    s.iommu.pinPages(b, [2], IOMMU_READ); // b declares pinned-page scope
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    getBitmap(s.iommu, 0n, 4n * PG);
+    s.iommu.unpinPages([2]);
+    s.iommu.detachGroup(a);
+    expect(s.iommu.domain).toBeDefined();
+    const data = new Uint8Array(8);
+    const arg = {
+      argsz: 48,
+      flags: VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+      iova: 0n,
+      size: 4n * PG,
+      bitmap: { pgsize: PG, size: 8n, data },
+    };
+    s.iommu.unmapDma(arg);
+    expect(bits(data, 4)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('not for a group with pinned-page scope, nor while tracking is off', () => {
+    const hw = { id: 5, mdev: false };
+    const s = setup({ groups: [{ id: 1, mdev: true }, hw] });
+    s.iommu.registerNotifier(VFIO_IOMMU_NOTIFY_DMA_UNMAP, () => {});
+    map(s, 0n, 4n * PG);
+    s.iommu.pinPages(hw, [3], IOMMU_READ);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    s.iommu.detachGroup(hw);
+    expect(bits(getBitmap(s.iommu, 0n, 4n * PG), 4)).toEqual([3]);
+    // Off: detaching changes nothing, and a later START starts from the pins.
+    const hw2 = { id: 7, mdev: false };
+    s.iommu.dirtyPages({ argsz: 8, flags: STOP });
+    s.iommu.attachGroup(hw2);
+    s.iommu.detachGroup(hw2);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    expect(bits(getBitmap(s.iommu, 0n, 4n * PG), 4)).toEqual([3]);
+  });
+});
+
 describe('VFIO_IOMMU_DIRTY_PAGES errors', () => {
   it('each bad request is its own error and changes nothing', () => {
     const s = setup();
@@ -245,6 +310,50 @@ describe('VFIO_IOMMU_DIRTY_PAGES errors', () => {
     const before2 = snapshot(s);
     expect(() => map(s, 0x100000n, PG)).toThrow(code('ENOMEM'));
     expect(snapshot(s)).toEqual(before2);
+  });
+});
+
+describe('mappings too large to track (DIRTY_BITMAP_PAGES_MAX)', () => {
+  // Sizes asked of the bitmap allocator; it hands back a token buffer so no test allocates 256 MiB.
+  const recorder = () => {
+    const asked: number[] = [];
+    const allocBitmap = (bytes: number) => {
+      asked.push(bytes);
+      return new Uint8Array(64);
+    };
+    return { asked, allocBitmap };
+  };
+  const INT_MAX = 2n ** 31n - 1n;
+
+  it('START refuses a 16 TiB mapping with EINVAL, allocating nothing and changing nothing', () => {
+    const r = recorder();
+    const s = setup({ allocBitmap: r.allocBitmap });
+    map(s, 0n, 4n * PG);
+    map(s, 2n ** 44n, 2n ** 44n); // 2^32 pages: the mdev container pins nothing at MAP_DMA
+    const before = snapshot(s);
+    expect(() => s.iommu.dirtyPages({ argsz: 8, flags: START })).toThrow(code('EINVAL'));
+    expect(snapshot(s)).toEqual(before);
+    expect(r.asked).toEqual([16]); // the 4-page mapping's, freed again
+    // One page over INT_MAX is refused too; INT_MAX pages exactly can be tracked.
+    unmap(s, 2n ** 44n, 2n ** 44n);
+    map(s, 2n ** 44n, (INT_MAX + 1n) * PG);
+    expect(() => s.iommu.dirtyPages({ argsz: 8, flags: START })).toThrow(code('EINVAL'));
+    unmap(s, 2n ** 44n, (INT_MAX + 1n) * PG);
+    map(s, 2n ** 44n, INT_MAX * PG);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    expect(r.asked.at(-1)).toBe(2 ** 28 + 8);
+  });
+
+  it('MAP_DMA of more than INT_MAX pages while tracking is EINVAL and leaves no mapping', () => {
+    const r = recorder();
+    const s = setup({ allocBitmap: r.allocBitmap });
+    map(s, 0n, 4n * PG);
+    s.iommu.dirtyPages({ argsz: 8, flags: START });
+    const before = snapshot(s);
+    expect(() => map(s, 2n ** 44n, 2n ** 44n)).toThrow(code('EINVAL'));
+    expect(() => map(s, 2n ** 44n, (INT_MAX + 1n) * PG)).toThrow(code('EINVAL'));
+    expect(snapshot(s)).toEqual(before);
+    expect(r.asked).toEqual([16]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { HostPhysMemory, MmStruct } from '@tsvirt/host-mm';
 import { describe, expect, it } from 'vitest';
-import { copyBitsToUser, DIRTY_BITMAP_BYTES, DmaTree, VfioDma } from '../src/index.ts';
+import { copyBitsToUser, DIRTY_BITMAP_BYTES, DmaTree, IommuDomain, VfioDma } from '../src/index.ts';
 
 function lcg(seed: number) {
   return () => {
@@ -78,5 +78,25 @@ describe('copyBitsToUser against a bit-by-bit model of update_user_bitmap()', ()
       copyBitsToUser(dst, src, nbits, offset);
       expect(dst, `nbits ${nbits} offset ${offset}`).toEqual(want);
     }
+  });
+});
+
+describe('IommuDomain page table', () => {
+  // 2^24 + 1 maps and unmaps: about 2 s, so a loaded machine gets room (no timing is asserted).
+  it('holds more than 2^24 pages (a 64 GiB device BAR mapped for peer-to-peer DMA) and frees emptied leaves', {
+    timeout: 60_000,
+  }, () => {
+    const dom = new IommuDomain();
+    const n = 2 ** 24 + 1;
+    const base = 2 ** 40; // IOVA 4 PiB: a pfn beyond 32 bits
+    for (let k = 0; k < n; k++) dom.map(base + k, k & 0xffff);
+    expect(dom.mappedPages).toBe(n);
+    expect(dom.iovaToPfn(base + n - 1)).toBe((n - 1) & 0xffff);
+    expect(dom.iovaToPfn(base + n)).toBeUndefined();
+    for (let k = 0; k < n; k++) dom.unmap(base + k);
+    expect(dom.mappedPages).toBe(0);
+    dom.unmap(base); // not present: nothing happens
+    expect(dom.iovaToPfn(base)).toBeUndefined();
+    expect(dom.mappedPages).toBe(0);
   });
 });
