@@ -1,0 +1,5 @@
+import type { FuzzTargetFactory } from '../harness.ts';
+import { iommuType1Fuzz } from './iommu-type1.ts';
+
+/** Every target `pnpm fuzz` runs, in its order. */
+export const FUZZ_TARGETS: readonly FuzzTargetFactory[] = [iommuType1Fuzz];
