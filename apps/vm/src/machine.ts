@@ -6,7 +6,6 @@ import {
   defineModule,
   EventFd,
   FdTable,
-  loadPluginModule,
   ModuleLoader,
   type VmmModule,
 } from '@tsvirt/core-bus';
@@ -24,6 +23,7 @@ import { iommuType1Module } from '@tsvirt/iommu-type1';
 import {
   createKvmCoreModule,
   KVM,
+  KVM_CAP_VM_GPA_BITS,
   KVM_MP_STATE_STOPPED,
   type Kvm,
   type KvmVcpu,
@@ -56,6 +56,7 @@ import {
   PLIC_NDEV,
   pciIntxIrq,
   RAM_BASE,
+  ramLayoutProblem,
   UART0_BASE,
   UART0_IRQ,
   UART0_SIZE,
@@ -69,6 +70,8 @@ import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
 import { VfioPciFunction } from './pci/vfio-pci.ts';
+import { loadHostModules, loadPlugins } from './plugins.ts';
+import { formatMemSize } from './size.ts';
 
 /** DI token of a VM's KvmVm in its child container. */
 export const KVM_VM = Symbol.for('vm.KvmVm');
@@ -88,7 +91,8 @@ export interface Passthrough {
 function hostModules(files: FdTable, opts: VmOptions): VmmModule[] {
   const memBytes = opts.mem;
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
-  const totalFrames = Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096));
+  // host-mm holds under 2^32 frames; RAM that large is refused before anything maps it.
+  const totalFrames = Math.min(2 ** 32 - 1, Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096)));
   return [
     coreBusModule,
     createHostMmModule({ phys: { totalFrames }, mm: { capIpcLock: true } }),
@@ -160,15 +164,13 @@ export class Machine {
     const m = new Machine(opts, consoleOut);
     // Refuse a bad kernel before building anything.
     m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
-    const plugins: VmmModule[] = [sampleGpuModule];
-    for (const p of opts.plugin) {
-      try {
-        plugins.push(await loadPluginModule(p));
-      } catch (e) {
-        throw new VmConfigError(`--plugin ${p}: ${(e as Error).message}`);
-      }
-    }
-    m.loader.loadHost([...hostModules(m.files, opts), ...plugins]);
+    const plugins = await loadPlugins(opts.plugin);
+    loadHostModules(m.loader, [...hostModules(m.files, opts), sampleGpuModule], plugins);
+    const why = ramLayoutProblem(
+      opts.mem,
+      m.loader.host.resolve<Kvm>(KVM).checkExtension(KVM_CAP_VM_GPA_BITS),
+    );
+    if (why) throw new VmConfigError(`--mem ${formatMemSize(opts.mem)}: ${why}`);
     m.vmContainer = m.loader.createVm([kvmVmModule]);
     m.vm = m.vmContainer.resolve<KvmVm>(KVM_VM);
     m.mm = m.loader.host.resolve<MmStruct>(HOST_MM);

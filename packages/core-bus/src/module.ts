@@ -142,7 +142,13 @@ function registerModule(m: VmmModule, c: DependencyContainer): void {
     m.register(c);
   } catch (e) {
     const code = e instanceof KernelError ? e.code : 'EINVAL';
-    const why = e instanceof Error ? e.message : String(e);
+    // A KernelError's errno is the ModuleError's own: keep only where and why.
+    const why =
+      e instanceof KernelError
+        ? `${e.syscall ? `${e.syscall}: ` : ''}${e.detail ?? e.code}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
     throw new ModuleError(m.name, code, `module ${m.name}: register() failed: ${why}`);
   }
 }
