@@ -126,6 +126,20 @@ describe('the VMM process: bad configuration is one line and status 2, before th
   }, 120_000);
 });
 
+describe('the VMM process: a screenshot that fails after the guest ran', () => {
+  it("is one line, and the guest's own status is kept", () => {
+    // /proc/version passes the up-front check only for root (access(2) grants it W_OK); the write itself fails.
+    const r = vm(['--screenshot', '/proc/version']);
+    if (process.getuid?.() !== 0) {
+      expect([r.status, r.lines]).toEqual([2, ['vm: --screenshot /proc/version: not writable']]);
+      return;
+    }
+    expect(r.status).toBe(0);
+    expect(r.lines[0]).toMatch(/^vm: --screenshot \/proc\/version: E[A-Z]+: /);
+    expect(r.lines[1]).toBe('vm: guest shut down (status 0)');
+  }, 120_000);
+});
+
 describe('the VMM process: stdout closed early', () => {
   it('ends the run quietly with status 141 (as `| head -1` does), no EPIPE stack trace', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
