@@ -4,6 +4,7 @@ import {
   EXIT_GUEST_FAILURE,
   EXIT_GUEST_RESET,
   EXIT_SHUTDOWN,
+  EXIT_STDOUT_CLOSED,
   EXIT_USER_QUIT,
   EXIT_VM_ERROR,
   VmConfigError,
@@ -49,10 +50,13 @@ const EXIT_STATUS_HELP = `
 Exit status:
   ${EXIT_SHUTDOWN}    the guest shut down (SBI SRST) with no failure reason
   ${EXIT_GUEST_FAILURE}    the guest shut down reporting a system failure
-  ${EXIT_BAD_CONFIG}    bad configuration (a flag, a kernel file, an mdev type), with a one-line reason
-  ${EXIT_VM_ERROR}    a VM or CPU error (KVM internal error, a vCPU fault the VMM cannot handle)
+  ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin),
+       refused before the guest runs with a one-line reason
+  ${EXIT_VM_ERROR}    a VM or CPU error (KVM_RUN failed because of the guest, a KVM internal error,
+       every vCPU halted for good)
   ${EXIT_GUEST_RESET}    the guest asked for a reboot (not performed)
   ${EXIT_USER_QUIT}  quit from the console with Ctrl-A x
+  ${EXIT_STDOUT_CLOSED}  stdout was closed (e.g. piped into head): the VM is stopped
 
 Console: the terminal in raw mode (or a pipe/file when not a TTY).
   Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A Ctrl-A sends Ctrl-A.

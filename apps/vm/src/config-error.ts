@@ -13,3 +13,5 @@ export const EXIT_BAD_CONFIG = 2;
 export const EXIT_VM_ERROR = 3;
 export const EXIT_GUEST_RESET = 4;
 export const EXIT_USER_QUIT = 130;
+/** stdout was closed (its reader, e.g. `head`, exited): 128 + SIGPIPE, as a process SIGPIPE ended. */
+export const EXIT_STDOUT_CLOSED = 141;

@@ -1,5 +1,7 @@
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { KERNEL_FLAT_LOAD } from './board/layout.ts';
 import { VmConfigError } from './config-error.ts';
+import { formatMemSize } from './size.ts';
 
 export interface KernelSegment {
   /** Guest physical address. */
@@ -19,6 +21,60 @@ export interface LoadedKernel {
 
 const EM_RISCV = 243;
 const PT_LOAD = 1;
+const ELFCLASS32 = 1;
+const ELFCLASS64 = 2;
+const ELFDATA2LSB = 1;
+/** sizeof(Elf64_Ehdr) and sizeof(Elf64_Phdr). */
+const ELF64_EHDR_SIZE = 64;
+const ELF64_PHDR_SIZE = 56;
+
+/** A file system error as one short phrase. */
+function fileError(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return (e as Error).message;
+}
+
+/**
+ * Read the --kernel file: a regular file no larger than guest RAM, else a
+ * one-line VmConfigError before a byte is read (a device such as /dev/zero
+ * or a FIFO would read forever or block). Reads at most the size fstat()
+ * gave, so a file that grows meanwhile cannot make it read more.
+ */
+export function readKernelFile(path: string, ramBytes: number): Uint8Array {
+  const what = `--kernel ${path}`;
+  let fd: number;
+  try {
+    // stat first: opening a FIFO for reading would block until a writer comes.
+    if (!statSync(path).isFile()) throw new VmConfigError(`${what}: not a regular file`);
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if (e instanceof VmConfigError) throw e;
+    throw new VmConfigError(`${what}: ${fileError(e)}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new VmConfigError(`${what}: not a regular file`);
+    if (st.size > ramBytes)
+      throw new VmConfigError(
+        `${what}: ${st.size} bytes is larger than guest RAM (--mem ${formatMemSize(ramBytes)})`,
+      );
+    const buf = new Uint8Array(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } catch (e) {
+    if (e instanceof VmConfigError) throw e;
+    throw new VmConfigError(`${what}: ${fileError(e)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Prepare a kernel image for loading into RAM [ramBase, ramBase + ramSize):
@@ -33,17 +89,17 @@ export function prepareKernel(
   ramBase: number,
   ramSize: number,
 ): LoadedKernel {
-  const k = isElf(bytes) ? parseElf(name, bytes) : flat(bytes);
   const ramEnd = ramBase + ramSize;
+  const k = isElf(bytes) ? parseElf(name, bytes, ramBase, ramEnd) : flat(bytes);
   for (const s of k.segments) {
     if (s.gpa < ramBase || s.gpa + s.memsz > ramEnd) {
       throw new VmConfigError(
-        `${name}: needs guest memory 0x${s.gpa.toString(16)}-0x${(s.gpa + s.memsz).toString(16)}, but RAM is 0x${ramBase.toString(16)}-0x${ramEnd.toString(16)} (raise --mem)`,
+        `${name}: needs guest memory ${hex(s.gpa)}-${hex(s.gpa + s.memsz)}, but RAM is ${hex(ramBase)}-${hex(ramEnd)} (raise --mem)`,
       );
     }
   }
   if (k.entry < ramBase || k.entry >= ramEnd)
-    throw new VmConfigError(`${name}: entry point 0x${k.entry.toString(16)} is outside RAM`);
+    throw new VmConfigError(`${name}: entry point ${hex(k.entry)} is outside RAM`);
   return k;
 }
 
@@ -61,38 +117,66 @@ function flat(bytes: Uint8Array): LoadedKernel {
   };
 }
 
-function parseElf(name: string, b: Uint8Array): LoadedKernel {
-  if (b.length < 64) throw new VmConfigError(`${name}: truncated ELF header`);
+const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+
+/**
+ * A 64-bit little-endian RISC-V ELF's PT_LOAD segments and entry. Every
+ * field read is checked before it is used, in 64-bit arithmetic: the
+ * header's size and identity, the program header table (entries of exactly
+ * sizeof(Elf64_Phdr), as binfmt_elf's load_elf_phdrs() demands, inside the
+ * file), each segment's file bytes inside the file and no larger than its
+ * memory size, and its physical range and the entry inside RAM.
+ */
+function parseElf(name: string, b: Uint8Array, ramBase: number, ramEnd: number): LoadedKernel {
+  if (b.length < ELF64_EHDR_SIZE) throw new VmConfigError(`${name}: truncated ELF header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (b[5] !== 1) throw new VmConfigError(`${name}: not a little-endian ELF`);
+  if (b[5] !== ELFDATA2LSB) throw new VmConfigError(`${name}: not a little-endian ELF`);
   const machine = dv.getUint16(18, true);
   if (machine !== EM_RISCV) throw new VmConfigError(`${name}: not a RISC-V kernel (ELF machine ${machine})`);
-  if (b[4] !== 2) throw new VmConfigError(`${name}: a 32-bit RISC-V ELF; this VM runs RV64 guests`);
+  if (b[4] === ELFCLASS32) throw new VmConfigError(`${name}: a 32-bit RISC-V ELF; this VM runs RV64 guests`);
+  if (b[4] !== ELFCLASS64) throw new VmConfigError(`${name}: ELF class ${b[4]} is neither 32- nor 64-bit`);
   // Virtual addresses stay bigint: kernel ELFs link at 0xffffffff8..., beyond a double's exact range.
   const entry = dv.getBigUint64(24, true);
-  const phoff = Number(dv.getBigUint64(32, true));
+  const phoff = dv.getBigUint64(32, true);
   const phentsize = dv.getUint16(54, true);
   const phnum = dv.getUint16(56, true);
-  if (phoff + phnum * phentsize > b.length)
+  if (phnum === 0) throw new VmConfigError(`${name}: ELF has no program headers`);
+  if (phentsize !== ELF64_PHDR_SIZE)
+    throw new VmConfigError(
+      `${name}: program header entries of ${phentsize} bytes (an ELF64 one is ${ELF64_PHDR_SIZE})`,
+    );
+  if (phoff + BigInt(phnum * ELF64_PHDR_SIZE) > BigInt(b.length))
     throw new VmConfigError(`${name}: program headers past the end of the file`);
+  const base = BigInt(ramBase);
+  const end = BigInt(ramEnd);
   const segments: KernelSegment[] = [];
-  let entryGpa: number | undefined;
-  let end = 0;
+  let entryGpa: bigint | undefined;
+  let top = 0n;
   for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
+    const o = Number(phoff) + i * ELF64_PHDR_SIZE;
     if (dv.getUint32(o, true) !== PT_LOAD) continue;
-    const offset = Number(dv.getBigUint64(o + 8, true));
+    const offset = dv.getBigUint64(o + 8, true);
     const vaddr = dv.getBigUint64(o + 16, true);
-    const paddr = Number(dv.getBigUint64(o + 24, true));
-    const filesz = Number(dv.getBigUint64(o + 32, true));
-    const memsz = Number(dv.getBigUint64(o + 40, true));
-    if (memsz === 0) continue;
-    if (offset + filesz > b.length || filesz > memsz)
+    const paddr = dv.getBigUint64(o + 24, true);
+    const filesz = dv.getBigUint64(o + 32, true);
+    const memsz = dv.getBigUint64(o + 40, true);
+    if (memsz === 0n) continue;
+    if (filesz > memsz)
+      throw new VmConfigError(`${name}: segment ${i} has more file bytes (${filesz}) than memory (${memsz})`);
+    if (offset + filesz > BigInt(b.length))
       throw new VmConfigError(`${name}: segment ${i} is past the end of the file`);
-    segments.push({ gpa: paddr, data: b.subarray(offset, offset + filesz), memsz });
-    if (entry >= vaddr && entry < vaddr + BigInt(memsz)) entryGpa = paddr + Number(entry - vaddr);
-    end = Math.max(end, paddr + memsz);
+    if (paddr < base || paddr + memsz > end)
+      throw new VmConfigError(
+        `${name}: needs guest memory ${hex(paddr)}-${hex(paddr + memsz)}, but RAM is ${hex(ramBase)}-${hex(ramEnd)} (raise --mem)`,
+      );
+    const at = Number(offset);
+    segments.push({ gpa: Number(paddr), data: b.subarray(at, at + Number(filesz)), memsz: Number(memsz) });
+    if (entryGpa === undefined && entry >= vaddr && entry - vaddr < memsz) entryGpa = paddr + (entry - vaddr);
+    if (paddr + memsz > top) top = paddr + memsz;
   }
   if (segments.length === 0) throw new VmConfigError(`${name}: ELF has no loadable segments`);
-  return { format: 'elf', entry: entryGpa ?? Number(entry), segments, end };
+  const start = entryGpa ?? entry;
+  if (start < base || start >= end)
+    throw new VmConfigError(`${name}: entry point ${hex(start)} is outside RAM`);
+  return { format: 'elf', entry: Number(start), segments, end: Number(top) };
 }

@@ -6,7 +6,6 @@ import {
   defineModule,
   EventFd,
   FdTable,
-  loadPluginModule,
   ModuleLoader,
   type VmmModule,
 } from '@tsvirt/core-bus';
@@ -24,6 +23,7 @@ import { iommuType1Module } from '@tsvirt/iommu-type1';
 import {
   createKvmCoreModule,
   KVM,
+  KVM_CAP_VM_GPA_BITS,
   KVM_MP_STATE_STOPPED,
   type Kvm,
   type KvmVcpu,
@@ -55,14 +55,15 @@ import {
   PCIE_ECAM_SIZE,
   PCIE_MMIO32_BASE,
   PCIE_MMIO32_SIZE,
-  PCIE_MMIO64_BASE,
   PCIE_MMIO64_SIZE,
   PCIE_PIO_BASE,
   PCIE_PIO_SIZE,
   PLIC_BASE,
   PLIC_NDEV,
+  pcieMmio64Base,
   pciIntxIrq,
   RAM_BASE,
+  ramLayoutProblem,
   UART0_BASE,
   UART0_IRQ,
   UART0_SIZE,
@@ -78,6 +79,8 @@ import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
 import { PciHostSpaces } from './pci/pci-host-spaces.ts';
 import { VfioPciFunction } from './pci/vfio-pci.ts';
+import { loadHostModules, loadPlugins } from './plugins.ts';
+import { formatMemSize } from './size.ts';
 
 /** DI token of a VM's KvmVm in its child container. */
 export const KVM_VM = Symbol.for('vm.KvmVm');
@@ -97,7 +100,8 @@ export interface Passthrough {
 function hostModules(files: FdTable, opts: VmOptions): VmmModule[] {
   const memBytes = opts.mem;
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
-  const totalFrames = Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096));
+  // host-mm holds under 2^32 frames; RAM that large is refused before anything maps it.
+  const totalFrames = Math.min(2 ** 32 - 1, Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096)));
   return [
     coreBusModule,
     createHostMmModule({ phys: { totalFrames }, mm: { capIpcLock: true } }),
@@ -178,15 +182,13 @@ export class Machine {
     const m = new Machine(opts, consoleOut);
     // Refuse a bad kernel before building anything.
     m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
-    const plugins: VmmModule[] = [sampleGpuModule];
-    for (const p of opts.plugin) {
-      try {
-        plugins.push(await loadPluginModule(p));
-      } catch (e) {
-        throw new VmConfigError(`--plugin ${p}: ${(e as Error).message}`);
-      }
-    }
-    m.loader.loadHost([...hostModules(m.files, opts), ...plugins]);
+    const plugins = await loadPlugins(opts.plugin);
+    loadHostModules(m.loader, [...hostModules(m.files, opts), sampleGpuModule], plugins);
+    const why = ramLayoutProblem(
+      opts.mem,
+      m.loader.host.resolve<Kvm>(KVM).checkExtension(KVM_CAP_VM_GPA_BITS),
+    );
+    if (why) throw new VmConfigError(`--mem ${formatMemSize(opts.mem)}: ${why}`);
     m.vmContainer = m.loader.createVm([kvmVmModule]);
     m.vm = m.vmContainer.resolve<KvmVm>(KVM_VM);
     m.mm = m.loader.host.resolve<MmStruct>(HOST_MM);
@@ -222,11 +224,12 @@ export class Machine {
     }
     system.addSubregion(PLIC_BASE, MemoryRegion.io('plic', plicSize(opts.cpus), this.plic));
     system.addSubregion(PCIE_ECAM_BASE, MemoryRegion.io('pcie-ecam', PCIE_ECAM_SIZE, this.ecam));
+    const mmio64 = pcieMmio64Base(opts.mem);
     // The host bridge's windows: PCI bus addresses are CPU addresses in the MMIO windows, I/O starts at 0.
     this.pci = new PciHostSpaces(system, {
       mem: [
         { cpuBase: PCIE_MMIO32_BASE, busBase: PCIE_MMIO32_BASE, size: PCIE_MMIO32_SIZE },
-        { cpuBase: PCIE_MMIO64_BASE, busBase: PCIE_MMIO64_BASE, size: PCIE_MMIO64_SIZE },
+        { cpuBase: mmio64, busBase: mmio64, size: PCIE_MMIO64_SIZE },
       ],
       io: [{ cpuBase: PCIE_PIO_BASE, busBase: 0, size: PCIE_PIO_SIZE }],
     });

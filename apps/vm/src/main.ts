@@ -1,41 +1,54 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './cli.ts';
-import { EXIT_BAD_CONFIG, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
+import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
 import { TerminalConsole } from './console.ts';
+import { readKernelFile } from './kernel-loader.ts';
 import { Machine } from './machine.ts';
-import { writePng } from './screenshot.ts';
+import { checkPngTarget, writePng } from './screenshot.ts';
 import { formatSummary, VmRunner } from './vm-runner.ts';
 
 /** The built-in guest booted when no --kernel is given. */
 export const DEFAULT_GUEST = fileURLToPath(new URL('../guest/default/default.bin', import.meta.url));
 
-function readKernel(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new VmConfigError(
-      code === 'ENOENT' ? `--kernel ${path}: no such file` : `--kernel ${path}: ${(e as Error).message}`,
-    );
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
+  const out = process.stdout;
+  // stdout closed early (`| head -1`, EPIPE) or failing: stop the VM and exit quietly, no stack trace.
+  let stdoutClosed = false;
+  let runner: VmRunner | undefined;
+  const onOutError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && !stdoutClosed) process.stderr.write(`vm: stdout: ${e.message}\n`);
+    stdoutClosed = true;
+    runner?.requestQuit();
+  };
+  out.on('error', onOutError);
   const opts = parseArgs(argv);
   const kernelPath = opts.kernel ?? DEFAULT_GUEST;
-  const out = process.stdout;
+  // Refuse an unwritable screenshot before the guest runs, not after it.
+  if (opts.screenshot) checkPngTarget('--screenshot', opts.screenshot);
   let pending: number[] = [];
   const flush = () => {
-    if (pending.length) out.write(Uint8Array.from(pending));
+    if (pending.length && !stdoutClosed) out.write(Uint8Array.from(pending));
     pending = [];
   };
-  const machine = await Machine.create(opts, kernelPath, readKernel(kernelPath), (b) => {
+  const machine = await Machine.create(opts, kernelPath, readKernelFile(kernelPath, opts.mem), (b) => {
     pending.push(b);
     if (b === 0x0a || pending.length >= 256) flush();
   });
+  let shotFailed = false;
+  const screenshot = () => {
+    const img = machine.display();
+    if (!img || shotFailed) return img !== undefined;
+    try {
+      writePng(opts.screenshot!, img);
+    } catch (e) {
+      // Late (the disk filled, the directory went away): say so once, keep the guest's status.
+      shotFailed = true;
+      process.stderr.write(`vm: --screenshot ${opts.screenshot}: ${(e as Error).message}\n`);
+    }
+    return true;
+  };
   let lastShot = performance.now();
-  const runner = new VmRunner(machine, () => {
+  runner = new VmRunner(machine, () => {
     flush();
     if (
       opts.screenshot &&
@@ -43,8 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       performance.now() - lastShot >= opts.screenshotEvery * 1000
     ) {
       lastShot = performance.now();
-      const img = machine.display();
-      if (img) writePng(opts.screenshot, img);
+      screenshot();
     }
   });
   const term = new TerminalConsole(
@@ -62,14 +74,9 @@ export async function main(argv: string[]): Promise<number> {
     flush();
     term.stop();
   }
-  if (opts.screenshot) {
-    const img = machine.display();
-    if (img) writePng(opts.screenshot, img);
-    else
-      process.stderr.write(
-        `vm: --screenshot: the display was never enabled; ${opts.screenshot} not written\n`,
-      );
-  }
+  if (stdoutClosed) result = { ...result, status: EXIT_STDOUT_CLOSED, reason: 'stdout was closed' };
+  if (opts.screenshot && !screenshot())
+    process.stderr.write(`vm: --screenshot: the display was never enabled; ${opts.screenshot} not written\n`);
   if (opts.summary) process.stderr.write(`${formatSummary(result)}\n`);
   else if (result.status !== 0) process.stderr.write(`vm: ${result.reason}\n`);
   return result.status;

@@ -1,5 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { PNG } from 'pngjs';
+import { VmConfigError } from './config-error.ts';
 
 export interface RgbaImage {
   width: number;
@@ -19,4 +21,40 @@ export function encodePng(img: RgbaImage): Buffer {
 
 export function writePng(path: string, img: RgbaImage): void {
   writeFileSync(path, encodePng(img));
+}
+
+/**
+ * Refuse a PNG path that cannot be written, before the guest runs: its
+ * directory missing, not a directory or not writable, or the file itself a
+ * directory or read-only. One-line VmConfigError naming `flag`.
+ */
+export function checkPngTarget(flag: string, path: string): void {
+  const dir = dirname(resolve(path));
+  const refuse = (why: string): never => {
+    throw new VmConfigError(`${flag} ${path}: ${why}`);
+  };
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(dir);
+  } catch {
+    refuse(`directory ${dir} does not exist`);
+  }
+  if (!st?.isDirectory()) refuse(`${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    refuse(`directory ${dir} is not writable`);
+  }
+  let file: ReturnType<typeof statSync> | undefined;
+  try {
+    file = statSync(path);
+  } catch {
+    return; // not there yet: the directory's write permission is what counts
+  }
+  if (file.isDirectory()) refuse('is a directory');
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    refuse('not writable');
+  }
 }

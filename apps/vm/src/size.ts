@@ -8,6 +8,16 @@ export function parseMemSize(text: string): number {
   if (!m) throw new VmConfigError(`--mem ${text}: not a size (examples: 256M, 1G)`);
   const unit = m[2]!.toUpperCase();
   const bytes = Math.round(Number(m[1]) * (unit === '' ? UNITS.M! : UNITS[unit]!));
+  if (!Number.isFinite(bytes)) throw new VmConfigError(`--mem ${text}: too large`);
+  if (bytes === 0) throw new VmConfigError(`--mem ${text}: guest RAM cannot be empty`);
   if (bytes % 4096 !== 0) throw new VmConfigError(`--mem ${text}: not a whole number of 4 KiB pages`);
   return bytes;
+}
+
+/** A byte count as --mem would take it: the largest unit that divides it (256M, 15G, 8191G). */
+export function formatMemSize(bytes: number): string {
+  for (const unit of ['T', 'G', 'M', 'K'] as const) {
+    if (bytes % UNITS[unit]! === 0) return `${bytes / UNITS[unit]!}${unit}`;
+  }
+  return `${bytes}`;
 }

@@ -1,4 +1,4 @@
-import { WORK_QUEUE, type WorkQueue } from '@tsvirt/core-bus';
+import { isKernelError, WORK_QUEUE, type WorkQueue } from '@tsvirt/core-bus';
 import {
   KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
@@ -7,14 +7,16 @@ import {
   KVM_EXIT_SYSTEM_EVENT,
   KVM_SYSTEM_EVENT_RESET,
   KVM_SYSTEM_EVENT_SHUTDOWN,
+  type KvmOneReg,
   type KvmVcpu,
 } from '@tsvirt/kvm-core';
 import {
   idleSkip,
-  riscvVcpu,
+  riscvCoreReg,
   SBI_ERR_NOT_SUPPORTED,
   SBI_EXT_0_1_CONSOLE_GETCHAR,
   SBI_EXT_0_1_CONSOLE_PUTCHAR,
+  vcpuInstructions,
   vcpuRunnable,
 } from '@tsvirt/kvm-riscv';
 import {
@@ -106,7 +108,7 @@ export class VmRunner {
       return await this.loop();
     } finally {
       this.stats.wallMs = performance.now() - t0;
-      this.stats.instructions = this.m.vcpus.reduce((s, v) => s + Number(riscvVcpu(v).hart.instret), 0);
+      this.stats.instructions = this.m.vcpus.reduce((s, v) => s + vcpuInstructions(v), 0);
     }
   }
 
@@ -126,8 +128,7 @@ export class VmRunner {
           this.next = (this.next + 1) % vcpus.length;
           if (!vcpuRunnable(v)) continue;
           ran = true;
-          v.kvmRun();
-          const done = this.handleExit(v);
+          const done = this.kvmRun(v) ?? this.handleExit(v);
           if (done) return done;
           this.pumpInput();
         }
@@ -170,6 +171,28 @@ export class VmRunner {
         resolve(!this.inputEnded || this.quit);
       };
     });
+  }
+
+  /**
+   * KVM_RUN; its failure (an errno, as for a guest that jumps where there is
+   * no memory or uses FP or atomics on MMIO) ends the run as a VM error with
+   * the errno, what KVM said, and the vCPU's pc read back through ONE_REG,
+   * where QEMU would print "kvm run failed" and dump the registers.
+   */
+  private kvmRun(v: KvmVcpu): RunResult | undefined {
+    try {
+      v.kvmRun();
+      return undefined;
+    } catch (e) {
+      if (!isKernelError(e)) throw e;
+      const pc: KvmOneReg = { id: riscvCoreReg(0), addr: 0n };
+      v.getOneReg(pc);
+      const why = e.detail === undefined ? '' : ` (${e.detail})`;
+      return this.result(
+        EXIT_VM_ERROR,
+        `vCPU ${v.vcpuId}: KVM_RUN failed: ${e.code}${why}, pc 0x${BigInt.asUintN(64, pc.value as bigint).toString(16)}`,
+      );
+    }
   }
 
   private handleExit(v: KvmVcpu): RunResult | undefined {

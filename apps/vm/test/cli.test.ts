@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MDEV_TYPE, parseArgs } from '../src/cli.ts';
+import * as exits from '../src/config-error.ts';
 import { VmConfigError } from '../src/config-error.ts';
 
 function err(argv: string[]): string {
@@ -100,5 +103,19 @@ describe('VMM command line', () => {
     }
     expect(text).toMatch(/Exit status:/);
     expect(text).toMatch(/Ctrl-A x/);
+  });
+
+  it('--help and the README list the same exit statuses, every one the VMM can return', () => {
+    let text = '';
+    expect(() => parseArgs(['--help'], { write: (s) => (text += s) })).toThrow();
+    const all = Object.entries(exits)
+      .filter(([k]) => k.startsWith('EXIT_'))
+      .map(([, v]) => v as number)
+      .sort((a, b) => a - b);
+    const help = [...text.split('Exit status:')[1]!.matchAll(/^ {2}(\d+) /gm)].map((m) => Number(m[1]));
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const table = [...readme.split('## Exit status')[1]!.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    expect(help).toEqual(all);
+    expect(table).toEqual(all);
   });
 });

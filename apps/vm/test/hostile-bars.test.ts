@@ -4,8 +4,8 @@ import {
   FLASH_BASES,
   PCIE_ECAM_BASE,
   PCIE_MMIO32_BASE,
-  PCIE_MMIO64_BASE,
   PLIC_BASE,
+  pcieMmio64Base,
   RAM_BASE,
   UART0_BASE,
 } from '../src/board/layout.ts';
@@ -20,6 +20,8 @@ import { VmRunner } from '../src/vm-runner.ts';
 // covers the address, else as an MMIO exit to the bus, where an unclaimed
 // read is all-ones and an unclaimed write is dropped (vm-runner).
 
+/** The 64-bit window's base for the default --mem (it sits above RAM). */
+const PCIE_MMIO64_BASE = pcieMmio64Base(parseArgs([]).mem);
 const GPU_ID = 0x7e57_0001; // BAR0 REG_ID of the sample GPU
 const REG_MODE_WIDTH = 0x10;
 const VRAM_SIZE = 4 << 20; // sample_gpu-small

@@ -10,6 +10,13 @@ export { EFD_NONBLOCK, EFD_SEMAPHORE, EVENTFD_MAX, EventFd, type EventFdListener
 export { FdTable, type KernelFile } from './fd-table.ts';
 export { floorIndex } from './floor-index.ts';
 export { fail, isKernelError, KernelError } from './kernel-error.ts';
-export { defineModule, loadPluginModule, ModuleLoader, orderModules, type VmmModule } from './module.ts';
+export {
+  defineModule,
+  loadPluginModule,
+  ModuleError,
+  ModuleLoader,
+  orderModules,
+  type VmmModule,
+} from './module.ts';
 export { DRIVER_CORE, MODULE_LOADER } from './tokens.ts';
 export { WORK_QUEUE, WorkQueue, type WorkStruct } from './work-queue.ts';

@@ -11,6 +11,8 @@ export class KernelError extends Error {
   readonly code: ErrnoCode;
   readonly errno: number;
   readonly syscall: string | undefined;
+  /** What was wrong, without the syscall and errno prefix (the `message` argument). */
+  readonly detail: string | undefined;
 
   constructor(code: ErrnoCode, message?: string, syscall?: string) {
     const text = STRERROR[code] ?? code;
@@ -18,6 +20,7 @@ export class KernelError extends Error {
     this.code = code;
     this.errno = ERRNO[code];
     this.syscall = syscall;
+    this.detail = message || undefined;
   }
 
   /** The negative return value a kernel function would give, e.g. -22. */

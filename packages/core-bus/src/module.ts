@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DependencyContainer } from 'tsyringe';
 import { container as rootContainer } from 'tsyringe';
-import { fail } from './kernel-error.ts';
+import type { ErrnoCode } from './errno.ts';
+import { fail, KernelError } from './kernel-error.ts';
 
 /**
  * A module: one package's contribution to a VMM. It names the modules it
@@ -23,6 +25,21 @@ export function defineModule(m: VmmModule): VmmModule {
   return m;
 }
 
+/**
+ * A module that cannot be loaded, with `module` naming the one at fault: the
+ * dependent of a missing dependency, the second of two with one name, the
+ * module a cycle was found from, the one whose register() failed.
+ */
+export class ModuleError extends KernelError {
+  constructor(
+    readonly module: string,
+    code: ErrnoCode,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
 function isModule(m: unknown): m is VmmModule {
   return (
     typeof m === 'object' &&
@@ -38,7 +55,7 @@ function isModule(m: unknown): m is VmmModule {
  * depth-first topological sort, stable in input order). `available` names
  * modules already loaded elsewhere (the host's, when ordering a VM's).
  * Missing dependency: ENOENT; cycle: ELOOP with the cycle spelled out;
- * two modules with one name: EEXIST.
+ * two modules with one name: EEXIST. Each is a ModuleError naming the module.
  */
 export function orderModules(
   modules: readonly VmmModule[],
@@ -46,7 +63,8 @@ export function orderModules(
 ): VmmModule[] {
   const byName = new Map<string, VmmModule>();
   for (const m of modules) {
-    if (byName.has(m.name) || available.has(m.name)) fail('EEXIST', `module ${m.name} is given twice`);
+    if (byName.has(m.name) || available.has(m.name))
+      throw new ModuleError(m.name, 'EEXIST', `module ${m.name} is given twice`);
     byName.set(m.name, m);
   }
   const done = new Set<string>();
@@ -55,12 +73,18 @@ export function orderModules(
   const visit = (m: VmmModule): void => {
     if (done.has(m.name)) return;
     const at = visiting.indexOf(m.name);
-    if (at >= 0) fail('ELOOP', `module dependency cycle: ${[...visiting.slice(at), m.name].join(' -> ')}`);
+    if (at >= 0)
+      throw new ModuleError(
+        m.name,
+        'ELOOP',
+        `module dependency cycle: ${[...visiting.slice(at), m.name].join(' -> ')}`,
+      );
     visiting.push(m.name);
     for (const dep of m.dependsOn ?? []) {
       if (available.has(dep)) continue;
       const d = byName.get(dep);
-      if (d === undefined) fail('ENOENT', `module ${m.name} depends on ${dep}, which is not loaded`);
+      if (d === undefined)
+        throw new ModuleError(m.name, 'ENOENT', `module ${m.name} depends on ${dep}, which is not loaded`);
       visit(d);
     }
     visiting.pop();
@@ -84,13 +108,18 @@ export class ModuleLoader {
     return this.loaded;
   }
 
-  /** Register host-scope modules, in dependency order. Nothing registers if ordering fails. */
+  /**
+   * Register host-scope modules, in dependency order. Nothing registers if
+   * ordering fails; a register() that throws stops the load there (the
+   * modules before it stay loaded, as modules loaded before a failing one).
+   */
   loadHost(modules: readonly VmmModule[]): void {
     for (const m of modules) {
-      if (m.scope === 'vm') fail('EINVAL', `module ${m.name} is VM-scoped; pass it to createVm()`);
+      if (m.scope === 'vm')
+        throw new ModuleError(m.name, 'EINVAL', `module ${m.name} is VM-scoped; pass it to createVm()`);
     }
     for (const m of orderModules(modules, this.loaded)) {
-      m.register(this.host);
+      registerModule(m, this.host);
       this.loaded.add(m.name);
     }
   }
@@ -98,15 +127,36 @@ export class ModuleLoader {
   /** A child container for one VM with its VM-scope modules registered in order. */
   createVm(modules: readonly VmmModule[]): DependencyContainer {
     const vm = this.host.createChildContainer();
-    for (const m of orderModules(modules, this.loaded)) m.register(vm);
+    for (const m of orderModules(modules, this.loaded)) registerModule(m, vm);
     return vm;
+  }
+}
+
+/**
+ * A module's register() failing is do_init_module() with an init that
+ * fails: the module is not loaded, and the error names it. Its errno is
+ * kept; anything else thrown is EINVAL, as a driver probe that throws.
+ */
+function registerModule(m: VmmModule, c: DependencyContainer): void {
+  try {
+    m.register(c);
+  } catch (e) {
+    const code = e instanceof KernelError ? e.code : 'EINVAL';
+    // A KernelError's errno is the ModuleError's own: keep only where and why.
+    const why =
+      e instanceof KernelError
+        ? `${e.syscall ? `${e.syscall}: ` : ''}${e.detail ?? e.code}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    throw new ModuleError(m.name, code, `module ${m.name}: register() failed: ${why}`);
   }
 }
 
 /**
  * Load a plugin: an ES module file whose default export (or `module` export)
  * is a VmmModule. A file that does not export one is EINVAL; a missing file
- * is ENOENT.
+ * is ENOENT; one that fails to evaluate is ENOEXEC.
  */
 export async function loadPluginModule(path: string): Promise<VmmModule> {
   const abs = isAbsolute(path) ? path : resolve(process.cwd(), path);
@@ -115,8 +165,12 @@ export async function loadPluginModule(path: string): Promise<VmmModule> {
     ns = await import(pathToFileURL(abs).href);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT') fail('ENOENT', `plugin ${path} not found`);
-    throw e;
+    // Only the plugin file itself missing is ENOENT; a module it imports that is missing does not evaluate.
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT') && !existsSync(abs))
+      fail('ENOENT', `plugin ${path} not found`);
+    // A file that does not evaluate (a syntax error, a throw at load) is finit_module()'s ENOEXEC.
+    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    fail('ENOEXEC', `plugin ${path} failed to load: ${first}`);
   }
   const m = ns.default ?? ns.module;
   if (!isModule(m))

@@ -10,6 +10,8 @@ describe('KernelError', () => {
     expect(e.ret).toBe(-22);
     expect(e.syscall).toBe('VFIO_IOMMU_MAP_DMA');
     expect(e.message).toBe('VFIO_IOMMU_MAP_DMA: EINVAL (Invalid argument): size is zero');
+    expect(e.detail).toBe('size is zero');
+    expect(new KernelError('EIO').detail).toBeUndefined();
   });
 
   it('fail() throws it', () => {

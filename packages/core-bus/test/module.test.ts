@@ -11,6 +11,7 @@ import {
   injectable,
   KernelError,
   loadPluginModule,
+  ModuleError,
   ModuleLoader,
   orderModules,
   type VmmModule,
@@ -107,6 +108,59 @@ describe('ModuleLoader', () => {
     expect(loader.loadedModules.size).toBe(0);
   });
 
+  it('names the module at fault in every refusal (ModuleError.module)', () => {
+    const at = (fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ModuleError);
+        const m = e as ModuleError;
+        return [m.module, m.code, m.detail];
+      }
+      throw new Error('no error');
+    };
+    expect(at(() => orderModules([mod('a'), mod('b', ['zz'])]))).toEqual([
+      'b',
+      'ENOENT',
+      'module b depends on zz, which is not loaded',
+    ]);
+    expect(at(() => orderModules([mod('a'), mod('a')]))).toEqual(['a', 'EEXIST', 'module a is given twice']);
+    expect(at(() => orderModules([mod('p', ['q']), mod('q', ['p'])]))[0]).toBe('p');
+  });
+
+  it('a register() that throws is an error naming the module, which is not loaded', () => {
+    const log: string[] = [];
+    const loader = new ModuleLoader();
+    const bad = (thrown: unknown): VmmModule => ({
+      name: 'bad',
+      dependsOn: ['a'],
+      register: () => {
+        throw thrown;
+      },
+    });
+    let e: unknown;
+    try {
+      loader.loadHost([mod('a', [], log), bad(new Error('no device'))]);
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(ModuleError);
+    expect(e).toMatchObject({
+      module: 'bad',
+      code: 'EINVAL',
+      detail: 'module bad: register() failed: no device',
+    });
+    // Loaded up to the failure, as modules are; the failed one is not loaded.
+    expect([...loader.loadedModules]).toEqual(['a']);
+    // A KernelError thrown by register() keeps its errno.
+    expect(() =>
+      loader.loadHost([
+        bad(new KernelError('EEXIST', 'parent x is already registered', 'mdev_register_device')),
+      ]),
+    ).toThrow(/^EEXIST \(File exists\): module bad: register\(\) failed: mdev_register_device: parent x is/);
+    expect(() => loader.createVm([bad('a string')])).toThrow(/module bad: register\(\) failed: a string/);
+  });
+
   it('refuses a VM module in the host and a host module name twice', () => {
     const loader = new ModuleLoader();
     expect(errnoOf(() => loader.loadHost([{ ...mod('x'), scope: 'vm' }]))).toBe('EINVAL');
@@ -129,5 +183,16 @@ describe('plugins', () => {
   it('refuses a file that exports no module, and a missing file', async () => {
     await expect(loadPluginModule(join(fixtures, 'plugin-bad.ts'))).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(loadPluginModule(join(fixtures, 'nope.ts'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('a file that does not evaluate is ENOEXEC with the first line of why', async () => {
+    await expect(loadPluginModule(join(fixtures, 'plugin-throws-at-load.ts'))).rejects.toMatchObject({
+      code: 'ENOEXEC',
+      detail: expect.stringMatching(/plugin-throws-at-load.ts failed to load: plugin top level failed$/),
+    });
+    // A missing import inside the plugin is not "plugin not found".
+    await expect(loadPluginModule(join(fixtures, 'plugin-missing-import.ts'))).rejects.toMatchObject({
+      code: 'ENOEXEC',
+    });
   });
 });

@@ -113,6 +113,7 @@ export const KVM_CAP_IOEVENTFD_ANY_LENGTH = 122;
 export const KVM_CAP_MAX_VCPU_ID = 128;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;
 export const KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
+export const KVM_CAP_VM_GPA_BITS = 207;
 export const KVM_CAP_SYSTEM_EVENT_DATA = 215;
 
 /** The options KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 accepts (and KVM_CHECK_EXTENSION reports). */

@@ -1,6 +1,7 @@
 import { fail } from '@tsvirt/core-bus';
 import type { HostPhysMemory } from '@tsvirt/host-mm';
 import {
+  KVM_CAP_VM_GPA_BITS,
   KVM_EXIT_MMIO,
   KVM_EXIT_RISCV_SBI,
   KVM_MP_STATE_RUNNABLE,
@@ -12,7 +13,7 @@ import {
   type KvmVcpu,
   type KvmVm,
 } from '@tsvirt/kvm-core';
-import { HGATP_MODE_SV48X4, KvmRiscvMmu, VmidAllocator } from '@tsvirt/kvm-riscv-mmu';
+import { gstageGpaBits, HGATP_MODE_SV48X4, KvmRiscvMmu, VmidAllocator } from '@tsvirt/kvm-riscv-mmu';
 import {
   CSR_HCOUNTEREN,
   CSR_HEDELEG,
@@ -91,6 +92,12 @@ export class KvmRiscvArch implements KvmArchOps {
       jitThreshold: opts.jitThreshold ?? JIT_HOT,
       ...(opts.phys ? { phys: opts.phys } : {}),
     };
+  }
+
+  /** kvm_vm_ioctl_check_extension() (RISC-V): KVM_CAP_VM_GPA_BITS is the G-stage's guest physical width. */
+  checkExtension(cap: number): number {
+    if (cap === KVM_CAP_VM_GPA_BITS) return gstageGpaBits(this.opts.gstageMode);
+    return 0;
   }
 
   /** kvm_arch_init_vm(): type 0 only; allocates the G-stage root and a VMID. */
@@ -193,6 +200,7 @@ export class KvmRiscvArch implements KvmArchOps {
       const d = s.mmio;
       s.mmio = undefined;
       mmioComplete(s.hart, d, run.mmio.data);
+      s.completedInsns++;
     } else if (run.exit_reason === KVM_EXIT_RISCV_SBI) {
       sbiComplete(s, run);
     }

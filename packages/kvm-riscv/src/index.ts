@@ -15,4 +15,4 @@ export {
   saveRiscvVcpu,
 } from './snapshot.ts';
 export { RiscvVcpuState, RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
-export { idleSkip, runVcpu, vcpuRunnable } from './vcpu-run.ts';
+export { idleSkip, runVcpu, vcpuInstructions, vcpuRunnable } from './vcpu-run.ts';

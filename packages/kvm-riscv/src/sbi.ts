@@ -91,6 +91,7 @@ export function sbiEcall(vcpu: KvmVcpu, s: RiscvVcpuState): boolean {
   if (ret.uexit) return true;
   if (ret.utrap) return false;
   h.pc += 4n;
+  s.completedInsns++;
   h.setX(10, ret.err);
   if (ext !== sbiV01) h.setX(11, ret.value);
   return false;
@@ -104,4 +105,5 @@ export function sbiComplete(s: RiscvVcpuState, run: KvmRun): void {
   h.setX(10, run.riscv_sbi.ret[0]!);
   h.setX(11, run.riscv_sbi.ret[1]!);
   h.pc += 4n;
+  s.completedInsns++;
 }

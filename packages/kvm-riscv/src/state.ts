@@ -74,6 +74,8 @@ export class RiscvVcpuState {
   timerOn = false;
   /** hart.instret when the guest was last entered (for the in-quantum clock). */
   entryInstret = 0;
+  /** Guest instructions KVM or user space completed (MMIO, SBI, wfi): they trapped, so are not in instret. */
+  completedInsns = 0;
 
   constructor(
     readonly hart: Hart,

@@ -5,6 +5,7 @@ import {
   EXC_ILLEGAL_INST,
   EXC_INST_GUEST_PAGE_FAULT,
   EXC_STORE_GUEST_PAGE_FAULT,
+  expandCompressed,
   type HartExit,
   MIP_VSTIP,
 } from '@tsvirt/riscv-hart';
@@ -48,19 +49,33 @@ export function idleSkip(vm: KvmVm): boolean {
 
 const mmioBuf = new Uint8Array(8);
 
+const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+
+/** What a load/store KVM cannot emulate on MMIO is, by major opcode, for the error. */
+function unemulated(insn: number): string {
+  const x = (insn & 3) === 3 ? insn : expandCompressed(insn & 0xffff);
+  const op = x & 0x7f;
+  const kind = op === 0x07 ? 'FP load' : op === 0x27 ? 'FP store' : op === 0x2f ? 'atomic' : 'instruction';
+  return `${kind} ${hex(insn >>> 0)}`;
+}
+
 /**
  * A guest-page fault (gstage_page_fault()): RAM is mapped and the guest
  * resumes; otherwise the load/store is decoded and emulated in the kernel
  * (ioeventfds, in-kernel devices) or prepared as KVM_EXIT_MMIO. Returns true
- * on an exit to user space. EOPNOTSUPP for a fetch or a non-integer access
- * outside RAM, EIO for a misaligned MMIO access, as upstream.
+ * on an exit to user space. KVM_RUN fails as upstream does: EOPNOTSUPP for
+ * a fetch outside memslots (gstage_page_fault()'s default case) or an access
+ * kvm_riscv_vcpu_mmio_load()/_store() cannot decode (FP, atomics), EIO for
+ * a misaligned MMIO access.
  */
 function guestPageFault(vcpu: KvmVcpu, s: RiscvVcpuState, vs: RiscvVmState, e: HartExit): boolean {
-  const gpa = Number(e.htval) * 4 + Number(e.tval & 3n);
+  // fault_addr = (htval << 2) | (stval & 3), in unsigned long arithmetic.
+  const gpaU64 = BigInt.asUintN(64, (e.htval << 2n) | (e.tval & 3n));
+  const gpa = Number(gpaU64);
   const write = e.cause === EXC_STORE_GUEST_PAGE_FAULT;
   if (vs.mmu.handleFault(gpa, write) === 'mapped') return false;
   if (e.cause === EXC_INST_GUEST_PAGE_FAULT)
-    fail('EOPNOTSUPP', `instruction fetch from non-RAM gpa 0x${gpa.toString(16)}`, 'KVM_RUN');
+    fail('EOPNOTSUPP', `instruction fetch at gpa ${hex(gpaU64)}`, 'KVM_RUN');
   const h = s.hart;
   let insn = Number(e.htinst & 0xffff_ffffn);
   const fromHtinst = insn !== 0;
@@ -71,17 +86,34 @@ function guestPageFault(vcpu: KvmVcpu, s: RiscvVcpuState, vs: RiscvVmState, e: H
     insn = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
   }
   const d = decodeMmio(insn, fromHtinst);
-  if (d === undefined)
-    fail('EOPNOTSUPP', `cannot emulate instruction 0x${insn.toString(16)} on MMIO`, 'KVM_RUN');
+  if (d === undefined) fail('EOPNOTSUPP', `${unemulated(insn)} on MMIO at gpa ${hex(gpaU64)}`, 'KVM_RUN');
   if (gpa % d.len !== 0)
-    fail('EIO', `misaligned ${d.len}-byte MMIO access at 0x${gpa.toString(16)}`, 'KVM_RUN');
+    fail(
+      'EIO',
+      `misaligned ${d.len}-byte MMIO ${d.isWrite ? 'store' : 'load'} at gpa ${hex(gpaU64)}`,
+      'KVM_RUN',
+    );
   const data = d.isWrite ? mmioStoreData(h, d, mmioBuf) : mmioBuf.subarray(0, d.len).fill(0);
   if (vcpu.emulateMmio(gpa, data, d.isWrite)) {
     mmioComplete(h, d, data);
+    s.completedInsns++;
     return false;
   }
+  // A GPA past 2^53 is not exact as a number: user space gets the real one.
+  vcpu.run.mmio.phys_addr = gpaU64;
   s.mmio = d;
   return true;
+}
+
+/**
+ * Guest instructions this vCPU has completed: those its hart retired plus
+ * those KVM or user space completed for it (MMIO loads/stores, SBI calls,
+ * wfi). Those trapped, so they are not in the hart's instret, which the
+ * guest reads and which, as on hardware, leaves them out.
+ */
+export function vcpuInstructions(vcpu: KvmVcpu): number {
+  const s = riscvVcpu(vcpu);
+  return s.hart.instret + s.completedInsns;
 }
 
 /**
@@ -132,6 +164,7 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
       case 'wfi':
         // kvm_riscv_vcpu_wfi(): step past it, halt unless an interrupt is pending.
         h.pc += 4n;
+        s.completedInsns++;
         if (!vcpuHasInterrupts(vcpu)) s.blocked = true;
         break;
       case 'idle':

@@ -2,6 +2,8 @@
 // for every device we model, so firmware built for `virt` (U-Boot's
 // qemu-riscv64_smode) finds things where it expects them.
 
+import { KVM_MEM_MAX_NR_PAGES } from '@tsvirt/kvm-core';
+
 export const UART0_BASE = 0x1000_0000;
 export const UART0_SIZE = 0x100;
 export const UART0_IRQ = 10;
@@ -21,8 +23,31 @@ export const PCIE_PIO_BASE = 0x0300_0000;
 export const PCIE_PIO_SIZE = 0x1_0000;
 export const PCIE_MMIO32_BASE = 0x4000_0000;
 export const PCIE_MMIO32_SIZE = 0x4000_0000;
-export const PCIE_MMIO64_BASE = 0x4_0000_0000;
+/** The 64-bit PCI window's size, QEMU virt's for RV64 (VIRT64_HIGH_PCIE_MMIO_SIZE, 16 GiB). */
 export const PCIE_MMIO64_SIZE = 0x4_0000_0000;
+/**
+ * The 64-bit PCI window's base: above RAM, at RAM's end rounded up to the
+ * window size, as QEMU's virt places it (16 GiB for up to 14 GiB of RAM).
+ */
+export function pcieMmio64Base(memBytes: number): number {
+  return Math.ceil((RAM_BASE + memBytes) / PCIE_MMIO64_SIZE) * PCIE_MMIO64_SIZE;
+}
+
+/**
+ * Why the board cannot hold `memBytes` of RAM, or undefined. RAM is one KVM
+ * memslot (at most KVM_MEM_MAX_NR_PAGES pages), and RAM with the 64-bit PCI
+ * window above it must lie inside the guest physical address space KVM
+ * reports (`gpaBits`, KVM_CAP_VM_GPA_BITS: the G-stage's width).
+ */
+export function ramLayoutProblem(memBytes: number, gpaBits: number): string | undefined {
+  if (memBytes / 4096 > KVM_MEM_MAX_NR_PAGES)
+    return `RAM is one KVM memslot, at most KVM_MEM_MAX_NR_PAGES (${KVM_MEM_MAX_NR_PAGES}) pages of 4 KiB`;
+  const end = pcieMmio64Base(memBytes) + PCIE_MMIO64_SIZE;
+  if (gpaBits > 0 && end > 2 ** gpaBits)
+    return `RAM and the 64-bit PCI window above it end at 0x${end.toString(16)}, beyond the ${gpaBits}-bit guest physical address space (KVM_CAP_VM_GPA_BITS)`;
+  return undefined;
+}
+
 /** PLIC sources of PCI INTA..INTD for slot 0; other slots are swizzled. */
 export const PCIE_IRQ_BASE = 0x20;
 export const PCI_NUM_PINS = 4;
