@@ -41,8 +41,12 @@ export interface GuestRun {
 export interface GuestRunOptions {
   /** VMM flags before --kernel is added. */
   argv?: string[];
-  /** Type Ctrl-A x (requestQuit) at the first event-loop turn where this holds. */
-  quitWhen?: (output: string) => boolean;
+  /** Type Ctrl-A x (requestQuit) at the first event-loop turn where this holds (given the turns so far). */
+  quitWhen?: (output: string, turns: number) => boolean;
+  /** Console input stays open (a terminal), so an idle guest waits for it instead of ending the run. */
+  inputOpen?: boolean;
+  /** A guest still running after this long (a hang) is quit, and the reason says so. Default 20 s. */
+  deadlineMs?: number;
 }
 
 /**
@@ -63,16 +67,23 @@ export async function runGuest(name: string, o: GuestRunOptions = {}): Promise<G
     },
   );
   const runner = new VmRunner(machine);
-  runner.markInputEnded();
+  if (!o.inputOpen) runner.markInputEnded();
   let maxGap = 0;
+  let turns = 0;
   let sinceLast = stopwatch();
   let sinceQuit: (() => number) | undefined;
   let done = false;
+  let hung = false;
+  const deadline = setTimeout(() => {
+    hung = true;
+    runner.requestQuit();
+  }, o.deadlineMs ?? 20_000);
   const tick = () => {
     if (done) return;
     maxGap = Math.max(maxGap, sinceLast());
     sinceLast = stopwatch();
-    if (sinceQuit === undefined && o.quitWhen?.(output)) {
+    turns++;
+    if (sinceQuit === undefined && o.quitWhen?.(output, turns)) {
       sinceQuit = stopwatch();
       runner.requestQuit();
     }
@@ -93,6 +104,8 @@ export async function runGuest(name: string, o: GuestRunOptions = {}): Promise<G
   }
   const quitLatency = sinceQuit?.();
   done = true;
+  clearTimeout(deadline);
+  if (hung) reason = `still running after ${o.deadlineMs ?? 20_000} ms: ${reason}`;
   maxGap = Math.max(maxGap, sinceLast());
   return { status, reason, stats: r?.stats, output, maxGap, quitLatency, machine };
 }
