@@ -43,6 +43,12 @@ export interface GuestRunOptions {
   argv?: string[];
   /** Type Ctrl-A x (requestQuit) at the first event-loop turn where this holds (given the turns so far). */
   quitWhen?: (output: string, turns: number) => boolean;
+  /**
+   * Type Ctrl-A x the moment the guest has printed this (as if the keystroke
+   * arrived then): deterministic, however fast the guest runs. The wait for
+   * the event-loop turn that delivers a real keystroke is `maxGap`.
+   */
+  quitOn?: string;
   /** Console input stays open (a terminal), so an idle guest waits for it instead of ending the run. */
   inputOpen?: boolean;
   /** A guest still running after this long (a hang) is quit, and the reason says so. Default 20 s. */
@@ -58,25 +64,30 @@ export interface GuestRunOptions {
 export async function runGuest(name: string, o: GuestRunOptions = {}): Promise<GuestRun> {
   const path = hostileGuest(name);
   let output = '';
+  let runner: VmRunner | undefined;
+  let sinceQuit: (() => number) | undefined;
   const machine = await Machine.create(
     parseArgs(['--kernel', path, ...(o.argv ?? [])]),
     path,
     readFileSync(path),
     (b) => {
       output += String.fromCharCode(b);
+      if (o.quitOn !== undefined && sinceQuit === undefined && output.endsWith(o.quitOn)) {
+        sinceQuit = stopwatch();
+        runner?.requestQuit();
+      }
     },
   );
-  const runner = new VmRunner(machine);
+  runner = new VmRunner(machine);
   if (!o.inputOpen) runner.markInputEnded();
   let maxGap = 0;
   let turns = 0;
   let sinceLast = stopwatch();
-  let sinceQuit: (() => number) | undefined;
   let done = false;
   let hung = false;
   const deadline = setTimeout(() => {
     hung = true;
-    runner.requestQuit();
+    runner?.requestQuit();
   }, o.deadlineMs ?? 20_000);
   const tick = () => {
     if (done) return;
@@ -85,7 +96,7 @@ export async function runGuest(name: string, o: GuestRunOptions = {}): Promise<G
     turns++;
     if (sinceQuit === undefined && o.quitWhen?.(output, turns)) {
       sinceQuit = stopwatch();
-      runner.requestQuit();
+      runner?.requestQuit();
     }
     setImmediate(tick);
   };

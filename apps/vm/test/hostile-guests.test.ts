@@ -90,7 +90,7 @@ describe('hostile guests (issue 13)', () => {
     it(`${g.name}: Ctrl-A x part-way is answered within 100 ms (status 130)`, async () => {
       const r = await runGuest(g.name, {
         argv: g.argv ?? [],
-        quitWhen: (out) => out.includes(`hostile ${g.name}: start\n`),
+        quitOn: `hostile ${g.name}: start\n`,
       });
       expect(r.status, `${r.reason}\n${r.output}`).toBe(EXIT_USER_QUIT);
       expect(r.quitLatency).toBeLessThan(CONSOLE_BOUND_MS);
