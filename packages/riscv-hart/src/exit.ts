@@ -43,4 +43,10 @@ export interface HartExit {
   gva: boolean;
   /** Instructions retired by this run() call. */
   retired: number;
+  /**
+   * What this run() used of its budget: the instructions retired plus
+   * JIT_COMPILE_CHARGE for each block compiled. A 'budget' exit means this
+   * reached the budget, though fewer instructions may have retired.
+   */
+  charged: number;
 }

@@ -42,6 +42,15 @@ export const JIT_HOT = 16384;
 /** Compiled blocks kept per hart before the cache starts over. */
 const JIT_MAX_BLOCKS = 1 << 15;
 /**
+ * What one block compile costs against run()'s budget, in instructions. A
+ * compile (new Function) takes about as long as a thousand interpreted
+ * instructions; charging it keeps a quantum's wall time bounded when a guest
+ * makes the compiler work without end (fence.i in a loop under
+ * --jit-threshold 1), so the VMM gets back to its console in time. It is
+ * charged, not retired: instret and the guest's clock do not move.
+ */
+export const JIT_COMPILE_CHARGE = 1024;
+/**
  * Block heads are counted in a table indexed by a hash of the pc (a typed-array
  * increment per head, no map); a slot that reaches the threshold stays marked
  * HEAD_HOT, and only then is the block map consulted. Two heads sharing a slot
@@ -198,6 +207,8 @@ export class Hart implements FpuState {
   private fBase = 0;
   private readonly jit: boolean;
   private readonly jitThreshold: number;
+  /** Block compiles of this run() call, in instructions (JIT_COMPILE_CHARGE each). */
+  private compileCharge = 0;
   /** Compiled blocks by head pc (null: the head does not start a compilable block). */
   private readonly blocks = new Map<number, JitBlock | null>();
   /** How often block heads were reached, by pc hash (HEAD_HOT once one in the slot is compiled). */
@@ -367,20 +378,22 @@ export class Hart implements FpuState {
   run(budget: number): HartExit {
     if (!Number.isSafeInteger(budget) || budget < 0) fail('EINVAL', `budget ${budget} is not a count`, 'run');
     this.exitRec = undefined;
+    this.compileCharge = 0;
     let done = 0;
     let rounds = 0;
     for (;;) {
       if (this.checkInterrupts()) break;
-      if (done >= budget || rounds >= budget) {
+      if (done + this.compileCharge >= budget || rounds >= budget) {
         this.exitRec = this.record('budget', -1, false, 0n, 0n, 0n, false);
         break;
       }
-      done += this.exec(Math.min(budget - done, CHUNK));
+      done += this.exec(Math.min(budget - done - this.compileCharge, CHUNK));
       rounds++; // a trap storm that retires nothing still ends
       if (this.exitRec !== undefined) break;
     }
     const r = this.exitRec!;
     r.retired = done;
+    r.charged = done + this.compileCharge;
     return r;
   }
 
@@ -939,6 +952,7 @@ export class Hart implements FpuState {
 
   /** Compile the block at a hot head (or recompile one whose bytes now come from elsewhere). */
   private compileAt(pc: number, u16: Uint16Array, hoff: number, pageOff: number): JitBlock | null {
+    this.compileCharge += JIT_COMPILE_CHARGE;
     // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
     if (this.blocks.size >= JIT_MAX_BLOCKS) this.blocks.clear();
     const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE) ?? null;
@@ -1794,7 +1808,20 @@ export class Hart implements FpuState {
       if (gva) h |= C.HSTATUS_GVA;
       this.hstatus = h;
     }
-    return { kind, cause, interrupt, tval, htval, htinst, pc, v: this.v, priv: this.priv, gva, retired: 0 };
+    return {
+      kind,
+      cause,
+      interrupt,
+      tval,
+      htval,
+      htinst,
+      pc,
+      v: this.v,
+      priv: this.priv,
+      gva,
+      retired: 0,
+      charged: 0,
+    };
   }
 
   /** Take a pending VS interrupt; returns true when it ends the run (not delegated). */

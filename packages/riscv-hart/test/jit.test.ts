@@ -1,6 +1,6 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
-import { type Hart, JIT_HOT } from '../src/index.ts';
+import { type Hart, JIT_COMPILE_CHARGE, JIT_HOT } from '../src/index.ts';
 import { bareHart, RAM } from './setup.ts';
 
 // The block compiler against the interpreter: the same program on two harts,
@@ -148,16 +148,27 @@ describe('compiled blocks agree with the interpreter', () => {
     }
   });
 
-  it('run(budget) stops at exactly the budget with blocks running', () => {
+  it('run(budget) stops at exactly the budget with blocks running (compiles count against it)', () => {
     const body = randomBody(30);
     for (const budget of [997, 4096 + 13, 50_001]) {
       const [j, interp] = twoHarts(program(body, 100_000));
       const ej = j!.hart.run(budget);
-      const ei = interp!.hart.run(budget);
       expect(ej.kind).toBe('budget');
-      expect(ej.retired).toBe(budget);
+      const compiles = j!.hart.compiledBlocks;
+      // Compiles are charged as they happen, so run() may stop short of the budget by their charge.
+      expect(ej.charged).toBe(ej.retired + compiles * JIT_COMPILE_CHARGE);
+      expect(ej.charged).toBeGreaterThanOrEqual(budget);
+      expect(ej.retired).toBeLessThanOrEqual(budget);
+      if (compiles === 0) expect(ej.retired).toBe(budget);
+      const ei = interp!.hart.run(ej.retired);
+      expect(ei.retired).toBe(ej.retired);
       expect(state(j!.hart, j!.mem)).toEqual(state(interp!.hart, interp!.mem));
-      expect(ei.retired).toBe(budget);
+      // Warm: with every block already compiled, run() stops at exactly the budget.
+      const warm = j!.hart.run(budget);
+      expect(j!.hart.compiledBlocks).toBe(compiles);
+      expect(warm).toMatchObject({ kind: 'budget', retired: budget, charged: budget });
+      interp!.hart.run(budget);
+      expect(state(j!.hart, j!.mem)).toEqual(state(interp!.hart, interp!.mem));
     }
   });
 });
@@ -174,7 +185,9 @@ describe('faults inside a compiled block', () => {
     const ej = j!.hart.run(10_000_000);
     const ei = interp!.hart.run(10_000_000);
     expect(ej.kind).not.toBe('budget');
-    expect(ej).toEqual(ei);
+    // The same exit, but for the compiles the compiling hart was charged.
+    expect({ ...ej, charged: 0 }).toEqual({ ...ei, charged: 0 });
+    expect(ej.charged - ej.retired).toBe(j!.hart.compiledBlocks * JIT_COMPILE_CHARGE);
     expect(j!.hart.compiledBlocks).toBeGreaterThan(0);
     // the ld's pc: after li (its length varies) and the first addi
     const ldPc = BigInt(RAM + 4 * A.li(30, 100_000n).length + 4);
@@ -232,5 +245,31 @@ describe('FENCE.I', () => {
       return hart.getX(5);
     });
     expect(outcome).toEqual([BigInt(3 * LOOPS), BigInt(3 * LOOPS)]);
+  });
+});
+
+describe('compile work counts against the budget', () => {
+  it('a FENCE.I loop under jitThreshold 1 ends run() early by JIT_COMPILE_CHARGE per compile, with instret untouched', () => {
+    // x5 += 1; fence.i (drops every block, so the loop head compiles again); loop.
+    const code = [A.addi(5, 5, 1), A.FENCE_I, A.jal(0, -8)];
+    const budget = 50_000;
+    const { hart, mem } = bareHart(64, { jitThreshold: 1 });
+    mem.code(RAM, code);
+    const e = hart.run(budget);
+    expect(e.kind).toBe('budget');
+    expect(e.charged).toBeGreaterThanOrEqual(budget);
+    // Each pass retires 3 instructions and compiles one block: far fewer retire than the budget.
+    const passes = Number(hart.getX(5));
+    expect(passes).toBeGreaterThan(0);
+    expect(e.retired).toBeLessThan(budget / 100);
+    expect(e.charged - e.retired).toBeGreaterThanOrEqual((passes - 1) * JIT_COMPILE_CHARGE);
+    expect(hart.instret).toBe(e.retired);
+  });
+
+  it('without compiles charged equals retired', () => {
+    const { hart, mem } = bareHart(64, { jit: false });
+    mem.code(RAM, [A.addi(5, 5, 1), A.FENCE_I, A.jal(0, -8)]);
+    const e = hart.run(30_000);
+    expect(e).toMatchObject({ kind: 'budget', retired: 30_000, charged: 30_000 });
   });
 });
