@@ -265,6 +265,8 @@ describe('per-entry protection', () => {
     }));
     expect(errnoOf(() => s.mm.copyToUser(hva + P - 2, Uint8Array.of(1, 2, 3, 4)))).toBe('EFAULT');
     expect(s.phys.frame(s.bar)[P - 1]).toBe(0);
+    s.mm.copyToUser(hva + P - 1, Uint8Array.of(7)); // the writable page alone takes the write
+    expect(s.phys.frame(s.bar)[P - 1]).toBe(7);
   });
 
   it('anonymous pages carry their vma protection; mprotect changes every entry and keeps the memory type', () => {
