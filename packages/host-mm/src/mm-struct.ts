@@ -471,14 +471,17 @@ export class MmStruct {
    * present one that forbids the access takes the protection fault.
    */
   private faultIn(vma: VmArea, hva: number, write: boolean): number {
+    const e = this.ptes.lookup(Math.floor(hva / PAGE_SIZE), write ? PTE_WRITE : PTE_READ);
+    return e >= 0 ? e : this.faultSlow(vma, hva, write, e);
+  }
+
+  /** faultIn() past the present-and-allowed case, kept apart so the hot path stays small. */
+  private faultSlow(vma: VmArea, hva: number, write: boolean, e: number): number {
     const vpn = Math.floor(hva / PAGE_SIZE);
-    const need = write ? PTE_WRITE : PTE_READ;
-    let e = this.ptes.lookup(vpn, need);
-    if (e >= 0) return e;
     if (e === PTE_NONE) {
       this.doFault(vma, hva, vpn);
-      e = this.ptes.lookup(vpn, need);
-      if (e >= 0) return e;
+      const again = this.ptes.lookup(vpn, write ? PTE_WRITE : PTE_READ);
+      if (again >= 0) return again;
     }
     return this.protFault(vma, hva, vpn, write);
   }
