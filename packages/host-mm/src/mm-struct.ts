@@ -478,9 +478,12 @@ export class MmStruct {
   /** faultIn() past the present-and-allowed case, kept apart so the hot path stays small. */
   private faultSlow(vma: VmArea, hva: number, write: boolean, e: number): number {
     const vpn = Math.floor(hva / PAGE_SIZE);
+    const need = write ? PTE_WRITE : PTE_READ;
     if (e === PTE_NONE) {
-      this.doFault(vma, hva, vpn);
-      const again = this.ptes.lookup(vpn, write ? PTE_WRITE : PTE_READ);
+      const prot = encodePgprot(vma.pageProt);
+      const pfn = this.doFault(vma, hva, vpn, prot);
+      if (pfn >= 0 && (prot & need) === need) return pfn;
+      const again = this.ptes.lookup(vpn, need);
       if (again >= 0) return again;
     }
     return this.protFault(vma, hva, vpn, write);
@@ -514,9 +517,12 @@ export class MmStruct {
     return pfn;
   }
 
-  /** do_fault() / do_anonymous_page(): fill the missing entry of `vpn` (or the huge page around it). */
-  private doFault(vma: VmArea, hva: number, vpn: number): void {
-    const prot = encodePgprot(vma.pageProt);
+  /**
+   * do_fault() / do_anonymous_page(): fill the missing entry of `vpn` (or
+   * the huge page around it) with protection byte `prot`. Returns the pfn
+   * installed, or -1 when the driver's handler filled the entry itself.
+   */
+  private doFault(vma: VmArea, hva: number, vpn: number, prot: number): number {
     if (vma.ops !== undefined) {
       let pfn: number;
       try {
@@ -525,24 +531,26 @@ export class MmStruct {
         fail('EFAULT', `fault handler refused page at ${hva}`);
       }
       // The handler filled the entry itself (remap_pfn_range(): VM_FAULT_NOPAGE).
-      if (this.ptes.get(vpn) !== undefined) return;
+      if (this.ptes.get(vpn) !== undefined) return -1;
       if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.phys.totalFrames)
         fail('EFAULT', `fault handler gave no valid pfn for ${hva}`);
       // A VM_PFNMAP pfn is not refcounted (vm_normal_page() is NULL for it);
       // a driver page mapped normally gains the mapping's reference.
       if ((vma.flags & VM_PFNMAP) === 0) this.phys.getPage(pfn);
       this.ptes.set(vpn, pfn, prot);
-      return;
+      return pfn;
     }
     if (vma.file !== undefined) fail('EFAULT', `no fault handler for file mapping at ${hva}`);
     if (vma.pageSize === HPAGE_SIZE) {
       const baseVpn = Math.floor(hva / HPAGE_SIZE) * HPAGE_NR_PAGES;
       const pfn0 = this.phys.allocContiguous(HPAGE_NR_PAGES, HPAGE_NR_PAGES);
       for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k, prot);
-      return;
+      return pfn0 + (vpn - baseVpn);
     }
-    if ((vma.flags & VM_HUGEPAGE) !== 0 && this.faultThp(vma, hva, prot)) return;
-    this.ptes.set(vpn, this.phys.allocFrame(), prot);
+    if ((vma.flags & VM_HUGEPAGE) !== 0 && this.faultThp(vma, hva, prot)) return this.ptes.get(vpn)!;
+    const pfn = this.phys.allocFrame();
+    this.ptes.set(vpn, pfn, prot);
+    return pfn;
   }
 
   /**

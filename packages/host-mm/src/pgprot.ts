@@ -54,7 +54,7 @@ export function validPgprot(p: unknown): p is Pgprot {
 export function encodePgprot(p: Pgprot): number {
   let access = p.access & ACC;
   if ((access & PROT_WRITE) !== 0) access |= PROT_READ;
-  return access | (CACHE_CODES.indexOf(p.cache) << CACHE_SHIFT);
+  return access | ((p.cache === 'wb' ? 0 : p.cache === 'uc' ? 1 : 2) << CACHE_SHIFT);
 }
 
 export function decodePgprot(bits: number): Pgprot {
