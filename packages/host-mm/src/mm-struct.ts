@@ -37,7 +37,16 @@ import {
   VM_WRITE,
 } from './constants.ts';
 import type { MmuNotifier } from './mmu-notifier.ts';
-import { PageTable } from './page-table.ts';
+import { PageTable, PTE_NONE } from './page-table.ts';
+import {
+  decodePgprot,
+  encodePgprot,
+  type Pgprot,
+  PTE_READ,
+  PTE_WRITE,
+  pteModify,
+  validPgprot,
+} from './pgprot.ts';
 import type { HostPhysMemory } from './phys-memory.ts';
 import { type MmapFile, VmArea } from './vma.ts';
 
@@ -119,6 +128,17 @@ export class MmStruct {
   /** The pfn a page is mapped to now, without faulting (undefined if not present). */
   pteOf(hva: number): number | undefined {
     return this.ptes.get(Math.floor(hva / PAGE_SIZE));
+  }
+
+  /**
+   * The protection of the entry mapping `hva` now (pte_pgprot() of what
+   * follow_pte() finds), without faulting; undefined if not present. KVM
+   * reads it to map a VM_PFNMAP page writable only where its entry is
+   * (hva_to_pfn_remapped()).
+   */
+  pteProtOf(hva: number): Pgprot | undefined {
+    const bits = this.ptes.protOf(Math.floor(hva / PAGE_SIZE));
+    return bits === undefined ? undefined : decodePgprot(bits);
   }
 
   // --- VMA lookup -----------------------------------------------------------
@@ -219,7 +239,7 @@ export class MmStruct {
     this.vmas.splice(this.firstEndAbove(addr), 0, vma);
     if (locked) this.lockedVm += len / PAGE_SIZE;
     if ((locked || (flags & MAP_POPULATE) !== 0) && anon) {
-      for (let p = addr; p < addr + len; p += pageSize) this.faultIn(vma, p);
+      for (let p = addr; p < addr + len; p += pageSize) this.faultIn(vma, p, false);
     }
     return addr;
   }
@@ -317,6 +337,47 @@ export class MmStruct {
     this.ptes.clearRange(start / PAGE_SIZE, end / PAGE_SIZE, () => {});
   }
 
+  /**
+   * remap_pfn_range(): map [addr, addr + size) of a VM_PFNMAP|VM_IO vma to
+   * the frames from `pfn` on, every entry with `prot`, in one call and all
+   * or nothing. As upstream, `size` is rounded up to whole pages, a
+   * misaligned `addr` is EINVAL, and so is a private (COW) mapping unless
+   * the range is the whole vma (its vm_pgoff then becomes `pfn`). Where
+   * upstream WARNs or BUGs on the caller's mistake the model refuses
+   * instead: EINVAL for an empty range, a range outside the vma, a vma that
+   * is not VM_PFNMAP|VM_IO or not mapped in this mm, frames past host memory
+   * or an unknown pgprot; EBUSY when an entry of the range is present
+   * (remap_pte_range()'s BUG_ON(!pte_none()), EBUSY as vm_insert_page()).
+   * New entries replace nothing, so MMU notifiers are not called. Not
+   * modelled: x86 PAT memtype tracking (track_pfn_remap()) and the L1TF
+   * EACCES of pfn_modify_allowed().
+   */
+  remapPfnRange(vma: VmArea, addr: number, pfn: number, size: number, prot: Pgprot): void {
+    const OP = 'remap_pfn_range';
+    if (vma.mm !== this || this.findVma(vma.start) !== vma)
+      fail('EINVAL', 'vma is not mapped in this mm', OP);
+    if ((vma.flags & (VM_PFNMAP | VM_IO)) !== (VM_PFNMAP | VM_IO))
+      fail('EINVAL', 'vma is not VM_PFNMAP | VM_IO', OP);
+    if (!Number.isSafeInteger(addr) || addr % PAGE_SIZE !== 0)
+      fail('EINVAL', `address ${addr} is not page aligned`, OP);
+    if (!Number.isSafeInteger(size) || size <= 0) fail('EINVAL', `bad size ${size}`, OP);
+    const end = addr + roundUp(size, PAGE_SIZE);
+    if (addr < vma.start || end > vma.end) fail('EINVAL', `[${addr}, ${end}) is not inside the vma`, OP);
+    const npages = (end - addr) / PAGE_SIZE;
+    if (!Number.isSafeInteger(pfn) || pfn < 0 || pfn + npages > this.phys.totalFrames)
+      fail('EINVAL', `frames ${pfn}+${npages} are outside host memory`, OP);
+    if (!validPgprot(prot)) fail('EINVAL', `unknown pgprot ${JSON.stringify(prot)}`, OP);
+    // is_cow_mapping(): a private mapping is remapped whole, its vm_pgoff marking the frames.
+    const cow = (vma.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+    if (cow && (addr !== vma.start || end !== vma.end))
+      fail('EINVAL', 'a private mapping is remapped whole or not at all', OP);
+    const first = addr / PAGE_SIZE;
+    if (this.ptes.anyInRange(first, first + npages)) fail('EBUSY', 'an entry of the range is present', OP);
+    if (cow) vma.pgoff = pfn;
+    const bits = encodePgprot(prot);
+    for (let k = 0; k < npages; k++) this.ptes.set(first + k, pfn + k, bits);
+  }
+
   /** zap_page_range(): drop the page-table entries of `v`, putting anonymous pages. */
   private zap(v: VmArea): void {
     const first = v.start / PAGE_SIZE;
@@ -388,6 +449,10 @@ export class MmStruct {
     for (let k = i; k < j; k++) {
       const v = this.vmas[k]!;
       v.flags = (v.flags & ~ACC_PROT) | prot;
+      // vma_set_page_prot() and change_protection(): every present entry
+      // takes the new access and keeps its memory type (pte_modify()).
+      v.pageProt = { access: prot, cache: v.pageProt.cache };
+      this.ptes.changeProtRange(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (b) => pteModify(b, prot));
     }
   }
 
@@ -400,39 +465,91 @@ export class MmStruct {
 
   // --- faults and translation -------------------------------------------------
 
-  /** handle_mm_fault(): make the page at `hva` present in `vma`; returns its pfn. */
-  private faultIn(vma: VmArea, hva: number): number {
+  /**
+   * handle_mm_fault() for an access the vma allows: returns the pfn once an
+   * entry allowing the access is present. A missing entry faults in; a
+   * present one that forbids the access takes the protection fault.
+   */
+  private faultIn(vma: VmArea, hva: number, write: boolean): number {
+    const e = this.ptes.lookup(Math.floor(hva / PAGE_SIZE), write ? PTE_WRITE : PTE_READ);
+    return e >= 0 ? e : this.faultSlow(vma, hva, write, e);
+  }
+
+  /** faultIn() past the present-and-allowed case, kept apart so the hot path stays small. */
+  private faultSlow(vma: VmArea, hva: number, write: boolean, e: number): number {
     const vpn = Math.floor(hva / PAGE_SIZE);
-    const have = this.ptes.get(vpn);
-    if (have !== undefined) return have;
+    const need = write ? PTE_WRITE : PTE_READ;
+    if (e === PTE_NONE) {
+      const prot = encodePgprot(vma.pageProt);
+      const pfn = this.doFault(vma, hva, vpn, prot);
+      if (pfn >= 0 && (prot & need) === need) return pfn;
+      const again = this.ptes.lookup(vpn, need);
+      if (again >= 0) return again;
+    }
+    return this.protFault(vma, hva, vpn, write);
+  }
+
+  /**
+   * A present entry forbids an access its vma allows. A write to a
+   * read-only entry of a shared writable VM_PFNMAP vma is do_wp_page() ->
+   * wp_pfn_shared(): the driver's pfn_mkwrite may refuse (SIGBUS), else the
+   * entry becomes writable (wp_page_reuse()), as it does for any shared
+   * writable vma. Anything else (a read of an entry without read access, a
+   * write to a private mapping's read-only entry, whose COW copy is not
+   * modelled) is SIGBUS/SIGSEGV: EFAULT.
+   */
+  private protFault(vma: VmArea, hva: number, vpn: number, write: boolean): number {
+    const shared = VM_WRITE | VM_SHARED;
+    if (!write || (vma.flags & shared) !== shared)
+      return fail('EFAULT', `page at ${hva} is mapped without ${write ? 'write' : 'read'} access`);
+    const mkwrite = vma.ops?.pfnMkwrite;
+    if (mkwrite !== undefined && (vma.flags & VM_PFNMAP) !== 0) {
+      try {
+        mkwrite.call(vma.ops, vma, vma.pgoffOf(hva));
+      } catch {
+        return fail('EFAULT', `pfn_mkwrite refused a write at ${hva}`);
+      }
+    }
+    const pfn = this.ptes.get(vpn);
+    // finish_mkwrite_fault() on an entry the driver changed meanwhile: no retry loop here.
+    if (pfn === undefined) return fail('EFAULT', `entry at ${hva} went away in pfn_mkwrite`);
+    this.ptes.setProt(vpn, this.ptes.protOf(vpn)! | PTE_READ | PTE_WRITE);
+    return pfn;
+  }
+
+  /**
+   * do_fault() / do_anonymous_page(): fill the missing entry of `vpn` (or
+   * the huge page around it) with protection byte `prot`. Returns the pfn
+   * installed, or -1 when the driver's handler filled the entry itself.
+   */
+  private doFault(vma: VmArea, hva: number, vpn: number, prot: number): number {
     if (vma.ops !== undefined) {
       let pfn: number;
       try {
         pfn = vma.ops.fault(vma, vma.pgoffOf(hva));
       } catch {
-        return fail('EFAULT', `fault handler refused page at ${hva}`);
+        fail('EFAULT', `fault handler refused page at ${hva}`);
       }
+      // The handler filled the entry itself (remap_pfn_range(): VM_FAULT_NOPAGE).
+      if (this.ptes.get(vpn) !== undefined) return -1;
       if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.phys.totalFrames)
         fail('EFAULT', `fault handler gave no valid pfn for ${hva}`);
       // A VM_PFNMAP pfn is not refcounted (vm_normal_page() is NULL for it);
       // a driver page mapped normally gains the mapping's reference.
       if ((vma.flags & VM_PFNMAP) === 0) this.phys.getPage(pfn);
-      this.ptes.set(vpn, pfn);
+      this.ptes.set(vpn, pfn, prot);
       return pfn;
     }
-    if (vma.file !== undefined) return fail('EFAULT', `no fault handler for file mapping at ${hva}`);
+    if (vma.file !== undefined) fail('EFAULT', `no fault handler for file mapping at ${hva}`);
     if (vma.pageSize === HPAGE_SIZE) {
       const baseVpn = Math.floor(hva / HPAGE_SIZE) * HPAGE_NR_PAGES;
       const pfn0 = this.phys.allocContiguous(HPAGE_NR_PAGES, HPAGE_NR_PAGES);
-      for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k);
+      for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k, prot);
       return pfn0 + (vpn - baseVpn);
     }
-    if ((vma.flags & VM_HUGEPAGE) !== 0) {
-      const thp = this.faultThp(vma, hva);
-      if (thp !== undefined) return thp;
-    }
+    if ((vma.flags & VM_HUGEPAGE) !== 0 && this.faultThp(vma, hva, prot)) return this.ptes.get(vpn)!;
     const pfn = this.phys.allocFrame();
-    this.ptes.set(vpn, pfn);
+    this.ptes.set(vpn, pfn, prot);
     return pfn;
   }
 
@@ -440,23 +557,23 @@ export class MmStruct {
    * do_huge_pmd_anonymous_page(): with MADV_HUGEPAGE, a fault in a 2 MiB
    * block that lies wholly inside the vma and has nothing mapped yet gets
    * one naturally aligned 2 MiB run of frames; if none is free it falls
-   * back to a 4 KiB page, as the kernel does.
+   * back to a 4 KiB page, as the kernel does. True when it mapped one.
    */
-  private faultThp(vma: VmArea, hva: number): number | undefined {
+  private faultThp(vma: VmArea, hva: number, prot: number): boolean {
     const block = Math.floor(hva / HPAGE_SIZE);
     const base = block * HPAGE_SIZE;
-    if (base < vma.start || base + HPAGE_SIZE > vma.end) return undefined;
+    if (base < vma.start || base + HPAGE_SIZE > vma.end) return false;
     const baseVpn = base / PAGE_SIZE;
-    if (this.ptes.anyInRange(baseVpn, baseVpn + HPAGE_NR_PAGES)) return undefined;
+    if (this.ptes.anyInRange(baseVpn, baseVpn + HPAGE_NR_PAGES)) return false;
     let pfn0: number;
     try {
       pfn0 = this.phys.allocContiguous(HPAGE_NR_PAGES, HPAGE_NR_PAGES);
     } catch {
-      return undefined;
+      return false;
     }
-    for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k);
+    for (let k = 0; k < HPAGE_NR_PAGES; k++) this.ptes.set(baseVpn + k, pfn0 + k, prot);
     this.thpBlocks.add(block);
-    return pfn0 + (Math.floor(hva / PAGE_SIZE) - baseVpn);
+    return true;
   }
 
   /**
@@ -516,11 +633,13 @@ export class MmStruct {
   /**
    * Translate a user address to its host pfn, faulting it in (as
    * hva_to_pfn()/get_user_pages() do). EFAULT when nothing is mapped there,
-   * the mapping's protection forbids the access, or a driver's fault
-   * handler refuses. VM_PFNMAP mappings go through their fault handler.
+   * the mapping's protection forbids the access, a driver's fault handler
+   * refuses, or the page's own entry forbids it (a read-only entry of a
+   * VM_PFNMAP range whose driver refuses pfn_mkwrite). VM_PFNMAP mappings
+   * go through their fault handler.
    */
   hvaToPfn(hva: number, write: boolean): number {
-    return this.faultIn(this.accessible(hva, write), hva);
+    return this.faultIn(this.accessible(hva, write), hva, write);
   }
 
   /**
@@ -530,7 +649,7 @@ export class MmStruct {
   followPfn(hva: number, write: boolean): number {
     const v = this.accessible(hva, write);
     if ((v.flags & (VM_PFNMAP | VM_IO)) === 0) fail('EFAULT', `mapping at ${hva} is not VM_PFNMAP`);
-    return this.faultIn(v, hva);
+    return this.faultIn(v, hva, write);
   }
 
   /** Every page of [hva, hva+len) translated first, so a fault copies nothing. */
@@ -592,7 +711,7 @@ export class MmStruct {
           if ((vma.flags & (VM_IO | VM_PFNMAP)) !== 0)
             fail('EFAULT', `mapping at ${a} is VM_IO/VM_PFNMAP`, 'pin_user_pages');
         }
-        const pfn = this.faultIn(vma, a);
+        const pfn = this.faultIn(vma, a, write);
         this.phys.pinFrame(pfn);
         pfns.push(pfn);
       }

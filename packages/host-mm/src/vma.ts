@@ -1,4 +1,5 @@
 import { PAGE_SIZE } from './constants.ts';
+import { type Pgprot, vmGetPageProt } from './pgprot.ts';
 
 /**
  * vm_operations_struct: the hooks of a mapping backed by a driver. `fault`
@@ -8,7 +9,21 @@ import { PAGE_SIZE } from './constants.ts';
  * the access fails with EFAULT.
  */
 export interface VmOperations {
+  /**
+   * A fault on a page with no entry. The handler may fill the entries
+   * itself (remap_pfn_range() of a whole range, with its own protection)
+   * and return the faulting page's pfn: an entry present after the call
+   * wins (VM_FAULT_NOPAGE). Otherwise the returned pfn is installed with
+   * the vma's vm_page_prot (vmf_insert_pfn()).
+   */
   fault(vma: VmArea, pgoff: number): number;
+  /**
+   * vm_ops->pfn_mkwrite: a write hit a read-only entry of a VM_PFNMAP page
+   * in a shared writable vma. Returning lets the write proceed (the entry
+   * becomes writable, finish_mkwrite_fault()); throwing is SIGBUS (EFAULT).
+   * Without it the entry is made writable (wp_pfn_shared()).
+   */
+  pfnMkwrite?(vma: VmArea, pgoff: number): void;
   /** A vma was split or duplicated from this one (vm_ops->open). */
   open?(vma: VmArea): void;
   /** A vma goes away (vm_ops->close), once per vma piece. */
@@ -24,15 +39,23 @@ export interface MmapFile {
   mmap(vma: VmArea): void;
 }
 
-/** What a vma knows of its address space (vm_mm): enough for a driver to zap its pages. */
+/** What a vma knows of its address space (vm_mm): enough for a driver to map and zap its pages. */
 export interface VmAreaMm {
   zapVmaPtes(vma: VmArea, address: number, size: number): void;
+  remapPfnRange(vma: VmArea, addr: number, pfn: number, size: number, prot: Pgprot): void;
 }
 
 /** struct vm_area_struct: [start, end) of one mapping with its protection and backing. */
 export class VmArea {
   /** vm_mm: the address space holding this vma (set by mmap()). */
   mm: VmAreaMm | undefined = undefined;
+  /**
+   * vm_page_prot: what a page faulted in without a protection of its own
+   * gets. From the access flags at mmap (vm_get_page_prot()); a driver's
+   * mmap may change the memory type (pgprot_noncached()); mprotect(2)
+   * changes the access and keeps the memory type (vma_set_page_prot()).
+   */
+  pageProt: Pgprot;
 
   constructor(
     public start: number,
@@ -45,7 +68,9 @@ export class VmArea {
     public readonly pageSize: number,
     public ops: VmOperations | undefined = undefined,
     public readonly file: MmapFile | undefined = undefined,
-  ) {}
+  ) {
+    this.pageProt = vmGetPageProt(flags);
+  }
 
   get length(): number {
     return this.end - this.start;
@@ -64,6 +89,7 @@ export class VmArea {
   splitAt(addr: number): VmArea {
     const hi = new VmArea(addr, this.end, this.flags, this.pgoffOf(addr), this.pageSize, this.ops, this.file);
     hi.mm = this.mm;
+    hi.pageProt = this.pageProt;
     this.end = addr;
     return hi;
   }

@@ -25,7 +25,7 @@ import {
   VM_PFNMAP,
   type VmArea,
 } from '../src/index.ts';
-import { PageTable } from '../src/page-table.ts';
+import { PageTable, PTE_DENIED, PTE_NONE } from '../src/page-table.ts';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -402,34 +402,48 @@ describe('pinning and locked memory', () => {
 });
 
 describe('PageTable', () => {
-  it('agrees with a Map model over sets, deletes and range clears', () => {
+  it('agrees with a Map model over sets, deletes, protection changes and range clears', () => {
     let seed = 5;
     const rnd = () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed;
     };
     const pt = new PageTable();
-    const model = new Map<number, number>();
+    const model = new Map<number, [pfn: number, prot: number]>();
     const base = 2 ** 34; // vpns of a high 47-bit address
     for (let step = 0; step < 5000; step++) {
       const vpn = base + (rnd() % 5000);
-      const op = rnd() % 10;
+      const op = rnd() % 12;
       if (op < 6) {
         const pfn = rnd() % (2 ** 32 - 1);
-        pt.set(vpn, pfn);
-        model.set(vpn, pfn);
+        const prot = rnd() & 0x1f;
+        pt.set(vpn, pfn, prot);
+        model.set(vpn, [pfn, prot]);
       } else if (op < 9) {
         pt.delete(vpn);
         model.delete(vpn);
+      } else if (op < 10) {
+        const end = vpn + (rnd() % 1500);
+        pt.changeProtRange(vpn, end, (p) => p ^ 0x2);
+        for (const [v, e] of model) if (v >= vpn && v < end) e[1] ^= 0x2;
       } else {
         const end = vpn + (rnd() % 1500);
         const got: [number, number][] = [];
         pt.clearRange(vpn, end, (v, p) => got.push([v, p]));
-        const want = [...model].filter(([v]) => v >= vpn && v < end).sort((a, b) => a[0] - b[0]);
-        for (const [v] of want) model.delete(v);
+        const want = [...model]
+          .filter(([v]) => v >= vpn && v < end)
+          .map(([v, e]) => [v, e[0]])
+          .sort((a, b) => a[0]! - b[0]!);
+        for (const [v] of want) model.delete(v!);
         expect(got.sort((a, b) => a[0] - b[0])).toEqual(want);
       }
-      expect(pt.get(vpn)).toBe(model.get(vpn));
+      const m = model.get(vpn);
+      expect(pt.get(vpn)).toBe(m?.[0]);
+      expect(pt.protOf(vpn)).toBe(m?.[1]);
+      const need = rnd() & 0x3;
+      expect(pt.lookup(vpn, need)).toBe(
+        m === undefined ? PTE_NONE : (m[1] & need) === need ? m[0] : PTE_DENIED,
+      );
       expect(pt.size).toBe(model.size);
     }
   });

@@ -210,6 +210,10 @@ export class KvmRiscvMmu {
     }
     const gpaBase = Math.floor(gpa / size) * size;
     let writable = !readOnlySlot && (vma.flags & VM_WRITE) !== 0;
+    // hva_to_pfn_remapped(): a VM_PFNMAP page is writable only where its own
+    // entry is (a driver may map part of a writable VMA read-only); a write
+    // fault has already made it writable or failed in hvaToPfn().
+    if (pfnmap && writable && ((mm.pteProtOf(hva)?.access ?? 0) & VM_WRITE) === 0) writable = false;
     if (logging && !write) writable = false;
     // Top up before taking the lock; the walk under it never allocates.
     this.cache.topup(this.gstage.levels - 1);

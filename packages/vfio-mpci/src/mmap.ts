@@ -25,6 +25,8 @@ const MAX_REMEMBERED = 64;
 /** The vm_operations_struct shape host-mm calls: fault returns the host pfn of page `pgoff`. */
 export interface MpciVmOps {
   fault(vma: VfioVma, pgoff: number): number;
+  /** A write hit a page the vendor mapped read-only: throwing is SIGBUS (vm_ops->pfn_mkwrite). */
+  pfnMkwrite?(vma: VfioVma, pgoff: number): void;
   open?(vma: VfioVma): void;
   close?(vma: VfioVma): void;
 }
@@ -61,6 +63,11 @@ export type RemapPfnRange = (
   prot: MpciPgprot,
 ) => boolean;
 
+/**
+ * host-mm's MmStruct.remapPfnRange, through the vma's vm_mm. A KernelError
+ * it throws (EBUSY for entries still present, see `fault`) reaches the
+ * fault handler.
+ */
 export const defaultRemapPfnRange: RemapPfnRange = (vma, addr, pfn, size, prot) => {
   const mm = (vma as { mm?: { remapPfnRange?: (...a: Parameters<RemapPfnRange>) => void } }).mm;
   if (typeof mm?.remapPfnRange !== 'function') return false;
@@ -170,6 +177,52 @@ function checkAnswer(ans: MpciMapAnswer | undefined, vma: VfioVma, faultAddr: nu
   return start;
 }
 
+/** The faulting page's place: region index, offset in it, user address. */
+function faultPlace(vma: VfioVma, pgoff: number) {
+  const index = Math.floor(pgoff / REGION_PAGES);
+  const page = pgoff % REGION_PAGES;
+  return {
+    index,
+    page,
+    offset: BigInt(page) * BigInt(PAGE_SIZE),
+    virtaddr: vma.start + (pgoff - vma.pgoff) * PAGE_SIZE,
+  };
+}
+
+/**
+ * validate_map_request() for the page at `virtaddr`, its answer checked:
+ * the range start and the protection to map with. A vendor's exception
+ * that is not a KernelError is EFAULT.
+ */
+function askVendor(
+  host: MpciMmapHost,
+  validate: NonNullable<MpciParentOps['validateMapRequest']>,
+  vma: VfioVma,
+  where: ReturnType<typeof faultPlace>,
+): { ans: MpciMapAnswer; start: number; prot: MpciPgprot } {
+  const { index, offset, virtaddr } = where;
+  const prot = mpciVmPageProt(vma);
+  let ans: MpciMapAnswer;
+  try {
+    ans = validate.call(host.ops, host.mdev, {
+      index,
+      offset,
+      virtaddr,
+      remaining: vma.end - virtaddr,
+      prot,
+    });
+  } catch (e) {
+    if (e instanceof KernelError) throw e;
+    throw new KernelError('EFAULT', `validate_map_request failed: ${String(e)}`);
+  }
+  const start = checkAnswer(ans, vma, virtaddr);
+  return {
+    ans,
+    start,
+    prot: ans.prot === undefined ? prot : { access: ans.prot.access, cache: ans.prot.cache },
+  };
+}
+
 /**
  * The fault handler (the seed's mdev_dev_mmio_fault()): ask the vendor's
  * validate_map_request() what backs the faulting page, and map its whole
@@ -180,6 +233,12 @@ function checkAnswer(ans: MpciMapAnswer | undefined, vma: VfioVma, faultAddr: nu
  * failure, a vendor's exception included, is a KernelError (SIGBUS /
  * EFAULT), never the wrong page and never a host exception.
  *
+ * remap_pfn_range() wants every entry of the range empty (upstream BUGs,
+ * host-mm says EBUSY): when part of an earlier answer is still mapped (a
+ * zap that covered only part of it), the rest of the answered range is
+ * zapped and the range mapped again, as vfio-pci's fault handler zapped
+ * the vma when its remap failed.
+ *
  * When the mm cannot take a range (no `remapPfnRange`), the answer is kept
  * for this mapping and the later faults inside it are answered from it,
  * until a zap of that range: the vendor is asked once per range, as with
@@ -188,11 +247,8 @@ function checkAnswer(ans: MpciMapAnswer | undefined, vma: VfioVma, faultAddr: nu
  */
 function fault(host: MpciMmapHost, state: MappingState, vma: VfioVma, pgoff: number): number {
   if (host.liveRegions() === undefined) throw new KernelError('EFAULT', 'device is closed or gone');
-  const index = Math.floor(pgoff / REGION_PAGES);
-  const page = pgoff % REGION_PAGES;
-  const offset = BigInt(page) * BigInt(PAGE_SIZE);
-  const virtaddr = vma.start + (pgoff - vma.pgoff) * PAGE_SIZE;
-  const remaining = vma.end - virtaddr;
+  const where = faultPlace(vma, pgoff);
+  const { index, page, offset, virtaddr } = where;
   const validate = host.ops.validateMapRequest;
   if (validate === undefined) {
     const res = host.mdev.parent.resource(index);
@@ -202,21 +258,37 @@ function fault(host: MpciMmapHost, state: MappingState, vma: VfioVma, pgoff: num
   }
   for (const r of state.remembered)
     if (virtaddr >= r.start && virtaddr < r.end) return r.pfn + (virtaddr - r.start) / PAGE_SIZE;
-  const prot = mpciVmPageProt(vma);
-  let ans: MpciMapAnswer;
+  const { ans, start, prot } = askVendor(host, validate, vma, where);
+  let mapped: boolean;
   try {
-    ans = validate.call(host.ops, host.mdev, { index, offset, virtaddr, remaining, prot });
+    mapped = host.remapPfnRange(vma, start, ans.pfn, ans.size, prot);
   } catch (e) {
-    if (e instanceof KernelError) throw e;
-    throw new KernelError('EFAULT', `validate_map_request failed: ${String(e)}`);
+    if (!(e instanceof KernelError) || e.code !== 'EBUSY') throw e;
+    host.zapVmaPtes(vma, start, ans.size);
+    mapped = host.remapPfnRange(vma, start, ans.pfn, ans.size, prot);
   }
-  const start = checkAnswer(ans, vma, virtaddr);
-  const mapProt = ans.prot === undefined ? prot : { access: ans.prot.access, cache: ans.prot.cache };
-  if (!host.remapPfnRange(vma, start, ans.pfn, ans.size, mapProt) && ans.size > PAGE_SIZE) {
-    state.remembered.push({ start, end: start + ans.size, pfn: ans.pfn, prot: mapProt });
+  if (!mapped && ans.size > PAGE_SIZE) {
+    state.remembered.push({ start, end: start + ans.size, pfn: ans.pfn, prot });
     if (state.remembered.length > MAX_REMEMBERED) state.remembered.shift();
   }
   return ans.pfn + (virtaddr - start) / PAGE_SIZE;
+}
+
+/**
+ * pfn_mkwrite: a write reached a page whose entry is read-only in this
+ * writable mapping, which only a vendor's narrowed answer makes. The seed
+ * has no pfn_mkwrite, and Linux then simply makes the entry writable
+ * (wp_pfn_shared()), so a narrowed protection would not hold; here the
+ * vendor is asked again and the write goes on only if its answer for the
+ * page now grants write (else SIGBUS: EFAULT). Without validate_map_request
+ * nothing was narrowed and the write goes on.
+ */
+function pfnMkwrite(host: MpciMmapHost, vma: VfioVma, pgoff: number): void {
+  if (host.liveRegions() === undefined) throw new KernelError('EFAULT', 'device is closed or gone');
+  const validate = host.ops.validateMapRequest;
+  if (validate === undefined) return;
+  const { prot } = askVendor(host, validate, vma, faultPlace(vma, pgoff));
+  if ((prot.access & VM_WRITE) === 0) throw new KernelError('EFAULT', 'the vendor maps this page read-only');
 }
 
 /**
@@ -255,11 +327,15 @@ export function mpciMmap(host: MpciMmapHost, vma: VfioVma): void {
   };
   const ops: MpciVmOps = {
     fault: (v, pgoff) => fault(host, tracked(v), v, pgoff),
+    pfnMkwrite: (v, pgoff) => pfnMkwrite(host, v, pgoff),
     // A split piece (vm_ops->open) is a mapping of its own.
     open: (v) => track(v),
     close: (v) => host.mdev.physMappings.remove(tracked(v)),
   };
   vma.flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+  // vfio_pci_core_mmap(): vm_page_prot = pgprot_noncached(vm_page_prot), for an mm that has one.
+  const withProt = vma as VfioVma & { pageProt?: MpciPgprot };
+  if (withProt.pageProt !== undefined) withProt.pageProt = { access: withProt.pageProt.access, cache: 'uc' };
   vma.ops = ops;
   track(vma);
 }
