@@ -1,5 +1,13 @@
 import { EventFd, FdTable, fail } from '@tsvirt/core-bus';
-import { HostPhysMemory, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MmStruct, PROT_READ, PROT_WRITE } from '@tsvirt/host-mm';
+import {
+  HostPhysMemory,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MmStruct,
+  PROT_READ,
+  PROT_WRITE,
+} from '@tsvirt/host-mm';
 import {
   type IrqBypassConsumer,
   type IrqBypassManager,
@@ -136,7 +144,11 @@ class FuzzArch implements KvmArchOps {
   }
 }
 
-type Fd = { kind: 'vm'; vm: KvmVm } | { kind: 'vcpu'; vcpu: KvmVcpu } | { kind: 'device'; dev: KvmDevice } | { kind: 'eventfd'; efd: EventFd };
+type Fd =
+  | { kind: 'vm'; vm: KvmVm }
+  | { kind: 'vcpu'; vcpu: KvmVcpu }
+  | { kind: 'device'; dev: KvmDevice }
+  | { kind: 'eventfd'; efd: EventFd };
 
 /**
  * The generic KVM with a fake arch: memslots created, moved, deleted and
@@ -164,7 +176,11 @@ class KvmCoreTarget implements FuzzTarget {
   readonly ops: FuzzOp[];
 
   constructor(rng: Rng) {
-    this.ram = this.mm.mmap({ length: RAM, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    this.ram = this.mm.mmap({
+      length: RAM,
+      prot: PROT_READ | PROT_WRITE,
+      flags: MAP_PRIVATE | MAP_ANONYMOUS,
+    });
     const self = this;
     const dev = (withRelease: boolean) => ({
       name: withRelease ? 'vfio-dev' : 'aia',
@@ -226,7 +242,13 @@ class KvmCoreTarget implements FuzzTarget {
           const slot = slotArg(r, vm);
           const old = vm.memslots.get(slot);
           const flags = r.chance(0.97)
-            ? r.pick([0, 0, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY])
+            ? r.pick([
+                0,
+                0,
+                KVM_MEM_LOG_DIRTY_PAGES,
+                KVM_MEM_READONLY,
+                KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY,
+              ])
             : r.pick([4, 1 << 31, -1]);
           const page = () => BigInt(r.below(GPA_SPAN / PAGE) * PAGE);
           const size = () => BigInt(r.pick([1, 2, 3, 64, 65, 512, 1024]) * PAGE);
@@ -236,7 +258,12 @@ class KvmCoreTarget implements FuzzTarget {
             const k = r.below(6);
             vm.setUserMemoryRegion({
               slot,
-              flags: k === 1 ? old.flags ^ KVM_MEM_LOG_DIRTY_PAGES : k === 4 ? old.flags ^ KVM_MEM_READONLY : old.flags,
+              flags:
+                k === 1
+                  ? old.flags ^ KVM_MEM_LOG_DIRTY_PAGES
+                  : k === 4
+                    ? old.flags ^ KVM_MEM_READONLY
+                    : old.flags,
               guest_phys_addr: k === 0 ? page() : BigInt(old.baseGfn * PAGE),
               memory_size: k === 2 ? 0n : k === 3 ? size() : BigInt(old.npages * PAGE),
               userspace_addr: k === 5 ? hva() : BigInt(old.userspaceAddr),
@@ -260,7 +287,10 @@ class KvmCoreTarget implements FuzzTarget {
           if (vm === undefined) return;
           const slot = slotArg(r, vm, true);
           const n = vm.memslots.get(slot)?.dirtyBitmapBytes ?? 8;
-          vm.getDirtyLog({ slot, dirty_bitmap: r.chance(0.3) ? undefined : new Uint8Array(r.chance(0.9) ? n : r.below(n)) });
+          vm.getDirtyLog({
+            slot,
+            dirty_bitmap: r.chance(0.3) ? undefined : new Uint8Array(r.chance(0.9) ? n : r.below(n)),
+          });
         },
       },
       {
@@ -271,8 +301,12 @@ class KvmCoreTarget implements FuzzTarget {
           if (vm === undefined) return;
           const slot = slotArg(r, vm, true);
           const np = vm.memslots.get(slot)?.npages ?? 64;
-          const first = r.chance(0.9) ? BigInt(64 * r.below(Math.ceil(np / 64) + 1)) : (fuzzU64(r, () => 1n) as bigint);
-          const num = r.chance(0.8) ? r.pick([64, 128, Math.max(0, np - Number(first)), np, 0]) : fuzzU32(r, () => 65);
+          const first = r.chance(0.9)
+            ? BigInt(64 * r.below(Math.ceil(np / 64) + 1))
+            : (fuzzU64(r, () => 1n) as bigint);
+          const num = r.chance(0.8)
+            ? r.pick([64, 128, Math.max(0, np - Number(first)), np, 0])
+            : fuzzU32(r, () => 65);
           const bytes = Math.ceil(Math.max(0, Math.min(num, 1 << 16)) / 64) * 8;
           const bm = new Uint8Array(r.chance(0.9) ? bytes : r.below(bytes + 1));
           for (let i = 0; i < bm.length; i++) bm[i] = r.chance(0.5) ? 0xff : r.below(256);
@@ -309,9 +343,20 @@ class KvmCoreTarget implements FuzzTarget {
           const vm = this.liveVm(r);
           if (vm === undefined) return;
           const flags = r.chance(0.95)
-            ? r.pick([0, 0, KVM_IRQFD_FLAG_DEASSIGN, KVM_IRQFD_FLAG_RESAMPLE, KVM_IRQFD_FLAG_DEASSIGN | KVM_IRQFD_FLAG_RESAMPLE])
+            ? r.pick([
+                0,
+                0,
+                KVM_IRQFD_FLAG_DEASSIGN,
+                KVM_IRQFD_FLAG_RESAMPLE,
+                KVM_IRQFD_FLAG_DEASSIGN | KVM_IRQFD_FLAG_RESAMPLE,
+              ])
             : r.pick([4, 1 << 31]);
-          vm.irqfd({ fd: this.efdArg(r), gsi: r.below(4), flags, resamplefd: r.chance(0.5) ? this.efdArg(r) : undefined });
+          vm.irqfd({
+            fd: this.efdArg(r),
+            gsi: r.below(4),
+            flags,
+            resamplefd: r.chance(0.5) ? this.efdArg(r) : undefined,
+          });
         },
       },
       {
@@ -322,7 +367,8 @@ class KvmCoreTarget implements FuzzTarget {
           if (vm === undefined) return;
           let flags = r.chance(0.5) ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0;
           if (r.chance(0.3)) flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-          if (r.chance(0.1)) flags |= r.pick([KVM_IOEVENTFD_FLAG_PIO, KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY, 1 << 4]);
+          if (r.chance(0.1))
+            flags |= r.pick([KVM_IOEVENTFD_FLAG_PIO, KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY, 1 << 4]);
           const addr = fuzzU64(r, () => BigInt(0x1000_0000 + r.below(4) * 8));
           vm.ioeventfd({
             datamatch: BigInt(r.pick([0, 1, 0xff, 0x1_0000_0000])),
@@ -426,7 +472,13 @@ class KvmCoreTarget implements FuzzTarget {
           const k = r.below(3);
           if (k === 0) this.mm.munmap(at, len);
           else if (k === 1) this.mm.mprotect(at, len, r.pick([PROT_READ, PROT_READ | PROT_WRITE]));
-          else this.mm.mmap({ addr: at, length: len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+          else
+            this.mm.mmap({
+              addr: at,
+              length: len,
+              prot: PROT_READ | PROT_WRITE,
+              flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            });
         },
       },
       {
@@ -456,7 +508,9 @@ class KvmCoreTarget implements FuzzTarget {
         lines.push(
           `  slot ${s.asId}:${s.id} ${s.baseGfn}+${s.npages} hva ${s.userspaceAddr} flags ${s.flags} invalid ${s.invalid} bitmap ${bitmapPrint(s.dirtyBitmap)}`,
         );
-      lines.push(`  irqfds ${vm.irqfds.map((i) => `${i.eventfd.id}:${i.gsi}:${i.bypassRegistered}:${i.producer?.irq}`).join(',')}`);
+      lines.push(
+        `  irqfds ${vm.irqfds.map((i) => `${i.eventfd.id}:${i.gsi}:${i.bypassRegistered}:${i.producer?.irq}`).join(',')}`,
+      );
       for (const bus of [vm.mmioBus, vm.pioBus, vm.ccwBus])
         lines.push(
           `  ${bus.name} ${bus
@@ -478,7 +532,8 @@ class KvmCoreTarget implements FuzzTarget {
         [...this.open.values()].filter(
           (f) => (f.kind === 'vcpu' && f.vcpu.vm === vm) || (f.kind === 'device' && f.dev.vm === vm),
         ).length + (fdOpen ? 1 : 0);
-      if (!vm.dead && vm.refcount !== holders) out.push(`vm ${vm.fd}: refcount ${vm.refcount}, ${holders} fds hold it`);
+      if (!vm.dead && vm.refcount !== holders)
+        out.push(`vm ${vm.fd}: refcount ${vm.refcount}, ${holders} fds hold it`);
       if (vm.dead !== (holders === 0)) out.push(`vm ${vm.fd}: dead ${vm.dead} with ${holders} holders`);
       if (!fdOpen && vm.irqfds.length > 0) out.push(`vm ${vm.fd}: fd closed but ${vm.irqfds.length} irqfds`);
       let pages = 0;
@@ -503,7 +558,8 @@ class KvmCoreTarget implements FuzzTarget {
           out.push(`slots ${s.id} and ${next.id} overlap`);
         if (s.npages <= 0) out.push(`slot ${s.id}: ${s.npages} pages`);
       }
-      if (pages !== vm.nrMemslotPages) out.push(`vm ${vm.fd}: nr_memslot_pages ${vm.nrMemslotPages}, slots have ${pages}`);
+      if (pages !== vm.nrMemslotPages)
+        out.push(`vm ${vm.fd}: nr_memslot_pages ${vm.nrMemslotPages}, slots have ${pages}`);
       const tokens = new Set<EventFd>();
       for (const i of vm.irqfds) {
         if (tokens.has(i.eventfd)) out.push(`eventfd ${i.eventfd.id} drives two irqfds`);
@@ -521,15 +577,21 @@ class KvmCoreTarget implements FuzzTarget {
       if (e.listenerCount !== want) out.push(`eventfd ${e.id}: ${e.listenerCount} listeners, ${want} irqfds`);
     }
     for (const c of this.bypass.consumers.values()) {
-      if (!this.vms.some((vm) => vm.irqfds.includes(c as never))) out.push(`bypass consumer ${c.token.id} without an irqfd`);
+      if (!this.vms.some((vm) => vm.irqfds.includes(c as never)))
+        out.push(`bypass consumer ${c.token.id} without an irqfd`);
     }
     let connected = 0;
     for (const n of this.arch.connected.values()) connected += n;
-    const withProducer = this.vms.reduce((n, vm) => n + vm.irqfds.filter((i) => i.producer !== undefined).length, 0);
-    if (connected !== withProducer) out.push(`arch has ${connected} bypass connections, irqfds ${withProducer}`);
+    const withProducer = this.vms.reduce(
+      (n, vm) => n + vm.irqfds.filter((i) => i.producer !== undefined).length,
+      0,
+    );
+    if (connected !== withProducer)
+      out.push(`arch has ${connected} bypass connections, irqfds ${withProducer}`);
     const vcpus = this.vms.reduce((n, vm) => n + vm.vcpus.length, 0);
     if (vcpus !== this.arch.vcpusAlive) out.push(`arch holds ${this.arch.vcpusAlive} vcpus, VMs ${vcpus}`);
-    if (this.kvm.vms.length !== this.arch.vmsAlive) out.push(`arch holds ${this.arch.vmsAlive} VMs, kvm ${this.kvm.vms.length}`);
+    if (this.kvm.vms.length !== this.arch.vmsAlive)
+      out.push(`arch holds ${this.arch.vmsAlive} VMs, kvm ${this.kvm.vms.length}`);
     return out;
   }
 
@@ -550,13 +612,17 @@ class KvmCoreTarget implements FuzzTarget {
     if (this.arch.vmsAlive !== 0) out.push(`${this.arch.vmsAlive} VMs never destroyed by the arch`);
     if (this.arch.vcpusAlive !== 0) out.push(`${this.arch.vcpusAlive} vcpus never destroyed`);
     if (this.devicesAlive !== 0) out.push(`${this.devicesAlive} devices never destroyed`);
-    for (const e of this.eventfds) if (e.listenerCount !== 0) out.push(`eventfd ${e.id}: ${e.listenerCount} listeners`);
-    if (this.bypass.consumers.size !== 0) out.push(`${this.bypass.consumers.size} bypass consumers registered`);
-    if (this.arch.connected.size !== 0) out.push(`bypass connections ${[...this.arch.connected.keys()].join(',')}`);
+    for (const e of this.eventfds)
+      if (e.listenerCount !== 0) out.push(`eventfd ${e.id}: ${e.listenerCount} listeners`);
+    if (this.bypass.consumers.size !== 0)
+      out.push(`${this.bypass.consumers.size} bypass consumers registered`);
+    if (this.arch.connected.size !== 0)
+      out.push(`bypass connections ${[...this.arch.connected.keys()].join(',')}`);
     for (const vm of this.vms) {
       if (!vm.dead) out.push(`vm ${vm.fd} not dead`);
       const n = vm.allMemslots().length;
-      if (n !== 0 || vm.nrMemslotPages !== 0) out.push(`vm ${vm.fd}: ${n} memslots, ${vm.nrMemslotPages} pages`);
+      if (n !== 0 || vm.nrMemslotPages !== 0)
+        out.push(`vm ${vm.fd}: ${n} memslots, ${vm.nrMemslotPages} pages`);
       if (vm.irqfds.length !== 0) out.push(`vm ${vm.fd}: ${vm.irqfds.length} irqfds`);
       const io = vm.mmioBus.ioeventfdCount + vm.pioBus.ioeventfdCount + vm.ccwBus.ioeventfdCount;
       if (io !== 0) out.push(`vm ${vm.fd}: ${io} ioeventfds`);
@@ -572,4 +638,3 @@ export const kvmCoreFuzz: FuzzTargetFactory = {
   name: 'kvm-core',
   create: (rng) => new KvmCoreTarget(rng),
 };
-

@@ -136,7 +136,8 @@ class MdevCoreTarget implements FuzzTarget {
           if (r.chance(0.5)) {
             this.sysfs.write(`${MDEV_BUS_CLASS_PATH}/${p}/mdev_supported_types/${type}/create`, text);
             const m = this.core.device(text.slice(0, 36));
-            if (m === undefined || this.mdevs.includes(m)) throw new Error('sysfs create returned no new mdev');
+            if (m === undefined || this.mdevs.includes(m))
+              throw new Error('sysfs create returned no new mdev');
             this.mdevs.push(m);
           } else {
             this.mdevs.push(this.core.createDevice(p, type, text));
@@ -347,7 +348,8 @@ class MdevCoreTarget implements FuzzTarget {
       if (m.openCount !== opens) out.push(`${m.uuid}: openCount ${m.openCount}, ${opens} opens held`);
       const want = m.released ? 0 : (m.active ? 1 : 0) + m.openCount;
       if (m.refcount !== want) out.push(`${m.uuid}: refcount ${m.refcount}, expected ${want}`);
-      if (!m.released && !m.active && m.openCount === 0) out.push(`${m.uuid}: removed, unopened, not released`);
+      if (!m.released && !m.active && m.openCount === 0)
+        out.push(`${m.uuid}: removed, unopened, not released`);
       const onBus = this.driverCore.findDevice(MDEV_BUS_NAME, m.uuid) === m;
       if (onBus !== m.active) out.push(`${m.uuid}: on the bus ${onBus}, active ${m.active}`);
       if (m.active) {
@@ -355,26 +357,33 @@ class MdevCoreTarget implements FuzzTarget {
         const g = m.iommuGroup;
         if (g === undefined || !g.mdev) out.push(`${m.uuid}: active without an mdev IOMMU group`);
         else if (groupIds.has(g.id)) out.push(`${m.uuid}: group ${g.id} shared`);
-        else if (this.groups.live.get(g.id) !== m.uuid) out.push(`${m.uuid}: group ${g.id} not allocated to it`);
+        else if (this.groups.live.get(g.id) !== m.uuid)
+          out.push(`${m.uuid}: group ${g.id} not allocated to it`);
         else groupIds.add(g.id);
         if (!m.parent.devices.has(m)) out.push(`${m.uuid}: active but not in its parent's devices`);
-      } else if (m.iommuGroup !== undefined) out.push(`${m.uuid}: removed but still has group ${m.iommuGroup.id}`);
+      } else if (m.iommuGroup !== undefined)
+        out.push(`${m.uuid}: removed but still has group ${m.iommuGroup.id}`);
       if (m.released && this.core.device(m.uuid) === m) out.push(`${m.uuid}: released but still found`);
       if (!m.released && this.core.device(m.uuid) !== m) out.push(`${m.uuid}: not released but not found`);
       if (m.driver !== undefined && !this.bound.has(m)) out.push(`${m.uuid}: bound without a probe`);
     }
-    if (groupIds.size !== this.groups.live.size) out.push(`${this.groups.live.size} groups live for ${groupIds.size} mdevs`);
+    if (groupIds.size !== this.groups.live.size)
+      out.push(`${this.groups.live.size} groups live for ${groupIds.size} mdevs`);
     for (const d of this.bound) if (d.driver !== this.driver) out.push(`${d.uuid}: probed but not bound`);
     for (const p of this.parents) {
       if (!p.coreCounts) continue;
       // available_instances = limit - instances not yet released (the pool is refilled on release).
       const held = this.mdevs.filter((m) => !m.released && m.parent === p);
       if (p.info.maxInstances !== undefined && p.availableInstances !== p.info.maxInstances - held.length)
-        out.push(`${p.name}: parent pool ${p.availableInstances}, limit ${p.info.maxInstances}, ${held.length} held`);
+        out.push(
+          `${p.name}: parent pool ${p.availableInstances}, limit ${p.info.maxInstances}, ${held.length} held`,
+        );
       for (const t of p.types) {
         const inType = held.filter((m) => m.type === t).length;
         if (t.info.maxInstances !== undefined && t.availableInType !== t.info.maxInstances - inType)
-          out.push(`${t.sysfsName}: type pool ${t.availableInType}, limit ${t.info.maxInstances}, ${inType} held`);
+          out.push(
+            `${t.sysfsName}: type pool ${t.availableInType}, limit ${t.info.maxInstances}, ${inType} held`,
+          );
         if (t.availableInstances < 0) out.push(`${t.sysfsName}: available_instances ${t.availableInstances}`);
       }
     }

@@ -42,14 +42,14 @@ import {
   VFIO_TYPE1v2_IOMMU,
   type VfioContainerFile,
   VfioCore,
-  VfioDeviceFile,
   type VfioDevice,
-  VfioGroupFile,
+  VfioDeviceFile,
+  type VfioGroupFile,
+  vfio_dma_rw,
   vfio_pin_pages,
   vfio_register_notifier,
   vfio_unpin_pages,
   vfio_unregister_notifier,
-  vfio_dma_rw,
 } from '@tsvirt/vfio-core';
 import {
   type MpciDevice,
@@ -140,7 +140,11 @@ class VfioMpciTarget implements FuzzTarget {
       types: [{ id: 'a', deviceApi: 'vfio-pci' }],
       maxInstances: 2,
     });
-    this.ram = this.mm.mmap({ length: RAM, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    this.ram = this.mm.mmap({
+      length: RAM,
+      prot: PROT_READ | PROT_WRITE,
+      flags: MAP_PRIVATE | MAP_ANONYMOUS,
+    });
     this.createMdev(UUIDS[0]!);
     if (rng.chance(0.5)) this.createMdev(UUIDS[1]!);
     this.ops = this.makeOps();
@@ -366,7 +370,8 @@ class VfioMpciTarget implements FuzzTarget {
         weight: 3,
         run: (r) => {
           const live = this.liveMdevs();
-          const name = live.length > 0 && r.chance(0.9) ? r.pick(live).uuid : r.pick([UUIDS[1]!, '', 'x'.repeat(5000)]);
+          const name =
+            live.length > 0 && r.chance(0.9) ? r.pick(live).uuid : r.pick([UUIDS[1]!, '', 'x'.repeat(5000)]);
           const fd = ioctl(this.fds, this.fdArg(r, 'group'), VFIO_GROUP_GET_DEVICE_FD, name);
           const file = this.fds.get(fd) as VfioDeviceFile;
           this.open.set(fd, { kind: 'device', file });
@@ -403,7 +408,13 @@ class VfioMpciTarget implements FuzzTarget {
           const f = this.deviceFile(r);
           if (f === undefined) return;
           const which = r.below(3);
-          if (which === 0) f.ioctl(VFIO_DEVICE_GET_INFO, { argsz: fuzzU32(r, () => r.pick([16, 24])), flags: 0, num_regions: 0, num_irqs: 0 });
+          if (which === 0)
+            f.ioctl(VFIO_DEVICE_GET_INFO, {
+              argsz: fuzzU32(r, () => r.pick([16, 24])),
+              flags: 0,
+              num_regions: 0,
+              num_irqs: 0,
+            });
           else if (which === 1)
             f.ioctl(VFIO_DEVICE_GET_REGION_INFO, {
               argsz: fuzzU32(r, () => r.pick([32, 32, 64, 16])),
@@ -429,7 +440,9 @@ class VfioMpciTarget implements FuzzTarget {
         run: (r) => {
           const f = this.deviceFile(r);
           if (f === undefined) return;
-          const off = BigInt(r.chance(0.8) ? r.pick([0, 4, 8, 12, 16, 0x3c, 0x40, 0x80, 0x90, 0x91]) : r.below(BAR2_SIZE + 8));
+          const off = BigInt(
+            r.chance(0.8) ? r.pick([0, 4, 8, 12, 16, 0x3c, 0x40, 0x80, 0x90, 0x91]) : r.below(BAR2_SIZE + 8),
+          );
           const pos = r.chance(0.97) ? region(r) | off : (fuzzU64(r, () => 0n) as bigint);
           const len = r.chance(0.9) ? r.pick([1, 2, 4, 4, 8, 3]) : r.pick([0, 7, 300]);
           const buf = new Uint8Array(len);
@@ -528,8 +541,18 @@ class VfioMpciTarget implements FuzzTarget {
   private setIrqs(r: Rng): void {
     const f = this.deviceFile(r);
     if (f === undefined) return;
-    const data = r.pick([VFIO_IRQ_SET_DATA_NONE, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_DATA_EVENTFD]);
-    const action = r.pick([VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_UNMASK]);
+    const data = r.pick([
+      VFIO_IRQ_SET_DATA_NONE,
+      VFIO_IRQ_SET_DATA_BOOL,
+      VFIO_IRQ_SET_DATA_EVENTFD,
+      VFIO_IRQ_SET_DATA_EVENTFD,
+    ]);
+    const action = r.pick([
+      VFIO_IRQ_SET_ACTION_TRIGGER,
+      VFIO_IRQ_SET_ACTION_TRIGGER,
+      VFIO_IRQ_SET_ACTION_MASK,
+      VFIO_IRQ_SET_ACTION_UNMASK,
+    ]);
     let flags = data | action;
     if (r.chance(0.03)) flags |= r.pick([VFIO_IRQ_SET_DATA_BOOL, 1 << 6, 1 << r.below(32)]);
     const index = r.chance(0.95) ? r.pick([0, 0, 1, 1, 2, 3, 4]) : fuzzU32(r, () => 5);
@@ -573,8 +596,15 @@ class VfioMpciTarget implements FuzzTarget {
     }
     for (const c of this.containers) {
       const it = c.container.iommu as VfioIommuType1 | undefined;
-      const dmas = it === undefined ? '-' : [...it.dmaList].map((d) => `${d.iova}+${d.size}:${[...d.pfnList.values()].map((p) => p.refCount).join('/')}`).join(',');
-      lines.push(`container refs ${c.container.refs} groups ${c.container.groups.length} released ${c.isReleased} dma ${dmas}`);
+      const dmas =
+        it === undefined
+          ? '-'
+          : [...it.dmaList]
+              .map((d) => `${d.iova}+${d.size}:${[...d.pfnList.values()].map((p) => p.refCount).join('/')}`)
+              .join(',');
+      lines.push(
+        `container refs ${c.container.refs} groups ${c.container.groups.length} released ${c.isReleased} dma ${dmas}`,
+      );
     }
     for (const m of this.devices) {
       const s = st(m);
@@ -585,7 +615,8 @@ class VfioMpciTarget implements FuzzTarget {
         const q = md.irqs;
         const fds: string[] = [];
         for (let i = 0; i < VFIO_PCI_NUM_IRQS; i++) fds.push(String(q.eventfd(i)?.id ?? '-'));
-        for (let i = 0; i < q.vectorCount; i++) fds.push(String(q.eventfd(q.type === 'msix' ? 2 : 1, i)?.id ?? '-'));
+        for (let i = 0; i < q.vectorCount; i++)
+          fds.push(String(q.eventfd(q.type === 'msix' ? 2 : 1, i)?.id ?? '-'));
         irq = `${q.type} masked ${q.intxMasked} vectors ${q.vectorCount} unmask ${unmaskFd(q)?.id ?? '-'} fds ${fds.join(',')}`;
       }
       lines.push(
@@ -605,16 +636,21 @@ class VfioMpciTarget implements FuzzTarget {
       if (v.fileRefs !== files) out.push(`${m.uuid}: fileRefs ${v.fileRefs}, ${files} files open`);
       if (!m.released && m.openCount !== (files > 0 ? 1 : 0))
         out.push(`${m.uuid}: mdev open ${m.openCount} with ${files} files`);
-      if (v.removed !== m.released) out.push(`${m.uuid}: vfio removed ${v.removed}, mdev released ${m.released}`);
+      if (v.removed !== m.released)
+        out.push(`${m.uuid}: vfio removed ${v.removed}, mdev released ${m.released}`);
       const md = this.mpci(m);
       if (md !== undefined) {
         const q = md.irqs;
         if (files === 0 && (q.type !== 'none' || q.vectorCount !== 0 || unmaskFd(q) !== undefined))
           out.push(`${m.uuid}: closed with irq ${q.type}/${q.vectorCount}`);
         if (md.isOpen !== files > 0) out.push(`${m.uuid}: mpci open ${md.isOpen} with ${files} files`);
-        if ((q.type === 'msi' || q.type === 'msix') && (q.vectorCount < 1 || q.vectorCount > md.irqCount(q.type === 'msi' ? 1 : 2)))
+        if (
+          (q.type === 'msi' || q.type === 'msix') &&
+          (q.vectorCount < 1 || q.vectorCount > md.irqCount(q.type === 'msi' ? 1 : 2))
+        )
           out.push(`${m.uuid}: ${q.type} with ${q.vectorCount} vectors`);
-        if ((q.type === 'none' || q.type === 'intx') && q.vectorCount !== 0) out.push(`${m.uuid}: ${q.type} with vectors`);
+        if ((q.type === 'none' || q.type === 'intx') && q.vectorCount !== 0)
+          out.push(`${m.uuid}: ${q.type} with vectors`);
         const u = unmaskFd(q);
         if (u !== undefined) {
           if (q.type !== 'intx') out.push(`${m.uuid}: unmask eventfd without INTx`);
@@ -622,15 +658,21 @@ class VfioMpciTarget implements FuzzTarget {
         }
       }
       // Each mmap of the device is tracked for revocation, and forgotten at munmap.
-      const vmas = this.mm.vmaList.filter((x) => x.file instanceof VfioDeviceFile && x.file.device === v).length;
+      const vmas = this.mm.vmaList.filter(
+        (x) => x.file instanceof VfioDeviceFile && x.file.device === v,
+      ).length;
       if (m.physMappings.mappings.length !== vmas)
         out.push(`${m.uuid}: ${m.physMappings.mappings.length} tracked mappings, ${vmas} vmas`);
       const s = st(m);
-      if ((s.notifier !== undefined) !== (v.openCount > 0 && !md?.revoked && !m.released && md !== undefined) && s.notifier !== undefined)
+      if (
+        (s.notifier !== undefined) !== (v.openCount > 0 && !md?.revoked && !m.released && md !== undefined) &&
+        s.notifier !== undefined
+      )
         out.push(`${m.uuid}: vendor notifier registered while closed`);
     }
     const listeners = this.eventfds.reduce((n, e) => n + e.listenerCount, 0);
-    if (listeners !== wantListeners) out.push(`${listeners} eventfd listeners, ${wantListeners} unmask virqfds`);
+    if (listeners !== wantListeners)
+      out.push(`${listeners} eventfd listeners, ${wantListeners} unmask virqfds`);
     for (const id of this.vfio.groupIds()) {
       const g = this.vfio.group(id)!;
       if ((g.container !== undefined) !== g.containerUsers > 0)
@@ -666,12 +708,14 @@ class VfioMpciTarget implements FuzzTarget {
 
   leaks(): string[] {
     const out: string[] = [];
-    for (const e of this.eventfds) if (e.listenerCount !== 0) out.push(`eventfd ${e.id}: ${e.listenerCount} listeners`);
+    for (const e of this.eventfds)
+      if (e.listenerCount !== 0) out.push(`eventfd ${e.id}: ${e.listenerCount} listeners`);
     if (this.phys.pinnedFrames !== 0) out.push(`${this.phys.pinnedFrames} frames pinned`);
     if (this.mm.lockedVm !== 0) out.push(`locked_vm ${this.mm.lockedVm}`);
     if (this.phys.allocatedFrames !== 0) out.push(`${this.phys.allocatedFrames} frames allocated`);
     if (this.vfio.groupIds().length !== 0) out.push(`groups ${this.vfio.groupIds().join(',')} left`);
-    if (this.vfio.iommuGroups.all().length !== 0) out.push(`${this.vfio.iommuGroups.all().length} IOMMU groups left`);
+    if (this.vfio.iommuGroups.all().length !== 0)
+      out.push(`${this.vfio.iommuGroups.all().length} IOMMU groups left`);
     for (const c of this.containers) {
       if (!c.isReleased || c.container.refs !== 0) out.push(`container refs ${c.container.refs}`);
       const it = c.container.iommu as VfioIommuType1 | undefined;
@@ -681,7 +725,8 @@ class VfioMpciTarget implements FuzzTarget {
       const v = this.vdevs.get(m)!;
       if (!m.released) out.push(`mdev ${m.uuid} not released (refs ${m.refcount})`);
       if (!v.removed || v.openCount !== 0 || v.fileRefs !== 0) out.push(`vfio device ${m.uuid} not removed`);
-      if (m.physMappings.mappings.length !== 0) out.push(`${m.uuid}: ${m.physMappings.mappings.length} mappings tracked`);
+      if (m.physMappings.mappings.length !== 0)
+        out.push(`${m.uuid}: ${m.physMappings.mappings.length} mappings tracked`);
       if (st(m).notifier !== undefined || st(m).pins.size !== 0) out.push(`${m.uuid}: vendor DMA state left`);
     }
     return out;
