@@ -128,6 +128,28 @@ export class GStage {
   }
 
   /**
+   * A range for unmap/wp/zap must lie in the guest physical space: the walk
+   * indexes by gpa bits, so a range running past the top would wrap to gpa 0
+   * and act on leaves it was never given (found by the fuzz target).
+   * Upstream's callers only pass memslot ranges; here the table is a public
+   * API, so a bad range is EINVAL and nothing is touched.
+   */
+  private checkRange(start: number, size: number, what: string): void {
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(size) ||
+      start < 0 ||
+      size < 0 ||
+      start + size > this.gpaSize
+    )
+      fail(
+        'EINVAL',
+        `range 0x${start.toString(16)}+0x${size.toString(16)} is outside the ${this.gpaBits}-bit guest space`,
+        what,
+      );
+  }
+
+  /**
    * kvm_riscv_gstage_get_leaf(): walk to the leaf holding `gpa`. Returns the
    * leaf, or undefined when the walk meets an invalid entry (then `stop` says
    * at which level, so a range walk can skip that whole block).
@@ -231,6 +253,7 @@ export class GStage {
 
   /** Clear whole leaves in [start, start + size); true when any was present. */
   unmapRange(start: number, size: number): boolean {
+    this.checkRange(start, size, 'gstage_unmap_range');
     return this.walkRange(start, start + size, (p) => {
       this.clear(p);
       return true;
@@ -239,6 +262,7 @@ export class GStage {
 
   /** Clear every leaf that overlaps [start, start + size), huge ones wholly (for invalidations). */
   zapRange(start: number, size: number): boolean {
+    this.checkRange(start, size, 'gstage_zap_range');
     let changed = false;
     let addr = start;
     const end = start + size;
@@ -257,6 +281,7 @@ export class GStage {
 
   /** Clear W on whole leaves in [start, start + size); true when any changed. */
   wpRange(start: number, size: number): boolean {
+    this.checkRange(start, size, 'gstage_wp_range');
     return this.walkRange(start, start + size, (p) => {
       if ((p.flags & PTE_W) === 0) return false;
       this.write(p, p.hpfn, p.flags & ~(PTE_W | PTE_D));

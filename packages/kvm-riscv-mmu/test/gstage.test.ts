@@ -1,4 +1,5 @@
 import { HostPhysMemory } from '@tsvirt/host-mm';
+import { errnoOf } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   GStage,
@@ -114,6 +115,22 @@ describe('GStage tables', () => {
     g.map(cache, 0x8020_0000, 0x400, MB2, false);
     expect(g.zapRange(0x8020_3000, 0x1000)).toBe(true);
     expect(g.getLeaf(0x8020_0000)).toBeUndefined();
+  });
+
+  it('unmap, write-protect and zap of a range past the guest space are EINVAL and do not wrap to gpa 0', () => {
+    const { g, cache } = setup();
+    g.map(cache, 0, 100, 4096, false);
+    for (const start of [g.gpaSize - 4096, g.gpaSize, -4096, 0.5]) {
+      expect(errnoOf(() => g.zapRange(start, 8192))).toBe('EINVAL');
+      expect(errnoOf(() => g.unmapRange(start, 8192))).toBe('EINVAL');
+      expect(errnoOf(() => g.wpRange(start, 8192))).toBe('EINVAL');
+    }
+    const leaf = g.getLeaf(0)!;
+    expect(leaf.hpfn).toBe(100);
+    expect(leaf.flags & PTE_W).toBe(PTE_W);
+    // The whole space is a valid range (flushShadowAll).
+    expect(g.zapRange(0, g.gpaSize)).toBe(true);
+    expect(g.getLeaf(0)).toBeUndefined();
   });
 
   it('free() returns every table page and the root', () => {

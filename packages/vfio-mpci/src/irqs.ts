@@ -425,6 +425,9 @@ export class MpciIrqs {
       const enabling = this.type === 'none';
       // vfio_msi_enable(vdev, start + count): the vectors that exist until disabled.
       const nvec = enabling ? start + count : this.vectors.length;
+      // pci_alloc_irq_vectors(pdev, 1, 0, ...) is -ERANGE: no vectors enable nothing (fuzz-found:
+      // count 0 from start 0 used to leave MSI "on" with no vector).
+      if (enabling && nvec === 0) fail('ERANGE', `no ${kind} vectors to enable`, IOCTL);
       if (start + count > nvec)
         fail('EINVAL', `vectors [${start}, +${count}) beyond the ${nvec} enabled`, IOCTL);
       // Resolve every fd before changing anything: upstream's vfio_msi_set_block()

@@ -205,6 +205,17 @@ describe('MSI', () => {
     expect(t.irqs.eventfd(1, 1)).toBe(b.e);
   });
 
+  it('enabling zero vectors (start 0, count 0, DATA_EVENTFD) is ERANGE, as vfio_msi_enable(vdev, 0) gets it, and leaves MSI off', () => {
+    const t = setup();
+    expect(errnoOf(() => t.set(setIrqs(1, EVENTFD | TRIGGER, 0, 0, [])))).toBe('ERANGE');
+    expect(t.irqs.type).toBe('none');
+    expect(t.irqs.vectorCount).toBe(0);
+    // INTx is still free to be enabled.
+    const a = t.ev();
+    t.set(setIrqs(VFIO_PCI_INTX_IRQ_INDEX, EVENTFD | TRIGGER, 0, 1, [a.fd]));
+    expect(t.irqs.type).toBe('intx');
+  });
+
   it('MSI MASK/UNMASK is ENOTTY; count 0 with DATA_NONE disables; again is EINVAL', () => {
     const t = setup();
     const a = t.ev();
