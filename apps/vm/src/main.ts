@@ -4,6 +4,7 @@ import { parseArgs } from './cli.ts';
 import { EXIT_BAD_CONFIG, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
 import { TerminalConsole } from './console.ts';
 import { Machine } from './machine.ts';
+import { startQmp } from './qmp/vmm.ts';
 import { writePng } from './screenshot.ts';
 import { formatSummary, VmRunner } from './vm-runner.ts';
 
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       if (img) writePng(opts.screenshot, img);
     }
   });
+  const qmp = opts.qmp ? await startQmp(opts.qmp, machine, runner) : undefined;
   const term = new TerminalConsole(
     process.stdin,
     out,
@@ -58,9 +60,11 @@ export async function main(argv: string[]): Promise<number> {
   let result: Awaited<ReturnType<VmRunner['run']>>;
   try {
     result = await runner.run();
+    if (qmp) result = qmp.vmEnded(result);
   } finally {
     flush();
     term.stop();
+    await qmp?.close();
   }
   if (opts.screenshot) {
     const img = machine.display();
