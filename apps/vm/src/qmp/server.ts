@@ -1,5 +1,6 @@
-import { lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { QmpAddress } from './address.ts';
 import type { QmpCommandContext, QmpCommandTable } from './command-table.ts';
 import { QmpSession } from './session.ts';
@@ -35,8 +36,10 @@ async function prepareUnixPath(path: string): Promise<void> {
   try {
     isSocket = lstatSync(path).isSocket();
   } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return;
-    throw new Error(strerror(e));
+    if ((e as { code?: string }).code !== 'ENOENT') throw new Error(strerror(e));
+    // libuv reports bind() in a missing directory as EACCES; say what is wrong.
+    if (!existsSync(dirname(path))) throw new Error(`directory ${dirname(path)} does not exist`);
+    return;
   }
   if (!isSocket) throw new Error(`${path} exists and is not a socket`);
   if (await socketInUse(path)) throw new Error(`${path} is in use by another server`);
