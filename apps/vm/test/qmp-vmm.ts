@@ -2,9 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const appDir = join(import.meta.dirname, '..');
-const tsx = join(appDir, '..', '..', 'node_modules', '.bin', 'tsx');
-
-/** The VMM as a child process (tsx src/main.ts, as scripts/vm.sh runs it), its console on pipes. */
+/**
+ * The VMM as a child process (src/main.ts under tsx's loader, as scripts/vm.sh runs it, but in one
+ * process so that kill() after a failed test leaves no orphan), its console on pipes.
+ */
 export class VmmProcess {
   stdout = '';
   stderr = '';
@@ -12,7 +13,10 @@ export class VmmProcess {
   private readonly child: ChildProcess;
 
   constructor(args: string[]) {
-    this.child = spawn(tsx, ['src/main.ts', ...args], { cwd: appDir, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: appDir,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
     });
