@@ -9,6 +9,7 @@ import {
   EXIT_VM_ERROR,
   VmConfigError,
 } from './config-error.ts';
+import { parseQmpAddress, type QmpAddress } from './qmp/address.ts';
 import { parseMemSize } from './size.ts';
 
 export interface VmOptions {
@@ -30,6 +31,8 @@ export interface VmOptions {
   jit: boolean;
   jitThreshold: number | undefined;
   summary: boolean;
+  /** Where the QMP control socket listens (`--qmp`), if anywhere. */
+  qmp: QmpAddress | undefined;
 }
 
 export const DEFAULT_MDEV_TYPE = 'sample_gpu-small';
@@ -102,6 +105,17 @@ export function parseArgs(
       intArg('--jit-threshold', 1, 65535),
     )
     .option('--no-summary', 'do not print the run summary on exit')
+    .option(
+      '--qmp <address>',
+      'serve QMP (QEMU Machine Protocol) on unix:PATH or tcp:127.0.0.1:PORT; its quit exits 0',
+      (v) => {
+        try {
+          return parseQmpAddress(v);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      },
+    )
     .addHelpText('after', EXIT_STATUS_HELP)
     .exitOverride()
     .configureOutput({
@@ -133,5 +147,6 @@ export function parseArgs(
     jit: o.jit,
     jitThreshold: o.jitThreshold,
     summary: o.summary,
+    qmp: o.qmp,
   };
 }

@@ -4,6 +4,7 @@ import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } fro
 import { TerminalConsole } from './console.ts';
 import { readKernelFile } from './kernel-loader.ts';
 import { Machine } from './machine.ts';
+import { startQmp } from './qmp/vmm.ts';
 import { checkPngTarget, writePng } from './screenshot.ts';
 import { formatSummary, VmRunner } from './vm-runner.ts';
 
@@ -59,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       screenshot();
     }
   });
+  const qmp = opts.qmp ? await startQmp(opts.qmp, machine, runner) : undefined;
   const term = new TerminalConsole(
     process.stdin,
     out,
@@ -70,9 +72,11 @@ export async function main(argv: string[]): Promise<number> {
   let result: Awaited<ReturnType<VmRunner['run']>>;
   try {
     result = await runner.run();
+    if (qmp) result = qmp.vmEnded(result);
   } finally {
     flush();
     term.stop();
+    await qmp?.close();
   }
   if (stdoutClosed) result = { ...result, status: EXIT_STDOUT_CLOSED, reason: 'stdout was closed' };
   if (opts.screenshot && !screenshot())

@@ -121,6 +121,7 @@ export class VmRunner {
     for (;;) {
       const sliceEnd = performance.now() + SLICE_MS;
       while (performance.now() < sliceEnd) {
+        if (this.pauseRequested) await this.whilePaused();
         if (this.quit) return this.result(EXIT_USER_QUIT, 'quit from the console');
         let ran = false;
         for (let k = 0; k < vcpus.length && performance.now() < sliceEnd; k++) {
@@ -154,6 +155,37 @@ export class VmRunner {
    */
   private runDeviceWork(): boolean {
     return this.wq.runPending() > 0;
+  }
+
+  // --- Pause and resume (QMP stop/cont) --------------------------------------------------
+  // The loop parks between vCPU rounds, so no guest instruction and no device work the vCPUs
+  // drive runs while paused. Console input still reaches the UART (feed); Ctrl-A x still quits.
+  private pauseRequested = false;
+
+  get paused(): boolean {
+    return this.pauseRequested;
+  }
+
+  /** Park the loop before its next vCPU round (QEMU's pause_all_vcpus()). */
+  pause(): void {
+    this.pauseRequested = true;
+    this.wake?.();
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.wake?.();
+  }
+
+  private async whilePaused(): Promise<void> {
+    while (this.pauseRequested && !this.quit) {
+      await new Promise<void>((resolve) => {
+        this.wake = () => {
+          this.wake = undefined;
+          resolve();
+        };
+      });
+    }
   }
 
   /** Wait for console input; false when input has ended (a pipe at EOF) so nothing will ever come. */

@@ -22,6 +22,13 @@ export class EcamHost implements BusDevice {
     this.functions.set(devfn, f);
   }
 
+  /** The attached functions in devfn order, for management queries (QMP query-pci). */
+  attached(): { device: number; fn: number; f: PciFunction }[] {
+    return [...this.functions.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([devfn, f]) => ({ device: devfn >> 3, fn: devfn & 7, f }));
+  }
+
   private decode(offset: number, size: number): { f: PciFunction; reg: number } | undefined {
     if (size !== 1 && size !== 2 && size !== 4) return undefined;
     if (offset & (size - 1)) return undefined;

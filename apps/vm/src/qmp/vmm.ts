@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import {
+  EXIT_GUEST_FAILURE,
+  EXIT_GUEST_RESET,
+  EXIT_SHUTDOWN,
+  EXIT_USER_QUIT,
+  EXIT_VM_ERROR,
+  VmConfigError,
+} from '../config-error.ts';
+import type { Machine } from '../machine.ts';
+import { BarEmulation } from '../pci/bar-emulation.ts';
+import type { RunResult, VmRunner } from '../vm-runner.ts';
+import { formatQmpAddress, type QmpAddress } from './address.ts';
+import type { QmpVersionInfo } from './command-table.ts';
+import { defaultQmpCommands } from './commands/index.ts';
+import { RunControl } from './run-control.ts';
+import { QmpServer } from './server.ts';
+import type { QmpPciFunction, QmpVm } from './vm.ts';
+
+/** This VMM's version (apps/vm/package.json) as QEMU's VersionInfo; `package` says which program answers. */
+function vmmVersion(): QmpVersionInfo {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const [major = 0, minor = 0, micro = 0] = pkg.version.split('.').map((n) => Number.parseInt(n, 10));
+  return { qemu: { major, minor, micro }, package: `tsvirt-vm ${pkg.version}` };
+}
+
+/** The PCI functions on the board's ECAM host bridge; BARs when the function's are VMM-emulated. */
+function pciFunctions(m: Machine): QmpPciFunction[] {
+  return m.ecam.attached().map(({ device, fn, f }) => {
+    const bars = (f as { bars?: unknown }).bars;
+    return {
+      bus: 0,
+      slot: device,
+      function: fn,
+      config: f,
+      ...(bars instanceof BarEmulation ? { bars } : {}),
+    };
+  });
+}
+
+export interface QmpHandle {
+  readonly server: QmpServer;
+  /** The run ended: send SHUTDOWN as QEMU would, and give the VMM's result (a QMP quit exits 0, as QEMU). */
+  vmEnded(result: RunResult): RunResult;
+  close(): Promise<void>;
+}
+
+/**
+ * Start the QMP server for a VM about to run: the default commands over the
+ * machine and its vCPU loop. Refusals to listen are configuration errors.
+ */
+export async function startQmp(address: QmpAddress, machine: Machine, runner: VmRunner): Promise<QmpHandle> {
+  let server: QmpServer | undefined;
+  let quitRequested = false;
+  const run = new RunControl(
+    {
+      pause: () => runner.pause(),
+      resume: () => runner.resume(),
+      quit: () => {
+        quitRequested = true;
+        runner.requestQuit();
+      },
+    },
+    (event, data) => server?.broadcast(event, data),
+  );
+  const vm: QmpVm = { run, display: () => machine.display(), pciFunctions: () => pciFunctions(machine) };
+  const commands = defaultQmpCommands();
+  try {
+    server = await QmpServer.listen(address, commands, { vm, commands, version: vmmVersion() });
+  } catch (e) {
+    throw new VmConfigError(`--qmp ${formatQmpAddress(address)}: ${(e as Error).message}`);
+  }
+  const listening = server;
+  return {
+    server: listening,
+    vmEnded(result) {
+      // The runner knows one way to stop on request, the console's; a QMP quit takes it and is reported as QEMU does.
+      if (quitRequested) return { ...result, status: EXIT_SHUTDOWN, reason: 'quit through QMP' };
+      switch (result.status) {
+        case EXIT_SHUTDOWN:
+        case EXIT_GUEST_FAILURE:
+          // SBI SRST shutdown (with or without a failure reason) is KVM_SYSTEM_EVENT_SHUTDOWN: QEMU's guest-shutdown.
+          run.shutdown(true, 'guest-shutdown');
+          break;
+        case EXIT_GUEST_RESET:
+          // The VMM does not reboot: QEMU with -no-reboot turns the reset into this SHUTDOWN.
+          run.shutdown(true, 'guest-reset');
+          break;
+        case EXIT_USER_QUIT:
+          // QEMU's console mux handles Ctrl-A x with qmp_quit().
+          run.shutdown(false, 'host-qmp-quit');
+          break;
+        case EXIT_VM_ERROR:
+          run.failed();
+          break;
+      }
+      return result;
+    },
+    close: () => listening.close(),
+  };
+}
