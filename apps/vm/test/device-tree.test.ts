@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { fromDtb } from '@tsvirt/fdt';
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
-import { type BoardConfig, buildDtb } from '../src/board/device-tree.ts';
+import { type BoardConfig, buildDtb, isaString } from '../src/board/device-tree.ts';
+import { GUEST_ISA } from '../src/machine.ts';
 
 const cfg = (over: Partial<BoardConfig> = {}): BoardConfig => ({
   cpus: 2,
   memBytes: 256 << 20,
-  isa: 'rv64imafdc_zicsr_zifencei',
+  isa: GUEST_ISA,
   mmuType: 'riscv,sv48',
   ...over,
 });
@@ -46,6 +47,32 @@ describe('board device tree', () => {
     expect(flash.cells('reg')).toEqual([0, 0x2000_0000, 0, 0x200_0000, 0, 0x2200_0000, 0, 0x200_0000]);
   });
 
+  it('gives riscv,isa-base and riscv,isa-extensions beside riscv,isa, as QEMU 8+ does', () => {
+    const t = fromDtb(buildDtb(cfg({ cpus: 2 })));
+    for (const i of [0, 1]) {
+      const cpu = t.find(`/cpus/cpu@${i}`)!;
+      expect(cpu.strings('riscv,isa-base')).toEqual(['rv64i']);
+      expect(cpu.strings('riscv,isa-extensions')).toEqual([
+        'i',
+        'm',
+        'a',
+        'f',
+        'd',
+        'c',
+        'zicntr',
+        'zicsr',
+        'zifencei',
+        'sstc',
+      ]);
+      expect(cpu.strings('riscv,isa')).toEqual(['rv64imafdc_zicntr_zicsr_zifencei_sstc']);
+    }
+  });
+
+  it('derives the riscv,isa string from the base and the extension list', () => {
+    expect(isaString({ base: 'rv64i', extensions: ['i', 'm', 'a', 'c'] })).toBe('rv64imac');
+    expect(isaString({ base: 'rv64i', extensions: ['i', 'm', 'zicsr', 'sstc'] })).toBe('rv64im_zicsr_sstc');
+  });
+
   it('decompiles with dtc without errors or warnings', () => {
     for (const cpus of [1, 4]) {
       const r = decompile(buildDtb(cfg({ cpus })));
@@ -54,6 +81,10 @@ describe('board device tree', () => {
       expect(r.stderr).toBe('');
       expect(r.dts).toContain('compatible = "pci-host-ecam-generic";');
       expect(r.dts).toContain(`cpu@${cpus - 1} {`);
+      expect(r.dts).toContain('riscv,isa-base = "rv64i";');
+      // dtc prints a list of short strings as one string with \0 separators; the bytes are the same.
+      const ext = /riscv,isa-extensions = (.*);/.exec(r.dts)?.[1]?.replaceAll('", "', '\\0');
+      expect(ext).toBe('"i\\0m\\0a\\0f\\0d\\0c\\0zicntr\\0zicsr\\0zifencei\\0sstc"');
     }
   });
 });
