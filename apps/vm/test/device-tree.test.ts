@@ -68,6 +68,16 @@ describe('board device tree', () => {
     }
   });
 
+  it('makes the 64-bit PCI window prefetchable, so Linux does not warn about its size', () => {
+    const ranges = fromDtb(buildDtb(cfg())).find('/soc/pci@30000000')!.cells('ranges')!;
+    // (pci flags, pci addr hi/lo, cpu addr hi/lo, size hi/lo) x 3: I/O, 32-bit, 64-bit
+    expect(ranges).toHaveLength(21);
+    expect(ranges[0]).toBe(0x0100_0000);
+    expect(ranges[7]).toBe(0x0200_0000);
+    expect(ranges[14]).toBe(0x4300_0000);
+    expect(ranges.slice(19, 21)).toEqual([4, 0]); // 16 GiB
+  });
+
   it('derives the riscv,isa string from the base and the extension list', () => {
     expect(isaString({ base: 'rv64i', extensions: ['i', 'm', 'a', 'c'] })).toBe('rv64imac');
     expect(isaString({ base: 'rv64i', extensions: ['i', 'm', 'zicsr', 'sstc'] })).toBe('rv64im_zicsr_sstc');

@@ -44,6 +44,8 @@ export interface BoardConfig {
 const PCI_SPACE_IO = 0x0100_0000;
 const PCI_SPACE_MEM32 = 0x0200_0000;
 const PCI_SPACE_MEM64 = 0x0300_0000;
+/** The `p` bit: the window is prefetchable. */
+const PCI_SPACE_PREFETCHABLE = 0x4000_0000;
 
 /**
  * The deprecated `riscv,isa` string for the same ISA ("rv64imafdc_zicsr..."),
@@ -184,7 +186,10 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
       ...u64Cells(PCIE_MMIO32_BASE),
       ...u64Cells(PCIE_MMIO32_BASE),
       ...u64Cells(PCIE_MMIO32_SIZE),
-      PCI_SPACE_MEM64,
+      // Prefetchable, unlike QEMU's virt: a non-prefetchable window over 4 GiB makes
+      // Linux warn "Memory resource size exceeds max for 32 bits" (pci_parse_request_of_pci_ranges);
+      // non-prefetchable BARs are 32-bit and take the window below 4 GiB.
+      PCI_SPACE_MEM64 | PCI_SPACE_PREFETCHABLE,
       ...u64Cells(PCIE_MMIO64_BASE),
       ...u64Cells(PCIE_MMIO64_BASE),
       ...u64Cells(PCIE_MMIO64_SIZE),
