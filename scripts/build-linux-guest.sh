@@ -53,6 +53,7 @@ if [ ${#need[@]} -gt 0 ] && [ "$check" = 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
       log "missing Debian packages and not root: apt-get install ${need[*]}"
+      log "(TSVIRT_SKIP_LINUX=1 bash scripts/test.sh runs the tests without the Linux guest)"
       exit 1
     fi
   fi
