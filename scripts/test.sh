@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up, Debian reference tools,
-# type check, lint, then every package's tests in one vitest run.
+# the Linux guest (built once, then cached; see scripts/build-linux-guest.sh),
+# type check, lint, then every package's tests in one vitest run. The Linux
+# guest's paths reach its test as TSVIRT_LINUX_IMAGE / TSVIRT_LINUX_INITRD.
+# TSVIRT_SKIP_LINUX=1 skips building it (for a machine without the cross
+# tools; the Linux test then says it was skipped).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
 bash scripts/debian-deps.sh
 export PATH="$root/.tools/node_modules/.bin:$PATH"
+if [ "${TSVIRT_SKIP_LINUX:-}" != 1 ]; then
+  paths="$(bash scripts/build-linux-guest.sh)"
+  TSVIRT_LINUX_IMAGE="$(sed -n 's/^TSVIRT_LINUX_IMAGE=//p' <<<"$paths")"
+  TSVIRT_LINUX_INITRD="$(sed -n 's/^TSVIRT_LINUX_INITRD=//p' <<<"$paths")"
+  export TSVIRT_LINUX_IMAGE TSVIRT_LINUX_INITRD
+fi
 pnpm typecheck
 pnpm lint
 pnpm test "$@"

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Sets up the workspace, then runs the VMM. With no arguments it boots the
 # default guest; any arguments go to the VMM (`bash scripts/vm.sh --help`).
+# `--linux` builds (or reuses) the Linux guest with
+# scripts/build-linux-guest.sh and boots it: the other arguments still go to
+# the VMM and win over the defaults (e.g. `--linux --cpus 4`, or
+# `--linux --append "console=ttyS0 tsvirt.shell"` for init's shell).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -10,5 +14,16 @@ if [ ! -f apps/vm/package.json ]; then
   echo "vm: apps/vm is not built yet; the packages and their tests are (bash scripts/test.sh)." >&2
   exit 2
 fi
+args=()
+linux=0
+for a in "$@"; do
+  if [ "$a" = --linux ]; then linux=1; else args+=("$a"); fi
+done
+if [ "$linux" = 1 ]; then
+  paths="$(bash scripts/build-linux-guest.sh)"
+  image="$(sed -n 's/^TSVIRT_LINUX_IMAGE=//p' <<<"$paths")"
+  initrd="$(sed -n 's/^TSVIRT_LINUX_INITRD=//p' <<<"$paths")"
+  args=(--kernel "$image" --initrd "$initrd" --append "console=ttyS0 earlycon" ${args[@]+"${args[@]}"})
+fi
 cd apps/vm
-exec "$root/node_modules/.bin/tsx" src/main.ts "$@"
+exec "$root/node_modules/.bin/tsx" src/main.ts ${args[@]+"${args[@]}"}

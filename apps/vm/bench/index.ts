@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import { runSuite } from '@tsvirt/bench-harness';
 import { boot } from '../src/scripted-boot.ts';
+import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
 import { haveQemu, runQemuScript } from './qemu.ts';
 
 // Whole-VM figures: the default guest's run time, and Debian's U-Boot
 // (time to its autoboot prompt, and `crc32` over 64 MiB) next to QEMU's
-// TCG running the same U-Boot on its own virt board, in the same run.
+// TCG running the same U-Boot on its own virt board, in the same run; and
+// the Linux guest (scripts/build-linux-guest.sh) to its init's first line
+// and to power-off, next to QEMU booting the same Image and initramfs
+// through Debian's OpenSBI fw_jump.
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 const CRC = 'crc32 82000000 4000000\r';
 const steps = [
@@ -70,6 +74,64 @@ if (existsSync(UBOOT)) {
   );
 } else {
   console.log(`(U-Boot cases skipped: ${UBOOT} missing; install Debian's u-boot-qemu)`);
+}
+
+const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+const LINUX_CPUS = 2;
+const linuxSteps = [
+  { expect: 'tsvirt-init: started', send: '' },
+  { expect: 'reboot: Power down', send: '' },
+];
+
+/** One Linux boot on our VM: [ms to init's first line, ms to power-off]. */
+async function ourLinux(g: LinuxGuest): Promise<[number, number]> {
+  const t0 = performance.now();
+  let first = 0;
+  const r = await boot(
+    ['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND, '--cpus', String(LINUX_CPUS)],
+    linuxSteps,
+    (i, t) => {
+      if (i === 0) first = t - t0;
+    },
+  );
+  if (r.result.status !== 0) throw new Error(r.result.reason);
+  return [first, performance.now() - t0];
+}
+
+/** The same Image and initramfs on QEMU's virt under OpenSBI fw_jump (no sample GPU there: init says so and powers off). */
+async function qemuLinux(g: LinuxGuest): Promise<[number, number]> {
+  const at = await runQemuScript(g.image, linuxSteps, 600_000, {
+    bios: FW_JUMP,
+    smp: LINUX_CPUS,
+    // QEMU 7.2 gives only riscv,isa: the kernel reads it when told to (CONFIG_RISCV_ISA_FALLBACK is off).
+    extra: ['-initrd', g.initrd, '-append', `${LINUX_APPEND} riscv_isa_fallback`],
+  });
+  return [at[0]!, at[1]!];
+}
+
+let guest: LinuxGuest | undefined;
+try {
+  guest = linuxGuest();
+} catch (e) {
+  console.log(`(Linux cases skipped: ${(e as Error).message})`);
+}
+if (guest) {
+  const g = guest;
+  const q = haveQemu() && existsSync(FW_JUMP);
+  if (!q) console.log(`(QEMU Linux cases skipped: qemu-system-riscv64 or ${FW_JUMP} missing)`);
+  const base = (name: string) => (q ? name : undefined);
+  if (q) cases.push(timed('QEMU TCG: Linux to init', async () => (await qemuLinux(g))[0]));
+  cases.push(
+    timed('tsvirt: Linux to init', async () => (await ourLinux(g))[0], base('QEMU TCG: Linux to init')),
+  );
+  if (q) cases.push(timed('QEMU TCG: Linux to power-off', async () => (await qemuLinux(g))[1]));
+  cases.push(
+    timed(
+      'tsvirt: Linux to power-off',
+      async () => (await ourLinux(g))[1],
+      base('QEMU TCG: Linux to power-off'),
+    ),
+  );
 }
 
 await runSuite('apps/vm: whole-VM run times (QEMU TCG as the reference where installed)', cases);

@@ -6,12 +6,25 @@ export interface QemuStep {
   send: string;
 }
 
+export interface QemuOptions {
+  /** The firmware (`-bios`); default: QEMU's own OpenSBI. */
+  bios?: string;
+  smp?: number;
+  /** More arguments, e.g. `-initrd` and `-append` for a Linux kernel. */
+  extra?: string[];
+}
+
 /**
  * Run QEMU's `virt` board (TCG) with OpenSBI and `kernel` under a scripted
  * console, returning the time each step's `expect` appeared, measured from
  * the spawn. The reference the VMM is compared with.
  */
-export function runQemuScript(kernel: string, steps: QemuStep[], timeoutMs = 120_000): Promise<number[]> {
+export function runQemuScript(
+  kernel: string,
+  steps: QemuStep[],
+  timeoutMs = 120_000,
+  opts: QemuOptions = {},
+): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const q = spawn(
@@ -20,16 +33,17 @@ export function runQemuScript(kernel: string, steps: QemuStep[], timeoutMs = 120
         '-M',
         'virt',
         '-smp',
-        '2',
+        String(opts.smp ?? 2),
         '-m',
         '256M',
         '-nographic',
         '-bios',
-        'default',
+        opts.bios ?? 'default',
         '-kernel',
         kernel,
         '-monitor',
         'none',
+        ...(opts.extra ?? []),
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );

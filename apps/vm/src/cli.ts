@@ -23,6 +23,8 @@ export interface VmOptions {
   /** Plugin module files to load before creating mdevs. */
   plugin: string[];
   append: string | undefined;
+  /** An initrd / initramfs image, placed in RAM as QEMU does and named in /chosen. */
+  initrd: string | undefined;
   screenshot: string | undefined;
   screenshotEvery: number | undefined;
   /** Instructions each vCPU runs before the next one is scheduled. */
@@ -86,6 +88,10 @@ export function parseArgs(
     )
     .option('--plugin <path>', 'load a vendor mdev driver module from a file (repeatable)', collect, [])
     .option('--append <bootargs>', 'kernel command line, placed in /chosen/bootargs')
+    .option(
+      '--initrd <file>',
+      'initrd or initramfs: placed in RAM as QEMU does, its range in /chosen (linux,initrd-start/end)',
+    )
     .option('--screenshot <file.png>', "write the GPU's display to a PNG at shutdown")
     .option('--screenshot-every <seconds>', 'also write the screenshot every N seconds', (v) => {
       const n = Number(v);
@@ -141,6 +147,7 @@ export function parseArgs(
     mdev: o.mdev.length ? o.mdev : [DEFAULT_MDEV_TYPE],
     plugin: o.plugin,
     append: o.append,
+    initrd: o.initrd,
     screenshot: o.screenshot,
     screenshotEvery: o.screenshotEvery,
     quantum: o.quantum,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   AddressBus,
   coreBusModule,
@@ -74,6 +75,7 @@ import { VmConfigError } from './config-error.ts';
 import { CFI_BANK_SIZE, CfiFlash } from './devices/cfi-flash.ts';
 import { Plic, plicSize } from './devices/plic.ts';
 import { Uart16550 } from './devices/uart16550.ts';
+import { kernelFootprint, placeInitrd } from './initrd.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
@@ -82,11 +84,30 @@ import { VfioPciFunction } from './pci/vfio-pci.ts';
 import { loadHostModules, loadPlugins } from './plugins.ts';
 import { formatMemSize } from './size.ts';
 
+/** The --initrd file's bytes; a missing or unreadable file is a one-line configuration error. */
+function readInitrd(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new VmConfigError(
+      code === 'ENOENT' ? `--initrd ${path}: no such file` : `--initrd ${path}: ${(e as Error).message}`,
+    );
+  }
+}
+
 /** DI token of a VM's KvmVm in its child container. */
 export const KVM_VM = Symbol.for('vm.KvmVm');
 
-/** The guest ISA the device tree advertises: what riscv-hart implements for a VS-mode guest. */
-export const GUEST_ISA = 'rv64imafdc_zicsr_zifencei';
+/**
+ * The guest ISA the device tree advertises: what riscv-hart implements for a
+ * VS-mode guest. Zicntr: cycle/time/instret (hcounteren is all ones); Sstc:
+ * `stimecmp`, as kvm-riscv sets henvcfg.STCE.
+ */
+export const GUEST_ISA = {
+  base: 'rv64i',
+  extensions: ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'sstc'],
+} as const;
 
 /** A passed-through mdev: its PCI function, slot and INTx wiring. */
 export interface Passthrough {
@@ -330,24 +351,45 @@ export class Machine {
     this.memory.commit();
   }
 
-  /** Copy the kernel and the DTB into RAM and point vCPU 0 at the entry (a0 = hart id, a1 = DTB). */
+  /** Copy the kernel, the initrd and the DTB into RAM and point vCPU 0 at the entry (a0 = hart id, a1 = DTB). */
   private loadImages(): void {
     const { mm, opts } = this;
+    const initrd = opts.initrd === undefined ? undefined : readInitrd(opts.initrd);
+    // Where the DTB goes: the top of RAM, 2 MiB aligned below the end, as QEMU's virt
+    // places it; its size changes by a few bytes with /chosen, never by 2 MiB.
+    const dtbAt = (size: number) => Math.floor((RAM_BASE + opts.mem - size) / 0x20_0000) * 0x20_0000;
+    const kernelEnd =
+      this.kernel.format === 'flat'
+        ? this.kernel.entry + kernelFootprint(this.kernel.segments[0]!.data)
+        : this.kernel.end;
+    const placed =
+      initrd === undefined
+        ? undefined
+        : placeInitrd({
+            name: opts.initrd!,
+            size: initrd.length,
+            kernelEntry: this.kernel.entry,
+            kernelEnd,
+            memBytes: opts.mem,
+            limit: dtbAt(0x1_0000),
+          });
     const dtb = buildDtb({
       cpus: opts.cpus,
       memBytes: opts.mem,
       isa: GUEST_ISA,
       mmuType: 'riscv,sv48',
       ...(opts.append !== undefined ? { bootargs: opts.append } : {}),
+      ...(placed !== undefined ? { initrd: placed } : {}),
     });
-    // The DTB goes at the top of RAM, 2 MiB aligned below the end, as QEMU's virt places it.
-    this.dtbGpa = Math.floor((RAM_BASE + opts.mem - dtb.length) / 0x20_0000) * 0x20_0000;
-    if (this.dtbGpa < this.kernel.end) {
+    this.dtbGpa = dtbAt(dtb.length);
+    if (this.dtbGpa < kernelEnd || (placed !== undefined && this.dtbGpa < placed.end)) {
       throw new VmConfigError(
         `--mem ${opts.mem >> 20}M is too small for the kernel and its device tree (raise --mem)`,
       );
     }
     for (const s of this.kernel.segments) mm.copyToUser(this.ramHva + (s.gpa - RAM_BASE), s.data);
+    if (initrd !== undefined && placed !== undefined)
+      mm.copyToUser(this.ramHva + (placed.start - RAM_BASE), initrd);
     mm.copyToUser(this.ramHva + (this.dtbGpa - RAM_BASE), dtb);
     const boot = this.vcpus[0]!;
     boot.setOneReg({ id: riscvCoreReg(0), addr: 0n, value: BigInt(this.kernel.entry) });

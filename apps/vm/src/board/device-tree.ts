@@ -28,8 +28,11 @@ export interface BoardConfig {
   cpus: number;
   /** Guest RAM in bytes, at RAM_BASE. */
   memBytes: number;
-  /** The guest ISA string the vCPUs implement. */
-  isa: string;
+  /**
+   * What the vCPUs implement: the base ("rv64i") and the extensions, in
+   * canonical order (single letters first, then Z*, then S*), lower case.
+   */
+  isa: { base: string; extensions: readonly string[] };
   /** "riscv,sv39" or "riscv,sv48": the largest VS-stage mode the hart implements. */
   mmuType: string;
   bootargs?: string;
@@ -41,6 +44,17 @@ export interface BoardConfig {
 const PCI_SPACE_IO = 0x0100_0000;
 const PCI_SPACE_MEM32 = 0x0200_0000;
 const PCI_SPACE_MEM64 = 0x0300_0000;
+/** The `p` bit: the window is prefetchable. */
+
+/**
+ * The deprecated `riscv,isa` string for the same ISA ("rv64imafdc_zicsr..."),
+ * still read by firmware and kernels older than Linux 6.7.
+ */
+export function isaString(isa: BoardConfig['isa']): string {
+  const single = isa.extensions.filter((e) => e.length === 1 && e !== 'i');
+  const multi = isa.extensions.filter((e) => e.length > 1);
+  return [isa.base + single.join(''), ...multi].join('_');
+}
 
 /**
  * The flattened device tree for this VM's actual configuration: one cpu
@@ -95,7 +109,11 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
       .prop('reg', i)
       .prop('status', 'okay')
       .prop('compatible', 'riscv')
-      .prop('riscv,isa', cfg.isa)
+      // Linux 6.7+ reads the base and the extension list (bindings/riscv/extensions.yaml);
+      // without them it falls back to riscv,isa only with CONFIG_RISCV_ISA_FALLBACK.
+      .prop('riscv,isa', isaString(cfg.isa))
+      .prop('riscv,isa-base', cfg.isa.base)
+      .prop('riscv,isa-extensions', [...cfg.isa.extensions])
       .prop('mmu-type', cfg.mmuType);
     const intcPh = nextPhandle++;
     cpu
@@ -167,6 +185,7 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
       ...u64Cells(PCIE_MMIO32_BASE),
       ...u64Cells(PCIE_MMIO32_BASE),
       ...u64Cells(PCIE_MMIO32_SIZE),
+      // Non-prefetchable as QEMU's virt, but 2 GiB rather than 16 (layout.ts says why).
       PCI_SPACE_MEM64,
       ...u64Cells(pcieMmio64Base(cfg.memBytes)),
       ...u64Cells(pcieMmio64Base(cfg.memBytes)),

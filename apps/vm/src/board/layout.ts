@@ -23,14 +23,27 @@ export const PCIE_PIO_BASE = 0x0300_0000;
 export const PCIE_PIO_SIZE = 0x1_0000;
 export const PCIE_MMIO32_BASE = 0x4000_0000;
 export const PCIE_MMIO32_SIZE = 0x4000_0000;
-/** The 64-bit PCI window's size, QEMU virt's for RV64 (VIRT64_HIGH_PCIE_MMIO_SIZE, 16 GiB). */
-export const PCIE_MMIO64_SIZE = 0x4_0000_0000;
 /**
- * The 64-bit PCI window's base: above RAM, at RAM's end rounded up to the
- * window size, as QEMU's virt places it (16 GiB for up to 14 GiB of RAM).
+ * Where the 64-bit PCI window may start: QEMU virt aligns it to its own size
+ * (VIRT64_HIGH_PCIE_MMIO_SIZE, 16 GiB) above RAM; we keep that placement.
+ */
+export const PCIE_MMIO64_ALIGN = 0x4_0000_0000;
+/**
+ * The 64-bit window's size: 2 GiB, where QEMU virt's is 16 GiB. Linux warns
+ * "Memory resource size exceeds max for 32 bits" for a non-prefetchable
+ * window of 4 GiB or more (pci_parse_request_of_pci_ranges()), and marking
+ * the window prefetchable instead breaks U-Boot 2023.01 (without
+ * CONFIG_SYS_PCI_64BIT it writes 0 into the upper half of a 64-bit BAR it
+ * places there). Non-prefetchable and under 4 GiB pleases both; it still
+ * holds dozens of the largest sample GPU's VRAM BARs.
+ */
+export const PCIE_MMIO64_SIZE = 0x8000_0000;
+/**
+ * The 64-bit PCI window's base: above RAM, at RAM's end rounded up to 16
+ * GiB, as QEMU's virt places it (16 GiB for up to 14 GiB of RAM).
  */
 export function pcieMmio64Base(memBytes: number): number {
-  return Math.ceil((RAM_BASE + memBytes) / PCIE_MMIO64_SIZE) * PCIE_MMIO64_SIZE;
+  return Math.ceil((RAM_BASE + memBytes) / PCIE_MMIO64_ALIGN) * PCIE_MMIO64_ALIGN;
 }
 
 /**
