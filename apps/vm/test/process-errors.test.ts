@@ -62,8 +62,10 @@ describe('the VMM process: a hostile guest is a VM error (status 3) with a summa
     (name, words, why) => {
       const r = vm(['--kernel', flat(`${name.replaceAll(' ', '-')}.bin`, words)]);
       expect(r.status).toBe(3);
-      expect(r.lines[0]).toBe(`vm: vCPU 0: KVM_RUN failed: ${why} (status 3)`);
-      expect(r.lines[1]).toMatch(/^vm: \d+ instructions retired in/);
+      // The device's UUID before the guest runs, then the summary.
+      expect(r.lines[0]).toMatch(/^vm: mdev [0-9a-f-]{36} \(sample_gpu-small on sample-gpu\) at 00:01\.0$/);
+      expect(r.lines[1]).toBe(`vm: vCPU 0: KVM_RUN failed: ${why} (status 3)`);
+      expect(r.lines[2]).toMatch(/^vm: \d+ instructions retired in/);
       expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
       // --no-summary: the reason alone.
       const quiet = vm(['--no-summary', '--kernel', flat(`${name.replaceAll(' ', '-')}.bin`, words)]);
