@@ -137,8 +137,9 @@ describe('the VMM process: a screenshot that fails after the guest ran', () => {
       return;
     }
     expect(r.status).toBe(0);
-    expect(r.lines[0]).toMatch(/^vm: --screenshot \/proc\/version: E[A-Z]+: /);
-    expect(r.lines[1]).toBe('vm: guest shut down (status 0)');
+    expect(r.lines[0]).toMatch(/^vm: mdev [0-9a-f-]{36} /); // the device line before the guest runs
+    expect(r.lines[1]).toMatch(/^vm: --screenshot \/proc\/version: E[A-Z]+: /);
+    expect(r.lines[2]).toBe('vm: guest shut down (status 0)');
   }, 120_000);
 });
 
@@ -157,6 +158,7 @@ describe('the VMM process: stdout closed early', () => {
     const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(status).toBe(141);
     expect(stderr).not.toMatch(/EPIPE|^\s+at /m);
-    expect(stderr.split('\n')[0]).toBe('vm: stdout was closed (status 141)');
+    expect(stderr.split('\n')[0]).toMatch(/^vm: mdev [0-9a-f-]{36} /); // the device line before the guest runs
+    expect(stderr.split('\n')[1]).toBe('vm: stdout was closed (status 141)');
   }, 120_000);
 });
