@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { vmVersion } from '../src/cli.ts';
 import { runMdevCli } from '../src/mdev-cli/program.ts';
 import { MdevStore, mdevStoreDir } from '../src/mdev-cli/store.ts';
 
@@ -334,6 +335,10 @@ describe('tsvirt-mdev: a bad command line is status 2 and one line', () => {
   ])('%j', async (argv, why) => {
     expect(await refused(2, ...argv)).toContain(why);
     expect(existsSync(join(dir, '.active'))).toBe(false);
+  });
+
+  it('--version is status 0 and the package version', async () => {
+    expect(await mdev('--version')).toEqual({ status: 0, out: `${vmVersion()}\n`, err: '' });
   });
 
   it('--help is status 0 and names every command', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type MdevCore, uuidIsValid } from '@tsvirt/mdev-core';
 import { Command, InvalidArgumentError } from 'commander';
+import { vmVersion } from '../cli.ts';
 import { VmConfigError } from '../config-error.ts';
 import { hostMdevCore } from './host-types.ts';
 import {
@@ -84,6 +85,7 @@ function program(io: MdevIo): Command {
     .description(
       'Define, start and list mediated devices for tsvirt-vm, as mdevctl does (definitions in $TSVIRT_MDEV_DIR or ~/.config/tsvirt/mdevctl.d)',
     )
+    .version(vmVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: () => {} })
     .showSuggestionAfterError(false);
