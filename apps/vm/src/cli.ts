@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   EXIT_BAD_CONFIG,
@@ -9,6 +10,8 @@ import {
   EXIT_VM_ERROR,
   VmConfigError,
 } from './config-error.ts';
+import { configFileArgs } from './config-file.ts';
+import { parseMdevSpec } from './mdev-spec.ts';
 import { parseQmpAddress, type QmpAddress } from './qmp/address.ts';
 import { parseMemSize } from './size.ts';
 
@@ -18,7 +21,7 @@ export interface VmOptions {
   cpus: number;
   /** Kernel/firmware image; undefined = the built-in default guest. */
   kernel: string | undefined;
-  /** mdev types to create and pass through, in slot order. */
+  /** --mdev values in slot order: `TYPE[,uuid=UUID]` or the UUID of a tsvirt-mdev device (checked by parseMdevSpec). */
   mdev: string[];
   /** Plugin module files to load before creating mdevs. */
   plugin: string[];
@@ -35,6 +38,9 @@ export interface VmOptions {
   summary: boolean;
   /** Where the QMP control socket listens (`--qmp`), if anywhere. */
   qmp: QmpAddress | undefined;
+  // --- VM-user flags (issue 18) ---
+  /** Print the exit summary as one JSON line (`--json`). */
+  json: boolean;
 }
 
 export const DEFAULT_MDEV_TYPE = 'sample_gpu-small';
@@ -81,8 +87,8 @@ export function parseArgs(
       'kernel or firmware: a RISC-V ELF (loaded at its addresses) or a flat binary (at 0x80200000); default: the built-in guest',
     )
     .option(
-      '--mdev <type>',
-      `create an mdev of this type and pass it through (repeatable; default ${DEFAULT_MDEV_TYPE})`,
+      '--mdev <type[,uuid=UUID]|UUID>',
+      `create an mdev of this type (with this UUID, else a random one), or the tsvirt-mdev device UUID, and pass it through (repeatable; default ${DEFAULT_MDEV_TYPE})`,
       collect,
       [],
     )
@@ -110,7 +116,7 @@ export function parseArgs(
       'times a block is reached before it is compiled (default 16384)',
       intArg('--jit-threshold', 1, 65535),
     )
-    .option('--no-summary', 'do not print the run summary on exit')
+    .option('--no-summary', 'do not print the devices at start nor the run summary on exit')
     .option(
       '--qmp <address>',
       'serve QMP (QEMU Machine Protocol) on unix:PATH or tcp:127.0.0.1:PORT; its quit exits 0',
@@ -122,6 +128,13 @@ export function parseArgs(
         }
       },
     )
+    // --- VM-user flags (issue 18): grouped so other flags merge around them ---
+    .option('--json', 'print the exit summary as one JSON line on stderr (status, reason, exits, devices...)')
+    .option(
+      '--config <file>',
+      'the machine from a JSON file whose keys are these flags (see README); no other flag with it',
+    )
+    .version(vmVersion(), '-V, --version', 'print the version and exit')
     .addHelpText('after', EXIT_STATUS_HELP)
     .exitOverride()
     .configureOutput({
@@ -137,6 +150,8 @@ export function parseArgs(
     throw new VmConfigError((err.message ?? String(e)).replace(/^error: /, ''));
   }
   const o = program.opts();
+  if (o.config !== undefined) return fromConfigFile(program, o.config, out);
+  for (const m of o.mdev as string[]) parseMdevSpec(m);
   if (o.screenshotEvery !== undefined && o.screenshot === undefined) {
     throw new VmConfigError('--screenshot-every needs --screenshot <file.png>');
   }
@@ -155,5 +170,33 @@ export function parseArgs(
     jitThreshold: o.jitThreshold,
     summary: o.summary,
     qmp: o.qmp,
+    json: o.json === true,
   };
+}
+
+/** The package's version, for --version and the JSON summary. */
+export function vmVersion(): string {
+  return (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+}
+
+/**
+ * `--config FILE`: the file's keys become flags parsed as if typed, so a
+ * value is checked exactly as its flag is. Any other flag beside --config is
+ * refused, not merged: which would win is then never a question.
+ */
+function fromConfigFile(program: Command, file: string, out: { write: (s: string) => void }): VmOptions {
+  for (const opt of program.options) {
+    const key = opt.attributeName();
+    if (key !== 'config' && program.getOptionValueSource(key) === 'cli')
+      throw new VmConfigError(`--config ${file}: ${opt.long} given too; put it in the file or drop --config`);
+  }
+  const args = configFileArgs(file);
+  try {
+    return parseArgs(args, out);
+  } catch (e) {
+    if (e instanceof VmConfigError) throw new VmConfigError(`--config ${file}: ${e.message}`);
+    throw e;
+  }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   AddressBus,
@@ -77,6 +76,8 @@ import { Plic, plicSize } from './devices/plic.ts';
 import { Uart16550 } from './devices/uart16550.ts';
 import { kernelFootprint, placeInitrd } from './initrd.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
+import { resolveMdev } from './mdev-boot.ts';
+import { MdevStore } from './mdev-cli/store.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
 import { PciHostSpaces } from './pci/pci-host-spaces.ts';
@@ -118,7 +119,10 @@ export interface Passthrough {
 }
 
 /** The host modules every VM needs, in no particular order (the loader sorts them). */
-function hostModules(files: FdTable, opts: VmOptions): VmmModule[] {
+export function hostModules(
+  files: FdTable,
+  opts: Pick<VmOptions, 'mem' | 'quantum' | 'jit' | 'jitThreshold'>,
+): VmmModule[] {
   const memBytes = opts.mem;
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
   // host-mm holds under 2^32 frames; RAM that large is refused before anything maps it.
@@ -266,14 +270,10 @@ export class Machine {
     const files = this.files;
     let container: number | undefined;
     for (const [i, typeName] of this.opts.mdev.entries()) {
-      const parent = mdevs.parents.find((p) => p.findType(typeName) !== undefined);
-      if (parent === undefined) {
-        const known = mdevs.parents.flatMap((p) => p.types.map((t) => t.sysfsName));
-        throw new VmConfigError(`unknown mdev type ${typeName} (available: ${known.join(', ')})`);
-      }
+      const want = resolveMdev(typeName, mdevs, () => new MdevStore());
       let mdev: MdevDevice;
       try {
-        mdev = mdevs.createDevice(parent.name, typeName, randomUUID());
+        mdev = mdevs.createDevice(want.parent, want.type, want.uuid);
       } catch (e) {
         throw new VmConfigError(`--mdev ${typeName}: ${(e as Error).message}`);
       }

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from './cli.ts';
+import { parseArgs, vmVersion } from './cli.ts';
 import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
 import { TerminalConsole } from './console.ts';
 import { readKernelFile } from './kernel-loader.ts';
 import { Machine } from './machine.ts';
 import { startQmp } from './qmp/vmm.ts';
+import { deviceReports, formatDevice, summaryJson } from './run-report.ts';
 import { checkPngTarget, writePng } from './screenshot.ts';
 import { formatSummary, VmRunner } from './vm-runner.ts';
 
@@ -69,6 +70,9 @@ export async function main(argv: string[]): Promise<number> {
   );
   process.stdin.on('end', () => runner.markInputEnded());
   term.start();
+  // Each device's UUID before the guest runs: what `tsvirt-mdev list` and the JSON summary name it by.
+  const devices = deviceReports(machine.passthrough);
+  if (opts.summary) for (const d of devices) process.stderr.write(`${formatDevice(d)}\n`);
   let result: Awaited<ReturnType<VmRunner['run']>>;
   try {
     result = await runner.run();
@@ -81,18 +85,19 @@ export async function main(argv: string[]): Promise<number> {
   if (stdoutClosed) result = { ...result, status: EXIT_STDOUT_CLOSED, reason: 'stdout was closed' };
   if (opts.screenshot && !screenshot())
     process.stderr.write(`vm: --screenshot: the display was never enabled; ${opts.screenshot} not written\n`);
-  if (opts.summary) process.stderr.write(`${formatSummary(result)}\n`);
+  if (opts.json) process.stderr.write(`${summaryJson(result, devices, vmVersion())}\n`);
+  else if (opts.summary) process.stderr.write(`${formatSummary(result)}\n`);
   else if (result.status !== 0) process.stderr.write(`vm: ${result.reason}\n`);
   return result.status;
 }
 
-const isEntry = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
-if (isEntry) {
-  main(process.argv.slice(2)).then(
+/** Run the VMM as a command (src/main.ts or the `tsvirt-vm` bin) and exit with its status. */
+export function runVmCommand(argv: string[]): void {
+  main(argv).then(
     (status) => process.exit(status),
     (e: unknown) => {
       const err = e as { code?: string; message?: string };
-      if (err.code === 'commander.helpDisplayed') process.exit(0);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
       if (e instanceof VmConfigError) {
         process.stderr.write(`vm: ${e.message}\n`);
         process.exit(EXIT_BAD_CONFIG);
@@ -102,3 +107,6 @@ if (isEntry) {
     },
   );
 }
+
+const isEntry = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isEntry) runVmCommand(process.argv.slice(2));

@@ -62,8 +62,10 @@ describe('the VMM process: a hostile guest is a VM error (status 3) with a summa
     (name, words, why) => {
       const r = vm(['--kernel', flat(`${name.replaceAll(' ', '-')}.bin`, words)]);
       expect(r.status).toBe(3);
-      expect(r.lines[0]).toBe(`vm: vCPU 0: KVM_RUN failed: ${why} (status 3)`);
-      expect(r.lines[1]).toMatch(/^vm: \d+ instructions retired in/);
+      // The device's UUID before the guest runs, then the summary.
+      expect(r.lines[0]).toMatch(/^vm: mdev [0-9a-f-]{36} \(sample_gpu-small on sample-gpu\) at 00:01\.0$/);
+      expect(r.lines[1]).toBe(`vm: vCPU 0: KVM_RUN failed: ${why} (status 3)`);
+      expect(r.lines[2]).toMatch(/^vm: \d+ instructions retired in/);
       expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
       // --no-summary: the reason alone.
       const quiet = vm(['--no-summary', '--kernel', flat(`${name.replaceAll(' ', '-')}.bin`, words)]);
@@ -135,8 +137,9 @@ describe('the VMM process: a screenshot that fails after the guest ran', () => {
       return;
     }
     expect(r.status).toBe(0);
-    expect(r.lines[0]).toMatch(/^vm: --screenshot \/proc\/version: E[A-Z]+: /);
-    expect(r.lines[1]).toBe('vm: guest shut down (status 0)');
+    expect(r.lines[0]).toMatch(/^vm: mdev [0-9a-f-]{36} /); // the device line before the guest runs
+    expect(r.lines[1]).toMatch(/^vm: --screenshot \/proc\/version: E[A-Z]+: /);
+    expect(r.lines[2]).toBe('vm: guest shut down (status 0)');
   }, 120_000);
 });
 
@@ -155,6 +158,7 @@ describe('the VMM process: stdout closed early', () => {
     const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(status).toBe(141);
     expect(stderr).not.toMatch(/EPIPE|^\s+at /m);
-    expect(stderr.split('\n')[0]).toBe('vm: stdout was closed (status 141)');
+    expect(stderr.split('\n')[0]).toMatch(/^vm: mdev [0-9a-f-]{36} /); // the device line before the guest runs
+    expect(stderr.split('\n')[1]).toBe('vm: stdout was closed (status 141)');
   }, 120_000);
 });
