@@ -1,14 +1,14 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { describe, expect, it } from 'vitest';
+import { UBOOT, ubootBar0Steps, vmShScripted } from './uboot-process.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const vmSh = join(root, 'scripts', 'vm.sh');
 const TINY = join(root, 'packages', 'sample-vendor-gpu', 'examples', 'tiny-mdev.ts');
-const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 
 // A plugin author's directory outside the repository: no package.json, no
 // node_modules; the plugin imports @tsvirt/* and gets the VMM's copies.
@@ -63,47 +63,41 @@ describe('plugins from a directory outside the repository (bash scripts/vm.sh in
   it('U-Boot enumerates the tiny device, and md.l reads and writes its scratch register', async () => {
     const uboot = requireDebianTool(UBOOT, 'u-boot-qemu');
     if (!uboot) return;
-    const prompt = '=> ';
-    const steps: { expect: string; send: string | ((out: string) => string) }[] = [
-      { expect: 'Hit any key to stop autoboot', send: ' ' },
-      { expect: prompt, send: 'pci enum\r' },
-      { expect: prompt, send: 'pci\r' },
-      { expect: prompt, send: 'pci bar 00.01.00\r' },
-      {
-        expect: prompt,
-        send: (out) => {
-          const bar = /^ 0 +0x([0-9a-f]+)/m.exec(out)![1]!;
-          return `mw.l ${bar} c0ffee42; md.l ${bar} 2\r`;
-        },
-      },
-      { expect: prompt, send: 'poweroff\r' },
-    ];
-    const child = spawn('bash', [vmSh, '--kernel', uboot, '--plugin', 'tiny.ts', '--mdev', 'tiny-mailbox'], {
-      cwd: dir,
-    });
-    let out = '';
-    let consumed = 0;
-    let step = 0;
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString('latin1');
-      while (step < steps.length) {
-        const at = out.indexOf(steps[step]!.expect, consumed);
-        if (at < 0) break;
-        consumed = at + steps[step]!.expect.length;
-        const send = steps[step]!.send;
-        child.stdin.write(typeof send === 'string' ? send : send(out));
-        step++;
-      }
-    });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
-    const status = await new Promise<number | null>((done) => child.on('close', done));
+    const { out, err, status } = await vmShScripted(
+      dir,
+      ['--kernel', uboot, '--plugin', 'tiny.ts', '--mdev', 'tiny-mailbox'],
+      ubootBar0Steps('00.01.00', 0, 'c0ffee42'),
+    );
     expect(out).toMatch(/00\.01\.00 +0x7e57 +0x00ff +Does not fit any class/);
     // The BAR was decoded (memory enable reached the device): not the ffffffff of an unclaimed address.
     expect(out).toMatch(/[0-9a-f]{8}: c0ffee42 00000000/);
     expect(out).toContain('poweroff ...');
+    expect(status, err).toBe(0);
+  }, 300_000);
+
+  it('a plugin with its own copies of the tsvirt packages loads and its device works', async () => {
+    const uboot = requireDebianTool(UBOOT, 'u-boot-qemu');
+    if (!uboot) return;
+    // A plugin directory as `npm install` would leave it: node_modules holding
+    // copies (not links) of the packages, so Node loads them a second time.
+    const own = mkdtempSync(join(tmpdir(), 'vm-plugin-own-'));
+    copyFileSync(TINY, join(own, 'tiny.ts'));
+    for (const p of ['core-bus', 'mdev-core', 'vfio-mpci', 'vfio-core', 'host-mm']) {
+      const to = join(own, 'node_modules', '@tsvirt', p);
+      cpSync(join(root, 'packages', p, 'src'), join(to, 'src'), { recursive: true });
+      copyFileSync(join(root, 'packages', p, 'package.json'), join(to, 'package.json'));
+    }
+    for (const dep of ['tsyringe', 'reflect-metadata'])
+      symlinkSync(
+        realpathSync(join(root, 'packages', 'core-bus', 'node_modules', dep)),
+        join(own, 'node_modules', dep),
+      );
+    const { out, err, status } = await vmShScripted(
+      own,
+      ['--kernel', uboot, '--plugin', 'tiny.ts', '--mdev', 'tiny-mailbox'],
+      ubootBar0Steps('00.01.00', 0, 'c0ffee43'),
+    );
+    expect(out).toMatch(/[0-9a-f]{8}: c0ffee43 00000000/);
     expect(status, err).toBe(0);
   }, 300_000);
 });
