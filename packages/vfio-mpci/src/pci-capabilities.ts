@@ -24,6 +24,9 @@ export const PCI_MSI_ADDRESS_LO = 4;
 export const PCI_MSI_ADDRESS_HI = 8;
 export const PCI_MSI_DATA_32 = 8;
 export const PCI_MSI_DATA_64 = 12;
+export const PCI_MSI_FLAGS_MASKBIT = 0x0100;
+export const PCI_MSI_MASK_32 = 12;
+export const PCI_MSI_MASK_64 = 16;
 export const PCI_MSIX_FLAGS_MASKALL = 0x4000;
 export const PCI_MSIX_TABLE = 4;
 export const PCI_MSIX_PBA = 8;
@@ -54,24 +57,30 @@ export function addPmCapability(cfg: PciConfigSpace): number {
 }
 
 /**
- * MSI with `vectors` (1-32, a power of two) messages, 32- or 64-bit address,
- * no per-vector masking: Enable and Multiple Message Enable writable, the
- * address (dword-aligned) and data writable.
+ * MSI with `vectors` (1-32, a power of two) messages, a 32- or 64-bit
+ * address (default 64) and, if `maskable`, per-vector mask bits (the mask
+ * register writable for the vectors there are; the pending register is the
+ * device's to set). Enable and Multiple Message Enable writable, the address
+ * (dword-aligned) and data writable.
  */
 export function addMsiCapability(
   cfg: PciConfigSpace,
-  opts: { vectors?: number; is64?: boolean } = {},
+  opts: { vectors?: number; is64?: boolean; maskable?: boolean } = {},
 ): number {
   const vectors = opts.vectors ?? 1;
   if (![1, 2, 4, 8, 16, 32].includes(vectors))
     fail('EINVAL', `MSI vectors ${vectors} is not a power of two 1-32`);
   const is64 = opts.is64 ?? true;
-  const pos = cfg.addCapability(PCI_CAP_ID_MSI, is64 ? 14 : 10);
-  cfg.set16(pos + PCI_MSI_FLAGS, (Math.log2(vectors) << 1) | (is64 ? PCI_MSI_FLAGS_64BIT : 0));
+  const maskable = opts.maskable ?? false;
+  const pos = cfg.addCapability(PCI_CAP_ID_MSI, (is64 ? 14 : 10) + (maskable ? 10 : 0));
+  const flags = (Math.log2(vectors) << 1) | (is64 ? PCI_MSI_FLAGS_64BIT : 0);
+  cfg.set16(pos + PCI_MSI_FLAGS, flags | (maskable ? PCI_MSI_FLAGS_MASKBIT : 0));
   cfg.setMask16(pos + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
   cfg.setMask32(pos + PCI_MSI_ADDRESS_LO, 0xffff_fffc);
   if (is64) cfg.setMask32(pos + PCI_MSI_ADDRESS_HI, 0xffff_ffff);
   cfg.setMask16(pos + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 0xffff);
+  if (maskable)
+    cfg.setMask32(pos + (is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32), vectors === 32 ? -1 : (1 << vectors) - 1);
   return pos;
 }
 

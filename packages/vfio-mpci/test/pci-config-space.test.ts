@@ -136,6 +136,20 @@ describe('PciConfigSpace (vfu_pci_init / vfu_pci_set_id for device authors)', ()
     expect(rd(cfg, exp + 0x12, 2)).toBe(0x0011);
   });
 
+  it('MSI with per-vector masking: mask bits writable for the vectors there are, pending read-only', () => {
+    const cfg = new PciConfigSpace({ vendor: 1, device: 2, classCode: 0 });
+    const msi = addMsiCapability(cfg, { vectors: 2, is64: false, maskable: true });
+    expect(rd(cfg, msi + 2, 2)).toBe(0x0102);
+    wr(cfg, msi + 12, 0xffffffff);
+    expect(rd(cfg, msi + 12)).toBe(0x3);
+    wr(cfg, msi + 16, 0xffffffff);
+    expect(rd(cfg, msi + 16)).toBe(0);
+    expect(addPmCapability(cfg)).toBe(msi + 20);
+    const all = addMsiCapability(cfg, { vectors: 32, maskable: true });
+    wr(cfg, all + 16, 0xffffffff);
+    expect(rd(cfg, all + 16)).toBe(0xffffffff);
+  });
+
   it('refuses bad BARs and capabilities with EINVAL/EEXIST/ENOSPC and changes nothing', () => {
     const cfg = gpu();
     const before = [cfg.config.slice(), cfg.wmask.slice()];
