@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as host from '../src/index.ts';
@@ -7,8 +7,12 @@ import { stack, UUID } from './fake-vendor.ts';
 // A plugin may bring its own copy of @tsvirt/vfio-mpci: load the package's
 // source a second time, from a copied directory, so it is a distinct module
 // instance with its own module-level state.
+// The copy sits inside the package (so its @tsvirt/* imports resolve through
+// the package's node_modules), in test/.readme/, a scratch directory git and
+// Biome ignore.
 const pkg = join(import.meta.dirname, '..');
-const copyDir = mkdtempSync(join(pkg, '.second-copy-'));
+mkdirSync(join(pkg, 'test', '.readme'), { recursive: true });
+const copyDir = mkdtempSync(join(pkg, 'test', '.readme', 'second-copy-'));
 cpSync(join(pkg, 'src'), join(copyDir, 'src'), { recursive: true });
 const second: typeof host = await import(/* @vite-ignore */ join(copyDir, 'src/index.ts'));
 afterAll(() => rmSync(copyDir, { recursive: true, force: true }));
