@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDebianTool } from '@tsvirt/test-utils';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UBOOT, ubootBar0Steps, vmShScripted } from './uboot-process.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -19,6 +19,10 @@ export default defineModule({ name: '${name}', register() {} });
 `;
 writeFileSync(join(dir, 'plain.mjs'), plain('plain-mjs'));
 writeFileSync(join(dir, 'plain.js'), plain('plain-js'));
+const own = mkdtempSync(join(tmpdir(), 'vm-plugin-own-'));
+afterAll(() => {
+  for (const d of [dir, own]) rmSync(d, { recursive: true, force: true });
+});
 writeFileSync(join(dir, 'needs-acme.mjs'), "import { x } from '@acme/not-installed';\nexport default x;\n");
 
 /** `bash scripts/vm.sh ARGS` typed in the plugin's directory, stdin not a TTY. */
@@ -80,7 +84,6 @@ describe('plugins from a directory outside the repository (bash scripts/vm.sh in
     if (!uboot) return;
     // A plugin directory as `npm install` would leave it: node_modules holding
     // copies (not links) of the packages, so Node loads them a second time.
-    const own = mkdtempSync(join(tmpdir(), 'vm-plugin-own-'));
     copyFileSync(TINY, join(own, 'tiny.ts'));
     for (const p of ['core-bus', 'mdev-core', 'vfio-mpci', 'vfio-core', 'host-mm']) {
       const to = join(own, 'node_modules', '@tsvirt', p);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDebianTool } from '@tsvirt/test-utils';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UBOOT, ubootBar0Steps, vmShScripted } from './uboot-process.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -13,6 +13,7 @@ const root = join(import.meta.dirname, '..', '..', '..');
 // packages and the test tools from the checkout, run its test and type
 // check, then boot U-Boot with the plugin and find the device.
 const dir = mkdtempSync(join(tmpdir(), 'hello-mdev-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 cpSync(join(root, 'templates', 'mdev-plugin'), dir, { recursive: true });
 mkdirSync(join(dir, 'node_modules', '@tsvirt'), { recursive: true });
 for (const p of ['core-bus', 'mdev-core', 'vfio-mpci'])
