@@ -5,12 +5,13 @@
 # scripts/build-linux-guest.sh and boots it: the other arguments still go to
 # the VMM and win over the defaults (e.g. `--linux --cpus 4`, or
 # `--linux --append "console=ttyS0 tsvirt.shell"` for init's shell).
+# The VMM runs in the caller's directory, so relative paths (--plugin,
+# --kernel, --screenshot) mean what they mean where the command was typed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-bash scripts/setup.sh
+(cd "$root" && bash scripts/setup.sh)
 export PATH="$root/.tools/node_modules/.bin:$PATH"
-if [ ! -f apps/vm/package.json ]; then
+if [ ! -f "$root/apps/vm/package.json" ]; then
   echo "vm: apps/vm is not built yet; the packages and their tests are (bash scripts/test.sh)." >&2
   exit 2
 fi
@@ -20,10 +21,9 @@ for a in "$@"; do
   if [ "$a" = --linux ]; then linux=1; else args+=("$a"); fi
 done
 if [ "$linux" = 1 ]; then
-  paths="$(bash scripts/build-linux-guest.sh)"
+  paths="$(bash "$root/scripts/build-linux-guest.sh")"
   image="$(sed -n 's/^TSVIRT_LINUX_IMAGE=//p' <<<"$paths")"
   initrd="$(sed -n 's/^TSVIRT_LINUX_INITRD=//p' <<<"$paths")"
   args=(--kernel "$image" --initrd "$initrd" --append "console=ttyS0 earlycon" ${args[@]+"${args[@]}"})
 fi
-cd apps/vm
-exec "$root/node_modules/.bin/tsx" src/main.ts ${args[@]+"${args[@]}"}
+exec "$root/node_modules/.bin/tsx" --tsconfig "$root/apps/vm/tsconfig.json" "$root/apps/vm/src/main.ts" ${args[@]+"${args[@]}"}

@@ -19,12 +19,22 @@ function reason(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 
-/** Import each --plugin file; one that does not load is bad configuration naming it. */
+/**
+ * The VMM's own packages, offered to plugins: a plugin file copied anywhere
+ * imports `@tsvirt/...` and, having no node_modules of its own, gets the
+ * VMM's copies (resolved from this file, as apps/vm depends on them all).
+ */
+const HOST_IMPORTS = { from: import.meta.url, scope: '@tsvirt/' };
+
+/**
+ * Import each --plugin file, a relative path taken from the directory the
+ * VMM was started in; one that does not load is bad configuration naming it.
+ */
 export async function loadPlugins(paths: readonly string[]): Promise<LoadedPlugin[]> {
   const out: LoadedPlugin[] = [];
   for (const path of paths) {
     try {
-      out.push({ path, module: await loadPluginModule(path) });
+      out.push({ path, module: await loadPluginModule(path, { hostImports: HOST_IMPORTS }) });
     } catch (e) {
       throw new VmConfigError(`--plugin ${path}: ${reason(e)}`);
     }

@@ -20,6 +20,12 @@ export interface Driver<Dev extends Device = Device> {
 /** A device (struct device) on a named bus. */
 export class Device {
   driver: Driver | undefined = undefined;
+  /**
+   * The bound driver's per-device state (dev_set_drvdata()/dev_get_drvdata()).
+   * It lives on the device, not in a driver module's map, so a second copy
+   * of the driver's package (a plugin's own) finds it too.
+   */
+  driverData: unknown = undefined;
   /** Why the last probe of this device failed, for each driver that refused it. */
   readonly probeErrors = new Map<string, KernelError>();
 
@@ -166,6 +172,7 @@ export class DriverCore {
       drv.probe(dev);
     } catch (e) {
       dev.driver = undefined;
+      dev.driverData = undefined; // really_probe()'s failure path: dev_set_drvdata(dev, NULL)
       const err =
         e instanceof KernelError
           ? e
@@ -183,6 +190,7 @@ export class DriverCore {
     const drv = dev.driver!;
     drv.remove(dev);
     dev.driver = undefined;
+    dev.driverData = undefined; // device_unbind_cleanup()
     this.emit({ kind: 'unbind', device: dev, driver: drv });
   }
 }

@@ -12,11 +12,11 @@ export { floorIndex } from './floor-index.ts';
 export { fail, isKernelError, KernelError } from './kernel-error.ts';
 export {
   defineModule,
-  loadPluginModule,
   ModuleError,
   ModuleLoader,
   orderModules,
   type VmmModule,
 } from './module.ts';
+export { type LoadPluginOptions, loadPluginModule } from './plugin-loader.ts';
 export { DRIVER_CORE, MODULE_LOADER } from './tokens.ts';
 export { WORK_QUEUE, WorkQueue, type WorkStruct } from './work-queue.ts';

@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { DependencyContainer } from 'tsyringe';
 import { container as rootContainer } from 'tsyringe';
 import type { ErrnoCode } from './errno.ts';
-import { fail, KernelError } from './kernel-error.ts';
+import { KernelError } from './kernel-error.ts';
 
 /**
  * A module: one package's contribution to a VMM. It names the modules it
@@ -40,7 +37,8 @@ export class ModuleError extends KernelError {
   }
 }
 
-function isModule(m: unknown): m is VmmModule {
+/** A VmmModule by shape, not by class: a plugin's own copy of this package makes them too. */
+export function isModule(m: unknown): m is VmmModule {
   return (
     typeof m === 'object' &&
     m !== null &&
@@ -151,29 +149,4 @@ function registerModule(m: VmmModule, c: DependencyContainer): void {
           : String(e);
     throw new ModuleError(m.name, code, `module ${m.name}: register() failed: ${why}`);
   }
-}
-
-/**
- * Load a plugin: an ES module file whose default export (or `module` export)
- * is a VmmModule. A file that does not export one is EINVAL; a missing file
- * is ENOENT; one that fails to evaluate is ENOEXEC.
- */
-export async function loadPluginModule(path: string): Promise<VmmModule> {
-  const abs = isAbsolute(path) ? path : resolve(process.cwd(), path);
-  let ns: Record<string, unknown>;
-  try {
-    ns = await import(pathToFileURL(abs).href);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    // Only the plugin file itself missing is ENOENT; a module it imports that is missing does not evaluate.
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'ENOENT') && !existsSync(abs))
-      fail('ENOENT', `plugin ${path} not found`);
-    // A file that does not evaluate (a syntax error, a throw at load) is finit_module()'s ENOEXEC.
-    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    fail('ENOEXEC', `plugin ${path} failed to load: ${first}`);
-  }
-  const m = ns.default ?? ns.module;
-  if (!isModule(m))
-    fail('EINVAL', `plugin ${path} does not export a module (default export with name and register())`);
-  return m;
 }

@@ -100,6 +100,30 @@ describe('DriverCore', () => {
     expect(dev2.driver?.name).toBe('va-good');
   });
 
+  it('keeps the driver data on the device while bound, and clears it on unbind and on a failed probe', () => {
+    const core = newCore();
+    const probe = (fails: boolean): Driver<PciLikeDevice> => ({
+      name: fails ? 'va-bad' : 'va-good',
+      bus: 'demo',
+      probe(dev) {
+        dev.driverData = { state: 1 }; // dev_set_drvdata() before the probe gives up
+        if (fails) fail('EIO', 'refuses');
+      },
+      remove() {},
+    });
+    const dev = new PciLikeDevice('d0', 0xa);
+    const bad = probe(true);
+    const good = probe(false);
+    core.registerDriver(bad);
+    core.addDevice(dev);
+    expect(dev.driverData).toBeUndefined();
+    core.unregisterDriver(bad);
+    core.registerDriver(good);
+    expect(dev.driverData).toEqual({ state: 1 });
+    core.unregisterDriver(good);
+    expect(dev.driverData).toBeUndefined();
+  });
+
   it('a probe that throws a non-kernel error is still contained', () => {
     const core = newCore();
     core.registerDriver({

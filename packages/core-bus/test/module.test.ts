@@ -180,6 +180,14 @@ describe('plugins', () => {
     expect(loader.host.resolve(Symbol.for('test.plugin.greeting'))).toBe('hello from a plugin');
   });
 
+  it('takes a relative path from the given directory, and says where it looked when it is not there', async () => {
+    expect((await loadPluginModule('plugin-ok.ts', { cwd: fixtures })).name).toBe('demo-plugin');
+    await expect(loadPluginModule('plugin-ok.ts', { cwd: import.meta.dirname })).rejects.toMatchObject({
+      code: 'ENOENT',
+      detail: `plugin plugin-ok.ts not found (looked for ${join(import.meta.dirname, 'plugin-ok.ts')})`,
+    });
+  });
+
   it('refuses a file that exports no module, and a missing file', async () => {
     await expect(loadPluginModule(join(fixtures, 'plugin-bad.ts'))).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(loadPluginModule(join(fixtures, 'nope.ts'))).rejects.toMatchObject({ code: 'ENOENT' });

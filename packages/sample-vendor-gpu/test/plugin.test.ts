@@ -36,9 +36,15 @@ describe('loading as plugins', () => {
     expect(d.rd32(0n)).toBe(0xcafe);
     d.wr32(4n, 1);
     expect(d.intx.read()).toBe(1n);
-    // Config space is read-only in this driver.
+    expect(d.rd32(4n)).toBe(1);
+    // The IDs are read-only; the command register takes memory enable; BAR0 sizes as 4 KiB.
     d.wr32(7n << 40n, 0);
     expect(d.rd32(7n << 40n)).toBe(0x00ff7e57);
+    d.wr32((7n << 40n) | 4n, 0x0002);
+    expect(d.rd32((7n << 40n) | 4n) & 0xffff).toBe(0x0002);
+    expect(d.rd32((7n << 40n) | 4n) >>> 16).toBe(0x0008); // status: INTx asserted
+    d.wr32((7n << 40n) | 0x10n, 0xffffffff);
+    expect(d.rd32((7n << 40n) | 0x10n)).toBe(0xfffff000);
   });
 
   it('a path that does not exist is ENOENT', async () => {

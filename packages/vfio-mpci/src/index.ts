@@ -29,7 +29,9 @@ export {
   VfioMpciDriver,
   type VfioMpciDriverOptions,
 } from './mpci-driver.ts';
+export * from './pci-capabilities.ts';
 export * from './pci-config.ts';
+export * from './pci-config-space.ts';
 export {
   getRegionInfo,
   type MpciRegion,

@@ -6,11 +6,18 @@ import type { RemapPfnRange, ZapVmaPtes } from './mmap.ts';
 import { MpciDevice } from './mpci-device.ts';
 import { isMpciParentOps } from './vendor-ops.ts';
 
-const byMdev = new WeakMap<MdevDevice, MpciDevice>();
+const DRIVER_NAME = 'vfio_mpci';
 
-/** The vfio-mpci device bound to an mdev, if any. */
+/**
+ * The vfio-mpci device bound to an mdev, if any: dev_get_drvdata() of an
+ * mdev whose driver is vfio_mpci. The state lives on the mdev (not in a map
+ * of this module), and the driver is known by name (not by class), so a
+ * plugin that brings its own copy of this package gets the same answer as
+ * the VMM's copy that bound the device.
+ */
 export function mpciDevice(mdev: MdevDevice): MpciDevice | undefined {
-  return byMdev.get(mdev);
+  if (mdev.driver?.name !== DRIVER_NAME) return undefined;
+  return mdev.driverData as MpciDevice | undefined;
 }
 
 /**
@@ -19,7 +26,7 @@ export function mpciDevice(mdev: MdevDevice): MpciDevice | undefined {
  * Undefined while no vfio-mpci driver is bound.
  */
 export function mpciIrqs(mdev: MdevDevice): MpciIrqs | undefined {
-  return byMdev.get(mdev)?.irqs;
+  return mpciDevice(mdev)?.irqs;
 }
 
 /**
@@ -27,7 +34,7 @@ export function mpciIrqs(mdev: MdevDevice): MpciIrqs | undefined {
  * vfio_pin_pages() / vfio_dma_rw() / vfio_register_notifier() of vfio-core.
  */
 export function mpciVfioDevice(mdev: MdevDevice): VfioDevice | undefined {
-  return byMdev.get(mdev)?.vdev;
+  return mpciDevice(mdev)?.vdev;
 }
 
 export interface VfioMpciDriverOptions {
@@ -44,7 +51,7 @@ export interface VfioMpciDriverOptions {
  * it (or a new emulated one when mdev-core's groups are not vfio-core's).
  */
 export class VfioMpciDriver implements MdevDriver {
-  readonly name = 'vfio_mpci';
+  readonly name = DRIVER_NAME;
   readonly bus = MDEV_BUS_NAME;
   readonly deviceApis = [VFIO_DEVICE_API_PCI_STRING];
   private readonly vdevs = new Map<MdevDevice, VfioDevice>();
@@ -71,7 +78,7 @@ export class VfioMpciDriver implements MdevDriver {
         : this.vfio.registerEmulatedIommuDev(mdev, dev, dev);
     this.vdevs.set(mdev, vdev);
     dev.vdev = vdev;
-    byMdev.set(mdev, dev);
+    mdev.driverData = dev; // dev_set_drvdata()
   }
 
   /**
@@ -82,12 +89,12 @@ export class VfioMpciDriver implements MdevDriver {
    */
   remove(mdev: MdevDevice): void {
     const vdev = this.vdevs.get(mdev);
-    const dev = byMdev.get(mdev);
+    const dev = mdev.driverData as MpciDevice | undefined;
     if (vdev === undefined || dev === undefined) return;
     this.vdevs.delete(mdev);
     const gone = this.vfio.unregisterGroupDev(vdev);
     if (!gone) dev.revoke();
-    byMdev.delete(mdev);
+    mdev.driverData = undefined;
   }
 
   /** The VFIO device of a bound mdev. */

@@ -99,6 +99,8 @@ export interface FakeState {
  * Every access it sees is logged as "r4 0x...": width and file offset.
  */
 export interface FakeOpts {
+  /** The vfio-mpci driver to bind with (a second copy's, say); default this copy's. */
+  makeDriver?: (vfio: VfioCore) => VfioMpciDriver;
   mapFallback?: boolean;
   noDisplay?: boolean;
   noReset?: boolean;
@@ -375,7 +377,7 @@ export function stack(opts: FakeOpts = {}) {
   const vfio = new VfioCore();
   vfio.registerIommuDriver(nullIommuDriver);
   const mdevs = new MdevCore(driverCore, { groups: vfio.mdevIommuGroups });
-  const driver = new VfioMpciDriver(vfio);
+  const driver = opts.makeDriver?.(vfio) ?? new VfioMpciDriver(vfio);
   mdevs.registerDriver(driver);
   const host = new FakeHostMemory();
   const vendor = fakeVendor(host, opts);
