@@ -33,6 +33,8 @@ export interface VmOptions {
   summary: boolean;
   /** Where the QMP control socket listens (`--qmp`), if anywhere. */
   qmp: QmpAddress | undefined;
+  /** A snapshot to resume from (`--restore PATH`, or QEMU's `--incoming file:PATH`). */
+  restore?: string | undefined;
 }
 
 export const DEFAULT_MDEV_TYPE = 'sample_gpu-small';
@@ -116,6 +118,15 @@ export function parseArgs(
         }
       },
     )
+    .option(
+      '--restore <file>',
+      'resume the VM saved in this snapshot (QMP migrate "file:PATH"); --mem, --cpus and --mdev must match it',
+    )
+    .option('--incoming <uri>', "QEMU's spelling of --restore: file:PATH (no other scheme yet)", (v) => {
+      if (!v.startsWith('file:') || v.length === 5)
+        throw new InvalidArgumentError('only file:PATH is supported (live migration is not implemented yet)');
+      return v.slice(5);
+    })
     .addHelpText('after', EXIT_STATUS_HELP)
     .exitOverride()
     .configureOutput({
@@ -134,7 +145,10 @@ export function parseArgs(
   if (o.screenshotEvery !== undefined && o.screenshot === undefined) {
     throw new VmConfigError('--screenshot-every needs --screenshot <file.png>');
   }
+  if (o.restore !== undefined && o.incoming !== undefined)
+    throw new VmConfigError('--restore and --incoming name the same thing; give one');
   return {
+    restore: o.restore ?? o.incoming,
     mem: parseMemSize(o.mem),
     cpus: o.cpus,
     kernel: o.kernel,
