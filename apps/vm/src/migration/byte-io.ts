@@ -129,3 +129,14 @@ export class ByteReader {
     if (this.left !== 0) fail('EINVAL', `${this.what} has ${this.left} unexpected trailing bytes`);
   }
 }
+
+/** Chunks joined into one plain Uint8Array (not a Buffer, whose slice() would share memory). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { ByteReader, ByteWriter } from './byte-io.ts';
+import { ByteReader, ByteWriter, concatBytes } from './byte-io.ts';
 
 /**
  * The migration stream, shaped as QEMU's (migration/savevm.c): a header with
@@ -81,7 +81,7 @@ export function encodeStream(write: (w: MigrationStreamWriter) => void): Uint8Ar
   const w = new MigrationStreamWriter((c) => chunks.push(c));
   write(w);
   w.end();
-  return Buffer.concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**

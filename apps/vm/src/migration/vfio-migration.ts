@@ -14,6 +14,7 @@ import {
   type VfioDeviceFeatureMigState,
   type VfioDeviceFile,
 } from '@tsvirt/vfio-core';
+import { concatBytes } from './byte-io.ts';
 
 // The VMM side of VFIO migration v2, as QEMU's hw/vfio/migration.c drives it.
 
@@ -89,7 +90,7 @@ export function vfioSaveDevice(device: VfioDeviceFile, files: FdTable): Uint8Arr
     files.close(fd);
   }
   vfioSetState(device, VFIO_DEVICE_STATE_STOP);
-  return Buffer.concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**
