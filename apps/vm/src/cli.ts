@@ -55,7 +55,8 @@ const EXIT_STATUS_HELP = `
 Exit status:
   ${EXIT_SHUTDOWN}    the guest shut down (SBI SRST) with no failure reason
   ${EXIT_GUEST_FAILURE}    the guest shut down reporting a system failure
-  ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin),
+  ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin,
+       a --restore stream that does not fit),
        refused before the guest runs with a one-line reason
   ${EXIT_VM_ERROR}    a VM or CPU error (KVM_RUN failed because of the guest, a KVM internal error,
        every vCPU halted for good)
