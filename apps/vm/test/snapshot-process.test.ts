@@ -104,6 +104,18 @@ describe('snapshots through QMP migrate "file:" and --restore (U-Boot)', () => {
     expect(tcp.error.desc).toContain("'tcp'");
     expect((await qs.execute('query-migrate')).return).toEqual({});
     expect((await qs.execute('query-status')).return).toEqual({ running: true, status: 'running' });
+    // A file that cannot be opened is an error reply; one that fails while written is "failed",
+    // and the VM, which was running, runs on.
+    const noDir = await qs.execute('migrate', { uri: `file:${join(dir, 'missing', 'x.snap')}` });
+    expect(noDir.error).toMatchObject({ class: 'GenericError' });
+    expect(noDir.error.desc).toMatch(/^Could not open '.*x\.snap': No such file or directory$/);
+    expect(await qs.execute('migrate', { uri: 'file:/dev/full' })).toMatchObject({ return: {} });
+    const failed = (await qs.execute('query-migrate')).return;
+    expect(failed).toMatchObject({ status: 'failed' });
+    expect(failed['error-desc']).toContain('ENOSPC');
+    expect((await qs.execute('query-status')).return).toEqual({ running: true, status: 'running' });
+    r = await uboot(src, 'crc32 82000000 100000', r.at);
+    expect(crcOf(r.out)).toBe(crc);
 
     // stop, then migrate: the stream records "paused", and the source stays in postmigrate.
     expect(await qs.execute('stop')).toMatchObject({ return: {} });
