@@ -38,6 +38,8 @@ export interface VmOptions {
   summary: boolean;
   /** Where the QMP control socket listens (`--qmp`), if anywhere. */
   qmp: QmpAddress | undefined;
+  /** A snapshot to resume from (`--restore PATH`, or QEMU's `--incoming file:PATH`). */
+  restore?: string | undefined;
   // --- VM-user flags (issue 18) ---
   /** Print the exit summary as one JSON line (`--json`). */
   json: boolean;
@@ -61,7 +63,8 @@ const EXIT_STATUS_HELP = `
 Exit status:
   ${EXIT_SHUTDOWN}    the guest shut down (SBI SRST) with no failure reason
   ${EXIT_GUEST_FAILURE}    the guest shut down reporting a system failure
-  ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin),
+  ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin,
+       a --restore stream that does not fit),
        refused before the guest runs with a one-line reason
   ${EXIT_VM_ERROR}    a VM or CPU error (KVM_RUN failed because of the guest, a KVM internal error,
        every vCPU halted for good)
@@ -128,6 +131,15 @@ export function parseArgs(
         }
       },
     )
+    .option(
+      '--restore <file>',
+      'resume the VM saved in this snapshot (QMP migrate "file:PATH"); --mem, --cpus and --mdev must match it',
+    )
+    .option('--incoming <uri>', "QEMU's spelling of --restore: file:PATH (no other scheme yet)", (v) => {
+      if (!v.startsWith('file:') || v.length === 5)
+        throw new InvalidArgumentError('only file:PATH is supported (live migration is not implemented yet)');
+      return v.slice(5);
+    })
     // --- VM-user flags (issue 18): grouped so other flags merge around them ---
     .option('--json', 'print the exit summary as one JSON line on stderr (status, reason, exits, devices...)')
     .option(
@@ -155,7 +167,10 @@ export function parseArgs(
   if (o.screenshotEvery !== undefined && o.screenshot === undefined) {
     throw new VmConfigError('--screenshot-every needs --screenshot <file.png>');
   }
+  if (o.restore !== undefined && o.incoming !== undefined)
+    throw new VmConfigError('--restore and --incoming name the same thing; give one');
   return {
+    restore: o.restore ?? o.incoming,
     mem: parseMemSize(o.mem),
     cpus: o.cpus,
     kernel: o.kernel,

@@ -205,8 +205,9 @@ export class Machine {
     consoleOut: (byte: number) => void,
   ): Promise<Machine> {
     const m = new Machine(opts, consoleOut);
-    // Refuse a bad kernel before building anything.
-    m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
+    // Refuse a bad kernel before building anything. A VM restored from a stream (--restore) gets its RAM,
+    // vCPUs and devices from the stream instead, so it loads no kernel and no DTB.
+    if (opts.restore === undefined) m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
     const plugins = await loadPlugins(opts.plugin);
     loadHostModules(m.loader, [...hostModules(m.files, opts), sampleGpuModule], plugins);
     const why = ramLayoutProblem(
@@ -219,7 +220,7 @@ export class Machine {
     m.mm = m.loader.host.resolve<MmStruct>(HOST_MM);
     m.buildBoard();
     m.attachMdevs();
-    m.loadImages();
+    if (opts.restore === undefined) m.loadImages();
     return m;
   }
 
@@ -342,9 +343,10 @@ export class Machine {
   /**
    * The guest (un)mapped or moved a BAR: its region moves in its PCI space
    * and the memory map is re-rendered; only what became visible or hidden
-   * changes on the MMIO bus and in the memslots.
+   * changes on the MMIO bus and in the memslots. A restored VM's BAR
+   * placements come through here too.
    */
-  private barMoved(fn: VfioPciFunction, c: BarChange): void {
+  barMoved(fn: VfioPciFunction, c: BarChange): void {
     const region = this.barRegions.get(fn)?.[c.bar];
     if (region === undefined) return; // not a BAR the function registered
     this.pci.update(region, c);

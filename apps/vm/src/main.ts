@@ -4,6 +4,7 @@ import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } fro
 import { TerminalConsole } from './console.ts';
 import { readKernelFile } from './kernel-loader.ts';
 import { Machine } from './machine.ts';
+import { loadIncoming, readIncoming } from './migration/incoming.ts';
 import { startQmp } from './qmp/vmm.ts';
 import { deviceReports, formatDevice, summaryJson } from './run-report.ts';
 import { checkPngTarget, writePng } from './screenshot.ts';
@@ -27,15 +28,21 @@ export async function main(argv: string[]): Promise<number> {
   const kernelPath = opts.kernel ?? DEFAULT_GUEST;
   // Refuse an unwritable screenshot before the guest runs, not after it.
   if (opts.screenshot) checkPngTarget('--screenshot', opts.screenshot);
+  // A snapshot is checked whole before anything is built (exit 2 and one line if it cannot be honoured).
+  const incoming = opts.restore === undefined ? undefined : readIncoming(opts);
   let pending: number[] = [];
   const flush = () => {
     if (pending.length && !stdoutClosed) out.write(Uint8Array.from(pending));
     pending = [];
   };
-  const machine = await Machine.create(opts, kernelPath, readKernelFile(kernelPath, opts.mem), (b) => {
+  const kernelBytes = incoming ? new Uint8Array(0) : readKernelFile(kernelPath, opts.mem);
+  const machine = await Machine.create(opts, kernelPath, kernelBytes, (b) => {
     pending.push(b);
     if (b === 0x0a || pending.length >= 256) flush();
   });
+  // A VM saved while paused is restored paused when QMP can resume it (QEMU's globalstate); without QMP it runs.
+  const startPaused =
+    incoming !== undefined && loadIncoming(machine, incoming).runState === 'paused' && !!opts.qmp;
   let shotFailed = false;
   const screenshot = () => {
     const img = machine.display();
@@ -61,7 +68,10 @@ export async function main(argv: string[]): Promise<number> {
       screenshot();
     }
   });
-  const qmp = opts.qmp ? await startQmp(opts.qmp, machine, runner) : undefined;
+  if (startPaused) runner.pause();
+  const qmp = opts.qmp
+    ? await startQmp(opts.qmp, machine, runner, startPaused ? 'paused' : 'running')
+    : undefined;
   const term = new TerminalConsole(
     process.stdin,
     out,

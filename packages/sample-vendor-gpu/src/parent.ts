@@ -163,4 +163,15 @@ export class SampleGpuDriver implements MpciParentOps {
   queryGfxPlane(mdev: MdevDevice, plane: VfioDeviceGfxPlaneInfo): void {
     sampleGpuOf(mdev).queryGfxPlane(plane);
   }
+
+  /**
+   * Migration v2 (stop-copy) through vfio-mpci: the device blob (config
+   * space, registers, scan-out, the DMA engine mid-ring, VRAM). The engine
+   * only runs on the host workqueue, which the VMM stops running with its
+   * vCPUs, so STOP needs no quiescing of its own.
+   */
+  readonly migration = {
+    save: (mdev: MdevDevice) => sampleGpuOf(mdev).save(),
+    load: (mdev: MdevDevice, blob: Uint8Array) => sampleGpuOf(mdev).restore(blob),
+  };
 }

@@ -4,6 +4,7 @@ export {
   type MpciIrqType,
   vfioSetIrqsValidateAndPrepare,
 } from './irqs.ts';
+export { MpciMigration, MpciMigrationFile, type MpciMigrationOps } from './migration.ts';
 export {
   defaultRemapPfnRange,
   defaultZapVmaPtes,

@@ -37,6 +37,7 @@ import {
   type VfioVma,
 } from '@tsvirt/vfio-core';
 import { MpciIrqs } from './irqs.ts';
+import { MpciMigration } from './migration.ts';
 import {
   defaultRemapPfnRange,
   defaultZapVmaPtes,
@@ -94,6 +95,8 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
   revoked = false;
   /** The VFIO device this is registered as (set by the driver's probe). */
   vdev: VfioDevice | undefined = undefined;
+  /** Migration v2 when the vendor can save and load its device (VFIO_DEVICE_FEATURE_MIGRATION). */
+  readonly migration: MpciMigration | undefined;
 
   constructor(
     readonly mdev: MdevDevice,
@@ -109,6 +112,7 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
       () => this.isPcie(),
       irqBypass,
     );
+    this.migration = ops.migration === undefined ? undefined : new MpciMigration(mdev, ops.migration);
   }
 
   get isOpen(): boolean {
@@ -196,6 +200,8 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     this.irqs.disableAll();
     this.mdev.physMappings.invalidateAll();
     if (!this.revoked) this.ops.release?.(this.mdev);
+    // vfio_device_ops.close_device: a migration session does not outlive the last close.
+    this.migration?.reset();
     this.regions = undefined;
     this.fds = undefined;
     this.mdev.markClosed();
@@ -282,6 +288,8 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     if (this.ops.reset === undefined) fail('EINVAL', 'device cannot reset', 'VFIO_DEVICE_RESET');
     this.mdev.physMappings.invalidateAll();
     this.ops.reset(this.mdev);
+    // A reset ends any migration session and the device runs again (mtty_reset's state reset).
+    this.migration?.reset();
     return 0;
   }
 

@@ -1,6 +1,7 @@
 import type { EventFd } from '@tsvirt/core-bus';
 import type { MdevDevice, MdevParentOps } from '@tsvirt/mdev-core';
 import type { VfioDeviceGfxPlaneInfo } from '@tsvirt/vfio-core';
+import type { MpciMigrationOps } from './migration.ts';
 
 /** A window of a region that may be mmapped (struct vfio_region_sparse_mmap_area). */
 export interface MpciSparseArea {
@@ -112,6 +113,8 @@ export interface MpciSetIrqs {
  * - `queryGfxPlane` makes it a display device (VFIO_DEVICE_QUERY_GFX_PLANE):
  *   fill the plane (format, size, stride, region_index...) of a
  *   VFIO_GFX_PLANE_TYPE_REGION query.
+ * - `migration` makes it migratable (migration v2, stop-copy): vfio-mpci
+ *   runs the state machine and the data fd around the vendor's save/load.
  *
  * Interrupts: get the device's interrupt lines with `mpciIrqs(mdev)` and
  * call `trigger(index, vector)` or `setIntx(level)`.
@@ -125,6 +128,7 @@ export interface MpciParentOps extends MdevParentOps {
   setIrqs?(mdev: MdevDevice, req: MpciSetIrqs): void;
   reset?(mdev: MdevDevice): void;
   queryGfxPlane?(mdev: MdevDevice, plane: VfioDeviceGfxPlaneInfo): void;
+  readonly migration?: MpciMigrationOps;
 }
 
 /** Does a parent give what vfio-mpci needs? */

@@ -28,6 +28,7 @@ import {
 import {
   type MpciMapAnswer,
   type MpciMapRequest,
+  type MpciMigrationOps,
   type MpciParentOps,
   type MpciPgprot,
   type MpciSetIrqs,
@@ -110,6 +111,8 @@ export interface FakeOpts {
   vendorSetIrqs?: boolean;
   /** The mm can map a whole answer at once (remapPfnRange). */
   remap?: boolean;
+  /** Give the vendor migration ops: the blob is "FMIG" and the scratch register; stop/start are logged. */
+  migration?: boolean;
 }
 
 export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
@@ -263,6 +266,24 @@ export function fakeVendor(host: FakeHostMemory, opts: FakeOpts = {}) {
       ctl.irqSets.push({ ...rest, data: [...rest.data] });
       if (req.flags & VFIO_IRQ_SET_DATA_EVENTFD)
         for (const fd of req.data) if (fd >= 0) ctl.irqFds.push(eventfd(fd));
+    };
+  if (opts.migration)
+    (ops as { migration?: MpciMigrationOps }).migration = {
+      save(mdev) {
+        log.push('mig save');
+        const out = new Uint8Array(8);
+        out.set([0x46, 0x4d, 0x49, 0x47]);
+        out.set(new Uint8Array(st(mdev).regs.buffer, REG_SCRATCH, 4), 4);
+        return out;
+      },
+      load(mdev, blob) {
+        if (blob.length !== 8 || blob[0] !== 0x46 || blob[3] !== 0x47)
+          fail('EINVAL', 'not a fake device blob');
+        log.push('mig load');
+        new Uint8Array(st(mdev).regs.buffer, REG_SCRATCH, 4).set(blob.subarray(4));
+      },
+      stop: () => log.push('mig stop'),
+      start: () => log.push('mig start'),
     };
   if (opts.mapFallback) delete (ops as Partial<MpciParentOps>).validateMapRequest;
   if (opts.noDisplay) delete (ops as Partial<MpciParentOps>).queryGfxPlane;

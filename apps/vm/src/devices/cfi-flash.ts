@@ -1,4 +1,5 @@
-import type { BusDevice } from '@tsvirt/core-bus';
+import { type BusDevice, fail } from '@tsvirt/core-bus';
+import { ByteReader, ByteWriter } from '../migration/byte-io.ts';
 
 // A NOR flash bank with the Intel/Sharp command set (CFI primary command set
 // 0x0001), one 32-bit-wide device per bank, as the `cfi-flash` banks of
@@ -73,6 +74,17 @@ type Pending =
   | { kind: 'buffer-data'; block: number; left: number; words: [number, Uint8Array][] }
   | { kind: 'buffer-confirm'; block: number; words: [number, Uint8Array][] };
 
+const MODES: readonly Mode[] = ['array', 'status', 'id', 'query'];
+const PENDING_KINDS: readonly Pending['kind'][] = [
+  'none',
+  'program',
+  'erase',
+  'lock',
+  'buffer-count',
+  'buffer-data',
+  'buffer-confirm',
+];
+
 export class CfiFlash implements BusDevice {
   /** Blocks written since power-on; an absent block is erased (all 0xff). */
   private readonly blocks = new Map<number, Uint8Array>();
@@ -80,6 +92,68 @@ export class CfiFlash implements BusDevice {
   private mode: Mode = 'array';
   private pending: Pending = { kind: 'none' };
   private status = SR_READY;
+
+  /**
+   * The written blocks (an absent block is erased), lock bits, mode,
+   * status and any command in progress (a buffered program half-way
+   * included), for a snapshot (QEMU's vmstate_pflash plus the contents).
+   */
+  saveState(): Uint8Array {
+    const w = new ByteWriter().u8(MODES.indexOf(this.mode)).u8(this.status).bytes(this.locked);
+    const p = this.pending;
+    w.u8(PENDING_KINDS.indexOf(p.kind));
+    if (p.kind === 'buffer-count' || p.kind === 'buffer-data' || p.kind === 'buffer-confirm') w.u32(p.block);
+    if (p.kind === 'buffer-data') w.u32(p.left);
+    if (p.kind === 'buffer-data' || p.kind === 'buffer-confirm') {
+      w.u32(p.words.length);
+      for (const [off, data] of p.words) w.u32(off).blob(data);
+    }
+    w.u32(this.blocks.size);
+    for (const [n, b] of this.blocks) w.u32(n).bytes(b);
+    return w.finish();
+  }
+
+  /** Load saveState()'s bytes; EINVAL (and nothing changed) for a bad one. */
+  loadState(bytes: Uint8Array): void {
+    const r = new ByteReader(bytes, 'cfi-flash state');
+    const mode = MODES[r.u8()];
+    const status = r.u8();
+    const locked = r.bytes(CFI_BLOCKS).slice();
+    const kind = PENDING_KINDS[r.u8()];
+    if (mode === undefined || kind === undefined || locked.some((b) => b > 1))
+      fail('EINVAL', 'bad cfi-flash state');
+    const block = kind.startsWith('buffer') ? r.u32() : 0;
+    const left = kind === 'buffer-data' ? r.u32() : 0;
+    const words: [number, Uint8Array][] = [];
+    if (kind === 'buffer-data' || kind === 'buffer-confirm') {
+      const n = r.u32();
+      if (n > CFI_WRITE_BUFFER) fail('EINVAL', 'bad cfi-flash write buffer');
+      for (let i = 0; i < n; i++) words.push([r.u32(), r.blob().slice()]);
+    }
+    const nblocks = r.u32();
+    if (nblocks > CFI_BLOCKS) fail('EINVAL', 'bad cfi-flash block count');
+    const blocks = new Map<number, Uint8Array>();
+    for (let i = 0; i < nblocks; i++) {
+      const n = r.u32();
+      if (n >= CFI_BLOCKS) fail('EINVAL', 'bad cfi-flash block number');
+      blocks.set(n, r.bytes(CFI_BLOCK_SIZE).slice());
+    }
+    r.end();
+    if (block >= CFI_BLOCKS || left > CFI_WRITE_BUFFER) fail('EINVAL', 'bad cfi-flash pending command');
+    this.mode = mode;
+    this.status = status;
+    this.locked.set(locked);
+    this.pending =
+      kind === 'buffer-count'
+        ? { kind, block }
+        : kind === 'buffer-data'
+          ? { kind, block, left, words }
+          : kind === 'buffer-confirm'
+            ? { kind, block, words }
+            : { kind };
+    this.blocks.clear();
+    for (const [n, b] of blocks) this.blocks.set(n, b);
+  }
 
   /** The bank's contents at `offset` (for tests and snapshots). */
   peek(offset: number, length: number): Uint8Array {

@@ -1,4 +1,5 @@
-import type { BusDevice } from '@tsvirt/core-bus';
+import { type BusDevice, fail } from '@tsvirt/core-bus';
+import { ByteReader, ByteWriter } from '../migration/byte-io.ts';
 
 /** The register layout of the SiFive PLIC as QEMU's virt board and Linux's plic driver use it. */
 export const PLIC_PRIORITY_BASE = 0x0;
@@ -49,6 +50,55 @@ export class Plic implements BusDevice {
     this.enable = Array.from({ length: contexts }, () => new Uint32Array(this.words));
     this.threshold = new Uint32Array(contexts);
     this.lineState = new Array(contexts).fill(false);
+  }
+
+  /**
+   * Priorities, input levels, pending and claimed bits, enables, thresholds
+   * and each context's output line, for a snapshot. The shape (sources,
+   * contexts) must match this PLIC's.
+   */
+  saveState(): Uint8Array {
+    const w = new ByteWriter().u32(this.ndev).u32(this.contexts);
+    for (const p of this.priority) w.u32(p);
+    w.bytes(this.level).bytes(this.claimed);
+    for (const p of this.pendingBits) w.u32(p);
+    for (const e of this.enable) for (const x of e) w.u32(x);
+    for (const t of this.threshold) w.u32(t);
+    for (const l of this.lineState) w.u8(l ? 1 : 0);
+    return w.finish();
+  }
+
+  /**
+   * Load saveState()'s bytes (EINVAL, nothing changed, for a bad one), then
+   * drive every context's line to its saved level, so the vCPUs' external
+   * interrupt inputs agree with the PLIC.
+   */
+  loadState(bytes: Uint8Array): void {
+    const r = new ByteReader(bytes, 'plic state');
+    if (r.u32() !== this.ndev || r.u32() !== this.contexts)
+      fail('EINVAL', 'plic state is for another PLIC shape');
+    const priority = Uint32Array.from({ length: this.ndev + 1 }, () => r.u32());
+    const level = r.bytes(this.ndev + 1).slice();
+    const claimed = r.bytes(this.ndev + 1).slice();
+    const pending = Uint32Array.from({ length: this.words }, () => r.u32());
+    const enable = Array.from({ length: this.contexts }, () =>
+      Uint32Array.from({ length: this.words }, () => r.u32()),
+    );
+    const threshold = Uint32Array.from({ length: this.contexts }, () => r.u32());
+    const lines = Array.from({ length: this.contexts }, () => r.u8());
+    r.end();
+    if (level.some((b) => b > 1) || claimed.some((b) => b > 1) || lines.some((b) => b > 1))
+      fail('EINVAL', 'bad plic state');
+    this.priority.set(priority);
+    this.level.set(level);
+    this.claimed.set(claimed);
+    this.pendingBits.set(pending);
+    for (const [i, e] of enable.entries()) this.enable[i]!.set(e);
+    this.threshold.set(threshold);
+    for (const [ctx, l] of lines.entries()) {
+      this.lineState[ctx] = l === 1;
+      this.notify(ctx, l === 1);
+    }
   }
 
   /** Drive a source's input line (a device's INTx, the UART's interrupt). */

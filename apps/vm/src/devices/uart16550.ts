@@ -1,4 +1,5 @@
-import type { BusDevice } from '@tsvirt/core-bus';
+import { type BusDevice, fail } from '@tsvirt/core-bus';
+import { ByteReader, ByteWriter } from '../migration/byte-io.ts';
 
 // Register offsets (reg-shift 0, as QEMU's virt board and kvmtool use).
 const RBR_THR_DLL = 0;
@@ -95,6 +96,44 @@ export class Uart16550 implements BusDevice {
       this.lastIrq = level;
       this.irq(level);
     }
+  }
+
+  /**
+   * The registers, the receive FIFO and the interrupt state, for a snapshot
+   * (QEMU's vmstate_serial). The line level is not re-driven on load: the
+   * PLIC's own saved state already holds it.
+   */
+  saveState(): Uint8Array {
+    const w = new ByteWriter();
+    for (const r of [this.ier, this.lcr, this.mcr, this.lsrErrors, this.scr, this.dll, this.dlm, this.fcr])
+      w.u8(r);
+    w.u8(this.thrIpending ? 1 : 0).u8(this.lastIrq ? 1 : 0);
+    return w.blob(Uint8Array.from(this.rx)).finish();
+  }
+
+  /** Load saveState()'s bytes; EINVAL (and nothing changed) for a bad one. */
+  loadState(bytes: Uint8Array): void {
+    const r = new ByteReader(bytes, 'uart state');
+    const regs = Array.from({ length: 8 }, () => r.u8());
+    const thri = r.u8();
+    const irq = r.u8();
+    const rx = r.blob();
+    r.end();
+    if (thri > 1 || irq > 1 || rx.length > RX_FIFO_SIZE) fail('EINVAL', 'bad uart state');
+    [this.ier, this.lcr, this.mcr, this.lsrErrors, this.scr, this.dll, this.dlm, this.fcr] = regs as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    this.thrIpending = thri === 1;
+    this.lastIrq = irq === 1;
+    this.rx.length = 0;
+    for (const b of rx) this.rx.push(b);
   }
 
   read(offset: number, data: Uint8Array): void {

@@ -1,3 +1,4 @@
+import { fail } from '@tsvirt/core-bus';
 import {
   type BarChange,
   PCI_BASE_ADDRESS_0,
@@ -91,6 +92,31 @@ export class BarEmulation {
   setCommand(command: number): BarChange[] {
     this.command = command;
     return this.refresh();
+  }
+
+  /** The BAR registers and the command register's decode bits, for a snapshot. */
+  saveState(): { regs: Uint32Array; command: number } {
+    return { regs: this.regs.slice(), command: this.command };
+  }
+
+  /**
+   * Load saved registers and decode state, as if the guest had written
+   * them: the BarChanges say where each BAR now decodes, for the VMM to
+   * re-apply through its memory map. Register values are masked as a
+   * guest write would be. EINVAL (nothing changed) for a wrong count.
+   */
+  loadState(regs: Uint32Array, command: number): BarChange[] {
+    if (regs.length !== 6 || !Number.isInteger(command) || command < 0 || command > 0xffff)
+      fail('EINVAL', 'bad BAR emulation state');
+    // Every move in order (decode off, registers, decode on), so a VMM applying them ends where the source was.
+    const changes = this.setCommand(0);
+    for (let i = 0; i < 6; i++) {
+      const o = this.owner(i);
+      if (o === undefined) continue;
+      changes.push(...this.writeReg(i, o.high ? regs[i]! : regs[i]! | this.flags(i)));
+    }
+    changes.push(...this.setCommand(command));
+    return changes;
   }
 
   /** The guest address BAR `i` is decoded at, or undefined. */

@@ -21,12 +21,16 @@ export interface RunHooks {
  *   this board has none (see system_powerdown).
  */
 export class RunControl implements QmpRunControl {
-  private current: RunState = 'running';
+  private current: RunState;
 
   constructor(
     private readonly hooks: RunHooks,
     private readonly emit: QmpEventSink,
-  ) {}
+    /** `paused` for a VM restored from a stream saved while paused (the caller parked the loop). */
+    initial: 'running' | 'paused' = 'running',
+  ) {
+    this.current = initial;
+  }
 
   get state(): RunState {
     return this.current;
@@ -46,6 +50,16 @@ export class RunControl implements QmpRunControl {
     this.hooks.resume();
     this.current = 'running';
     this.emit('RESUME');
+  }
+
+  /**
+   * A migration completed: the source stays stopped in `postmigrate`
+   * (QEMU's migration_iteration_finish()), from which `cont` may run it
+   * again. The caller stopped it first (STOP was sent then).
+   */
+  migrated(): void {
+    if (this.current === 'shutdown' || this.current === 'internal-error') return;
+    this.current = 'postmigrate';
   }
 
   quit(): void {

@@ -8,11 +8,15 @@ import {
   VmConfigError,
 } from '../config-error.ts';
 import type { Machine } from '../machine.ts';
+import { saveVmState } from '../migration/snapshot.ts';
+import { MigrationStreamWriter } from '../migration/stream.ts';
+import { vfioResumeDevice } from '../migration/vfio-migration.ts';
 import { BarEmulation } from '../pci/bar-emulation.ts';
 import type { RunResult, VmRunner } from '../vm-runner.ts';
 import { formatQmpAddress, type QmpAddress } from './address.ts';
 import type { QmpVersionInfo } from './command-table.ts';
 import { defaultQmpCommands } from './commands/index.ts';
+import { migrationCommands } from './commands/migration.ts';
 import { RunControl } from './run-control.ts';
 import { QmpServer } from './server.ts';
 import type { QmpPciFunction, QmpVm } from './vm.ts';
@@ -51,22 +55,50 @@ export interface QmpHandle {
  * Start the QMP server for a VM about to run: the default commands over the
  * machine and its vCPU loop. Refusals to listen are configuration errors.
  */
-export async function startQmp(address: QmpAddress, machine: Machine, runner: VmRunner): Promise<QmpHandle> {
+export async function startQmp(
+  address: QmpAddress,
+  machine: Machine,
+  runner: VmRunner,
+  /** `paused` when the VM starts paused (restored from a stream saved while paused). */
+  initial: 'running' | 'paused' = 'running',
+): Promise<QmpHandle> {
   let server: QmpServer | undefined;
   let quitRequested = false;
+  // After a migration the mediated devices sit in STOP until the VM runs again (QEMU's vfio_vmstate_change()).
+  let devicesStopped = false;
   const run = new RunControl(
     {
       pause: () => runner.pause(),
-      resume: () => runner.resume(),
+      resume: () => {
+        if (devicesStopped) for (const p of machine.passthrough) vfioResumeDevice(p.fn.device);
+        devicesStopped = false;
+        runner.resume();
+      },
       quit: () => {
         quitRequested = true;
         runner.requestQuit();
       },
     },
     (event, data) => server?.broadcast(event, data),
+    initial,
   );
   const vm: QmpVm = { run, display: () => machine.display(), pciFunctions: () => pciFunctions(machine) };
-  const commands = defaultQmpCommands();
+  const commands = defaultQmpCommands().register(
+    ...migrationCommands({
+      get state() {
+        return run.state;
+      },
+      stop: () => run.stop(),
+      cont: () => run.cont(),
+      migrated: () => run.migrated(),
+      save(sink, runState) {
+        devicesStopped = machine.passthrough.length > 0;
+        const w = new MigrationStreamWriter(sink);
+        saveVmState(machine, w, { runState });
+        w.end();
+      },
+    }),
+  );
   try {
     server = await QmpServer.listen(address, commands, { vm, commands, version: vmmVersion() });
   } catch (e) {

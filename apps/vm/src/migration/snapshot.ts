@@ -1,0 +1,128 @@
+import { isKernelError, type KernelError } from '@tsvirt/core-bus';
+import type { VmOptions } from '../cli.ts';
+import type { Machine } from '../machine.ts';
+import type { MigrationContext, SectionHandler } from './section.ts';
+import { cfiFlashSection, plicSection, uartSection } from './sections/board-devices.ts';
+import { checkConfig, configurationSection, decodeConfig } from './sections/configuration.ts';
+import { cpuSection, timerSection } from './sections/cpu.ts';
+import { globalstateSection } from './sections/globalstate.ts';
+import { memslotsSection } from './sections/memslots.ts';
+import { pciSection } from './sections/pci.ts';
+import { ramSection } from './sections/ram.ts';
+import { vfioSection } from './sections/vfio.ts';
+import {
+  decodeStream,
+  encodeStream,
+  MigrationError,
+  type MigrationStreamWriter,
+  type Section,
+} from './stream.ts';
+
+/**
+ * The sections, in the order the source writes them and the destination
+ * loads them: the configuration first (checked before anything is built),
+ * RAM, the vCPUs then the VM clock, the board devices (the PLIC after the
+ * vCPUs: it drives their interrupt lines), the VMM's PCI state (BARs placed
+ * again) before each device's own state, and the memslot check last.
+ */
+export const SECTIONS: readonly SectionHandler[] = [
+  configurationSection,
+  globalstateSection,
+  ramSection,
+  cpuSection,
+  timerSection,
+  uartSection,
+  cfiFlashSection,
+  plicSection,
+  pciSection,
+  vfioSection,
+  memslotsSection,
+];
+
+/** A KernelError as a short reason: what was wrong, then the errno name. */
+function kernelWhy(e: KernelError): string {
+  return e.detail === undefined ? e.message : `${e.detail} (${e.code})`;
+}
+
+const byId = new Map(SECTIONS.map((h) => [h.id, h]));
+
+/**
+ * Write every section of a stopped VM to `w` (a file now, a socket for
+ * live migration); `ctx.runState` is the state it had before it stopped.
+ */
+export function saveVmState(m: Machine, w: MigrationStreamWriter, ctx: MigrationContext): void {
+  for (const h of SECTIONS) h.save(m, w, ctx);
+}
+
+/** The whole VM state as one stream (a snapshot file's contents). */
+export function snapshotVm(m: Machine, ctx: MigrationContext = { runState: 'running' }): Uint8Array {
+  return encodeStream((w) => saveVmState(m, w, ctx));
+}
+
+/**
+ * Read a stream and check what can be checked before a VM is built: the
+ * framing and checksums, that every section is one this VMM knows at a
+ * version it reads, no (id, instance) twice, and that the configuration
+ * section matches `opts` (machine, RAM size, vCPU count, mdev types).
+ */
+export function checkStream(bytes: Uint8Array, opts: VmOptions): Section[] {
+  const sections = decodeStream(bytes);
+  const seen = new Set<string>();
+  for (const s of sections) {
+    const h = byId.get(s.id);
+    if (h === undefined) throw new MigrationError(`unknown section '${s.id}' (instance ${s.instance})`);
+    if (s.version !== h.version)
+      throw new MigrationError(
+        `section '${s.id}' version ${s.version} is not supported (this VMM reads ${h.version})`,
+      );
+    const key = `${s.id}/${s.instance}`;
+    if (seen.has(key)) throw new MigrationError(`section '${s.id}' instance ${s.instance} appears twice`);
+    seen.add(key);
+  }
+  const config = sections[0];
+  if (config?.id !== 'configuration')
+    throw new MigrationError("stream does not start with a 'configuration' section");
+  try {
+    checkConfig(decodeConfig(config), opts);
+  } catch (e) {
+    if (isKernelError(e)) throw new MigrationError(`section 'configuration': ${kernelWhy(e)}`);
+    throw e;
+  }
+  return sections;
+}
+
+/**
+ * Load a checked stream into a freshly built VM that has not run: every
+ * section the VM needs must be there, then each is loaded in stream order.
+ * Gives the run state the source had (the destination starts paused if
+ * the source was).
+ * A failure is a MigrationError with one line; the VMM must then exit
+ * without running the half-loaded VM.
+ */
+export function loadVmState(m: Machine, sections: readonly Section[]): MigrationContext {
+  const ctx: MigrationContext = { runState: 'running' };
+  for (const h of SECTIONS) {
+    const want = h.instances?.(m);
+    const have = sections.filter((s) => s.id === h.id).map((s) => s.instance);
+    if (want === undefined) {
+      if (have.length === 0) throw new MigrationError(`stream has no '${h.id}' section`);
+      continue;
+    }
+    for (const i of want)
+      if (!have.includes(i)) throw new MigrationError(`stream has no '${h.id}' section for instance ${i}`);
+    for (const i of have)
+      if (!want.includes(i))
+        throw new MigrationError(`stream has a '${h.id}' section for instance ${i}, this VM has none`);
+  }
+  for (const s of sections) {
+    try {
+      byId.get(s.id)!.load(m, s, ctx);
+    } catch (e) {
+      if (e instanceof MigrationError) throw e;
+      if (isKernelError(e))
+        throw new MigrationError(`section '${s.id}' instance ${s.instance}: ${kernelWhy(e)}`);
+      throw e;
+    }
+  }
+  return ctx;
+}
