@@ -11,4 +11,4 @@ if [ ! -f apps/vm/package.json ]; then
   exit 2
 fi
 cd apps/vm
-exec "$root/node_modules/.bin/tsx" src/main.ts "$@"
+exec "$root/node_modules/.bin/tsx" --conditions=@tsvirt/source src/main.ts "$@"
