@@ -4,7 +4,8 @@
 # type check, lint, then every package's tests in one vitest run. The Linux
 # guest's paths reach its test as TSVIRT_LINUX_IMAGE / TSVIRT_LINUX_INITRD.
 # TSVIRT_SKIP_LINUX=1 skips building it (for a machine without the cross
-# tools; the Linux test then says it was skipped).
+# tools; the Linux test then says it was skipped). Before the tests, the
+# consumer test (the packed packages installed outside the workspace).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -19,4 +20,7 @@ if [ "${TSVIRT_SKIP_LINUX:-}" != 1 ]; then
 fi
 pnpm typecheck
 pnpm lint
+# The packages as a user outside the workspace gets them (build, pack, install, run).
+pnpm test:consumer
+# Last, so the test runner's summary closes the output.
 pnpm test "$@"

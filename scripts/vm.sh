@@ -26,4 +26,4 @@ if [ "$linux" = 1 ]; then
   initrd="$(sed -n 's/^TSVIRT_LINUX_INITRD=//p' <<<"$paths")"
   args=(--kernel "$image" --initrd "$initrd" --append "console=ttyS0 earlycon" ${args[@]+"${args[@]}"})
 fi
-exec "$root/node_modules/.bin/tsx" --tsconfig "$root/apps/vm/tsconfig.json" "$root/apps/vm/src/main.ts" ${args[@]+"${args[@]}"}
+exec "$root/node_modules/.bin/tsx" --conditions=@tsvirt/source --tsconfig "$root/apps/vm/tsconfig.json" "$root/apps/vm/src/main.ts" ${args[@]+"${args[@]}"}

@@ -1,5 +1,7 @@
 import { defineProject } from 'vitest/config';
+import { fromSource } from '../../vitest.source.ts';
 
 export default defineProject({
-  test: { name: 'iommu-type1', include: ['test/**/*.test.ts'] },
+  ...fromSource,
+  test: { ...fromSource.test, name: 'iommu-type1', include: ['test/**/*.test.ts'] },
 });

@@ -1,5 +1,7 @@
 import { defineProject } from 'vitest/config';
+import { fromSource } from '../../vitest.source.ts';
 
 export default defineProject({
-  test: { name: 'test-utils', include: ['test/**/*.test.ts'] },
+  ...fromSource,
+  test: { ...fromSource.test, name: 'test-utils', include: ['test/**/*.test.ts'] },
 });

@@ -10,12 +10,14 @@ export interface BusDevice {
   write(offset: number, data: Uint8Array): void;
 }
 
+/** One device's window on an address bus: `len` bytes from `base`. */
 export interface BusRange<D extends BusDevice = BusDevice> {
   readonly base: number;
   readonly len: number;
   readonly device: D;
 }
 
+/** A bus lookup's answer: the range that claimed the address and the offset into it. */
 export interface BusHit<D extends BusDevice = BusDevice> {
   range: BusRange<D>;
   offset: number;

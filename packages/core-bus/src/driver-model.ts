@@ -39,6 +39,7 @@ export class Device {
   }
 }
 
+/** What the driver core reports to `on()` listeners: a bind, an unbind, or a probe that failed. */
 export type DriverCoreEvent =
   | { kind: 'bind'; device: Device; driver: Driver }
   | { kind: 'unbind'; device: Device; driver: Driver }

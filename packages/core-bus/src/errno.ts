@@ -1,6 +1,8 @@
-// The Linux errno numbers (include/uapi/asm-generic/errno-base.h and errno.h),
-// as used on RISC-V, arm64 and x86. Names and values are the ABI: user code
-// compares `err.code` or `err.errno` exactly as it would after a failed ioctl.
+/**
+ * The Linux errno numbers (include/uapi/asm-generic/errno-base.h and errno.h),
+ * as used on RISC-V, arm64 and x86. Names and values are the ABI: user code
+ * compares `err.code` or `err.errno` exactly as it would after a failed ioctl.
+ */
 export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
@@ -80,6 +82,7 @@ export const ERRNO = {
   EHWPOISON: 133,
 } as const;
 
+/** An errno name (`'EINVAL'`, `'EFAULT'`, ...), the `code` of a `KernelError`. */
 export type ErrnoCode = keyof typeof ERRNO;
 
 /** EWOULDBLOCK and EDEADLOCK are aliases in Linux, not distinct numbers. */

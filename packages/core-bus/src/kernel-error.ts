@@ -34,6 +34,7 @@ export function fail(code: ErrnoCode, message?: string, syscall?: string): never
   throw new KernelError(code, message, syscall);
 }
 
+/** True when `e` is a `KernelError`, and, if `code` is given, one with that errno. */
 export function isKernelError(e: unknown, code?: ErrnoCode): e is KernelError {
   return e instanceof KernelError && (code === undefined || e.code === code);
 }

@@ -18,6 +18,7 @@ export interface VmmModule {
   register(container: DependencyContainer): void;
 }
 
+/** Types a `VmmModule` literal (its name, scope, dependencies and registrations); returns it unchanged. */
 export function defineModule(m: VmmModule): VmmModule {
   return m;
 }

@@ -21,6 +21,7 @@ const HEADER_SIZE = 40;
  */
 export type FdtValue = string | string[] | number | number[] | bigint | Uint8Array | null;
 
+/** A device tree node: named properties (encoded big-endian as in a DTB) and child nodes. */
 export class FdtNode {
   readonly props = new Map<string, Uint8Array>();
   readonly children: FdtNode[] = [];
@@ -112,6 +113,7 @@ class ByteWriter {
   }
 }
 
+/** Header fields and reservations for `toDtb()`: boot_cpuid_phys and the memory reservation block. */
 export interface DtbOptions {
   bootCpuidPhys?: number;
   /** Memory reservation entries (address, size). */

@@ -61,6 +61,7 @@ export interface MmapArgs {
   offset?: number;
 }
 
+/** The limits of a new address space: TASK_SIZE, RLIMIT_MEMLOCK, CAP_IPC_LOCK, max_map_count, mmap_min_addr. */
 export interface MmStructOptions {
   /** TASK_SIZE: the top of the user address space. Default 2^47. */
   taskSize?: number;

@@ -1,6 +1,7 @@
 import { fail } from '@tsvirt/core-bus';
 import { PAGE_SIZE } from './constants.ts';
 
+/** The size of host RAM and how its frames are backed. */
 export interface HostPhysMemoryOptions {
   /** Number of 4 KiB host frames (the host's RAM size / 4096). Default 2^22 (16 GiB). */
   totalFrames?: number;

@@ -26,6 +26,7 @@ export function bitmapSet(map: Uint8Array, start: number, len: number): void {
   }
 }
 
+/** Whether bit `bit` is set in a little-endian dirty bitmap (bit i of byte i/8, as the kernel's bitmaps). */
 export function bitmapTest(map: Uint8Array, bit: number): boolean {
   return (map[bit >>> 3]! & (1 << (bit & 7))) !== 0;
 }

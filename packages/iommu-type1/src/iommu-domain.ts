@@ -16,6 +16,7 @@ export interface HwIommuConfig {
   enforceCacheCoherency?: boolean;
 }
 
+/** A hardware IOMMU domain (struct iommu_domain) built from a `HwIommuConfig`, with its IOVA-to-host page table. */
 export class IommuDomain {
   readonly pgsizeBitmap: bigint;
   readonly apertureStart: bigint;

@@ -28,4 +28,5 @@ export function createIommuType1Module(
   });
 }
 
+/** The VMM module that registers the type1 backend with vfio-core (module_init(vfio_iommu_type1_init)). */
 export const iommuType1Module = createIommuType1Module();

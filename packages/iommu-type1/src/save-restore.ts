@@ -8,8 +8,10 @@ import { fail } from '@tsvirt/core-bus';
  * that many bytes of dirty bitmap (0 when tracking is off).
  */
 export const TYPE1_STATE_MAGIC = 0x43315456; // 'VT1C'
+/** The blob's version; restore refuses any other with EINVAL. */
 export const TYPE1_STATE_VERSION = 1;
 
+/** One mapping (struct vfio_dma) as saved: its range, user address, protection and dirty bitmap. */
 export interface Type1SavedDma {
   iova: bigint;
   size: bigint;
@@ -19,12 +21,14 @@ export interface Type1SavedDma {
   bitmap: Uint8Array | undefined;
 }
 
+/** A type1 container as saved: v1 or v2 semantics, dirty tracking on or off, and its mappings. */
 export interface Type1SavedState {
   v2: boolean;
   tracking: boolean;
   dmas: Type1SavedDma[];
 }
 
+/** Serializes a container's saved state into the versioned 'VT1C' blob described above. */
 export function encodeType1State(s: Type1SavedState): Uint8Array {
   let len = 16;
   for (const d of s.dmas) len += 36 + (d.bitmap?.length ?? 0);

@@ -90,6 +90,7 @@ export interface VfioIommuType1InfoDmaAvail {
 }
 export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_SIZE = 12;
 
+/** A capability in VFIO_IOMMU_GET_INFO's chain: IOVA ranges, migration, or DMA mappings available. */
 export type VfioIommuType1InfoCap =
   | VfioIommuType1InfoCapIovaRange
   | VfioIommuType1InfoCapMigration

@@ -66,6 +66,7 @@ const PAGE = BigInt(PAGE_SIZE);
 /** vfio_dma_do_unmap(): BUG_ON(++retries > 10) for a mapping whose pins outlive the notifier. */
 const UNMAP_NOTIFY_RETRIES = 10;
 
+/** How a type1 backend is built: the caller's mm, the dma_entry_limit parameter, an optional hardware IOMMU domain. */
 export interface VfioIommuType1Options {
   /** The calling process's address space (`current->mm`), or a getter for it. */
   mm: MmStruct | (() => MmStruct);

@@ -102,6 +102,7 @@ export const NEW_FEATURE_HOST: KvmArmHostModel = {
   versionSelection: 'vcpu-feature',
 };
 
+/** The newest PSCI version `host` offers (what a guest gets when user space picks none). */
 export function latestPsciVersion(host: KvmArmHostModel): number {
   return host.psciVersions[host.psciVersions.length - 1]!;
 }

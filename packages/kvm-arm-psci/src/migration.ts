@@ -20,8 +20,11 @@ import { ArmRegisterFile, mpidrForVcpuId } from './vcpu-regs.ts';
 // either plain or "compat" (a machine type that must look like the old
 // host: it pins PSCI 0.2, by the register or by the feature bit).
 
+/** How user space pins the PSCI version: the firmware register (ONE_REG) or a vCPU feature bit. */
 export type SelectionApproach = 'one-reg' | 'vcpu-feature';
+/** One end of a migration row: an old host, a new host, or a new host running a compat machine type. */
 export type MigrationEndKind = 'old' | 'new' | 'compat';
+/** A row of the review's tables: source end -> destination end. */
 export type MigrationRow = 'new->new' | 'old->new' | 'new->old' | 'compat->old' | 'old->compat';
 export const MIGRATION_ROWS: readonly MigrationRow[] = [
   'new->new',
@@ -131,6 +134,7 @@ export class PsciVmm {
   }
 }
 
+/** What one row of the review's tables comes to under one approach: whether it needs a VMM change and whether it works. */
 export interface MigrationOutcome {
   approach: SelectionApproach;
   row: MigrationRow;

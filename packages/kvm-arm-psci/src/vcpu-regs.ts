@@ -11,6 +11,7 @@ export type ArmGuestTrap =
   /** The CPU stopped for a host reason (its budget ran out, a signal): KVM_RUN returns EINTR. */
   | { kind: 'host' };
 
+/** The arm64 vCPU state PSCI and the SMCCC use: MPIDR, x0..x30, PC, endianness, reset and WFI. */
 export interface ArmVcpuRegs {
   /** MPIDR_EL1 as the guest reads it (Aff3..Aff0 and the RES1 bit 31). */
   readonly mpidr: bigint;

@@ -21,6 +21,7 @@ export interface IrqBypassProducer {
   start?(): void;
 }
 
+/** The consumer side of an IRQ bypass pair (struct irq_bypass_consumer), e.g. KVM's irqfd, matched by eventfd token. */
 export interface IrqBypassConsumer {
   readonly token: EventFd;
   /** Connect: called by the manager once a producer with the same token exists. */

@@ -38,6 +38,7 @@ import {
 } from './uapi.ts';
 import { KvmVm } from './vm.ts';
 
+/** What `/dev/kvm` is built from: the architecture, the descriptor table, the IRQ bypass manager and the mm. */
 export interface KvmOptions {
   /** The architecture (kvm_init() by the arch module); may also come later through registerArch(). */
   arch?: KvmArchOps;

@@ -22,6 +22,7 @@ export interface KvmRun {
   internal: { suberror: number; ndata: number; data: bigint[] };
 }
 
+/** A fresh `struct kvm_run` for a new vCPU (exit reason KVM_EXIT_UNKNOWN, buffers zeroed). */
 export function createKvmRun(): KvmRun {
   return {
     immediate_exit: 0,

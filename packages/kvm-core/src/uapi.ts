@@ -143,6 +143,7 @@ export const KVM_MR_CREATE = 0;
 export const KVM_MR_DELETE = 1;
 export const KVM_MR_MOVE = 2;
 export const KVM_MR_FLAGS_ONLY = 3;
+/** What a KVM_SET_USER_MEMORY_REGION call does to a memslot (enum kvm_mr_change). */
 export type KvmMrChange =
   | typeof KVM_MR_CREATE
   | typeof KVM_MR_DELETE

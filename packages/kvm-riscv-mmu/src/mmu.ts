@@ -17,6 +17,7 @@ import { KvmMmuMemoryCache } from './page-cache.ts';
 /** What a guest-page fault became (kvm_riscv_vcpu_exit()'s gstage_page_fault()). */
 export type GStageFaultResult = 'mapped' | 'mmio';
 
+/** Counters of a VM's G-stage MMU: faults, leaves mapped per size, MMIO faults and retries. */
 export interface KvmRiscvMmuStats {
   faults: number;
   mapped4k: number;

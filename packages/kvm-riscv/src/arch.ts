@@ -45,6 +45,7 @@ import { RiscvVcpuState, RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
 import { vcpuPowerOff } from './vcpu-ops.ts';
 import { runVcpu } from './vcpu-run.ts';
 
+/** How the RISC-V arch runs VMs: G-stage mode, scheduling quantum, timebase, host memory and the JIT. */
 export interface KvmRiscvOptions {
   /** hgatp mode for new VMs: HGATP_MODE_SV39X4 or HGATP_MODE_SV48X4 (default, the largest the hart has). */
   gstageMode?: number;

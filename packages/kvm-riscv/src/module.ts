@@ -19,4 +19,5 @@ export function createKvmRiscvModule(opts: KvmRiscvOptions = {}): VmmModule {
   });
 }
 
+/** The VMM module that registers the RISC-V arch with kvm-core (module_init(riscv_kvm_init)). */
 export const kvmRiscvModule = createKvmRiscvModule();

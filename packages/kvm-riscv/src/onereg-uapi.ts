@@ -56,14 +56,20 @@ export const KVM_INTERRUPT_UNSET = -2;
 
 const U64 = KVM_REG_RISCV | KVM_REG_SIZE_U64;
 
+/** The ONE_REG id of core register `i` (struct kvm_riscv_core: pc, then x1..x31, then mode). */
 export const riscvCoreReg = (i: number): bigint => U64 | KVM_REG_RISCV_CORE | BigInt(i);
+/** The ONE_REG id of general CSR `i` (struct kvm_riscv_csr, by index). */
 export const riscvCsrReg = (i: number): bigint =>
   U64 | KVM_REG_RISCV_CSR | KVM_REG_RISCV_CSR_GENERAL | BigInt(i);
+/** The ONE_REG id of timer register `i` (struct kvm_riscv_timer: frequency, time, compare, state). */
 export const riscvTimerReg = (i: number): bigint => U64 | KVM_REG_RISCV_TIMER | BigInt(i);
+/** The ONE_REG id of D-extension register `i` (f0..f31 are u64, index 32 is the u32 fcsr). */
 export const riscvFpDReg = (i: number): bigint =>
   KVM_REG_RISCV | (i === 32 ? KVM_REG_SIZE_U32 : KVM_REG_SIZE_U64) | KVM_REG_RISCV_FP_D | BigInt(i);
+/** The ONE_REG id that enables or disables SBI extension `ext` (KVM_RISCV_SBI_EXT_*). */
 export const riscvSbiExtReg = (ext: number): bigint =>
   U64 | KVM_REG_RISCV_SBI_EXT | KVM_REG_RISCV_SBI_SINGLE | BigInt(ext);
+/** The ONE_REG id of one word of the SBI extension enable (`en`) or disable mask. */
 export const riscvSbiMultiReg = (en: boolean, word: number): bigint =>
   U64 |
   KVM_REG_RISCV_SBI_EXT |

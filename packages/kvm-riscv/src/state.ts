@@ -87,12 +87,14 @@ export class RiscvVcpuState {
   }
 }
 
+/** The RISC-V state of a VM; EINVAL if the VM belongs to another arch. */
 export function riscvVm(vm: KvmVm): RiscvVmState {
   const s = vm.arch;
   if (!(s instanceof RiscvVmState)) return fail('EINVAL', 'not a RISC-V VM');
   return s;
 }
 
+/** The RISC-V state of a vCPU; EINVAL if the vCPU belongs to another arch. */
 export function riscvVcpu(vcpu: KvmVcpu): RiscvVcpuState {
   const s = vcpu.arch;
   if (!(s instanceof RiscvVcpuState)) return fail('EINVAL', 'not a RISC-V vCPU');

@@ -42,6 +42,7 @@ interface IrqHostLike {
   irqs?: { hostIrq?(index: number, vector: number): number | undefined };
 }
 
+/** Asks the device's bus driver (`ops.irqs.hostIrq`) for the host irq behind (index, sub-index). */
 export const defaultIrqResolver: VfioIrqResolver = (vdev, index, subindex) => {
   const irqs = (vdev.ops as IrqHostLike).irqs;
   return typeof irqs?.hostIrq === 'function' ? irqs.hostIrq(index, subindex) : undefined;

@@ -103,6 +103,7 @@ export class KvmVfio {
   }
 }
 
+/** Hooks of the KVM-VFIO device: the arch's forwarding callout and the host-irq resolver. */
 export interface KvmVfioOptions {
   /** The arch callout for FORWARD_IRQ (default: the arch's irqBypassAdd/DelProducer). */
   forward?: KvmArchForwardOps;

@@ -31,4 +31,5 @@ export function createKvmVfioModule(opts: KvmVfioOptions & { bypass?: IrqBypass 
   });
 }
 
+/** The VMM module that adds the KVM-VFIO device type and the IRQ bypass manager (kvm_vfio_ops_init()). */
 export const kvmVfioModule = createKvmVfioModule();

@@ -6,11 +6,13 @@ import { MdevParent, type MdevParentInfo } from './mdev-parent.ts';
 import type { MdevType } from './mdev-type.ts';
 import { parseMdevUuid } from './uuid.ts';
 
+/** Where the mdev core gets each mdev's IOMMU group. */
 export interface MdevCoreOptions {
   /** Where each mdev's IOMMU group comes from; vfio-core's group registry in a full stack. */
   groups?: MdevIommuGroups;
 }
 
+/** How an mdev is removed: `force` skips the open and vendor checks. */
 export interface MdevRemoveOptions {
   /** Remove even if open or the vendor refuses (parent unregistration does this). */
   force?: boolean;

@@ -12,6 +12,7 @@ import { restoreHart, saveHart } from './snapshot.ts';
 import { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_MASK, Tlb, type TlbSet } from './tlb.ts';
 import { PendingTrap, TRAP } from './trap.ts';
 
+/** What a hart is built from: host memory, the LR/SC reservation set, the time source, A/D updates and the JIT. */
 export interface HartOptions {
   /** Host physical memory (host-mm's frame(pfn) fits). */
   mem: PhysMemory;

@@ -30,6 +30,7 @@ export interface GpuCommand {
   value: number;
 }
 
+/** Decodes one 32-byte ring command (little endian) into its fields. */
 export function decodeCommand(b: Uint8Array): GpuCommand {
   const dv = new DataView(b.buffer, b.byteOffset, CMD_SIZE);
   return {

@@ -43,6 +43,7 @@ export interface Scanout {
   offset: number;
 }
 
+/** One GPU instance as saved and restored: config space, registers, scanout, DMA engine and VRAM. */
 export interface GpuState {
   vramSize: number;
   config: Uint8Array;

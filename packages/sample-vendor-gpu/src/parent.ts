@@ -19,6 +19,7 @@ import { SampleGpu } from './sample-gpu.ts';
 import { SGPU_BAR0_SIZE, SGPU_TYPES, type SgpuTypeSpec } from './spec.ts';
 import { Vram } from './vram.ts';
 
+/** The sample GPU parent: its name, the VRAM pool its instances share, and the DMA engine's budget. */
 export interface SampleGpuOptions {
   /** The parent device's name (`/sys/class/mdev_bus/<name>`); default `sample-gpu`. */
   name?: string;

@@ -31,6 +31,7 @@ export interface DmaUnmapEvent {
   size: bigint;
 }
 
+/** A listener for IOMMU backend events (VFIO_IOMMU_NOTIFY_DMA_UNMAP with the unmapped range). */
 export type IommuNotifier = (event: number, data: DmaUnmapEvent) => void;
 
 /** The backend instance of one container (the kernel's `iommu_data`). */

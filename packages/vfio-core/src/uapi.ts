@@ -54,6 +54,7 @@ const vfioIo = (n: number): number => _IO(VFIO_TYPE, VFIO_BASE + n);
 // Capability chains (struct vfio_info_cap_header): `next` is an offset from
 // the start of the info struct, 0 ends the chain.
 
+/** struct vfio_info_cap_header: capability id, version and the offset of the next one. */
 export interface VfioInfoCapHeader {
   id: number; // u16
   version: number; // u16
@@ -137,10 +138,12 @@ export const VFIO_DEVICE_GET_REGION_INFO = vfioIo(8);
 
 /** Region capability: sparse mmap areas (struct vfio_region_info_cap_sparse_mmap). */
 export const VFIO_REGION_INFO_CAP_SPARSE_MMAP = 1;
+/** One mmap-able area of a region (struct vfio_region_sparse_mmap_area). */
 export interface VfioRegionSparseMmapArea {
   offset: bigint;
   size: bigint;
 }
+/** struct vfio_region_info_cap_sparse_mmap: the areas of a region that may be mmap'ed. */
 export interface VfioRegionInfoCapSparseMmap {
   header: VfioInfoCapHeader;
   nr_areas: number;
@@ -153,6 +156,7 @@ export const VFIO_REGION_SPARSE_MMAP_AREA_SIZE = 16;
 
 /** Region capability: device-specific region type (struct vfio_region_info_cap_type). */
 export const VFIO_REGION_INFO_CAP_TYPE = 2;
+/** struct vfio_region_info_cap_type: a device-specific region's type and subtype. */
 export interface VfioRegionInfoCapType {
   header: VfioInfoCapHeader;
   type: number;

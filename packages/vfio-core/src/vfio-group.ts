@@ -22,6 +22,7 @@ export const VFIO_DRIVER_ALLOWED = new Set(['pci-stub']);
 
 /** Group notifier events (enum vfio_notify_type's VFIO_GROUP_NOTIFY events). */
 export const VFIO_GROUP_NOTIFY_SET_KVM = 1 << 0;
+/** A listener for group events (VFIO_GROUP_NOTIFY_SET_KVM with the KVM instance). */
 export type VfioGroupNotifier = (event: number, data: unknown) => void;
 
 /**

@@ -41,6 +41,7 @@ export interface MpciVmOps {
  */
 export type ZapVmaPtes = (vma: VfioVma, address: number, size: number) => void;
 
+/** Zaps through the VMA's mm (host-mm's `zapVmaPtes`) when it has one; otherwise does nothing. */
 export const defaultZapVmaPtes: ZapVmaPtes = (vma, address, size) => {
   const mm = (vma as { mm?: { zapVmaPtes?: ZapVmaPtes } }).mm;
   if (typeof mm?.zapVmaPtes === 'function') mm.zapVmaPtes(vma, address, size);

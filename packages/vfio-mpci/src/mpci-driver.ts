@@ -37,6 +37,7 @@ export function mpciVfioDevice(mdev: MdevDevice): VfioDevice | undefined {
   return mpciDevice(mdev)?.vdev;
 }
 
+/** Hooks of the vfio_mpci bus driver: how device mappings are zapped and remapped. */
 export interface VfioMpciDriverOptions {
   /** How to zap a device mapping's pages (host-mm's zap_vma_ptes); default: `vma.mm.zapVmaPtes`. */
   zapVmaPtes?: ZapVmaPtes;

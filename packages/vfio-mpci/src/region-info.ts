@@ -25,6 +25,7 @@ const IOCTL = 'VFIO_DEVICE_GET_REGION_INFO';
 /** offsetofend(struct vfio_region_info, offset): the whole fixed struct. */
 const REGION_INFO_MINSZ = VFIO_REGION_INFO_SIZE;
 
+/** A capability vfio_mpci puts in VFIO_DEVICE_GET_REGION_INFO's chain: sparse mmap or region type. */
 export type VfioRegionInfoCap = VfioRegionInfoCapSparseMmap | VfioRegionInfoCapType;
 
 /** struct vfio_region_info with the capability chain that follows it in the user buffer. */

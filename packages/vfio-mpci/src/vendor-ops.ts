@@ -52,6 +52,7 @@ export interface MpciPgprot {
   cache: MpciPgprotCache;
 }
 
+/** The cache attribute of a device mapping: uncached, write-combining or write-back. */
 export type MpciPgprotCache = 'uc' | 'wc' | 'wb';
 
 /**
