@@ -1,0 +1,219 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireDebianTool } from '@tsvirt/test-utils';
+import { afterEach, describe, expect, it } from 'vitest';
+import { QmpTestClient } from './qmp-client.ts';
+import { VmmProcess } from './qmp-vmm.ts';
+
+const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
+const PROMPT = '\n=> ';
+
+async function connectWhenUp(sock: string, vm: VmmProcess): Promise<QmpTestClient> {
+  for (let i = 0; ; i++) {
+    try {
+      const c = await QmpTestClient.open(sock);
+      await c.greeting();
+      expect(await c.execute('qmp_capabilities')).toMatchObject({ return: {} });
+      return c;
+    } catch (e) {
+      if (
+        i > 600 ||
+        (await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r('wait'), 100))])) !== 'wait'
+      )
+        throw new Error(`QMP never came up: ${(e as Error).message}; ${vm.stderr}`);
+    }
+  }
+}
+
+async function uboot(vm: VmmProcess, line: string, from: number): Promise<{ out: string; at: number }> {
+  vm.type(`${line}\r`);
+  const start = await vm.output(line, from);
+  const at = await vm.output(PROMPT, start);
+  return { out: vm.stdout.slice(start, at - PROMPT.length), at };
+}
+
+const crcOf = (out: string) => /==> ([0-9a-f]{8})/.exec(out)?.[1];
+
+/** A loopback port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** query-migrate until the status is one of `want`. */
+function migrationEnds(q: QmpTestClient, want: string[]) {
+  return until(
+    async () => {
+      const r = (await q.execute('query-migrate')).return;
+      return want.includes(r.status) ? r : undefined;
+    },
+    `migration status ${want.join('/')}`,
+  );
+}
+
+/** Wait for the destination to say it listens (its one stderr notice). */
+function listening(vm: VmmProcess) {
+  return until(async () => {
+    if (vm.stderr.includes('waiting for the migration stream')) return true;
+    if ((await Promise.race([vm.exited, Promise.resolve('up')])) !== 'up')
+      throw new Error(`destination exited: ${vm.stderr}`);
+    return undefined;
+  }, 'the destination to listen');
+}
+
+describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
+  const vms: VmmProcess[] = [];
+  afterEach(() => {
+    for (const v of vms.splice(0)) v.kill();
+  });
+
+  async function ubootSource(dir: string, extra: string[] = []) {
+    const src = new VmmProcess([
+      '--kernel',
+      UBOOT,
+      '--cpus',
+      '1',
+      '--qmp',
+      `unix:${join(dir, 'src.sock')}`,
+      '--no-summary',
+      ...extra,
+    ]);
+    vms.push(src);
+    const qs = await connectWhenUp(join(dir, 'src.sock'), src);
+    let at = await src.output('Hit any key to stop autoboot');
+    src.type(' ');
+    at = await src.output(PROMPT, at);
+    return { src, qs, at };
+  }
+
+  function destination(dir: string, uri: string) {
+    const dst = new VmmProcess([
+      '--incoming',
+      uri,
+      '--cpus',
+      '1',
+      '--qmp',
+      `unix:${join(dir, 'dst.sock')}`,
+      '--no-summary',
+    ]);
+    vms.push(dst);
+    return dst;
+  }
+
+  it('U-Boot at its prompt moves to a destination while it runs: same crc32, typing continues there', async () => {
+    if (!requireDebianTool(UBOOT, 'u-boot-qemu')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
+    const { src, qs, at } = await ubootSource(dir, ['--progress']);
+    let r = await uboot(src, 'mw.l 82000000 5a5aa5a5 40000; mw.l 82010000 12345678 100', at);
+    r = await uboot(src, 'crc32 82000000 100000', r.at);
+    const crc = crcOf(r.out);
+    expect(crc).toMatch(/^[0-9a-f]{8}$/);
+
+    const port = await freePort();
+    const dst = destination(dir, `tcp:127.0.0.1:${port}`);
+    await listening(dst);
+    expect(
+      await qs.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] }),
+    ).toMatchObject({ return: {} });
+    expect(await qs.execute('migrate-set-parameters', { 'downtime-limit': 500 })).toMatchObject({
+      return: {},
+    });
+    expect((await qs.execute('query-migrate-parameters')).return).toMatchObject({ 'downtime-limit': 500 });
+    // migrate replies at once; the guest keeps running while RAM goes across.
+    expect(await qs.execute('migrate', { uri: `tcp:127.0.0.1:${port}` })).toMatchObject({ return: {} });
+    const busy = await qs.execute('migrate', { uri: `tcp:127.0.0.1:${port}` });
+    expect(busy.error?.desc ?? 'completed before the second migrate').toMatch(/in progress|completed/);
+    const done = await migrationEnds(qs, ['completed', 'failed']);
+    expect(done).toMatchObject({ status: 'completed' });
+    expect(done.ram['dirty-sync-count']).toBeGreaterThanOrEqual(2);
+    expect(done.ram.normal).toBeGreaterThan(0x100000 / 4096);
+    expect(done.ram.remaining).toBe(0);
+    expect(done.ram.total).toBe(256 * 2 ** 20);
+    expect(done.downtime).toBeGreaterThanOrEqual(0);
+    expect(done['total-time']).toBeGreaterThanOrEqual(done.downtime);
+    expect((await qs.execute('query-status')).return).toEqual({ running: false, status: 'postmigrate' });
+    const statuses = qs.events.filter((e) => e.event === 'MIGRATION').map((e) => e.data.status);
+    expect(statuses).toEqual(['setup', 'active', 'completed']);
+    expect(qs.events.some((e) => e.event === 'MIGRATION_PASS')).toBe(true);
+    expect(src.stderr).toMatch(/vm: migration completed: \d+ passes, \d+ pages sent/);
+
+    // The destination runs (the source was running): the same memory, and the prompt answers there.
+    const qd = await connectWhenUp(join(dir, 'dst.sock'), dst);
+    expect((await qd.execute('query-status')).return).toEqual({ running: true, status: 'running' });
+    r = await uboot(dst, 'crc32 82000000 100000', 0);
+    expect(crcOf(r.out)).toBe(crc);
+    r = await uboot(dst, 'md.l 82010000 2', r.at);
+    expect(r.out).toContain('12345678 12345678');
+    await qs.execute('quit');
+    await qd.execute('quit');
+    expect(await dst.exited).toBe(0);
+  }, 240_000);
+
+  it('migrate_cancel mid-way: the source runs on, the destination exits 2 with one line', async () => {
+    if (!requireDebianTool(UBOOT, 'u-boot-qemu')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
+    const { src, qs, at } = await ubootSource(dir);
+    const sock = join(dir, 'mig.sock');
+    const dst = destination(dir, `unix:${sock}`);
+    await listening(dst);
+    // Slow enough to be cancelled while RAM is still going across.
+    await qs.execute('migrate-set-parameters', { 'max-bandwidth': 4 << 20 });
+    expect(await qs.execute('migrate', { uri: `unix:${sock}` })).toMatchObject({ return: {} });
+    await until(async () => {
+      const r = (await qs.execute('query-migrate')).return;
+      return r.status === 'active' && r.ram.transferred > 0 ? r : undefined;
+    }, 'an active migration');
+    expect(await qs.execute('migrate_cancel')).toMatchObject({ return: {} });
+    expect(await migrationEnds(qs, ['cancelled', 'failed', 'completed'])).toEqual({ status: 'cancelled' });
+    expect((await qs.execute('query-status')).return).toEqual({ running: true, status: 'running' });
+    const r = await uboot(src, 'echo still here', at);
+    expect(r.out).toContain('still here');
+    expect(await dst.exited).toBe(2);
+    expect(dst.stderr.trim().split('\n').at(-1)).toMatch(/^vm: --incoming unix:.*: stream is truncated/);
+    await qs.execute('quit');
+  }, 240_000);
+
+  it('a destination killed mid-stream, or none listening: the source runs on, failed', async () => {
+    if (!requireDebianTool(UBOOT, 'u-boot-qemu')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
+    const { src, qs, at } = await ubootSource(dir);
+    // Refused: nobody listens on the port.
+    const port = await freePort();
+    expect(await qs.execute('migrate', { uri: `tcp:127.0.0.1:${port}` })).toMatchObject({ return: {} });
+    const refused = await migrationEnds(qs, ['failed', 'completed']);
+    expect(refused.status).toBe('failed');
+    expect(refused['error-desc']).toContain('Connection refused');
+    // Killed mid-stream.
+    const dst = destination(dir, `tcp:127.0.0.1:${port}`);
+    await listening(dst);
+    await qs.execute('migrate-set-parameters', { 'max-bandwidth': 4 << 20 });
+    expect(await qs.execute('migrate', { uri: `tcp:127.0.0.1:${port}` })).toMatchObject({ return: {} });
+    await until(async () => {
+      const r = (await qs.execute('query-migrate')).return;
+      return r.status === 'active' && r.ram.transferred > 0 ? r : undefined;
+    }, 'an active migration');
+    dst.kill();
+    const failed = await migrationEnds(qs, ['failed', 'completed', 'cancelled']);
+    expect(failed.status).toBe('failed');
+    expect((await qs.execute('query-status')).return).toEqual({ running: true, status: 'running' });
+    const r = await uboot(src, 'echo still here', at);
+    expect(r.out).toContain('still here');
+    await qs.execute('quit');
+    expect(await src.exited).toBe(0);
+  }, 240_000);
+});
