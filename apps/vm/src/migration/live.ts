@@ -250,7 +250,10 @@ export class LiveMigration {
       const stopAt = performance.now();
       this.host.stop();
       this.stoppedVm = true;
-      list = dirtyPages(tracker.sync(), tracker.pages);
+      // What the last pass left dirty, and what the guest dirtied since: both go now.
+      const last = tracker.sync();
+      for (const i of list) last[i >>> 3]! |= 1 << (i & 7);
+      list = dirtyPages(last, tracker.pages);
       this.passes++;
       this.host.passDone(this.passes);
       for (const i of list) this.ram.add(i, false);
