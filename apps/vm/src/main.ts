@@ -34,7 +34,10 @@ export async function main(argv: string[]): Promise<number> {
   const live =
     opts.incoming === undefined
       ? undefined
-      : await receiveIncoming(opts, (line) => process.stderr.write(`${line}\n`));
+      : // The waiting notice is for a person at a terminal; a refusal stays the only line otherwise.
+        await receiveIncoming(opts, (line) => {
+          if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+        });
   const incoming = opts.restore !== undefined ? readIncoming(opts) : live?.sections;
   let pending: number[] = [];
   const flush = () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,13 +75,26 @@ function migrationEnds(q: QmpTestClient, want: string[]) {
   );
 }
 
-/** Wait for the destination to say it listens (its one stderr notice). */
-function listening(vm: VmmProcess) {
+/**
+ * Wait for the destination to listen on its --incoming address (without connecting, which would
+ * take its one connection): the unix socket exists, or the port is in LISTEN in /proc/net/tcp.
+ */
+function listening(vm: VmmProcess, uri: string) {
   return until(async () => {
-    if (vm.stderr.includes('waiting for the migration stream')) return true;
     if ((await Promise.race([vm.exited, Promise.resolve('up')])) !== 'up')
       throw new Error(`destination exited: ${vm.stderr}`);
-    return undefined;
+    if (uri.startsWith('unix:')) return existsSync(uri.slice(5)) || undefined;
+    const port = Number(uri.slice(uri.lastIndexOf(':') + 1))
+      .toString(16)
+      .toUpperCase()
+      .padStart(4, '0');
+    const rows = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1);
+    return rows.some((r) => {
+      const f = r.trim().split(/\s+/);
+      return f[1]?.endsWith(`:${port}`) && f[3] === '0A';
+    })
+      ? true
+      : undefined;
   }, 'the destination to listen');
 }
 
@@ -135,7 +148,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
 
     const port = await freePort();
     const dst = destination(dir, `tcp:127.0.0.1:${port}`);
-    await listening(dst);
+    await listening(dst, `tcp:127.0.0.1:${port}`);
     expect(
       await qs.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] }),
     ).toMatchObject({ return: {} });
@@ -179,7 +192,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const { src, qs, at } = await ubootSource(dir);
     const sock = join(dir, 'mig.sock');
     const dst = destination(dir, `unix:${sock}`);
-    await listening(dst);
+    await listening(dst, `unix:${sock}`);
     // 128 rounds, each 32 KiB of pseudo-random data and then one page of its own: a page the
     // guest writes during the migration and never again must reach the destination as written.
     src.type(
@@ -212,7 +225,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const { src, qs, at } = await ubootSource(dir);
     const port = await freePort();
     const dst = destination(dir, `tcp:127.0.0.1:${port}`);
-    await listening(dst);
+    await listening(dst, `tcp:127.0.0.1:${port}`);
     src.type(
       'setexpr i 0; while itest $i < 400; do random 82000000 8000 $i; setexpr a $i * 1000; setexpr a $a + 83000000; mw.l $a $i 400; setexpr i $i + 1; done\r',
     );
@@ -248,7 +261,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const { src, qs, at } = await ubootSource(dir);
     const sock = join(dir, 'mig.sock');
     const dst = destination(dir, `unix:${sock}`);
-    await listening(dst);
+    await listening(dst, `unix:${sock}`);
     // Slow enough to be cancelled while RAM is still going across.
     await qs.execute('migrate-set-parameters', { 'max-bandwidth': 4 << 20 });
     expect(await qs.execute('migrate', { uri: `unix:${sock}` })).toMatchObject({ return: {} });
@@ -262,7 +275,8 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const r = await uboot(src, 'echo still here', at);
     expect(r.out).toContain('still here');
     expect(await dst.exited).toBe(2);
-    expect(dst.stderr.trim().split('\n').at(-1)).toMatch(/^vm: --incoming unix:.*: stream is truncated/);
+    expect(dst.stderr.trim().split('\n')).toHaveLength(1);
+    expect(dst.stderr.trim()).toMatch(/^vm: --incoming unix:.*: stream is truncated/);
     await qs.execute('quit');
   }, 240_000);
 
@@ -278,7 +292,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     expect(refused['error-desc']).toContain('Connection refused');
     // Killed mid-stream.
     const dst = destination(dir, `tcp:127.0.0.1:${port}`);
-    await listening(dst);
+    await listening(dst, `tcp:127.0.0.1:${port}`);
     await qs.execute('migrate-set-parameters', { 'max-bandwidth': 4 << 20 });
     expect(await qs.execute('migrate', { uri: `tcp:127.0.0.1:${port}` })).toMatchObject({ return: {} });
     await until(async () => {
@@ -288,6 +302,76 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     dst.kill();
     const failed = await migrationEnds(qs, ['failed', 'completed', 'cancelled']);
     expect(failed.status).toBe('failed');
+    expect((await qs.execute('query-status')).return).toEqual({ running: true, status: 'running' });
+    const r = await uboot(src, 'echo still here', at);
+    expect(r.out).toContain('still here');
+    await qs.execute('quit');
+    expect(await src.exited).toBe(0);
+  }, 240_000);
+  it('refusals: bad parameters, capabilities and addresses, and a destination that refuses the stream', async () => {
+    if (!requireDebianTool(UBOOT, 'u-boot-qemu')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
+    const { src, qs, at } = await ubootSource(dir);
+    const err = async (cmd: string, args?: Record<string, unknown>) => (await qs.execute(cmd, args)).error;
+    expect(await err('migrate', { uri: 'tcp:10.0.0.1:4444' })).toMatchObject({
+      class: 'GenericError',
+      desc: expect.stringMatching(
+        /^Invalid migration URI 'tcp:10\.0\.0\.1:4444': host 10\.0\.0\.1 is not a loopback/,
+      ),
+    });
+    expect(await err('migrate-set-parameters', { 'downtime-limit': 2_000_001 })).toMatchObject({
+      class: 'GenericError',
+      desc: "Parameter 'downtime_limit' expects an integer in the range of 0 to 2000000 ms",
+    });
+    expect(await err('migrate-set-parameters', { 'max-bandwidth': -1 })).toMatchObject({
+      class: 'GenericError',
+    });
+    expect(
+      await err('migrate-set-capabilities', { capabilities: [{ capability: 'postcopy-ram', state: true }] }),
+    ).toMatchObject({
+      class: 'GenericError',
+      desc: expect.stringContaining("'postcopy-ram' is not supported"),
+    });
+    expect(await err('migrate-set-capabilities', { capabilities: 'events' })).toMatchObject({
+      class: 'GenericError',
+    });
+    expect(await err('migrate-set-capabilities', { capabilities: [{ capability: 'events' }] })).toMatchObject(
+      {
+        class: 'GenericError',
+      },
+    );
+    // Nothing was set by the refused calls.
+    expect((await qs.execute('query-migrate-parameters')).return).toEqual({
+      'downtime-limit': 300,
+      'max-bandwidth': 128 << 20,
+    });
+    expect((await qs.execute('query-migrate-capabilities')).return).toEqual([
+      { capability: 'events', state: false },
+    ]);
+    expect((await qs.execute('query-migrate')).return).toEqual({});
+
+    // A destination with another RAM size refuses the stream: it exits 2 with one line, and the
+    // source, which waited for its acknowledgement, runs on with the migration failed.
+    const sock = join(dir, 'mig.sock');
+    const dst = new VmmProcess([
+      '--incoming',
+      `unix:${sock}`,
+      '--cpus',
+      '1',
+      '--mem',
+      '512M',
+      '--no-summary',
+    ]);
+    vms.push(dst);
+    await listening(dst, `unix:${sock}`);
+    expect(await qs.execute('migrate', { uri: `unix:${sock}` })).toMatchObject({ return: {} });
+    const failed = await migrationEnds(qs, ['failed', 'completed']);
+    expect(failed.status).toBe('failed');
+    expect(failed['error-desc']).toContain('the destination closed the connection');
+    expect(await dst.exited).toBe(2);
+    const lines = dst.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0], dst.stderr).toMatch(/^vm: --incoming unix:.*: RAM size 256M does not match --mem 512M$/);
     expect((await qs.execute('query-status')).return).toEqual({ running: true, status: 'running' });
     const r = await uboot(src, 'echo still here', at);
     expect(r.out).toContain('still here');
