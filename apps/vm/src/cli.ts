@@ -69,7 +69,7 @@ Exit status:
   ${EXIT_SHUTDOWN}    the guest shut down (SBI SRST) with no failure reason
   ${EXIT_GUEST_FAILURE}    the guest shut down reporting a system failure
   ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin,
-       a --restore stream that does not fit),
+       a --restore or --incoming stream that does not fit or is cut short),
        refused before the guest runs with a one-line reason
   ${EXIT_VM_ERROR}    a VM or CPU error (KVM_RUN failed because of the guest, a KVM internal error,
        every vCPU halted for good)
