@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeStream } from '../src/migration/stream.ts';
@@ -10,6 +11,7 @@ import { QmpTestClient } from './qmp-client.ts';
 import { VmmProcess } from './qmp-vmm.ts';
 
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
+const HOG = fileURLToPath(new URL('../guest/gpu-hog/gpu-hog.bin', import.meta.url));
 const PROMPT = '\n=> ';
 
 async function connectWhenUp(sock: string, vm: VmmProcess): Promise<QmpTestClient> {
@@ -383,5 +385,32 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     expect(r.out).toContain('still here');
     await qs.execute('quit');
     expect(await src.exited).toBe(0);
+  }, 240_000);
+  it('a guest keeping the GPU busy moves mid-ring: the mdev goes by VFIO migration v2, the ring finishes on the destination', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
+    const src = new VmmProcess([
+      '--kernel',
+      HOG,
+      '--cpus',
+      '1',
+      '--qmp',
+      `unix:${join(dir, 'src.sock')}`,
+      '--no-summary',
+    ]);
+    vms.push(src);
+    const qs = await connectWhenUp(join(dir, 'src.sock'), src);
+    await src.output('gpu hog: ring submitted');
+    const sock = join(dir, 'mig.sock');
+    const dst = new VmmProcess(['--incoming', `unix:${sock}`, '--cpus', '1', '--no-summary']);
+    vms.push(dst);
+    await listening(dst, `unix:${sock}`);
+    expect(await qs.execute('migrate', { uri: `unix:${sock}` })).toMatchObject({ return: {} });
+    const done = await migrationEnds(qs, ['completed', 'failed']);
+    expect(done.status, JSON.stringify(done)).toBe('completed');
+    expect(src.stdout).not.toContain('ring done');
+    // The destination picks the ring up where the source's engine was and the guest shuts down.
+    expect(await dst.exited, dst.stderr).toBe(0);
+    expect(dst.stdout).toContain('gpu hog: ring done');
+    await qs.execute('quit');
   }, 240_000);
 });
