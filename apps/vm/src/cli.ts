@@ -12,6 +12,7 @@ import {
 } from './config-error.ts';
 import { configFileArgs } from './config-file.ts';
 import { parseMdevSpec } from './mdev-spec.ts';
+import { parseMigrationAddress } from './migration/address.ts';
 import { parseQmpAddress, type QmpAddress } from './qmp/address.ts';
 import { parseMemSize } from './size.ts';
 
@@ -40,6 +41,10 @@ export interface VmOptions {
   qmp: QmpAddress | undefined;
   /** A snapshot to resume from (`--restore PATH`, or QEMU's `--incoming file:PATH`). */
   restore?: string | undefined;
+  /** Wait for a live migration stream here (`--incoming tcp:127.0.0.1:PORT` or `unix:PATH`). */
+  incoming?: QmpAddress | undefined;
+  /** Show an outgoing migration's progress on stderr (`--progress`). */
+  progress?: boolean;
   // --- VM-user flags (issue 18) ---
   /** Print the exit summary as one JSON line (`--json`). */
   json: boolean;
@@ -64,7 +69,7 @@ Exit status:
   ${EXIT_SHUTDOWN}    the guest shut down (SBI SRST) with no failure reason
   ${EXIT_GUEST_FAILURE}    the guest shut down reporting a system failure
   ${EXIT_BAD_CONFIG}    bad configuration (a flag, --mem, a kernel file, --screenshot, an mdev type, a plugin,
-       a --restore stream that does not fit),
+       a --restore or --incoming stream that does not fit or is cut short),
        refused before the guest runs with a one-line reason
   ${EXIT_VM_ERROR}    a VM or CPU error (KVM_RUN failed because of the guest, a KVM internal error,
        every vCPU halted for good)
@@ -135,11 +140,22 @@ export function parseArgs(
       '--restore <file>',
       'resume the VM saved in this snapshot (QMP migrate "file:PATH"); --mem, --cpus and --mdev must match it',
     )
-    .option('--incoming <uri>', "QEMU's spelling of --restore: file:PATH (no other scheme yet)", (v) => {
-      if (!v.startsWith('file:') || v.length === 5)
-        throw new InvalidArgumentError('only file:PATH is supported (live migration is not implemented yet)');
-      return v.slice(5);
-    })
+    .option(
+      '--incoming <uri>',
+      'resume from file:PATH (as --restore), or wait for a live migration on tcp:127.0.0.1:PORT or unix:PATH',
+      (v): { file: string } | QmpAddress => {
+        if (v.startsWith('file:')) {
+          if (v.length === 5) throw new InvalidArgumentError('file: needs a path');
+          return { file: v.slice(5) };
+        }
+        try {
+          return parseMigrationAddress(v);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      },
+    )
+    .option('--progress', "show an outgoing live migration's progress on stderr (QMP migrate tcp:/unix:)")
     // --- VM-user flags (issue 18): grouped so other flags merge around them ---
     .option('--json', 'print the exit summary as one JSON line on stderr (status, reason, exits, devices...)')
     .option(
@@ -170,7 +186,9 @@ export function parseArgs(
   if (o.restore !== undefined && o.incoming !== undefined)
     throw new VmConfigError('--restore and --incoming name the same thing; give one');
   return {
-    restore: o.restore ?? o.incoming,
+    restore: o.restore ?? (o.incoming !== undefined && 'file' in o.incoming ? o.incoming.file : undefined),
+    ...(o.incoming !== undefined && !('file' in o.incoming) ? { incoming: o.incoming } : {}),
+    ...(o.progress === true ? { progress: true } : {}),
     mem: parseMemSize(o.mem),
     cpus: o.cpus,
     kernel: o.kernel,

@@ -97,6 +97,11 @@ function readInitrd(path: string): Uint8Array {
   }
 }
 
+/** The VM comes from a migration stream (--restore, --incoming): no kernel, no DTB, state from the stream. */
+export function isIncoming(opts: VmOptions): boolean {
+  return opts.restore !== undefined || opts.incoming !== undefined;
+}
+
 /** DI token of a VM's KvmVm in its child container. */
 export const KVM_VM = Symbol.for('vm.KvmVm');
 
@@ -185,6 +190,8 @@ export class Machine {
   kernel!: LoadedKernel;
   dtbGpa = 0;
   readonly passthrough: Passthrough[] = [];
+  /** The type1v2 container fd the mdevs' groups share (live migration reads its dirty bitmap); none without mdevs. */
+  vfioContainer: number | undefined;
   /** Each function's BAR regions (by BAR number), made when it is plugged in. */
   private readonly barRegions = new Map<VfioPciFunction, (MemoryRegion | undefined)[]>();
 
@@ -207,7 +214,7 @@ export class Machine {
     const m = new Machine(opts, consoleOut);
     // Refuse a bad kernel before building anything. A VM restored from a stream (--restore) gets its RAM,
     // vCPUs and devices from the stream instead, so it loads no kernel and no DTB.
-    if (opts.restore === undefined) m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
+    if (!isIncoming(opts)) m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
     const plugins = await loadPlugins(opts.plugin);
     loadHostModules(m.loader, [...hostModules(m.files, opts), sampleGpuModule], plugins);
     const why = ramLayoutProblem(
@@ -220,7 +227,7 @@ export class Machine {
     m.mm = m.loader.host.resolve<MmStruct>(HOST_MM);
     m.buildBoard();
     m.attachMdevs();
-    if (opts.restore === undefined) m.loadImages();
+    if (!isIncoming(opts)) m.loadImages();
     return m;
   }
 
@@ -311,6 +318,7 @@ export class Machine {
       }
       this.passthrough.push({ mdev, fn, slot, irq });
     }
+    this.vfioContainer = container;
   }
 
   /** QEMU's vfio_intx_eoi(): de-assert the line and unmask at the device, which re-triggers if still pending. */

@@ -5,6 +5,7 @@ import { TerminalConsole } from './console.ts';
 import { readKernelFile } from './kernel-loader.ts';
 import { Machine } from './machine.ts';
 import { loadIncoming, readIncoming } from './migration/incoming.ts';
+import { receiveIncoming } from './migration/incoming-socket.ts';
 import { startQmp } from './qmp/vmm.ts';
 import { deviceReports, formatDevice, summaryJson } from './run-report.ts';
 import { checkPngTarget, writePng } from './screenshot.ts';
@@ -29,7 +30,15 @@ export async function main(argv: string[]): Promise<number> {
   // Refuse an unwritable screenshot before the guest runs, not after it.
   if (opts.screenshot) checkPngTarget('--screenshot', opts.screenshot);
   // A snapshot is checked whole before anything is built (exit 2 and one line if it cannot be honoured).
-  const incoming = opts.restore === undefined ? undefined : readIncoming(opts);
+  // A live migration's destination waits for the whole stream, then checks it the same way.
+  const live =
+    opts.incoming === undefined
+      ? undefined
+      : // The waiting notice is for a person at a terminal; a refusal stays the only line otherwise.
+        await receiveIncoming(opts, (line) => {
+          if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+        });
+  const incoming = opts.restore !== undefined ? readIncoming(opts) : live?.sections;
   let pending: number[] = [];
   const flush = () => {
     if (pending.length && !stdoutClosed) out.write(Uint8Array.from(pending));
@@ -43,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   // A VM saved while paused is restored paused when QMP can resume it (QEMU's globalstate); without QMP it runs.
   const startPaused =
     incoming !== undefined && loadIncoming(machine, incoming).runState === 'paused' && !!opts.qmp;
+  // Loaded: the source may now stay stopped for good (without this it runs on, its migration failed).
+  live?.acknowledge();
   let shotFailed = false;
   const screenshot = () => {
     const img = machine.display();

@@ -111,10 +111,15 @@ describe('a destination refuses a stream it cannot honour: exit 2, one line, bef
     );
   }, 60_000);
 
-  it('a missing file, and --incoming with a scheme other than file:', async () => {
+  it('a missing file, and --incoming with a scheme other than file:, tcp: or unix:, or a non-loopback host', async () => {
     expect(await refused(['--restore', join(dir, 'nope.snap')])).toMatch(
       /^vm: --restore .*nope\.snap: no such file$/,
     );
-    expect(await refused(['--incoming', 'tcp:127.0.0.1:4444'])).toMatch(/only file:PATH is supported/);
+    expect(await refused(['--incoming', 'exec:cat'])).toMatch(
+      /expected file:PATH, tcp:127\.0\.0\.1:PORT or unix:PATH$/,
+    );
+    expect(await refused(['--incoming', 'tcp:10.0.0.1:4444'])).toMatch(
+      /host 10\.0\.0\.1 is not a loopback address/,
+    );
   }, 60_000);
 });

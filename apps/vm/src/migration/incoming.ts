@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { VmOptions } from '../cli.ts';
 import { VmConfigError } from '../config-error.ts';
 import type { Machine } from '../machine.ts';
+import { formatQmpAddress } from '../qmp/address.ts';
 import type { MigrationContext } from './section.ts';
 import { checkStream, loadVmState } from './snapshot.ts';
 import { MigrationError, type Section } from './stream.ts';
@@ -40,7 +41,14 @@ export function loadIncoming(m: Machine, sections: readonly Section[]): Migratio
   try {
     return loadVmState(m, sections);
   } catch (e) {
-    if (e instanceof MigrationError) throw new VmConfigError(`--restore ${m.opts.restore}: ${e.message}`);
+    if (e instanceof MigrationError) throw new VmConfigError(`${incomingName(m.opts)}: ${e.message}`);
     throw e;
   }
+}
+
+/** The flag the stream came through, for a refusal's one line. */
+function incomingName(opts: VmOptions): string {
+  return opts.incoming !== undefined
+    ? `--incoming ${formatQmpAddress(opts.incoming)}`
+    : `--restore ${opts.restore}`;
 }

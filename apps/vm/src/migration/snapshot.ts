@@ -54,6 +54,14 @@ export function saveVmState(m: Machine, w: MigrationStreamWriter, ctx: Migration
   for (const h of SECTIONS) h.save(m, w, ctx);
 }
 
+/**
+ * The sections a live migration writes once the VM is stopped: all but the
+ * configuration (sent first) and RAM (sent in passes while the guest ran).
+ */
+export function saveDeviceState(m: Machine, w: MigrationStreamWriter, ctx: MigrationContext): void {
+  for (const h of SECTIONS) if (h.id !== 'configuration' && h.id !== 'ram') h.save(m, w, ctx);
+}
+
 /** The whole VM state as one stream (a snapshot file's contents). */
 export function snapshotVm(m: Machine, ctx: MigrationContext = { runState: 'running' }): Uint8Array {
   return encodeStream((w) => saveVmState(m, w, ctx));

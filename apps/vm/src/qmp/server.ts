@@ -31,7 +31,7 @@ function socketInUse(path: string): Promise<boolean> {
  * QEMU refuses nothing here and unlinks whatever is at the path; this server
  * only replaces a stale socket, and refuses a live one or any other file.
  */
-async function prepareUnixPath(path: string): Promise<void> {
+export async function prepareUnixPath(path: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();

@@ -8,7 +8,9 @@ import {
   VmConfigError,
 } from '../config-error.ts';
 import type { Machine } from '../machine.ts';
-import { saveVmState } from '../migration/snapshot.ts';
+import { LiveMigration } from '../migration/live.ts';
+import { MigrationProgress } from '../migration/progress.ts';
+import { saveDeviceState, saveVmState } from '../migration/snapshot.ts';
 import { MigrationStreamWriter } from '../migration/stream.ts';
 import { vfioResumeDevice } from '../migration/vfio-migration.ts';
 import { BarEmulation } from '../pci/bar-emulation.ts';
@@ -63,6 +65,7 @@ export async function startQmp(
   initial: 'running' | 'paused' = 'running',
 ): Promise<QmpHandle> {
   let server: QmpServer | undefined;
+  const progress = machine.opts.progress ? new MigrationProgress() : undefined;
   let quitRequested = false;
   // After a migration the mediated devices sit in STOP until the VM runs again (QEMU's vfio_vmstate_change()).
   let devicesStopped = false;
@@ -97,6 +100,29 @@ export async function startQmp(
         saveVmState(machine, w, { runState });
         w.end();
       },
+      live(address, params, hooks) {
+        return new LiveMigration(
+          {
+            machine,
+            get state() {
+              return run.state;
+            },
+            stop: () => run.stop(),
+            cont: () => run.cont(),
+            migrated: () => run.migrated(),
+            saveDevices(w, runState) {
+              devicesStopped = machine.passthrough.length > 0;
+              saveDeviceState(machine, w, { runState });
+            },
+            statusChanged: (status) => hooks.statusChanged(status),
+            passDone: (pass) => hooks.passDone(pass),
+            ...(progress ? { progress: (job: LiveMigration) => progress.update(job) } : {}),
+          },
+          address,
+          params,
+        );
+      },
+      event: (name, data) => server?.broadcast(name, data),
     }),
   );
   try {

@@ -1,6 +1,7 @@
 import { fail } from '@tsvirt/core-bus';
 import { PAGE_SIZE } from '@tsvirt/host-mm';
-import { ByteReader, ByteWriter } from '../byte-io.ts';
+import { ByteReader } from '../byte-io.ts';
+import { RamPageWriter } from '../ram-pages.ts';
 import type { SectionHandler } from '../section.ts';
 
 /** Pages per RAM section: sections stay well under the u32 length field, and a socket sees steady chunks. */
@@ -12,34 +13,17 @@ const PAGES_PER_SECTION = 4096;
  * and reads as zero), and of those only the non-zero ones (QEMU's
  * RAM_SAVE_FLAG_ZERO pages are implied here: the destination's RAM is
  * fresh, so absent means zero). Instances number the chunks; each carries
- * the RAM size so a chunk alone is checked. Live migration will send the
- * same records again for pages KVM's dirty log marks.
+ * the RAM size so a chunk alone is checked. Live migration sends the
+ * same records again, in later instances, for pages the dirty logs mark.
  */
 export const ramSection: SectionHandler = {
   id: 'ram',
   version: 1,
   save(m, w) {
+    const out = new RamPageWriter(m, w, PAGES_PER_SECTION);
     const pages = m.opts.mem / PAGE_SIZE;
-    const page = new Uint8Array(PAGE_SIZE);
-    const words = new Uint32Array(page.buffer);
-    let chunk = new ByteWriter();
-    let count = 0;
-    let instance = 0;
-    const flush = () => {
-      const body = chunk.finish();
-      w.section('ram', instance++, 1, new ByteWriter().u64(m.opts.mem).u32(count).bytes(body).finish());
-      chunk = new ByteWriter();
-      count = 0;
-    };
-    for (let i = 0; i < pages; i++) {
-      const hva = m.ramHva + i * PAGE_SIZE;
-      if (m.mm.pteOf(hva) === undefined) continue;
-      m.mm.copyFromUser(hva, page);
-      if (words.every((x) => x === 0)) continue;
-      chunk.u32(i).bytes(page);
-      if (++count === PAGES_PER_SECTION) flush();
-    }
-    if (count > 0 || instance === 0) flush();
+    for (let i = 0; i < pages; i++) if (m.mm.pteOf(m.ramHva + i * PAGE_SIZE) !== undefined) out.add(i, true);
+    out.flush(out.instance === 0);
   },
   load(m, s) {
     const r = new ByteReader(s.payload, `section 'ram' instance ${s.instance}`);

@@ -1,4 +1,12 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { parseMigrationAddress } from '../../migration/address.ts';
+import {
+  DEFAULT_MIGRATION_PARAMETERS,
+  type LiveMigration,
+  type MigrationParameters,
+  type MigrationStatus,
+} from '../../migration/live.ts';
+import type { QmpAddress } from '../address.ts';
 import type { QmpCommand } from '../command-table.ts';
 import { genericError } from '../errors.ts';
 import { strerror } from '../strerror.ts';
@@ -13,7 +21,22 @@ export interface QmpMigrationHost {
   migrated(): void;
   /** Write the stopped VM's migration stream through `sink`, chunk by chunk; `runState` is what it was before. */
   save(sink: (chunk: Uint8Array) => void, runState: 'running' | 'paused'): void;
+  /** Create a live migration to a socket; `hooks` carry its events. */
+  live(address: QmpAddress, params: MigrationParameters, hooks: LiveMigrationEvents): LiveMigration;
+  /** Send a QMP event. */
+  event(name: string, data: Record<string, unknown>): void;
 }
+
+/** The events a live migration raises, sent only with the `events` capability on (QEMU's migrate_events()). */
+export interface LiveMigrationEvents {
+  statusChanged(status: MigrationStatus): void;
+  passDone(pass: number): void;
+}
+
+/** The longest downtime-limit QEMU takes (MAX_MIGRATE_DOWNTIME, ms). */
+const MAX_MIGRATE_DOWNTIME = 2_000_000;
+/** Capabilities this VMM has; QEMU's others are refused by name. */
+const CAPABILITIES = ['events'] as const;
 
 /** QEMU's MigrationInfo as query-migrate gives it after a migration; {} before any. */
 interface MigrationInfo {
@@ -29,14 +52,43 @@ interface MigrationInfo {
  * written to the file, and the source stays paused in `postmigrate`, as
  * QEMU leaves it; `cont` runs it again. The save runs to completion inside
  * the command, so the reply comes when the file is complete and
- * query-migrate then says `completed` (QEMU replies at once and migrates in
- * the background). Other schemes (tcp:, unix:, exec:, fd:) are refused
- * until live migration exists. A failure after the file was opened is
+ * query-migrate then says `completed`. A `tcp:` or `unix:` URI starts a
+ * live migration (LiveMigration) and replies at once, as QEMU's does;
+ * query-migrate follows it. Other schemes (exec:, fd:) are refused. A failure after the file was opened is
  * reported by query-migrate as `failed` with the reason, and the VM runs
  * again if it was running, as QEMU's migrate_fd_cleanup() does.
  */
 export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
   let info: MigrationInfo | undefined;
+  /** The last live migration (query-migrate reports it until another starts). */
+  let live: LiveMigration | undefined;
+  const params: MigrationParameters = { ...DEFAULT_MIGRATION_PARAMETERS };
+  const caps: Record<(typeof CAPABILITIES)[number], boolean> = { events: false };
+  const startLive = (uri: string) => {
+    let address: QmpAddress;
+    try {
+      address = parseMigrationAddress(uri);
+    } catch (e) {
+      throw genericError(`Invalid migration URI '${uri}': ${(e as Error).message}`);
+    }
+    if (host.state === 'shutdown' || host.state === 'internal-error')
+      throw genericError(`Cannot migrate a VM in state '${host.state}'`);
+    info = undefined;
+    live = host.live(
+      address,
+      { ...params },
+      {
+        statusChanged: (status) => {
+          if (caps.events) host.event('MIGRATION', { status });
+        },
+        passDone: (pass) => {
+          if (caps.events) host.event('MIGRATION_PASS', { pass });
+        },
+      },
+    );
+    void live.start();
+    return {};
+  };
   const migrate: QmpCommand = {
     name: 'migrate',
     args: {
@@ -49,9 +101,11 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
       if (args.resume === true) throw genericError('Cannot resume if there is no paused migration');
       const colon = uri.indexOf(':');
       const scheme = colon < 0 ? uri : uri.slice(0, colon);
+      if (live?.active) throw genericError("There's a migration process in progress");
+      if (scheme === 'tcp' || scheme === 'unix') return startLive(uri);
       if (scheme !== 'file')
         throw genericError(
-          `Migration URI scheme '${scheme}' is not supported by this VMM (only file:PATH; live migration is not implemented yet)`,
+          `Migration URI scheme '${scheme}' is not supported by this VMM (file:PATH, tcp:127.0.0.1:PORT, unix:PATH)`,
         );
       const path = uri.slice(colon + 1);
       if (path === '') throw genericError("Invalid migration URI 'file:': no path");
@@ -63,6 +117,7 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
       } catch (e) {
         throw genericError(`Could not open '${path}': ${strerror(e)}`);
       }
+      live = undefined;
       const wasRunning = host.state === 'running';
       const t0 = performance.now();
       host.stop();
@@ -98,7 +153,85 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
   const queryMigrate: QmpCommand = {
     name: 'query-migrate',
     args: {},
-    handler: () => info ?? {},
+    handler: () => live?.info() ?? info ?? {},
   };
-  return [migrate, queryMigrate];
+  const migrateCancel: QmpCommand = {
+    name: 'migrate_cancel',
+    args: {},
+    handler() {
+      live?.cancel();
+      return {};
+    },
+  };
+  const setParameters: QmpCommand = {
+    name: 'migrate-set-parameters',
+    args: {
+      'downtime-limit': { type: 'int', optional: true },
+      'max-bandwidth': { type: 'int', optional: true },
+    },
+    handler(args) {
+      const downtime = args['downtime-limit'];
+      const bandwidth = args['max-bandwidth'];
+      // migrate_params_check(): every value is checked before any is set.
+      if (downtime !== undefined && (Number(downtime) < 0 || Number(downtime) > MAX_MIGRATE_DOWNTIME))
+        throw genericError(
+          `Parameter 'downtime_limit' expects an integer in the range of 0 to ${MAX_MIGRATE_DOWNTIME} ms`,
+        );
+      if (bandwidth !== undefined && (Number(bandwidth) < 0 || Number(bandwidth) > Number.MAX_SAFE_INTEGER))
+        throw genericError(
+          `Parameter 'max_bandwidth' expects an integer in the range of 0 to ${Number.MAX_SAFE_INTEGER} bytes/second`,
+        );
+      // Taken by the next migration (QEMU also applies a new max-bandwidth to the running one; this VMM does not).
+      if (downtime !== undefined) params.downtimeLimit = Number(downtime);
+      if (bandwidth !== undefined) params.maxBandwidth = Number(bandwidth);
+      return {};
+    },
+  };
+  const queryParameters: QmpCommand = {
+    name: 'query-migrate-parameters',
+    args: {},
+    handler: () => ({ 'downtime-limit': params.downtimeLimit, 'max-bandwidth': params.maxBandwidth }),
+  };
+  const setCapabilities: QmpCommand = {
+    name: 'migrate-set-capabilities',
+    args: { capabilities: { type: 'any' } },
+    handler(args) {
+      const list = args.capabilities;
+      if (!Array.isArray(list))
+        throw genericError("Invalid parameter type for 'capabilities', expected: array");
+      const next = { ...caps };
+      for (const c of list) {
+        const o = c as Record<string, unknown>;
+        if (
+          typeof o !== 'object' ||
+          o === null ||
+          typeof o.capability !== 'string' ||
+          typeof o.state !== 'boolean'
+        )
+          throw genericError("Each capability needs 'capability' (a string) and 'state' (a boolean)");
+        if (!(CAPABILITIES as readonly string[]).includes(o.capability))
+          throw genericError(
+            `Migration capability '${o.capability}' is not supported by this VMM (only 'events')`,
+          );
+        next[o.capability as (typeof CAPABILITIES)[number]] = o.state;
+      }
+      if (live?.active) throw genericError("There's a migration process in progress");
+      Object.assign(caps, next);
+      return {};
+    },
+  };
+  const queryCapabilities: QmpCommand = {
+    name: 'query-migrate-capabilities',
+    args: {},
+    handler: () => CAPABILITIES.map((c) => ({ capability: c, state: caps[c] })),
+  };
+  return [
+    migrate,
+    queryMigrate,
+    migrateCancel,
+    setParameters,
+    queryParameters,
+    setCapabilities,
+    queryCapabilities,
+  ];
 }

@@ -1,0 +1,343 @@
+import { connect, type Socket } from 'node:net';
+import { PAGE_SIZE } from '@tsvirt/host-mm';
+import type { Machine } from '../machine.ts';
+import type { QmpAddress } from '../qmp/address.ts';
+import { strerror } from '../qmp/strerror.ts';
+import { DirtyTracker, dirtyPages } from './dirty-tracker.ts';
+import { MIGRATION_ACK } from './incoming-socket.ts';
+import { RamPageWriter } from './ram-pages.ts';
+import { configurationSection } from './sections/configuration.ts';
+import { MigrationStreamWriter } from './stream.ts';
+
+/** QEMU's MigrationStatus values this VMM goes through. */
+export type MigrationStatus = 'setup' | 'active' | 'cancelling' | 'cancelled' | 'completed' | 'failed';
+
+/** migrate-set-parameters: QEMU's defaults are 300 ms (DEFAULT_MIGRATE_SET_DOWNTIME) and 128 MiB/s (MAX_THROTTLE). */
+export interface MigrationParameters {
+  /** downtime-limit: the longest the VM may be stopped at the end, in ms. */
+  downtimeLimit: number;
+  /** max-bandwidth: bytes per second while the guest runs; 0 is no limit (RATE_LIMIT_DISABLED). */
+  maxBandwidth: number;
+}
+
+export const DEFAULT_MIGRATION_PARAMETERS: MigrationParameters = {
+  downtimeLimit: 300,
+  maxBandwidth: 128 << 20,
+};
+
+/** Passes over dirty memory before the VM is stopped however much is left (QEMU has no cap; it throttles). */
+export const MAX_PASSES = 30;
+/** Pages per 'ram' section on a socket: 1 MiB records, so the stream moves in steady pieces. */
+const LIVE_PAGES_PER_SECTION = 256;
+/** How long one turn of sending runs before the vCPU loop gets the event loop back (ms). */
+const SEND_SLICE_MS = 10;
+
+/** What a live migration needs of the VMM. */
+export interface LiveMigrationHost {
+  readonly machine: Machine;
+  readonly state: string;
+  stop(): void;
+  cont(): void;
+  migrated(): void;
+  /** Every section but 'configuration' and 'ram' of the stopped VM (globalstate, vCPUs, devices, memslots). */
+  saveDevices(w: MigrationStreamWriter, runState: 'running' | 'paused'): void;
+  /** A status change (the MIGRATION event) and a dirty-bitmap sync (MIGRATION_PASS). */
+  statusChanged(status: MigrationStatus): void;
+  passDone(pass: number): void;
+  /** Progress after each piece sent (--progress). */
+  progress?(job: LiveMigration): void;
+}
+
+class Cancelled extends Error {}
+
+/**
+ * An outgoing pre-copy migration over a socket (QEMU's migration_thread()
+ * with precopy): the configuration, then every resident page while the
+ * guest runs, then passes over the pages the dirty logs report, until what
+ * is left would be sent within the downtime limit at the bandwidth the last
+ * pass measured (or MAX_PASSES were made); then the VM stops, the last
+ * dirty pages and every device section go, and the source waits for the
+ * destination's acknowledgement that it loaded the VM before it completes
+ * (a destination that refuses or dies leaves the source running, `failed`).
+ * It runs on the event loop between the vCPU loop's slices: `migrate`
+ * returns at once.
+ */
+export class LiveMigration {
+  status: MigrationStatus = 'setup';
+  errorDesc: string | undefined;
+  private socket: Socket | undefined;
+  private failure: string | undefined;
+  private cancelRequested = false;
+  private needDrain = false;
+  private acked = false;
+  private peerClosed = false;
+  private waiters: (() => void)[] = [];
+  private readonly t0 = performance.now();
+  private setupTime = 0;
+  private endTime: number | undefined;
+  downtime: number | undefined;
+  /** Bytes written to the socket (QEMU's `transferred`); those after the stop are `downtime-bytes`. */
+  transferred = 0;
+  private downtimeBytes = 0;
+  /** Dirty bytes still to send (QEMU's `remaining`). */
+  remaining = 0;
+  /** Bitmap syncs (QEMU's `dirty-sync-count`): one per pass, the final one included. */
+  passes = 0;
+  private dirtyRate = 0;
+  /** Bytes per ms the last pass sent at. */
+  private bandwidth = 0;
+  private expectedDowntime: number | undefined;
+  private ram: RamPageWriter | undefined;
+  private stoppedVm = false;
+  private activeStart = 0;
+  private completing = false;
+
+  constructor(
+    private readonly host: LiveMigrationHost,
+    private readonly address: QmpAddress,
+    private readonly params: MigrationParameters,
+  ) {}
+
+  get active(): boolean {
+    return this.status === 'setup' || this.status === 'active' || this.status === 'cancelling';
+  }
+
+  /** Start in the background; `done` settles when it ends, whatever the outcome. */
+  start(): Promise<void> {
+    this.host.statusChanged('setup');
+    return this.run();
+  }
+
+  /** migrate_cancel: stop sending, close the stream; the source runs on. Once the VM is stopped for the end, too late. */
+  cancel(): void {
+    if (!this.active || this.completing || this.cancelRequested) return;
+    this.cancelRequested = true;
+    this.setStatus('cancelling');
+    this.socket?.destroy();
+    this.wakeAll();
+  }
+
+  private setStatus(s: MigrationStatus): void {
+    this.status = s;
+    this.host.statusChanged(s);
+  }
+
+  private wakeAll(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private check(): void {
+    if (this.cancelRequested) throw new Cancelled();
+    if (this.failure !== undefined) throw new Error(this.failure);
+  }
+
+  private connect(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const a = this.address;
+      const s = a.kind === 'unix' ? connect(a.path) : connect(a.port, a.host);
+      s.once('connect', () => {
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => reject(new Error(`Failed to connect to '${uriOf(a)}': ${strerror(e)}`)));
+    });
+  }
+
+  private attach(s: Socket): void {
+    this.socket = s;
+    s.on('drain', () => {
+      this.needDrain = false;
+      this.wakeAll();
+    });
+    s.on('data', (d: Buffer) => {
+      if (d.includes(MIGRATION_ACK)) this.acked = true;
+    });
+    s.on('error', (e) => {
+      this.failure ??= `Unable to write to socket: ${strerror(e)}`;
+      this.wakeAll();
+    });
+    s.on('close', () => {
+      this.peerClosed = true;
+      this.failure ??= this.acked ? undefined : 'the destination closed the connection';
+      this.wakeAll();
+    });
+  }
+
+  private write(chunk: Uint8Array): void {
+    this.transferred += chunk.length;
+    if (this.stoppedVm) this.downtimeBytes += chunk.length;
+    if (this.socket!.destroyed) return;
+    if (!this.socket!.write(chunk)) this.needDrain = true;
+  }
+
+  /** Between pieces: wait for the socket to drain, keep under max-bandwidth, and let the guest run. */
+  private async pace(): Promise<void> {
+    this.check();
+    this.host.progress?.(this);
+    while (this.needDrain && this.failure === undefined && !this.cancelRequested) await this.wait();
+    const limit = this.params.maxBandwidth;
+    if (limit > 0) {
+      const ahead = (this.transferred * 1000) / limit - (performance.now() - this.activeStart);
+      if (ahead > 0) await new Promise((r) => setTimeout(r, Math.min(ahead, 1000)));
+    }
+    await new Promise<void>((r) => setImmediate(r));
+    this.check();
+  }
+
+  private async sendPages(pages: readonly number[], skipZero: boolean): Promise<void> {
+    const ram = this.ram!;
+    let i = 0;
+    while (i < pages.length) {
+      const sliceEnd = performance.now() + SEND_SLICE_MS;
+      while (i < pages.length && !this.needDrain) {
+        ram.add(pages[i++]!, skipZero);
+        if ((i & 63) === 0 && performance.now() >= sliceEnd) break;
+      }
+      ram.flush();
+      this.remaining = (pages.length - i) * PAGE_SIZE;
+      await this.pace();
+    }
+  }
+
+  private async run(): Promise<void> {
+    const m = this.host.machine;
+    const tracker = new DirtyTracker(m);
+    let tracking = false;
+    let wasRunning = false;
+    try {
+      const s = await this.connect();
+      this.attach(s);
+      this.check();
+      tracker.start();
+      tracking = true;
+      const w = new MigrationStreamWriter((c) => this.write(c));
+      this.ram = new RamPageWriter(m, w, LIVE_PAGES_PER_SECTION);
+      this.setupTime = performance.now() - this.t0;
+      this.activeStart = performance.now();
+      this.setStatus('active');
+      configurationSection.save(m, w, { runState: 'running' });
+      // The first pass: every page the guest has (QEMU's first ram_find_and_save_block() round).
+      const all: number[] = [];
+      for (let i = 0; i < tracker.pages; i++)
+        if (m.mm.pteOf(m.ramHva + i * PAGE_SIZE) !== undefined) all.push(i);
+      this.remaining = all.length * PAGE_SIZE;
+      let list = all;
+      let first = true;
+      for (;;) {
+        const passStart = performance.now();
+        const sentBefore = this.transferred;
+        await this.sendPages(list, first);
+        first = false;
+        list = dirtyPages(tracker.sync(), tracker.pages);
+        this.passes++;
+        this.host.passDone(this.passes);
+        const dt = Math.max(performance.now() - passStart, 1);
+        this.bandwidth = (this.transferred - sentBefore) / dt;
+        this.dirtyRate = Math.round((list.length * 1000) / dt);
+        this.remaining = list.length * PAGE_SIZE;
+        // QEMU's migration_iteration_run(): switch over once the rest fits the downtime limit.
+        this.expectedDowntime =
+          this.bandwidth > 0 ? this.remaining / this.bandwidth : Number.POSITIVE_INFINITY;
+        if (this.expectedDowntime <= this.params.downtimeLimit || this.passes >= MAX_PASSES) break;
+      }
+      // migration_completion(): stop the VM, send what is still dirty and the devices.
+      this.completing = true;
+      wasRunning = this.host.state === 'running';
+      const stopAt = performance.now();
+      this.host.stop();
+      this.stoppedVm = true;
+      // What the last pass left dirty, and what the guest dirtied since: both go now.
+      const last = tracker.sync();
+      for (const i of list) last[i >>> 3]! |= 1 << (i & 7);
+      list = dirtyPages(last, tracker.pages);
+      this.passes++;
+      this.host.passDone(this.passes);
+      for (const i of list) this.ram.add(i, false);
+      this.ram.flush();
+      this.remaining = 0;
+      tracking = false;
+      tracker.stop();
+      this.host.saveDevices(w, wasRunning ? 'running' : 'paused');
+      w.end();
+      s.end();
+      // The destination acknowledges once it has loaded the VM; only then is the source done.
+      while (!this.acked && !this.peerClosed && this.failure === undefined) await this.wait();
+      if (!this.acked) throw new Error(this.failure ?? 'the destination closed the connection');
+      this.endTime = performance.now();
+      this.downtime = this.endTime - stopAt;
+      s.destroy();
+      this.host.migrated();
+      this.setStatus('completed');
+    } catch (e) {
+      // migrate_fd_cleanup(): logging off, the stream closed, the VM running again if it was.
+      if (tracking) {
+        try {
+          tracker.stop();
+        } catch {
+          // the memslot went away with the VM
+        }
+      }
+      this.socket?.destroy();
+      this.endTime = performance.now();
+      if (this.stoppedVm && wasRunning) {
+        try {
+          this.host.cont();
+        } catch {
+          // the VM ended meanwhile
+        }
+      }
+      if (e instanceof Cancelled) this.setStatus('cancelled');
+      else {
+        this.errorDesc = (e as Error).message;
+        this.setStatus('failed');
+      }
+    }
+    this.host.progress?.(this);
+  }
+
+  /** QEMU's MigrationInfo for query-migrate. */
+  info(): Record<string, unknown> {
+    const now = this.endTime ?? performance.now();
+    const info: Record<string, unknown> = { status: this.status };
+    if (this.status === 'setup' || this.status === 'cancelling' || this.status === 'cancelled') return info;
+    info['total-time'] = Math.round(now - this.t0);
+    info['setup-time'] = Math.round(this.setupTime);
+    if (
+      this.status === 'active' &&
+      this.expectedDowntime !== undefined &&
+      Number.isFinite(this.expectedDowntime)
+    )
+      info['expected-downtime'] = Math.round(this.expectedDowntime);
+    if (this.downtime !== undefined) info.downtime = Math.round(this.downtime);
+    const ram = this.ram;
+    const normal = ram?.normal ?? 0;
+    const seconds = Math.max((now - this.t0) / 1000, 0.001);
+    info.ram = {
+      transferred: this.transferred,
+      remaining: this.remaining,
+      total: this.host.machine.opts.mem,
+      duplicate: ram?.duplicate ?? 0,
+      normal,
+      'normal-bytes': normal * PAGE_SIZE,
+      'dirty-pages-rate': this.dirtyRate,
+      mbps: Math.round(this.bandwidth * 8 * 1000) / 1e6,
+      'dirty-sync-count': this.passes,
+      'page-size': PAGE_SIZE,
+      'pages-per-second': Math.round(normal / seconds),
+      'precopy-bytes': this.transferred - this.downtimeBytes,
+      'downtime-bytes': this.downtimeBytes,
+      'postcopy-bytes': 0,
+      'multifd-bytes': 0,
+    };
+    if (this.status === 'failed') info['error-desc'] = this.errorDesc;
+    return info;
+  }
+}
+
+function uriOf(a: QmpAddress): string {
+  return a.kind === 'unix' ? `unix:${a.path}` : `tcp:${a.host}:${a.port}`;
+}
