@@ -9,6 +9,7 @@ export {
   defaultRemapPfnRange,
   defaultZapVmaPtes,
   type MpciVmOps,
+  type MpciMmapHost,
   mpciVmPageProt,
   type RemapPfnRange,
   VM_DONTDUMP,
