@@ -8,5 +8,5 @@ export { frameOf, type MemViews, memViews, type PhysMemory } from './phys-memory
 export { ReservationSet } from './reservation.ts';
 export { expandCompressed, RVC_TABLE } from './rvc.ts';
 export { HART_SNAPSHOT_MAGIC, HART_SNAPSHOT_VERSION, restoreHart, SAVED_CSRS, saveHart } from './snapshot.ts';
-export { PendingTrap } from './trap.ts';
 export { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_SIZE, Tlb, TlbSet, TlbWay } from './tlb.ts';
+export { PendingTrap } from './trap.ts';

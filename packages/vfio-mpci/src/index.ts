@@ -8,8 +8,8 @@ export { MpciMigration, MpciMigrationFile, type MpciMigrationOps } from './migra
 export {
   defaultRemapPfnRange,
   defaultZapVmaPtes,
-  type MpciVmOps,
   type MpciMmapHost,
+  type MpciVmOps,
   mpciVmPageProt,
   type RemapPfnRange,
   VM_DONTDUMP,
