@@ -42,7 +42,10 @@ export class AddressBus<D extends BusDevice = BusDevice> {
   private ranges: BusRange<D>[] = [];
   private last: BusRange<D> | undefined;
 
-  constructor(/** Name used in error messages. */ readonly name = 'bus') {}
+  constructor(
+    /** Name used in error messages. */
+    readonly name = 'bus',
+  ) {}
 
   /** Number of registered ranges. */
   get size(): number {

@@ -51,9 +51,32 @@ export class Device {
 
 /** What the driver core reports to `on()` listeners: a bind, an unbind, or a probe that failed. */
 export type DriverCoreEvent =
-  | { kind: 'bind'; device: Device; driver: Driver }
-  | { kind: 'unbind'; device: Device; driver: Driver }
-  | { kind: 'probe-failed'; device: Device; driver: Driver; error: KernelError };
+  | {
+      /** A driver was bound to the device. */
+      kind: 'bind';
+      /** The device. */
+      device: Device;
+      /** The driver. */
+      driver: Driver;
+    }
+  | {
+      /** A driver was unbound from the device. */
+      kind: 'unbind';
+      /** The device. */
+      device: Device;
+      /** The driver. */
+      driver: Driver;
+    }
+  | {
+      /** A driver's probe refused the device. */
+      kind: 'probe-failed';
+      /** The device. */
+      device: Device;
+      /** The driver. */
+      driver: Driver;
+      /** Why the driver refused the device. */
+      error: KernelError;
+    };
 
 interface BusState {
   type: BusType<any, any>;

@@ -28,7 +28,10 @@ export class FdtNode {
   /** Child nodes, in order. */
   readonly children: FdtNode[] = [];
 
-  constructor(/** Node name (with unit address), '' for the root. */ readonly name: string) {}
+  constructor(
+    /** Node name (with unit address), '' for the root. */
+    readonly name: string,
+  ) {}
 
   /** Set a property; returns this node so calls chain. */
   prop(name: string, value: FdtValue): this {

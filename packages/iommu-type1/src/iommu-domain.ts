@@ -12,7 +12,12 @@ export interface HwIommuConfig {
   /** Last usable IOVA of the aperture (inclusive). */
   apertureEnd?: bigint;
   /** Reserved regions (inclusive), e.g. an MSI doorbell window, never usable for DMA. */
-  reservedRegions?: readonly { start: bigint; end: bigint }[];
+  reservedRegions?: readonly {
+    /** First IOVA of the range. */
+    start: bigint;
+    /** Last IOVA of the range (inclusive). */
+    end: bigint;
+  }[];
   /** The IOMMU enforces DMA cache coherency (VFIO_DMA_CC_IOMMU). Default true. */
   enforceCacheCoherency?: boolean;
 }
@@ -26,7 +31,12 @@ export class IommuDomain {
   /** Last usable IOVA (geometry.aperture_end, inclusive). */
   readonly apertureEnd: bigint;
   /** Reserved IOVA regions (inclusive), never used for DMA. */
-  readonly reservedRegions: readonly { start: bigint; end: bigint }[];
+  readonly reservedRegions: readonly {
+    /** First IOVA of the range. */
+    start: bigint;
+    /** Last IOVA of the range (inclusive). */
+    end: bigint;
+  }[];
   /** The IOMMU enforces DMA cache coherency (VFIO_DMA_CC_IOMMU). */
   readonly enforceCacheCoherency: boolean;
   /**
@@ -90,7 +100,12 @@ export class IommuDomain {
    * the reserved regions, as vfio_iommu_aper_resize() and
    * vfio_iommu_resv_exclude() compute them.
    */
-  iovaRanges(): { start: bigint; end: bigint }[] {
+  iovaRanges(): {
+    /** First IOVA of the range. */
+    start: bigint;
+    /** Last IOVA of the range (inclusive). */
+    end: bigint;
+  }[] {
     let list = [{ start: this.apertureStart, end: this.apertureEnd }];
     for (const r of this.reservedRegions) {
       const out: { start: bigint; end: bigint }[] = [];

@@ -51,7 +51,10 @@ export class KvmArmVm {
   /** kvm->arch.vcpu_features once the first vCPU is initialized (POWER_OFF excluded). */
   vcpuFeatures: number | undefined;
 
-  constructor(/** The host kernel being modelled. */ readonly host: KvmArmHostModel = UPSTREAM_HOST) {}
+  constructor(
+    /** The host kernel being modelled. */
+    readonly host: KvmArmHostModel = UPSTREAM_HOST,
+  ) {}
 
   /** KVM_CHECK_EXTENSION for the PSCI-related caps (0 for anything else). */
   checkExtension(cap: number): number {

@@ -15,7 +15,10 @@ export class KvmIoBus {
   private readonly eventfds = new Map<number, Ioeventfd[]>();
   private eventfdCount = 0;
 
-  constructor(/** Bus name. */ readonly name: string) {
+  constructor(
+    /** Bus name. */
+    readonly name: string,
+  ) {
     this.devices = new AddressBus(name);
   }
 

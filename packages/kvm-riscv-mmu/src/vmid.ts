@@ -10,7 +10,10 @@ export class VmidAllocator {
   /** Bumped each time the VMID space wraps. */
   generation = 1;
 
-  constructor(/** Width of the VMID field. */ readonly bits = HGATP_VMID_BITS) {}
+  constructor(
+    /** Width of the VMID field. */
+    readonly bits = HGATP_VMID_BITS,
+  ) {}
 
   /** A new VMID; may start a new generation. */
   alloc(): number {

@@ -12,7 +12,10 @@ import { idleSkip, vcpuRunnable } from './vcpu-run.ts';
 export class RiscvVcpuScheduler {
   private next = 0;
 
-  constructor(/** The VM whose vCPUs are scheduled. */ readonly vm: KvmVm) {}
+  constructor(
+    /** The VM whose vCPUs are scheduled. */
+    readonly vm: KvmVm,
+  ) {}
 
   /** Run vCPUs until one needs user space; undefined when none can run. */
   run(): KvmVcpu | undefined {

@@ -40,7 +40,10 @@ export class MdevParent {
   /** The mdevs created on this parent. */
   readonly devices = new Set<MdevDevice>();
 
-  constructor(/** What the vendor registered. */ readonly info: MdevParentInfo) {
+  constructor(
+    /** What the vendor registered. */
+    readonly info: MdevParentInfo,
+  ) {
     this.types = info.types.map((t) => new MdevType(this, t));
     this.availableInstances = info.maxInstances;
   }

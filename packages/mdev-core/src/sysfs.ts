@@ -88,7 +88,10 @@ type Node =
  *   /sys/bus/mdev/devices/<uuid>/  mdev_type iommu_group [driver] remove
  */
 export class MdevSysfs {
-  constructor(/** The mdev core whose state the tree shows. */ readonly core: MdevCore) {}
+  constructor(
+    /** The mdev core whose state the tree shows. */
+    readonly core: MdevCore,
+  ) {}
 
   private typeDir(t: MdevType): string {
     return `${MDEV_BUS_CLASS_PATH}/${t.parent.name}/mdev_supported_types/${t.sysfsName}`;

@@ -28,7 +28,10 @@ export class VfioContainer {
   iommu: VfioIommu | undefined = undefined;
   private kref = 1;
 
-  constructor(/** The VFIO core the container belongs to. */ readonly core: VfioCore) {}
+  constructor(
+    /** The VFIO core the container belongs to. */
+    readonly core: VfioCore,
+  ) {}
 
   /** References held on the container. */
   get refs(): number {

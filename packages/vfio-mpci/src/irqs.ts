@@ -90,7 +90,12 @@ let nextHostIrq = 1024;
  */
 export class MpciIrqProducer {
   /** The connected bypass consumer, if any. */
-  consumer: { inject?(): void } | undefined;
+  consumer:
+    | {
+        /** Take the interrupt directly (a KVM irqfd's injection). */
+        inject?(): void;
+      }
+    | undefined;
 
   constructor(
     /** The trigger eventfd (the bypass token). */
