@@ -66,7 +66,7 @@ export const KVM_DIRTY_LOG_INITIALLY_SET = 1 << 1;
 
 /** struct kvm_irqfd flags. */
 export const KVM_IRQFD_FLAG_DEASSIGN = 1 << 0;
-/** Resample: an EOI re-samples the level and signals resamplefd. */
+/** Level-triggered: the GSI is deasserted at guest EOI and resamplefd is signalled. */
 export const KVM_IRQFD_FLAG_RESAMPLE = 1 << 1;
 
 /** struct kvm_ioeventfd flags. */

@@ -32,17 +32,17 @@ export function _IO(type: number, nr: number): number {
 export const VFIO_API_VERSION = 0;
 
 // Extensions (VFIO_CHECK_EXTENSION arguments; IOMMU types for VFIO_SET_IOMMU).
-/** Extension/IOMMU type: the x86-style type1 IOMMU backend. */
+/** Extension/IOMMU type: the type1 IOMMU backend with v1 unmap semantics. */
 export const VFIO_TYPE1_IOMMU = 1;
 /** Extension/IOMMU type: the POWER sPAPR TCE IOMMU backend. */
 export const VFIO_SPAPR_TCE_IOMMU = 2;
-/** Extension/IOMMU type: type1 v2 (stricter unmap semantics; what this model implements). */
+/** Extension/IOMMU type: type1 v2, whose unmaps may not split a mapping. */
 export const VFIO_TYPE1v2_IOMMU = 3;
 /** The IOMMU enforces DMA cache coherence (e.g. PCIe No-Snoop stripping). */
 export const VFIO_DMA_CC_IOMMU = 4;
 /** Extension: POWER EEH error recovery support. */
 export const VFIO_EEH = 5;
-/** Extension/IOMMU type: nested type1 IOMMU (removed upstream; id kept reserved). */
+/** Extension/IOMMU type: nested type1 (no longer offered by current kernels). */
 export const VFIO_TYPE1_NESTING_IOMMU = 6;
 /** Extension/IOMMU type: sPAPR TCE v2 IOMMU. */
 export const VFIO_SPAPR_TCE_v2_IOMMU = 7;
@@ -99,7 +99,7 @@ export interface VfioGroupStatus {
 }
 /** sizeof(struct vfio_group_status). */
 export const VFIO_GROUP_STATUS_SIZE = 8;
-/** All devices in the group are bound to vfio drivers or none at all. */
+/** Every device in the group is bound to a VFIO driver or to no driver. */
 export const VFIO_GROUP_FLAGS_VIABLE = 1 << 0;
 /** The group is attached to a container. */
 export const VFIO_GROUP_FLAGS_CONTAINER_SET = 1 << 1;
@@ -234,9 +234,9 @@ export interface VfioRegionInfoCapType {
 export const VFIO_REGION_INFO_CAP_TYPE_SIZE = 16;
 /** Region capability: the MSI-X table may be mmap'ed. */
 export const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
-/** Region capability: NVLink2 SSA target (removed upstream; id kept reserved). */
+/** Region capability: POWER NVLink2 SSA target (support gone from current kernels). */
 export const VFIO_REGION_INFO_CAP_NVLINK2_SSATGT = 4;
-/** Region capability: NVLink2 link speed (removed upstream; id kept reserved). */
+/** Region capability: POWER NVLink2 link speed (support gone from current kernels). */
 export const VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD = 5;
 
 /** Region type bit: the type is a PCI vendor id (low 16 bits). */
