@@ -168,13 +168,13 @@ export const KVM_CAP_IRQFD_RESAMPLE = 82;
 export const KVM_CAP_DEVICE_CTRL = 89;
 /** KVM_ENABLE_CAP on VM fds. */
 export const KVM_CAP_ENABLE_CAP_VM = 98;
-/** ioeventfds with length 0 (match any length) are supported. */
+/** ioeventfds with length 0 are accepted. */
 export const KVM_CAP_IOEVENTFD_NO_LENGTH = 100;
 /** KVM_CHECK_EXTENSION on VM fds. */
 export const KVM_CAP_CHECK_EXTENSION_VM = 105;
 /** Number of memslot address spaces. */
 export const KVM_CAP_MULTI_ADDRESS_SPACE = 118;
-/** ioeventfds of any length up to 8 are supported. */
+/** A length-0 ioeventfd matches guest writes of any length. */
 export const KVM_CAP_IOEVENTFD_ANY_LENGTH = 122;
 /** Largest vCPU id plus one. */
 export const KVM_CAP_MAX_VCPU_ID = 128;
