@@ -84,7 +84,7 @@ export class MpciMigrationFile implements KernelFile {
     return this.data.length;
   }
 
-  /** Make the file refuse further reads and writes (the state machine moved on). */
+  /** End the session: drop the data; later reads and writes fail with ENODEV. */
   disable(): void {
     this.disabled = true;
     this.data = new Uint8Array(0);
