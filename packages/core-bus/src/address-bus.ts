@@ -6,20 +6,27 @@ import { fail } from './kernel-error.ts';
  * the device was inserted at; `data.length` is the access width.
  */
 export interface BusDevice {
+  /** Read `data.length` bytes at `offset` into the device's window. */
   read(offset: number, data: Uint8Array): void;
+  /** Write `data` at `offset` into the device's window. */
   write(offset: number, data: Uint8Array): void;
 }
 
 /** One device's window on an address bus: `len` bytes from `base`. */
 export interface BusRange<D extends BusDevice = BusDevice> {
+  /** First address of the window. */
   readonly base: number;
+  /** Length of the window in bytes. */
   readonly len: number;
+  /** The device behind the window. */
   readonly device: D;
 }
 
 /** A bus lookup's answer: the range that claimed the address and the offset into it. */
 export interface BusHit<D extends BusDevice = BusDevice> {
+  /** The range that claimed the address. */
   range: BusRange<D>;
+  /** Offset of the address from the range's base. */
   offset: number;
 }
 
@@ -35,8 +42,12 @@ export class AddressBus<D extends BusDevice = BusDevice> {
   private ranges: BusRange<D>[] = [];
   private last: BusRange<D> | undefined;
 
-  constructor(readonly name = 'bus') {}
+  constructor(
+    /** Name used in error messages. */
+    readonly name = 'bus',
+  ) {}
 
+  /** Number of registered ranges. */
   get size(): number {
     return this.ranges.length;
   }

@@ -2,7 +2,9 @@ import { fail, KernelError } from './kernel-error.ts';
 
 /** A bus type (struct bus_type): decides which driver may drive which device. */
 export interface BusType<Dev extends Device = Device, Drv extends Driver<Dev> = Driver<Dev>> {
+  /** Bus name, as in /sys/bus/<name>. */
   readonly name: string;
+  /** Whether `drv` may drive `dev` (bus_type.match). */
   match(dev: Dev, drv: Drv): boolean;
 }
 
@@ -11,14 +13,19 @@ export interface BusType<Dev extends Device = Device, Drv extends Driver<Dev> = 
  * KernelError saying why not; `remove` releases it and cannot fail.
  */
 export interface Driver<Dev extends Device = Device> {
+  /** Driver name. */
   readonly name: string;
+  /** Name of the bus the driver registers on. */
   readonly bus: string;
+  /** Bind to the device, or throw a KernelError saying why not. */
   probe(dev: Dev): void;
+  /** Unbind from the device; cannot fail. */
   remove(dev: Dev): void;
 }
 
 /** A device (struct device) on a named bus. */
 export class Device {
+  /** The bound driver, or undefined. */
   driver: Driver | undefined = undefined;
   /**
    * The bound driver's per-device state (dev_set_drvdata()/dev_get_drvdata()).
@@ -30,10 +37,13 @@ export class Device {
   readonly probeErrors = new Map<string, KernelError>();
 
   constructor(
+    /** Device name, unique on its bus. */
     readonly name: string,
+    /** Name of the bus the device sits on. */
     readonly bus: string,
   ) {}
 
+  /** Whether a driver is bound. */
   get bound(): boolean {
     return this.driver !== undefined;
   }
@@ -41,9 +51,32 @@ export class Device {
 
 /** What the driver core reports to `on()` listeners: a bind, an unbind, or a probe that failed. */
 export type DriverCoreEvent =
-  | { kind: 'bind'; device: Device; driver: Driver }
-  | { kind: 'unbind'; device: Device; driver: Driver }
-  | { kind: 'probe-failed'; device: Device; driver: Driver; error: KernelError };
+  | {
+      /** A driver was bound to the device. */
+      kind: 'bind';
+      /** The device. */
+      device: Device;
+      /** The driver. */
+      driver: Driver;
+    }
+  | {
+      /** A driver was unbound from the device. */
+      kind: 'unbind';
+      /** The device. */
+      device: Device;
+      /** The driver. */
+      driver: Driver;
+    }
+  | {
+      /** A driver's probe refused the device. */
+      kind: 'probe-failed';
+      /** The device. */
+      device: Device;
+      /** The driver. */
+      driver: Driver;
+      /** Why the driver refused the device. */
+      error: KernelError;
+    };
 
 interface BusState {
   type: BusType<any, any>;
@@ -61,6 +94,7 @@ export class DriverCore {
   private readonly buses = new Map<string, BusState>();
   private readonly listeners = new Set<(e: DriverCoreEvent) => void>();
 
+  /** Register a bus type; EEXIST if its name is taken. */
   registerBus(type: BusType<any, any>): void {
     if (this.buses.has(type.name)) fail('EEXIST', `bus ${type.name} already registered`);
     this.buses.set(type.name, { type, devices: new Map(), drivers: new Map() });
@@ -74,10 +108,12 @@ export class DriverCore {
     this.buses.delete(name);
   }
 
+  /** Whether a bus with this name is registered. */
   hasBus(name: string): boolean {
     return this.buses.has(name);
   }
 
+  /** Subscribe to driver-core events; returns the unsubscribe function. */
   on(listener: (e: DriverCoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -148,14 +184,17 @@ export class DriverCore {
     this.release(dev);
   }
 
+  /** The devices on a bus. */
   devices(busName: string): Device[] {
     return [...this.bus(busName).devices.values()];
   }
 
+  /** The drivers registered on a bus. */
   drivers(busName: string): Driver<any>[] {
     return [...this.bus(busName).drivers.values()];
   }
 
+  /** The device with this name on a bus, if any. */
   findDevice(busName: string, name: string): Device | undefined {
     return this.buses.get(busName)?.devices.get(name);
   }

@@ -3,7 +3,9 @@ import { fail } from './kernel-error.ts';
 /** Largest value an eventfd counter holds (fs/eventfd.c: ULLONG_MAX - 1). */
 export const EVENTFD_MAX = 0xffff_ffff_ffff_fffen;
 
+/** eventfd flag: each read returns 1 and decrements the counter. */
 export const EFD_SEMAPHORE = 1;
+/** eventfd flag: reads and writes never block (O_NONBLOCK). */
 export const EFD_NONBLOCK = 0o4000;
 
 /** Called after a write (the eventfd's wait-queue wakeup) and once on close, with `fd.closed` set. */
@@ -27,6 +29,7 @@ export class EventFd {
 
   constructor(
     initval = 0n,
+    /** EFD_* flags the eventfd was created with. */
     readonly flags = 0,
   ) {
     if (initval < 0n || initval > EVENTFD_MAX) fail('EINVAL', 'initial value out of range', 'eventfd2');
@@ -35,10 +38,12 @@ export class EventFd {
     this.count = initval;
   }
 
+  /** The current counter value. */
   get value(): bigint {
     return this.count;
   }
 
+  /** Whether the eventfd has been closed. */
   get closed(): boolean {
     return this.closedFlag;
   }
@@ -79,6 +84,7 @@ export class EventFd {
     return () => this.listeners.delete(l);
   }
 
+  /** Number of attached listeners. */
   get listenerCount(): number {
     return this.listeners.size;
   }

@@ -43,10 +43,12 @@ export class FdTable {
     return f;
   }
 
+  /** Duplicate a descriptor onto the lowest free number (dup(2)). */
   dup(fd: number): number {
     return this.install(this.get(fd));
   }
 
+  /** Close a descriptor; the file is released with its last reference. */
   close(fd: number): void {
     const f = this.get(fd);
     this.files[fd] = undefined;
@@ -64,6 +66,7 @@ export class FdTable {
     for (let fd = this.files.length - 1; fd >= 0; fd--) if (this.files[fd] !== undefined) this.close(fd);
   }
 
+  /** Number of open descriptors. */
   get openCount(): number {
     return this.files.filter((f) => f !== undefined).length;
   }

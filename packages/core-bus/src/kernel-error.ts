@@ -7,9 +7,13 @@ import { ERRNO, type ErrnoCode, STRERROR } from './errno.ts';
  * the kernel cannot, but the code is always exactly the kernel's.
  */
 export class KernelError extends Error {
+  /** Always 'KernelError'. */
   override readonly name = 'KernelError';
+  /** The errno name, e.g. 'EINVAL'. */
   readonly code: ErrnoCode;
+  /** The errno number, e.g. 22. */
   readonly errno: number;
+  /** The failed operation (an ioctl or function name), if known. */
   readonly syscall: string | undefined;
   /** What was wrong, without the syscall and errno prefix (the `message` argument). */
   readonly detail: string | undefined;

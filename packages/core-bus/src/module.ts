@@ -12,9 +12,13 @@ import { KernelError } from './kernel-error.ts';
  * where they can resolve everything the host registered.
  */
 export interface VmmModule {
+  /** Unique module name, used by dependsOn. */
   readonly name: string;
+  /** 'host' registers once into the host container, 'vm' into each VM's container. */
   readonly scope?: 'host' | 'vm';
+  /** Names of the modules that must be loaded first. */
   readonly dependsOn?: readonly string[];
+  /** Register the module's services and drivers into the container. */
   register(container: DependencyContainer): void;
 }
 
@@ -30,6 +34,7 @@ export function defineModule(m: VmmModule): VmmModule {
  */
 export class ModuleError extends KernelError {
   constructor(
+    /** Name of the module the error is about. */
     readonly module: string,
     code: ErrnoCode,
     message: string,
@@ -101,8 +106,11 @@ export function orderModules(
 export class ModuleLoader {
   private readonly loaded = new Set<string>();
 
-  constructor(readonly host: DependencyContainer = rootContainer.createChildContainer()) {}
+  constructor(
+    /** The host container; VM containers are its children. */ readonly host: DependencyContainer = rootContainer.createChildContainer(),
+  ) {}
 
+  /** Names of the modules loaded so far. */
   get loadedModules(): ReadonlySet<string> {
     return this.loaded;
   }

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { fail } from './kernel-error.ts';
 import { isModule, type VmmModule } from './module.ts';
 
+/** Options of loadPlugin(). */
 export interface LoadPluginOptions {
   /** The directory a relative path is taken from; default the process's working directory. */
   cwd?: string;
@@ -16,7 +17,12 @@ export interface LoadPluginOptions {
    * against the running kernel's symbols. A plugin that has its own copy
    * keeps it.
    */
-  hostImports?: { from: string; scope: string };
+  hostImports?: {
+    /** The host program's file (path or file: URL) the packages resolve from. */
+    from: string;
+    /** The package scope (e.g. '@tsvirt') the host supplies. */
+    scope: string;
+  };
 }
 
 // The resolve hook, run in Node's loader thread (module.register()): try the

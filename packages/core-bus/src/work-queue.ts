@@ -10,6 +10,7 @@ export const WORK_QUEUE = Symbol.for('core-bus.WorkQueue');
  * before its function is called (as process_one_work() clears PENDING).
  */
 export interface WorkStruct {
+  /** The work function. */
   run(): void;
 }
 

@@ -23,10 +23,15 @@ export type FdtValue = string | string[] | number | number[] | bigint | Uint8Arr
 
 /** A device tree node: named properties (encoded big-endian as in a DTB) and child nodes. */
 export class FdtNode {
+  /** Properties by name, values encoded as in a DTB. */
   readonly props = new Map<string, Uint8Array>();
+  /** Child nodes, in order. */
   readonly children: FdtNode[] = [];
 
-  constructor(readonly name: string) {}
+  constructor(
+    /** Node name (with unit address), '' for the root. */
+    readonly name: string,
+  ) {}
 
   /** Set a property; returns this node so calls chain. */
   prop(name: string, value: FdtValue): this {
@@ -42,6 +47,7 @@ export class FdtNode {
     return c;
   }
 
+  /** The descendant at a '/'-separated path, if any. */
   find(path: string): FdtNode | undefined {
     let n: FdtNode | undefined = this;
     for (const part of path.split('/').filter(Boolean)) n = n?.children.find((c) => c.name === part);
@@ -115,6 +121,7 @@ class ByteWriter {
 
 /** Header fields and reservations for `toDtb()`: boot_cpuid_phys and the memory reservation block. */
 export interface DtbOptions {
+  /** boot_cpuid_phys header field. */
   bootCpuidPhys?: number;
   /** Memory reservation entries (address, size). */
   reserve?: [bigint, bigint][];

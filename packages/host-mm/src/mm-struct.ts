@@ -52,12 +52,17 @@ import { type MmapFile, VmArea } from './vma.ts';
 
 /** mmap(2)'s arguments. `offset` is in bytes, as for mmap(2) (not mmap2's pages). */
 export interface MmapArgs {
+  /** Address hint, or the exact address with MAP_FIXED. */
   addr?: number;
+  /** Length in bytes. */
   length: number;
+  /** PROT_* bits. */
   prot: number;
+  /** MAP_* flags. */
   flags: number;
   /** The file being mapped; absent with MAP_ANONYMOUS. */
   file?: MmapFile;
+  /** Offset into the file in bytes, page aligned. */
   offset?: number;
 }
 
@@ -69,7 +74,9 @@ export interface MmStructOptions {
   rlimitMemlock?: number;
   /** The task has CAP_IPC_LOCK: locked memory is not limited. */
   capIpcLock?: boolean;
+  /** vm.max_map_count: most VMAs the address space may hold. */
   maxMapCount?: number;
+  /** vm.mmap_min_addr: lowest address mmap may hand out. */
   mmapMinAddr?: number;
 }
 
@@ -85,8 +92,11 @@ const roundUp = (x: number, a: number) => Math.ceil(x / a) * a;
  * and MMU notifiers. Addresses are plain numbers (exact below 2^53).
  */
 export class MmStruct {
+  /** TASK_SIZE: the top of the user address space. */
   readonly taskSize: number;
+  /** vm.max_map_count of this address space. */
   readonly maxMapCount: number;
+  /** vm.mmap_min_addr of this address space. */
   readonly mmapMinAddr: number;
   /** RLIMIT_MEMLOCK, bytes. */
   rlimitMemlock: number;
@@ -102,6 +112,7 @@ export class MmStruct {
   private readonly thpBlocks = new Set<number>();
 
   constructor(
+    /** The host physical memory the pages come from. */
     readonly phys: HostPhysMemory,
     opts: MmStructOptions = {},
   ) {
@@ -117,6 +128,7 @@ export class MmStruct {
     return this.vmas;
   }
 
+  /** Number of VMAs (map_count). */
   get mapCount(): number {
     return this.vmas.length;
   }
@@ -169,10 +181,12 @@ export class MmStruct {
 
   // --- notifiers --------------------------------------------------------------
 
+  /** Register an MMU notifier (mmu_notifier_register). */
   registerMmuNotifier(n: MmuNotifier): void {
     this.notifiers.add(n);
   }
 
+  /** Unregister an MMU notifier (mmu_notifier_unregister). */
   unregisterMmuNotifier(n: MmuNotifier): void {
     this.notifiers.delete(n);
   }

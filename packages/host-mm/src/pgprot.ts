@@ -14,7 +14,9 @@ export type PgprotCache = 'wb' | 'uc' | 'wc';
  * architecture's protection_map[] does (no MMU here can express W without R).
  */
 export interface Pgprot {
+  /** PROT_READ | PROT_WRITE | PROT_EXEC bits. */
   readonly access: number;
+  /** Memory type of the mapping. */
   readonly cache: PgprotCache;
 }
 

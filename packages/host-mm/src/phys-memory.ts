@@ -25,7 +25,9 @@ export interface HostPhysMemoryOptions {
  * buffer are possible.
  */
 export class HostPhysMemory {
+  /** Number of page frames. */
   readonly totalFrames: number;
+  /** Frames per lazily backed chunk. */
   readonly chunkFrames: number;
   private readonly chunkShift: number;
   private readonly chunks: (Uint8Array | undefined)[];
@@ -62,6 +64,7 @@ export class HostPhysMemory {
     return this.backedChunks * this.chunkFrames;
   }
 
+  /** Bytes that have backing storage allocated. */
   get backedBytes(): number {
     return this.backedFrames * PAGE_SIZE;
   }

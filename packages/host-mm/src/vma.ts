@@ -36,12 +36,15 @@ export interface VmOperations {
  * Throwing a KernelError fails the mmap with that errno.
  */
 export interface MmapFile {
+  /** file_operations.mmap: set up the VMA (vm_ops, flags, maybe remap the pages). */
   mmap(vma: VmArea): void;
 }
 
 /** What a vma knows of its address space (vm_mm): enough for a driver to map and zap its pages. */
 export interface VmAreaMm {
+  /** Unmap the PTEs of [address, address + size) in the VMA (zap_vma_ptes). */
   zapVmaPtes(vma: VmArea, address: number, size: number): void;
+  /** Map `size` bytes of PFNs from `pfn` at `addr` (remap_pfn_range). */
   remapPfnRange(vma: VmArea, addr: number, pfn: number, size: number, prot: Pgprot): void;
 }
 
@@ -58,7 +61,9 @@ export class VmArea {
   pageProt: Pgprot;
 
   constructor(
+    /** First address of the mapping (vm_start). */
     public start: number,
+    /** One past the last address (vm_end). */
     public end: number,
     /** VM_* flags, including VM_READ/VM_WRITE/VM_EXEC. */
     public flags: number,
@@ -66,16 +71,20 @@ export class VmArea {
     public pgoff: number,
     /** Page size of the mapping: 4 KiB, or 2 MiB for hugetlb. */
     public readonly pageSize: number,
+    /** vm_operations_struct: fault and close handlers, if any. */
     public ops: VmOperations | undefined = undefined,
+    /** The mapped file (vm_file), or undefined for anonymous memory. */
     public readonly file: MmapFile | undefined = undefined,
   ) {
     this.pageProt = vmGetPageProt(flags);
   }
 
+  /** Length of the mapping in bytes. */
   get length(): number {
     return this.end - this.start;
   }
 
+  /** Whether `addr` is inside [start, end). */
   contains(addr: number): boolean {
     return addr >= this.start && addr < this.end;
   }

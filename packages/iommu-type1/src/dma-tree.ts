@@ -30,6 +30,7 @@ export class DmaTree {
   private count = 0;
   private seed = 0x9e3779b9;
 
+  /** Number of mappings in the tree. */
   get size(): number {
     return this.count;
   }
@@ -43,6 +44,7 @@ export class DmaTree {
     return this.seed;
   }
 
+  /** Insert a mapping; the caller has checked it overlaps none. */
   insert(dma: VfioDma): void {
     const end = dma.iova + dma.size;
     const n: Node = {
@@ -85,6 +87,7 @@ export class DmaTree {
     return r;
   }
 
+  /** Remove a mapping. */
   remove(dma: VfioDma): void {
     this.root = this.del(this.root, dma, hi(dma.iova), lo(dma.iova));
   }

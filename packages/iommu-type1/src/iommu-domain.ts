@@ -9,19 +9,35 @@ export interface HwIommuConfig {
   pgsizeBitmap?: bigint;
   /** domain->geometry.aperture_start/end (inclusive). Default [0, 2^48 - 1]. */
   apertureStart?: bigint;
+  /** Last usable IOVA of the aperture (inclusive). */
   apertureEnd?: bigint;
   /** Reserved regions (inclusive), e.g. an MSI doorbell window, never usable for DMA. */
-  reservedRegions?: readonly { start: bigint; end: bigint }[];
+  reservedRegions?: readonly {
+    /** First IOVA of the range. */
+    start: bigint;
+    /** Last IOVA of the range (inclusive). */
+    end: bigint;
+  }[];
   /** The IOMMU enforces DMA cache coherency (VFIO_DMA_CC_IOMMU). Default true. */
   enforceCacheCoherency?: boolean;
 }
 
 /** A hardware IOMMU domain (struct iommu_domain) built from a `HwIommuConfig`, with its IOVA-to-host page table. */
 export class IommuDomain {
+  /** Page sizes the domain can map (pgsize_bitmap). */
   readonly pgsizeBitmap: bigint;
+  /** First usable IOVA (geometry.aperture_start). */
   readonly apertureStart: bigint;
+  /** Last usable IOVA (geometry.aperture_end, inclusive). */
   readonly apertureEnd: bigint;
-  readonly reservedRegions: readonly { start: bigint; end: bigint }[];
+  /** Reserved IOVA regions (inclusive), never used for DMA. */
+  readonly reservedRegions: readonly {
+    /** First IOVA of the range. */
+    start: bigint;
+    /** Last IOVA of the range (inclusive). */
+    end: bigint;
+  }[];
+  /** The IOMMU enforces DMA cache coherency (VFIO_DMA_CC_IOMMU). */
   readonly enforceCacheCoherency: boolean;
   /**
    * The IO page table, IOVA pfn -> host pfn, in two levels as hardware has
@@ -74,6 +90,7 @@ export class IommuDomain {
     return v === undefined || v === 0 ? undefined : v - 1;
   }
 
+  /** Number of IOVA pages mapped in the domain. */
   get mappedPages(): number {
     return this.count;
   }
@@ -83,7 +100,12 @@ export class IommuDomain {
    * the reserved regions, as vfio_iommu_aper_resize() and
    * vfio_iommu_resv_exclude() compute them.
    */
-  iovaRanges(): { start: bigint; end: bigint }[] {
+  iovaRanges(): {
+    /** First IOVA of the range. */
+    start: bigint;
+    /** Last IOVA of the range (inclusive). */
+    end: bigint;
+  }[] {
     let list = [{ start: this.apertureStart, end: this.apertureEnd }];
     for (const r of this.reservedRegions) {
       const out: { start: bigint; end: bigint }[] = [];

@@ -13,18 +13,27 @@ export const TYPE1_STATE_VERSION = 1;
 
 /** One mapping (struct vfio_dma) as saved: its range, user address, protection and dirty bitmap. */
 export interface Type1SavedDma {
+  /** IOVA of the mapping. */
   iova: bigint;
+  /** Size in bytes. */
   size: bigint;
+  /** Process virtual address backing the mapping. */
   vaddr: bigint;
+  /** IOMMU_READ | IOMMU_WRITE. */
   prot: number;
+  /** The vaddr was invalidated (VFIO_DMA_UNMAP_FLAG_VADDR) and not yet replaced. */
   vaddrInvalid: boolean;
+  /** Dirty bitmap while tracking is on, one bit per page. */
   bitmap: Uint8Array | undefined;
 }
 
 /** A type1 container as saved: v1 or v2 semantics, dirty tracking on or off, and its mappings. */
 export interface Type1SavedState {
+  /** Type1 v2 semantics (VFIO_TYPE1v2_IOMMU) rather than v1. */
   v2: boolean;
+  /** Dirty page tracking is on. */
   tracking: boolean;
+  /** The mappings, by IOVA. */
   dmas: Type1SavedDma[];
 }
 

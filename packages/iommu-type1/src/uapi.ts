@@ -45,6 +45,7 @@ export {
 
 /** sizeof(struct vfio_iommu_type1_info) with cap_offset/pad; 16 is offsetofend(iova_pgsizes). */
 export const VFIO_IOMMU_TYPE1_INFO_SIZE = 24;
+/** Smallest argsz VFIO_IOMMU_GET_INFO accepts: offsetofend(iova_pgsizes). */
 export const VFIO_IOMMU_TYPE1_INFO_MINSZ = 16;
 /** offsetofend(struct vfio_iommu_type1_dma_map, size). */
 export const VFIO_IOMMU_TYPE1_DMA_MAP_SIZE = 32;
@@ -59,15 +60,21 @@ export const VFIO_IOMMU_TYPE1_DIRTY_BITMAP_GET_SIZE = 40;
 
 /** struct vfio_iova_range: an inclusive [start, end] of usable IOVA. */
 export interface VfioIovaRange {
+  /** First usable IOVA. */
   start: bigint;
+  /** Last usable IOVA (inclusive). */
   end: bigint;
 }
 
 /** struct vfio_iommu_type1_info_cap_iova_range. */
 export interface VfioIommuType1InfoCapIovaRange {
+  /** Capability header (id VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE). */
   header: VfioInfoCapHeader;
+  /** Number of ranges. */
   nr_iovas: number;
+  /** Reserved, zero. */
   reserved: number;
+  /** The usable IOVA ranges. */
   iova_ranges: VfioIovaRange[];
 }
 /** Header (8) + nr_iovas (4) + reserved (4); 16 per range. */
@@ -75,9 +82,13 @@ export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_SIZE = 16;
 
 /** struct vfio_iommu_type1_info_cap_migration. */
 export interface VfioIommuType1InfoCapMigration {
+  /** Capability header (id VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION). */
   header: VfioInfoCapHeader;
+  /** Reserved flags, zero. */
   flags: number;
+  /** Page sizes dirty tracking supports. */
   pgsize_bitmap: bigint;
+  /** Largest dirty bitmap size in bytes one GET_BITMAP may request. */
   max_dirty_bitmap_size: bigint;
 }
 /** Header (8) + flags (4) + padding (4) + two u64. */
@@ -85,9 +96,12 @@ export const VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION_SIZE = 32;
 
 /** struct vfio_iommu_type1_info_dma_avail. */
 export interface VfioIommuType1InfoDmaAvail {
+  /** Capability header (id VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL). */
   header: VfioInfoCapHeader;
+  /** DMA mappings still allowed (dma_entry_limit minus mappings made). */
   avail: number;
 }
+/** sizeof(struct vfio_iommu_type1_info_dma_avail). */
 export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_SIZE = 12;
 
 /** A capability in VFIO_IOMMU_GET_INFO's chain: IOVA ranges, migration, or DMA mappings available. */
@@ -103,25 +117,37 @@ export type VfioIommuType1InfoCap =
  * it would have in the user buffer.
  */
 export interface VfioIommuType1InfoArg {
+  /** Size of the argument buffer as the caller filled it. */
   argsz: number;
+  /** VFIO_IOMMU_INFO_* bits. */
   flags: number;
+  /** Bitmap of supported IOMMU page sizes. */
   iova_pgsizes: bigint;
+  /** Offset of the first capability, or 0. */
   cap_offset: number;
+  /** Padding. */
   pad: number;
+  /** The capability chain, when it fits in argsz. */
   caps?: VfioIommuType1InfoCap[];
 }
 
 /** struct vfio_iommu_type1_dirty_bitmap_get. */
 export interface VfioIommuType1DirtyBitmapGet {
+  /** IOVA of the range to report. */
   iova: bigint;
+  /** Size of the range in bytes. */
   size: bigint;
+  /** The user bitmap to fill. */
   bitmap: VfioBitmap;
 }
 
 /** struct vfio_iommu_type1_dirty_bitmap; `data` holds the GET_BITMAP range. */
 export interface VfioIommuType1DirtyBitmap {
+  /** Size of the argument buffer including data. */
   argsz: number;
+  /** One VFIO_IOMMU_DIRTY_PAGES_FLAG_* bit. */
   flags: number;
+  /** The range and bitmap for GET_BITMAP. */
   data?: VfioIommuType1DirtyBitmapGet;
 }
 

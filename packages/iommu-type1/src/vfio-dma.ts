@@ -2,7 +2,9 @@ import type { MmStruct } from '@tsvirt/host-mm';
 
 /** One page pinned for a vendor driver (struct vfio_pfn): the host pfn and a refcount. */
 export interface VfioPfn {
+  /** Host pfn of the pinned page. */
   pfn: number;
+  /** Number of vfio_pin_pages() pins held on it. */
   refCount: number;
 }
 
@@ -27,8 +29,11 @@ export class VfioDma {
   lockedPages = 0;
 
   constructor(
+    /** IOVA of the first byte. */
     public iova: bigint,
+    /** Size in bytes. */
     public size: bigint,
+    /** Process virtual address backing the mapping. */
     public vaddr: bigint,
     /** IOMMU_READ | IOMMU_WRITE. */
     public prot: number,

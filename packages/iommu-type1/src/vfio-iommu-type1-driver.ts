@@ -9,9 +9,12 @@ import { checkExtension, VfioIommuType1, type VfioIommuType1Options } from './vf
  * VfioIommuType1 per container at VFIO_SET_IOMMU.
  */
 export class VfioIommuType1Driver implements VfioIommuDriver {
+  /** Driver name. */
   readonly name = 'vfio-iommu-type1';
 
-  constructor(readonly options: VfioIommuType1Options) {}
+  constructor(
+    /** Options every container this driver opens gets. */ readonly options: VfioIommuType1Options,
+  ) {}
 
   checkExtension(ext: number): number {
     return checkExtension(undefined, ext);

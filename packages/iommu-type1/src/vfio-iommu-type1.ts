@@ -112,10 +112,13 @@ interface GroupState {
  * were.
  */
 export class VfioIommuType1 implements VfioIommu {
+  /** iommu->dma_list: the mappings, by IOVA. */
   readonly dmaList = new DmaTree();
   /** iommu->dma_avail: mappings still allowed. */
   dmaAvail: number;
+  /** iommu->dirty_page_tracking: dirty page tracking is on. */
   dirtyPageTracking = false;
+  /** iommu->vaddr_invalid_count: mappings whose vaddr is invalidated. */
   vaddrInvalidCount = 0;
   /** Groups attached that have not declared pinned-page dirty scope. */
   numNonPinnedGroups = 0;
@@ -129,6 +132,7 @@ export class VfioIommuType1 implements VfioIommu {
   private released = false;
 
   constructor(
+    /** Type1 v2 semantics (VFIO_TYPE1v2_IOMMU). */
     readonly v2: boolean,
     private readonly opts: VfioIommuType1Options,
   ) {
@@ -159,6 +163,7 @@ export class VfioIommuType1 implements VfioIommu {
     return this.domain?.iovaRanges() ?? [];
   }
 
+  /** The attached IOMMU groups. */
   get groups(): IommuGroupRef[] {
     return [...this.hwGroups.keys(), ...this.emulatedGroups.keys()];
   }
@@ -730,6 +735,7 @@ export class VfioIommuType1 implements VfioIommu {
 
   // --- the external (vendor driver) API -----------------------------------------------------
 
+  /** Register a notifier for DMA unmap events (vfio_register_notifier). */
   registerNotifier(events: number, nb: IommuNotifier): void {
     if (!Number.isInteger(events) || events === 0) fail('EINVAL', 'no events', 'vfio_register_notifier');
     if ((events & ~VFIO_IOMMU_NOTIFY_DMA_UNMAP) !== 0)
@@ -737,6 +743,7 @@ export class VfioIommuType1 implements VfioIommu {
     this.notifiers.push(nb);
   }
 
+  /** Unregister a notifier; ENOENT if it is not registered. */
   unregisterNotifier(nb: IommuNotifier): void {
     const i = this.notifiers.indexOf(nb);
     if (i < 0) fail('ENOENT', 'notifier not registered', 'vfio_unregister_notifier');

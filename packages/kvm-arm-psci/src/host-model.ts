@@ -23,17 +23,21 @@ export type PsciVersionSelection = 'one-reg' | 'vcpu-feature' | 'none';
 
 /** A host kernel: which PSCI versions and firmware registers it implements. */
 export interface KvmArmHostModel {
+  /** Name of the modelled kernel. */
   readonly name: string;
   /** PSCI versions implemented, ascending; the last is what a 0.2-capable VM gets by default. */
   readonly psciVersions: readonly number[];
   /** Firmware pseudo-registers, in the order KVM_GET_REG_LIST gives them (kvm_arm_fw_reg_ids). */
   readonly fwRegs: readonly bigint[];
+  /** How user space may pin the PSCI version on this kernel. */
   readonly versionSelection: PsciVersionSelection;
   /** KVM_CAP_ARM_SYSTEM_SUSPEND exists. */
   readonly systemSuspend: boolean;
   /** The host's mitigation state as the workaround registers report it (get_kernel_wa_level()). */
   readonly wa1Level: bigint;
+  /** WORKAROUND_2 level the host reports. */
   readonly wa2Level: bigint;
+  /** WORKAROUND_3 level the host reports. */
   readonly wa3Level: bigint;
 }
 

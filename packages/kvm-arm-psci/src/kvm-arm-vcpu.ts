@@ -42,8 +42,11 @@ import type { ArmGuestCpu, ArmVcpuRegs } from './vcpu-regs.ts';
 
 /** struct kvm_one_reg; the value travels in `value` (as in @tsvirt/kvm-core). */
 export interface KvmOneReg {
+  /** Register id. */
   id: bigint;
+  /** User address of the value (unused here). */
   addr: bigint;
+  /** The register value. */
   value?: bigint;
 }
 
@@ -51,7 +54,9 @@ export type { KvmMpState, KvmRegList } from '@tsvirt/kvm-core';
 
 /** vcpu->arch.reset_state as CPU_ON leaves it for the target. */
 export interface ArmResetState {
+  /** Entry point the target starts at. */
   pc: bigint;
+  /** Context id the target receives in x0. */
   r0: bigint;
   /** The caller's endianness, which the target starts with. */
   be: boolean;
@@ -88,17 +93,22 @@ export class KvmArmVcpu {
   resetState: ArmResetState | undefined;
 
   constructor(
+    /** The VM the vCPU belongs to. */
     readonly vm: KvmArmVm,
+    /** The vCPU id. */
     readonly vcpuId: number,
+    /** The vCPU's register state. */
     readonly regs: ArmVcpuRegs,
     /** The run page exits are written to (kvm-core's KvmRun fits). */
     readonly run: KvmArmRun = createKvmArmRun(),
   ) {}
 
+  /** KVM_ARM_VCPU_INIT has succeeded. */
   get initialized(): boolean {
     return this.features !== undefined;
   }
 
+  /** Whether feature bit `bit` was requested at KVM_ARM_VCPU_INIT. */
   hasFeature(bit: number): boolean {
     return this.features !== undefined && (this.features & (1 << bit)) !== 0;
   }
@@ -124,6 +134,7 @@ export class KvmArmVcpu {
     return this.vm.psciVersion !== 0 ? this.vm.psciVersion : latestPsciVersion(this.vm.host);
   }
 
+  /** The vCPU is powered off (KVM_MP_STATE_STOPPED). */
   isStopped(): boolean {
     return this.mpState === KVM_MP_STATE_STOPPED;
   }
@@ -133,6 +144,7 @@ export class KvmArmVcpu {
     this.mpState = KVM_MP_STATE_STOPPED;
   }
 
+  /** Record the state a pending reset applies (CPU_ON's entry point, context id, endianness). */
   requestReset(state: ArmResetState): void {
     this.resetState = { ...state };
   }
@@ -199,6 +211,7 @@ export class KvmArmVcpu {
     return [...CORE_REGS, ...this.vm.host.fwRegs];
   }
 
+  /** KVM_GET_REG_LIST: the ids the vCPU exposes; E2BIG and the count when `n` is too small. */
   getRegList(list: KvmRegList): void {
     this.requireInit('KVM_GET_REG_LIST');
     const regs = this.regList();
@@ -246,10 +259,12 @@ export class KvmArmVcpu {
     fail('ENOENT', `no register 0x${id.toString(16)} on this host`, op);
   }
 
+  /** KVM_GET_ONE_REG. */
   getOneReg(reg: KvmOneReg): void {
     reg.value = this.getOneRegValue(reg.id);
   }
 
+  /** KVM_SET_ONE_REG; EFAULT without a value. */
   setOneReg(reg: KvmOneReg): void {
     if (reg.value === undefined) fail('EFAULT', 'no value', 'KVM_SET_ONE_REG');
     this.setOneRegValue(reg.id, reg.value);

@@ -21,6 +21,7 @@ export type { KvmEnableCap } from '@tsvirt/kvm-core';
 
 /** struct kvm_vcpu_init (KVM_ARM_VCPU_INIT, KVM_ARM_PREFERRED_TARGET). */
 export interface KvmVcpuInit {
+  /** Target CPU type (KVM_ARM_TARGET_*). */
   target: number;
   /** Seven u32 words of feature bits; only word 0 has any defined. */
   features: number[];
@@ -33,6 +34,7 @@ export interface KvmVcpuInit {
  * host kernel model.
  */
 export class KvmArmVm {
+  /** The VM's vCPUs. */
   readonly vcpus: KvmArmVcpu[] = [];
   /** kvm->arch.psci_version; 0 until user space sets it (then the latest applies). */
   psciVersion = 0;
@@ -40,14 +42,19 @@ export class KvmArmVm {
   systemSuspendEnabled = false;
   /** kvm->arch.smccc_feat: every service enabled by default. */
   stdBmap = KVM_ARM_SMCCC_STD_FEATURES;
+  /** Enabled standard hypervisor-service calls (KVM_REG_ARM_STD_HYP_BMAP). */
   stdHypBmap = KVM_ARM_SMCCC_STD_HYP_FEATURES;
+  /** Enabled vendor hypervisor-service calls (KVM_REG_ARM_VENDOR_HYP_BMAP). */
   vendorHypBmap = KVM_ARM_SMCCC_VENDOR_HYP_FEATURES;
   /** kvm_vm_has_ran_once(). */
   ranOnce = false;
   /** kvm->arch.vcpu_features once the first vCPU is initialized (POWER_OFF excluded). */
   vcpuFeatures: number | undefined;
 
-  constructor(readonly host: KvmArmHostModel = UPSTREAM_HOST) {}
+  constructor(
+    /** The host kernel being modelled. */
+    readonly host: KvmArmHostModel = UPSTREAM_HOST,
+  ) {}
 
   /** KVM_CHECK_EXTENSION for the PSCI-related caps (0 for anything else). */
   checkExtension(cap: number): number {

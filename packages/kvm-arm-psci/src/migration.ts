@@ -26,6 +26,7 @@ export type SelectionApproach = 'one-reg' | 'vcpu-feature';
 export type MigrationEndKind = 'old' | 'new' | 'compat';
 /** A row of the review's tables: source end -> destination end. */
 export type MigrationRow = 'new->new' | 'old->new' | 'new->old' | 'compat->old' | 'old->compat';
+/** Every row of the review's tables, in order. */
 export const MIGRATION_ROWS: readonly MigrationRow[] = [
   'new->new',
   'old->new',
@@ -48,12 +49,15 @@ export type MigrationWorks = 'YES' | 'YES*' | 'NO' | 'NO*';
 export interface MigrationTableRow {
   /** The "userspace change" column: the row needs a VMM that knows the new API (the compat machine type). */
   userspaceChange: boolean;
+  /** The "works" column. */
   works: MigrationWorks;
 }
 
 /** One end of a migration: the host kernel and whether the VMM runs a compat machine. */
 export interface MigrationEnd {
+  /** The host kernel at this end. */
   host: KvmArmHostModel;
+  /** The VMM runs a compat machine type that pins PSCI 0.2. */
   compat: boolean;
 }
 
@@ -73,13 +77,17 @@ export function migrationEnd(approach: SelectionApproach, kind: MigrationEndKind
  * migrates vCPU state as KVM_GET_REG_LIST + ONE_REG + MP_STATE.
  */
 export class PsciVmm {
+  /** The VM. */
   readonly vm: KvmArmVm;
+  /** Its vCPUs. */
   readonly vcpus: KvmArmVcpu[] = [];
+  /** The register files behind the vCPUs. */
   readonly cpus: ArmRegisterFile[] = [];
   /** This VMM pinned the PSCI version through the new API (register or feature bit): a user space change. */
   readonly selectsPsciVersion: boolean;
 
   constructor(
+    /** Which host and machine type this VMM is. */
     readonly end: MigrationEnd,
     nrVcpus = 2,
   ) {
@@ -112,6 +120,7 @@ export class PsciVmm {
     return v;
   }
 
+  /** Save every vCPU's state. */
   save(): Uint8Array[] {
     return this.vcpus.map((v) => v.save());
   }
@@ -136,7 +145,9 @@ export class PsciVmm {
 
 /** What one row of the review's tables comes to under one approach: whether it needs a VMM change and whether it works. */
 export interface MigrationOutcome {
+  /** How the PSCI version is pinned. */
   approach: SelectionApproach;
+  /** The migration row. */
   row: MigrationRow;
   /** Either VMM used the new API to pin the version. */
   userspaceChange: boolean;

@@ -5,11 +5,27 @@
 
 /** What a guest did when it left guest mode (the ESR exception class, reduced). */
 export type ArmGuestTrap =
-  | { kind: 'hvc'; imm: number }
-  | { kind: 'smc'; imm: number }
-  | { kind: 'wfi' }
+  | {
+      /** HVC instruction. */
+      kind: 'hvc';
+      /** The instruction's 16-bit immediate. */
+      imm: number;
+    }
+  | {
+      /** SMC instruction. */
+      kind: 'smc';
+      /** The instruction's 16-bit immediate. */
+      imm: number;
+    }
+  | {
+      /** WFI instruction. */
+      kind: 'wfi';
+    }
   /** The CPU stopped for a host reason (its budget ran out, a signal): KVM_RUN returns EINTR. */
-  | { kind: 'host' };
+  | {
+      /** A host reason, not a guest trap. */
+      kind: 'host';
+    };
 
 /** The arm64 vCPU state PSCI and the SMCCC use: MPIDR, x0..x30, PC, endianness, reset and WFI. */
 export interface ArmVcpuRegs {
@@ -17,8 +33,11 @@ export interface ArmVcpuRegs {
   readonly mpidr: bigint;
   /** General-purpose register xn (the SMCCC uses x0..x3, n is 0..30), u64. */
   getX(n: number): bigint;
+  /** Write xn, truncated to 64 bits. */
   setX(n: number, value: bigint): void;
+  /** The program counter. */
   getPc(): bigint;
+  /** Set the program counter. */
   setPc(value: bigint): void;
   /** The guest's data endianness (SCTLR_EL1.EE, or CPSR.E for AArch32): CPU_ON passes it on. */
   readonly bigEndian?: boolean;
@@ -33,6 +52,7 @@ export interface ArmVcpuRegs {
 
 /** An ArmVcpuRegs that can also run guest code, for KVM_RUN. */
 export interface ArmGuestCpu extends ArmVcpuRegs {
+  /** Run guest code until it traps. */
   enterGuest(): ArmGuestTrap;
 }
 
@@ -51,10 +71,14 @@ export function mpidrForVcpuId(vcpuId: number): bigint {
 
 /** A plain register file: 31 x registers and pc, no instruction execution. */
 export class ArmRegisterFile implements ArmVcpuRegs {
+  /** x0..x30. */
   readonly x = new BigUint64Array(31);
+  /** Program counter. */
   pc = 0n;
   bigEndian = false;
+  /** Times wfi() was called. */
   wfiCount = 0;
+  /** Times reset() was called. */
   resetCount = 0;
 
   constructor(readonly mpidr: bigint) {}
@@ -62,12 +86,15 @@ export class ArmRegisterFile implements ArmVcpuRegs {
   getX(n: number): bigint {
     return this.x[n]!;
   }
+  /** Write xn, truncated to 64 bits. */
   setX(n: number, value: bigint): void {
     this.x[n] = value & MASK64;
   }
+  /** The program counter. */
   getPc(): bigint {
     return this.pc;
   }
+  /** Set the program counter, truncated to 64 bits. */
   setPc(value: bigint): void {
     this.pc = value & MASK64;
   }
@@ -105,10 +132,12 @@ export class ScriptedArmCpu extends ArmRegisterFile implements ArmGuestCpu {
     });
   }
 
+  /** Steps not yet run. */
   get pending(): number {
     return this.steps.length;
   }
 
+  /** Run the next queued step; a host trap when none is left. */
   enterGuest(): ArmGuestTrap {
     const step = this.steps.shift();
     return step === undefined ? { kind: 'host' } : step(this);

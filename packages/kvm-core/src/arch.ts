@@ -12,6 +12,7 @@ import type { KvmVm } from './vm.ts';
  * in `vm.arch` and `vcpu.arch`.
  */
 export interface KvmArchOps {
+  /** Architecture name. */
   readonly name: string;
   /** KVM_MAX_VCPUS for this arch (default 1024). */
   readonly maxVcpus?: number;

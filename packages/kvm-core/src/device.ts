@@ -8,6 +8,7 @@ import type { KvmVm } from './vm.ts';
  * kvm_register_device_ops). Hooks refuse by throwing a KernelError.
  */
 export interface KvmDeviceOps {
+  /** Device type name. */
   readonly name: string;
   /** Called with the VM's lock held; refuse with e.g. EBUSY for a second instance. */
   create(dev: KvmDevice, type: number): void;
@@ -17,10 +18,13 @@ export interface KvmDeviceOps {
   destroy(dev: KvmDevice): void;
   /** The device fd's last close; when present, the device is freed here and not at VM teardown. */
   release?(dev: KvmDevice): void;
+  /** KVM_SET_DEVICE_ATTR. */
   setAttr?(dev: KvmDevice, attr: KvmDeviceAttr): void;
+  /** KVM_GET_DEVICE_ATTR. */
   getAttr?(dev: KvmDevice, attr: KvmDeviceAttr): void;
   /** Throw ENXIO (usually) when the attribute does not exist. */
   hasAttr?(dev: KvmDevice, attr: KvmDeviceAttr): void;
+  /** Device-specific ioctls. */
   ioctl?(dev: KvmDevice, cmd: number, arg: unknown): unknown;
 }
 
@@ -30,11 +34,15 @@ export class KvmDevice implements KernelFile {
   private_: unknown;
   /** The descriptor KVM_CREATE_DEVICE returned (-1 until installed). */
   fd = -1;
+  /** The device fd has been released. */
   released = false;
 
   constructor(
+    /** The device type's ops. */
     readonly ops: KvmDeviceOps,
+    /** The VM the device belongs to. */
     readonly vm: KvmVm,
+    /** KVM_DEV_TYPE_* value. */
     readonly type: number,
   ) {}
 
@@ -54,14 +62,17 @@ export class KvmDevice implements KernelFile {
     }
   }
 
+  /** KVM_SET_DEVICE_ATTR on the device. */
   setAttr(attr: KvmDeviceAttr): void {
     this.ioctl(KVM_SET_DEVICE_ATTR, attr);
   }
 
+  /** KVM_GET_DEVICE_ATTR on the device. */
   getAttr(attr: KvmDeviceAttr): void {
     this.ioctl(KVM_GET_DEVICE_ATTR, attr);
   }
 
+  /** KVM_HAS_DEVICE_ATTR on the device; throws if the attribute does not exist. */
   hasAttr(attr: KvmDeviceAttr): void {
     this.ioctl(KVM_HAS_DEVICE_ATTR, attr);
   }

@@ -15,7 +15,9 @@ import type { KvmVm } from './vm.ts';
 
 /** enum kvm_bus indices. */
 export const KVM_MMIO_BUS = 0;
+/** Port I/O bus. */
 export const KVM_PIO_BUS = 1;
+/** s390 virtio-ccw notification bus. */
 export const KVM_VIRTIO_CCW_NOTIFY_BUS = 2;
 
 /** eventfd_ctx_fdget(): EBADF for a closed fd, EINVAL for a file that is not an eventfd. */

@@ -14,6 +14,8 @@ export { KvmMemorySlot, KvmMemslots } from './memslot.ts';
 export { KvmMmuNotifier } from './mmu-notifier.ts';
 export { createKvmRun, type KvmRun } from './run.ts';
 export type * from './structs.ts';
+// The class KvmIrqfd (irqfd.ts) takes the plain name; the ioctl argument is exported under an alias.
+export type { KvmIrqfd as KvmIrqfdArgs } from './structs.ts';
 export { KVM } from './tokens.ts';
 export * from './uapi.ts';
 export { KvmVcpu } from './vcpu.ts';

@@ -10,14 +10,19 @@ import { NR_IOBUS_DEVS } from './uapi.ts';
  * (different datamatch values or lengths) where devices may not overlap.
  */
 export class KvmIoBus {
+  /** The in-kernel devices on the bus. */
   readonly devices: AddressBus<BusDevice>;
   private readonly eventfds = new Map<number, Ioeventfd[]>();
   private eventfdCount = 0;
 
-  constructor(readonly name: string) {
+  constructor(
+    /** Bus name. */
+    readonly name: string,
+  ) {
     this.devices = new AddressBus(name);
   }
 
+  /** Number of ioeventfds on the bus. */
   get ioeventfdCount(): number {
     return this.eventfdCount;
   }
@@ -28,6 +33,7 @@ export class KvmIoBus {
     this.devices.insert(device, addr, len);
   }
 
+  /** Remove the device registered at `addr`. */
   unregisterDevice(addr: number): void {
     this.devices.remove(addr);
   }
@@ -42,6 +48,7 @@ export class KvmIoBus {
     return [...this.eventfds.values()].flat();
   }
 
+  /** Add an ioeventfd. */
   addIoeventfd(p: Ioeventfd): void {
     const list = this.eventfds.get(p.addr);
     if (list === undefined) this.eventfds.set(p.addr, [p]);
@@ -49,6 +56,7 @@ export class KvmIoBus {
     this.eventfdCount++;
   }
 
+  /** Remove an ioeventfd. */
   removeIoeventfd(p: Ioeventfd): void {
     const list = this.eventfds.get(p.addr);
     const i = list?.indexOf(p) ?? -1;

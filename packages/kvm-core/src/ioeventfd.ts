@@ -7,14 +7,19 @@ import type { EventFd } from '@tsvirt/core-bus';
  */
 export class Ioeventfd {
   constructor(
+    /** Bus index (KVM_MMIO_BUS, KVM_PIO_BUS, ...). */
     readonly busIdx: number,
+    /** Guest address (or port) watched. */
     readonly addr: number,
+    /** Access length in bytes; 0 matches any length. */
     readonly length: number,
+    /** The eventfd signalled on a match. */
     readonly eventfd: EventFd,
     /** undefined: any value (no KVM_IOEVENTFD_FLAG_DATAMATCH). */
     readonly datamatch: bigint | undefined,
   ) {}
 
+  /** Matches any written value. */
   get wildcard(): boolean {
     return this.datamatch === undefined;
   }

@@ -12,23 +12,31 @@ import type { EventFd } from '@tsvirt/core-bus';
  * order) belongs to whoever implements IRQ forwarding (kvm-vfio).
  */
 export interface IrqBypassProducer {
+  /** The eventfd that pairs producer and consumer. */
   readonly token: EventFd;
   /** The host interrupt number the device raises. */
   readonly irq: number;
+  /** Connect to a consumer. */
   addConsumer?(c: IrqBypassConsumer): void;
+  /** Disconnect from a consumer. */
   delConsumer?(c: IrqBypassConsumer): void;
+  /** Pause interrupt delivery while the pair is changed. */
   stop?(): void;
+  /** Resume interrupt delivery. */
   start?(): void;
 }
 
 /** The consumer side of an IRQ bypass pair (struct irq_bypass_consumer), e.g. KVM's irqfd, matched by eventfd token. */
 export interface IrqBypassConsumer {
+  /** The eventfd that pairs producer and consumer. */
   readonly token: EventFd;
   /** Connect: called by the manager once a producer with the same token exists. */
   addProducer(p: IrqBypassProducer): void;
   /** Disconnect; must not fail. */
   delProducer(p: IrqBypassProducer): void;
+  /** Pause injection while the pair is changed. */
   stop?(): void;
+  /** Resume injection. */
   start?(): void;
 }
 
@@ -36,5 +44,6 @@ export interface IrqBypassConsumer {
 export interface IrqBypassManager {
   /** EBUSY when a consumer with the same token is registered; the caller ignores failure, as irqfd does. */
   registerConsumer(c: IrqBypassConsumer): void;
+  /** Unregister a consumer, disconnecting any producer. */
   unregisterConsumer(c: IrqBypassConsumer): void;
 }

@@ -18,11 +18,15 @@ export class KvmIrqfd implements IrqBypassConsumer {
   injected = 0;
 
   constructor(
+    /** The VM the interrupt goes to. */
     readonly vm: KvmVm,
+    /** The eventfd that triggers it. */
     readonly eventfd: EventFd,
+    /** The guest interrupt (GSI). */
     readonly gsi: number,
   ) {}
 
+  /** The bypass token: the eventfd. */
   get token(): EventFd {
     return this.eventfd;
   }
@@ -42,6 +46,7 @@ export class KvmIrqfd implements IrqBypassConsumer {
     this.inject();
   }
 
+  /** Inject the interrupt as an edge: raise and lower the GSI. */
   inject(): void {
     this.injected++;
     this.vm.setIrq(this.gsi, 1);

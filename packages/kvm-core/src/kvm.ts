@@ -60,8 +60,11 @@ export interface KvmOptions {
  * and the capability answers.
  */
 export class Kvm {
+  /** The descriptor table VM, vCPU and device fds are installed in. */
   readonly files: FdTable;
+  /** The host's IRQ bypass manager, if one is provided. */
   irqBypass: IrqBypassManager | undefined;
+  /** The address space of the process using KVM. */
   mm: MmStruct | undefined;
   private archOps: KvmArchOps | undefined;
   private readonly deviceTable: (KvmDeviceOps | undefined)[] = new Array(KVM_DEV_TYPE_MAX).fill(undefined);
@@ -74,6 +77,7 @@ export class Kvm {
     this.mm = opts.mm;
   }
 
+  /** The registered architecture, if any. */
   get arch(): KvmArchOps | undefined {
     return this.archOps;
   }
@@ -97,6 +101,7 @@ export class Kvm {
     if (type >= 0 && type < KVM_DEV_TYPE_MAX) this.deviceTable[type] = undefined;
   }
 
+  /** The ops registered for a device type, if any. */
   deviceOps(type: number): KvmDeviceOps | undefined {
     return Number.isInteger(type) && type >= 0 && type < KVM_DEV_TYPE_MAX
       ? this.deviceTable[type]

@@ -25,7 +25,15 @@ const PAGE_MASK = BigInt(PAGE_SIZE - 1);
 const SYSCALL = 'KVM_SET_USER_MEMORY_REGION';
 
 /** Split a u32 slot number into (as_id, id); EINVAL when it is not one. */
-export function splitSlot(slot: number, syscall: string): { asId: number; id: number } {
+export function splitSlot(
+  slot: number,
+  syscall: string,
+): {
+  /** Address space id (slot >> 16). */
+  asId: number;
+  /** Slot id within the address space (slot & 0xffff). */
+  id: number;
+} {
   if (!Number.isInteger(slot) || slot < 0 || slot > 0xffff_ffff) fail('EINVAL', `bad slot ${slot}`, syscall);
   const asId = slot >>> 16;
   const id = slot & 0xffff;

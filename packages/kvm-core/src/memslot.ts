@@ -15,11 +15,17 @@ export class KvmMemorySlot {
   arch: unknown;
 
   constructor(
+    /** Address space id. */
     readonly asId: number,
+    /** Slot id within the address space. */
     readonly id: number,
+    /** First guest frame number. */
     readonly baseGfn: number,
+    /** Number of pages. */
     readonly npages: number,
+    /** Host virtual address of the first page. */
     readonly userspaceAddr: number,
+    /** KVM_MEM_* flags. */
     readonly flags: number,
   ) {}
 
@@ -28,6 +34,7 @@ export class KvmMemorySlot {
     return (this.asId << 16) | this.id;
   }
 
+  /** One past the last guest frame number. */
   get endGfn(): number {
     return this.baseGfn + this.npages;
   }
@@ -50,6 +57,7 @@ export class KvmMemorySlot {
     bm[rel >>> 5]! |= 1 << (rel & 31);
   }
 
+  /** Whether page `gfn` is marked in the dirty bitmap. */
   isDirty(gfn: number): boolean {
     const bm = this.dirtyBitmap;
     if (bm === undefined) return false;
@@ -83,10 +91,12 @@ export class KvmMemslots {
   /** Bumped on every change (kvm_memslots.generation), for caches built on lookups. */
   generation = 0;
 
+  /** Number of slots. */
   get size(): number {
     return this.byId.size;
   }
 
+  /** The slot with this id, if any. */
   get(id: number): KvmMemorySlot | undefined {
     return this.byId.get(id);
   }

@@ -13,6 +13,7 @@ import type { KvmVm } from './vm.ts';
 export class KvmMmuNotifier implements MmuNotifier {
   constructor(private readonly vm: KvmVm) {}
 
+  /** Unmap the guest pages backed by [start, end) and bump mmu_invalidate_seq. */
   invalidateRange(start: number, end: number): void {
     const vm = this.vm;
     if (vm.dead) return;

@@ -11,15 +11,56 @@ export interface KvmRun {
   /** Out: KVM_EXIT_*. */
   exit_reason: number;
   /** KVM_EXIT_MMIO: the access to emulate. For a load, user space fills `data` before the next run. */
-  mmio: { phys_addr: bigint; data: Uint8Array; len: number; is_write: number };
+  mmio: {
+    /** Guest physical address of the access. */
+    phys_addr: bigint;
+    /** The bytes written, or the buffer a load's result goes in. */
+    data: Uint8Array;
+    /** Access size in bytes. */
+    len: number;
+    /** 1 for a store, 0 for a load. */
+    is_write: number;
+  };
   /** KVM_EXIT_SYSTEM_EVENT: KVM_SYSTEM_EVENT_* and up to 16 u64s of data. */
-  system_event: { type: number; ndata: number; data: bigint[] };
+  system_event: {
+    /** KVM_SYSTEM_EVENT_* value. */
+    type: number;
+    /** Number of valid words in `data`. */
+    ndata: number;
+    /** Event-specific data words. */
+    data: bigint[];
+  };
   /** KVM_EXIT_RISCV_SBI: a call forwarded to user space; `ret` is written back by user space. */
-  riscv_sbi: { extension_id: bigint; function_id: bigint; args: bigint[]; ret: bigint[] };
+  riscv_sbi: {
+    /** SBI extension id (a7). */
+    extension_id: bigint;
+    /** SBI function id (a6). */
+    function_id: bigint;
+    /** Arguments a0..a5. */
+    args: bigint[];
+    /** Return values for a0 and a1, written by user space. */
+    ret: bigint[];
+  };
   /** KVM_EXIT_RISCV_CSR: a CSR access forwarded to user space, which writes ret_value. */
-  riscv_csr: { csr_num: bigint; new_value: bigint; write_mask: bigint; ret_value: bigint };
+  riscv_csr: {
+    /** The CSR number. */
+    csr_num: bigint;
+    /** Value to write, under write_mask. */
+    new_value: bigint;
+    /** Bits the instruction writes; 0 for a pure read. */
+    write_mask: bigint;
+    /** The CSR's old value, written by user space for the guest's rd. */
+    ret_value: bigint;
+  };
   /** KVM_EXIT_INTERNAL_ERROR. */
-  internal: { suberror: number; ndata: number; data: bigint[] };
+  internal: {
+    /** KVM_INTERNAL_ERROR_* value. */
+    suberror: number;
+    /** Number of valid words in `data`. */
+    ndata: number;
+    /** Diagnostic data words. */
+    data: bigint[];
+  };
 }
 
 /** A fresh `struct kvm_run` for a new vCPU (exit reason KVM_EXIT_UNKNOWN, buffers zeroed). */

@@ -28,6 +28,7 @@ import type { KvmVm } from './vm.ts';
  * mmioWrite/mmioRead before deciding to exit.
  */
 export class KvmVcpu implements KernelFile {
+  /** The shared struct kvm_run. */
   readonly run: KvmRun = createKvmRun();
   /** The arch's per-vCPU state (struct kvm_vcpu_arch). */
   arch: unknown;
@@ -35,12 +36,14 @@ export class KvmVcpu implements KernelFile {
   fd = -1;
   /** Set by the first KVM_RUN (kvm_arch_vcpu_run_pid_change): some registers freeze after it. */
   hasRun = false;
+  /** The vCPU has been destroyed. */
   destroyed = false;
   /** Pending requests (vcpu->requests), one bit per KVM_REQ_*. */
   requests = 0;
   private released = false;
 
   constructor(
+    /** The VM the vCPU belongs to. */
     readonly vm: KvmVm,
     /** The id user space chose (vcpu_id). */
     readonly vcpuId: number,
@@ -176,6 +179,7 @@ export class KvmVcpu implements KernelFile {
 
   // ---- requests (kvm_make_request / kvm_check_request) ----
 
+  /** Set a request bit (kvm_make_request). */
   makeRequest(req: number): void {
     this.requests |= 1 << req;
   }
@@ -188,6 +192,7 @@ export class KvmVcpu implements KernelFile {
     return true;
   }
 
+  /** Whether a request bit is set, without clearing it. */
   requestPending(req: number): boolean {
     return (this.requests & (1 << req)) !== 0;
   }

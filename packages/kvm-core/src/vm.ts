@@ -55,12 +55,17 @@ export class KvmVm implements KernelFile {
   arch: unknown;
   /** The descriptor KVM_CREATE_VM returned. */
   fd = -1;
+  /** The VM's vCPUs, in creation order. */
   readonly vcpus: KvmVcpu[] = [];
   /** kvm->devices, newest first (list_add). */
   readonly devices: KvmDevice[] = [];
+  /** Active irqfds (kvm->irqfds.items). */
   readonly irqfds: KvmIrqfd[] = [];
+  /** KVM_MMIO_BUS: in-kernel MMIO devices and ioeventfds. */
   readonly mmioBus = new KvmIoBus('kvm-mmio');
+  /** KVM_PIO_BUS: in-kernel port I/O devices and ioeventfds. */
   readonly pioBus = new KvmIoBus('kvm-pio');
+  /** KVM_VIRTIO_CCW_NOTIFY_BUS: s390 virtio-ccw notifications. */
   readonly ccwBus = new KvmIoBus('kvm-virtio-ccw');
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 options in force (kvm->manual_dirty_log_protect). */
   manualDirtyLogProtect = 0;
@@ -76,6 +81,7 @@ export class KvmVm implements KernelFile {
   readonly mm: MmStruct | undefined;
   /** Bumped by every MMU-notifier invalidation (kvm->mmu_invalidate_seq); a fault that saw it change retries. */
   mmuInvalidateSeq = 0;
+  /** The VM's MMU notifier on the owning mm. */
   readonly mmuNotifier: KvmMmuNotifier = new KvmMmuNotifier(this);
   private readonly addressSpaces: KvmMemslots[] = [];
   private users = 1;
@@ -83,14 +89,18 @@ export class KvmVm implements KernelFile {
   private fdClosed = false;
 
   constructor(
+    /** The /dev/kvm instance that created the VM. */
     readonly kvm: Kvm,
+    /** The architecture's hooks. */
     readonly archOps: KvmArchOps,
+    /** The machine type passed to KVM_CREATE_VM. */
     readonly type: number,
   ) {
     for (let i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) this.addressSpaces.push(new KvmMemslots());
     this.mm = kvm.mm;
   }
 
+  /** The descriptor table of the process that owns the VM. */
   get files(): FdTable {
     return this.kvm.files;
   }
@@ -100,6 +110,7 @@ export class KvmVm implements KernelFile {
     return this.addressSpaces[0]!;
   }
 
+  /** The memslots of address space `asId`. */
   memslotsFor(asId: number): KvmMemslots {
     return this.addressSpaces[asId]!;
   }
@@ -109,14 +120,17 @@ export class KvmVm implements KernelFile {
     return this.addressSpaces.flatMap((s) => [...s.list()]);
   }
 
+  /** Most vCPUs the VM may have. */
   get maxVcpus(): number {
     return this.archOps.maxVcpus ?? KVM_MAX_VCPUS;
   }
 
+  /** One past the largest vCPU id allowed. */
   get maxVcpuIds(): number {
     return this.archOps.maxVcpuIds ?? this.maxVcpus;
   }
 
+  /** KVM_DIRTY_LOG_INITIALLY_SET is in force. */
   get dirtyLogInitiallySet(): boolean {
     return (this.manualDirtyLogProtect & KVM_DIRTY_LOG_INITIALLY_SET) !== 0;
   }
@@ -289,6 +303,7 @@ export class KvmVm implements KernelFile {
     if (--this.noncoherentDmaCount === 0) this.archOps.noncoherentDmaChanged?.(this, false);
   }
 
+  /** Some assigned device does non-coherent DMA (kvm_arch_has_noncoherent_dma). */
   get noncoherentDma(): boolean {
     return this.noncoherentDmaCount > 0;
   }
@@ -363,6 +378,7 @@ export class KvmVm implements KernelFile {
     if (--this.users === 0) this.destroy();
   }
 
+  /** Users holding the VM (kvm->users_count). */
   get refcount(): number {
     return this.users;
   }

@@ -23,8 +23,11 @@ import type { KvmMmuMemoryCache } from './page-cache.ts';
 
 /** Where a walk stopped: the table frame, the entry index in it, and the level. */
 export interface GStagePtep {
+  /** Frame of the page table holding the entry. */
   pfn: number;
+  /** Index of the entry in that table. */
   idx: number;
+  /** Level of the table (0 is the leaf level of 4 KiB pages). */
   level: number;
 }
 
@@ -45,8 +48,11 @@ const TWO22 = 2 ** 22;
  * KvmMmuMemoryCache topped up before the (modelled) MMU lock.
  */
 export class GStage {
+  /** Number of page-table levels. */
   readonly levels: number;
+  /** Guest physical address bits covered. */
   readonly gpaBits: number;
+  /** Guest physical address space size in bytes. */
   readonly gpaSize: number;
   /** First of the 4 contiguous, 16 KiB-aligned root frames. */
   readonly pgdPfn: number;
@@ -57,7 +63,9 @@ export class GStage {
 
   constructor(
     private readonly phys: HostPhysMemory,
+    /** hgatp.MODE: Sv39x4 or Sv48x4. */
     readonly mode: number = HGATP_MODE_SV39X4,
+    /** The VMID placed in hgatp. */
     readonly vmid = 0,
   ) {
     if (mode !== HGATP_MODE_SV39X4 && mode !== HGATP_MODE_SV48X4)

@@ -19,11 +19,17 @@ export type GStageFaultResult = 'mapped' | 'mmio';
 
 /** Counters of a VM's G-stage MMU: faults, leaves mapped per size, MMIO faults and retries. */
 export interface KvmRiscvMmuStats {
+  /** G-stage faults handled. */
   faults: number;
+  /** 4 KiB leaves mapped. */
   mapped4k: number;
+  /** 2 MiB leaves mapped. */
   mapped2m: number;
+  /** 1 GiB leaves mapped. */
   mapped1g: number;
+  /** Faults outside any memslot (MMIO exits). */
   mmio: number;
+  /** Faults retried because an MMU-notifier invalidation raced with them. */
   retries: number;
 }
 
@@ -34,9 +40,13 @@ export interface KvmRiscvMmuStats {
  * which kvm-riscv answers by flushing every hart of the VM.
  */
 export class KvmRiscvMmu {
+  /** The VM's G-stage page table. */
   readonly gstage: GStage;
+  /** Preallocated table pages (kvm_mmu_memory_cache). */
   readonly cache: KvmMmuMemoryCache;
+  /** Host physical memory the tables live in. */
   readonly phys: HostPhysMemory;
+  /** Fault and mapping counters. */
   readonly stats: KvmRiscvMmuStats = {
     faults: 0,
     mapped4k: 0,
@@ -49,6 +59,7 @@ export class KvmRiscvMmu {
   locked = false;
 
   constructor(
+    /** The VM this MMU translates for. */
     readonly vm: KvmVm,
     opts: { phys: HostPhysMemory; mode?: number; vmid?: number },
   ) {
@@ -57,6 +68,7 @@ export class KvmRiscvMmu {
     this.cache = new KvmMmuMemoryCache(opts.phys);
   }
 
+  /** The hgatp value: mode, VMID and root table. */
   get hgatp(): bigint {
     return this.gstage.hgatp;
   }

@@ -15,6 +15,7 @@ export class KvmMmuMemoryCache {
     readonly capacity = 40,
   ) {}
 
+  /** Number of pages held. */
   get count(): number {
     return this.objects.length;
   }

@@ -7,10 +7,15 @@ import { HGATP_VMID_BITS } from './constants.ts';
  */
 export class VmidAllocator {
   private next = 1;
+  /** Bumped each time the VMID space wraps. */
   generation = 1;
 
-  constructor(readonly bits = HGATP_VMID_BITS) {}
+  constructor(
+    /** Width of the VMID field. */
+    readonly bits = HGATP_VMID_BITS,
+  ) {}
 
+  /** A new VMID; may start a new generation. */
   alloc(): number {
     const max = 1 << this.bits;
     if (this.next >= max) {

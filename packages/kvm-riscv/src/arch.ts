@@ -77,8 +77,10 @@ const KVM_HEDELEG =
  * emulated hart and the G-stage MMU of @tsvirt/kvm-riscv-mmu.
  */
 export class KvmRiscvArch implements KvmArchOps {
+  /** Architecture name. */
   readonly name = 'riscv';
   readonly readonlyMem = true;
+  /** VMID allocator shared by the VMs. */
   readonly vmids = new VmidAllocator();
   private readonly opts: Required<Omit<KvmRiscvOptions, 'phys'>> & { phys?: HostPhysMemory };
   private readonly reservations = new WeakMap<KvmVm, ReservationSet>();

@@ -14,5 +14,5 @@ export {
   restoreRiscvVcpu,
   saveRiscvVcpu,
 } from './snapshot.ts';
-export { RiscvVcpuState, RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
+export { type PendingSbi, RiscvVcpuState, RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
 export { idleSkip, runVcpu, vcpuInstructions, vcpuRunnable } from './vcpu-run.ts';

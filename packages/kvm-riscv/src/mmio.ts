@@ -2,6 +2,7 @@ import { expandCompressed, type Hart } from '@tsvirt/riscv-hart';
 
 /** struct kvm_mmio_decode: what the trapping load/store does. */
 export interface MmioDecode {
+  /** True for a store. */
   isWrite: boolean;
   /** Access width in bytes. */
   len: number;

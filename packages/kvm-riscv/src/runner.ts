@@ -12,8 +12,12 @@ import { idleSkip, vcpuRunnable } from './vcpu-run.ts';
 export class RiscvVcpuScheduler {
   private next = 0;
 
-  constructor(readonly vm: KvmVm) {}
+  constructor(
+    /** The VM whose vCPUs are scheduled. */
+    readonly vm: KvmVm,
+  ) {}
 
+  /** Run vCPUs until one needs user space; undefined when none can run. */
   run(): KvmVcpu | undefined {
     const vcpus = this.vm.vcpus;
     let idle = 0;

@@ -7,6 +7,7 @@ import { riscvVcpu, riscvVm } from './state.ts';
 
 /** "KRVC": a RISC-V vCPU's KVM-side state plus its hart's own blob. */
 export const RISCV_VCPU_SNAPSHOT_MAGIC = 0x4356_524b;
+/** Version of the KRVC snapshot format. */
 export const RISCV_VCPU_SNAPSHOT_VERSION = 1;
 
 const HEADER = 4 + 4 + 1 + KVM_RISCV_SBI_EXT_MAX + 6 + 2 + 4 + 4;

@@ -24,8 +24,11 @@ export class RiscvVmState {
   irqLine: ((gsi: number, level: number) => void) | undefined;
 
   constructor(
+    /** The VM's G-stage MMU. */
     readonly mmu: KvmRiscvMmu,
+    /** The VM's VMID. */
     readonly vmid: number,
+    /** Timebase frequency in Hz (the guest's time CSR rate). */
     readonly timebaseFrequency: number,
     /** Guest instructions per timebase tick: the deterministic clock. */
     readonly insnsPerTick: number,
@@ -50,6 +53,7 @@ export class RiscvVmState {
 
 /** A KVM_EXIT_RISCV_SBI forwarded to user space, completed on the next KVM_RUN. */
 export interface PendingSbi {
+  /** The forwarded call is a legacy v0.1 one. */
   v01: boolean;
 }
 
@@ -65,6 +69,7 @@ export class RiscvVcpuState {
   ranAtLeastOnce = false;
   /** The MMIO access waiting for KVM_RUN to complete it. */
   mmio: MmioDecode | undefined;
+  /** An SBI call forwarded to user space, waiting for the next KVM_RUN. */
   sbi: PendingSbi | undefined;
   /** Instructions left of this vCPU's scheduling quantum. */
   budget: number;
@@ -78,7 +83,9 @@ export class RiscvVcpuState {
   completedInsns = 0;
 
   constructor(
+    /** The hart that runs the vCPU. */
     readonly hart: Hart,
+    /** Instructions per scheduling quantum. */
     readonly quantum: number,
     sbiExtStatus: Uint8Array,
   ) {

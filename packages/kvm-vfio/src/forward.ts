@@ -9,7 +9,9 @@ import { KVM_ARCH_FORWARDED_IRQ_SIZE, type KvmArchForwardedIrq } from './uapi.ts
  * (throw); `unset` must not fail.
  */
 export interface KvmArchForwardOps {
+  /** Start forwarding `hostIrq` to `gsi`; may throw to refuse. */
   set(vm: KvmVm, hostIrq: number, gsi: number): void;
+  /** Stop forwarding; must not fail. */
   unset(vm: KvmVm, hostIrq: number, gsi: number): void;
 }
 
@@ -54,10 +56,15 @@ export const defaultIrqResolver: VfioIrqResolver = (vdev, index, subindex) => {
  * asked, so no other get/put surrounds the control call.
  */
 export interface KvmVfioFwdIrq {
+  /** The device file, referenced while forwarded. */
   readonly file: VfioDeviceFile;
+  /** The device's IRQ index. */
   readonly index: number;
+  /** Sub-index (vector) within the index. */
   readonly subindex: number;
+  /** The host interrupt number. */
   readonly hostIrq: number;
+  /** The guest interrupt. */
   readonly gsi: number;
   /** The arch callout has returned (so unset is due on teardown). */
   armed: boolean;
@@ -111,6 +118,7 @@ export function vfioDeviceFileOf(files: FdTable, fd: number, op: string): VfioDe
  * its inverse in the seed, with the review's lifetime rules).
  */
 export class KvmVfioForwarding {
+  /** The forwarded interrupts. */
   readonly irqs: KvmVfioFwdIrq[] = [];
 
   constructor(

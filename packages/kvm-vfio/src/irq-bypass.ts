@@ -15,10 +15,12 @@ export class IrqBypass implements IrqBypassManager {
   /** Connected pairs, keyed by token. */
   private readonly links = new Map<EventFd, [IrqBypassProducer, IrqBypassConsumer]>();
 
+  /** The registered producers. */
   get producers(): readonly IrqBypassProducer[] {
     return [...this.prods.values()];
   }
 
+  /** The registered consumers. */
   get consumers(): readonly IrqBypassConsumer[] {
     return [...this.conss.values()];
   }

@@ -21,18 +21,23 @@ export class EventfdIrqProducer implements IrqBypassProducer {
   private pending = 0;
 
   constructor(
+    /** The trigger eventfd (the bypass token). */
     readonly token: EventFd,
+    /** The host interrupt number. */
     readonly irq: number,
   ) {}
 
+  /** Whether a consumer is connected. */
   get connected(): boolean {
     return this.consumer !== undefined;
   }
 
+  /** Connect a consumer. */
   addConsumer(c: IrqBypassConsumer): void {
     this.consumer = c;
   }
 
+  /** Disconnect a consumer. */
   delConsumer(c: IrqBypassConsumer): void {
     if (this.consumer === c) this.consumer = undefined;
   }

@@ -37,13 +37,17 @@ const SET = 'KVM_SET_DEVICE_ATTR';
 
 /** struct kvm_vfio: the files added, the aggregate coherency, the forwarded irqs. */
 export class KvmVfio {
+  /** The VFIO files added (kv->file_list). */
   readonly files: VfioGroupFile[] = [];
   /** kv->noncoherent: some file's DMA is not kept coherent by its IOMMU. */
   noncoherent = false;
+  /** The device has been released. */
   released = false;
+  /** The forwarded interrupts. */
   readonly forwarding: KvmVfioForwarding;
 
   constructor(
+    /** The VM the device belongs to. */
     readonly vm: KvmVm,
     forwardOps: KvmArchForwardOps,
     resolver: VfioIrqResolver,
@@ -124,6 +128,7 @@ function stateOf(dev: KvmDevice): KvmVfio {
 
 /** kvm_vfio_ops: the KVM device type VFIO. */
 export class KvmVfioOps implements KvmDeviceOps {
+  /** Device type name. */
   readonly name = 'kvm-vfio';
   private readonly forward: KvmArchForwardOps;
   private readonly resolver: VfioIrqResolver;
@@ -150,6 +155,7 @@ export class KvmVfioOps implements KvmDeviceOps {
     stateOf(dev).release();
   }
 
+  /** KVM_SET_DEVICE_ATTR: add or remove files, forward or unforward interrupts. */
   setAttr(dev: KvmDevice, attr: KvmDeviceAttr): void {
     const kv = stateOf(dev);
     switch (attr.group) {

@@ -2,10 +2,15 @@
 
 /** Attribute group of KVM_DEV_TYPE_VFIO for VFIO files (GROUP is its older name). */
 export const KVM_DEV_VFIO_FILE = 1;
+/** Older name of KVM_DEV_VFIO_FILE. */
 export const KVM_DEV_VFIO_GROUP = KVM_DEV_VFIO_FILE;
+/** KVM_DEV_VFIO_FILE attribute: add a VFIO file (fd in the attribute data). */
 export const KVM_DEV_VFIO_FILE_ADD = 1;
+/** KVM_DEV_VFIO_FILE attribute: remove a VFIO file. */
 export const KVM_DEV_VFIO_FILE_DEL = 2;
+/** Older name of KVM_DEV_VFIO_FILE_ADD. */
 export const KVM_DEV_VFIO_GROUP_ADD = KVM_DEV_VFIO_FILE_ADD;
+/** Older name of KVM_DEV_VFIO_FILE_DEL. */
 export const KVM_DEV_VFIO_GROUP_DEL = KVM_DEV_VFIO_FILE_DEL;
 /** powerpc only (CONFIG_SPAPR_TCE_IOMMU): ENXIO here. */
 export const KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE = 3;
@@ -18,7 +23,9 @@ export const KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE = 3;
  * FILE_ADD/FILE_DEL do.
  */
 export const KVM_DEV_VFIO_DEVICE = 2;
+/** KVM_DEV_VFIO_DEVICE attribute: forward a device interrupt to the guest. */
 export const KVM_DEV_VFIO_DEVICE_FORWARD_IRQ = 1;
+/** KVM_DEV_VFIO_DEVICE attribute: stop forwarding a device interrupt. */
 export const KVM_DEV_VFIO_DEVICE_UNFORWARD_IRQ = 2;
 
 /**
@@ -29,12 +36,17 @@ export const KVM_DEV_VFIO_DEVICE_UNFORWARD_IRQ = 2;
  * order, 16 bytes, little-endian. `fd` is taken as an int (fdget()).
  */
 export interface KvmArchForwardedIrq {
+  /** The VFIO device fd. */
   fd: number;
+  /** The device's IRQ index. */
   index: number;
+  /** Sub-index (vector) within the index. */
   subindex: number;
+  /** The guest interrupt. */
   gsi: number;
 }
 
+/** Size of the kvm_arch_forwarded_irq layout in bytes. */
 export const KVM_ARCH_FORWARDED_IRQ_SIZE = 16;
 
 /** Lay out a kvm_arch_forwarded_irq as user memory (for `kvm_device_attr.data`). */

@@ -7,7 +7,9 @@ import type { IommuGroupRef } from '@tsvirt/vfio-core';
  * as an external domain: pinning, not a page table, makes DMA possible.
  */
 export interface MdevIommuGroups {
+  /** Give a new mdev an IOMMU group of its own. */
   alloc(mdev: { readonly uuid: string }): IommuGroupRef;
+  /** Release a group when its mdev goes away. */
   free(group: IommuGroupRef): void;
 }
 
@@ -17,6 +19,7 @@ export class LocalMdevIommuGroups implements MdevIommuGroups {
 
   constructor(private readonly firstId = 1000) {}
 
+  /** Allocate the lowest free group id from firstId. */
   alloc(): IommuGroupRef {
     let id = this.firstId;
     while (this.used.has(id)) id++;
@@ -24,6 +27,7 @@ export class LocalMdevIommuGroups implements MdevIommuGroups {
     return { id, mdev: true };
   }
 
+  /** Free a group id for reuse. */
   free(group: IommuGroupRef): void {
     this.used.delete(group.id);
   }

@@ -7,8 +7,11 @@ import { MDEV_BUS_NAME, type MdevDevice } from './mdev-device.ts';
  * further. `probe` throws a KernelError to refuse a device.
  */
 export interface MdevDriver extends Driver<MdevDevice> {
+  /** Always the mdev bus. */
   readonly bus: typeof MDEV_BUS_NAME;
+  /** The device_api strings this driver drives. */
   readonly deviceApis: readonly string[];
+  /** Optional further check after device_api matched. */
   match?(mdev: MdevDevice): boolean;
 }
 

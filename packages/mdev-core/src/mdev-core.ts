@@ -28,9 +28,11 @@ export class MdevCore {
   private readonly parentsByName = new Map<string, MdevParent>();
   /** Every mdev not yet released, removed or not (upstream's mdev_list). */
   private readonly all = new Map<string, MdevDevice>();
+  /** Where each mdev's IOMMU group comes from. */
   readonly groups: MdevIommuGroups;
 
   constructor(
+    /** The driver core mdevs are registered with. */
     readonly driverCore: DriverCore,
     opts: MdevCoreOptions = {},
   ) {
@@ -86,10 +88,12 @@ export class MdevCore {
     return true;
   }
 
+  /** The registered parent with this name, if any. */
   parent(name: string): MdevParent | undefined {
     return this.parentsByName.get(name);
   }
 
+  /** The registered parents. */
   get parents(): MdevParent[] {
     return [...this.parentsByName.values()];
   }

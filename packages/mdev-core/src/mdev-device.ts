@@ -30,7 +30,9 @@ export class MdevDevice extends Device {
   private readonly onRelease: (mdev: MdevDevice) => void;
 
   constructor(
+    /** The mdev's UUID, also its device name. */
     readonly uuid: string,
+    /** The type it was created from. */
     readonly type: MdevType,
     onRelease: (mdev: MdevDevice) => void,
   ) {
@@ -38,10 +40,12 @@ export class MdevDevice extends Device {
     this.onRelease = onRelease;
   }
 
+  /** The parent device the mdev was carved from. */
   get parent(): MdevParent {
     return this.type.parent;
   }
 
+  /** References held (get_device/put_device). */
   get refcount(): number {
     return this.refs;
   }
@@ -82,6 +86,7 @@ export class MdevDevice extends Device {
     return this.physMappings.invalidate(addr, size);
   }
 
+  /** Whether the last reference is gone. */
   get released(): boolean {
     return this.refs === 0;
   }

@@ -11,6 +11,7 @@ import type { MdevParentOps } from './parent-ops.ts';
 export interface MdevParentResource {
   /** Host physical address of the resource. */
   readonly start: bigint;
+  /** Size of the resource in bytes. */
   readonly size: bigint;
 }
 
@@ -20,7 +21,9 @@ export interface MdevParentInfo {
   readonly name: string;
   /** The parent's driver name, prefix of every type directory; defaults to `name`. */
   readonly driverName?: string;
+  /** The vendor's callbacks (create, remove, ...). */
   readonly ops: MdevParentOps;
+  /** The types the parent supports. */
   readonly types: readonly MdevTypeInfo[];
   /** Instances shared by all types, counted by the core (upstream's mdev_driver.max_instances). */
   readonly maxInstances?: number;
@@ -30,24 +33,32 @@ export interface MdevParentInfo {
 
 /** A registered parent (struct mdev_parent). */
 export class MdevParent {
+  /** The parent's types. */
   readonly types: MdevType[];
   /** Instances left in the parent-wide pool, when the core counts one. */
   availableInstances: number | undefined;
+  /** The mdevs created on this parent. */
   readonly devices = new Set<MdevDevice>();
 
-  constructor(readonly info: MdevParentInfo) {
+  constructor(
+    /** What the vendor registered. */
+    readonly info: MdevParentInfo,
+  ) {
     this.types = info.types.map((t) => new MdevType(this, t));
     this.availableInstances = info.maxInstances;
   }
 
+  /** Parent device name. */
   get name(): string {
     return this.info.name;
   }
 
+  /** Driver name, prefix of every type directory. */
   get driverName(): string {
     return this.info.driverName ?? this.info.name;
   }
 
+  /** The vendor's callbacks. */
   get ops(): MdevParentOps {
     return this.info.ops;
   }
@@ -62,6 +73,7 @@ export class MdevParent {
     return this.types.find((t) => t.sysfsName === name || t.id === name);
   }
 
+  /** The parent resource at a region index, if any. */
   resource(index: number): MdevParentResource | undefined {
     return this.info.resources?.[index];
   }

@@ -25,12 +25,15 @@ export class MdevType {
   availableInType: number | undefined;
 
   constructor(
+    /** The parent the type belongs to. */
     readonly parent: MdevParent,
+    /** What the vendor declared for the type. */
     readonly info: MdevTypeInfo,
   ) {
     this.availableInType = info.maxInstances;
   }
 
+  /** Type id, unique within the parent. */
   get id(): string {
     return this.info.id;
   }
@@ -40,6 +43,7 @@ export class MdevType {
     return `${this.parent.driverName}-${this.info.id}`;
   }
 
+  /** `device_api`: the VFIO device API, e.g. 'vfio-pci'. */
   get deviceApi(): string {
     return this.info.deviceApi;
   }
@@ -49,6 +53,7 @@ export class MdevType {
     return this.info.name ?? this.info.id;
   }
 
+  /** `description`: the vendor's text, if any. */
   get description(): string | undefined {
     return this.parent.ops.showDescription?.(this) ?? this.info.description;
   }

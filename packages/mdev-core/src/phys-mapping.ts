@@ -16,13 +16,21 @@ export interface MdevMappingTarget {
    * The window of the device file the mapping covers now, when it can
    * change after tracking began (a VMA split shrinks the original).
    */
-  window?(): { start: bigint; size: bigint };
+  window?(): {
+    /** Offset of the window in the device file. */
+    start: bigint;
+    /** Size of the window in bytes. */
+    size: bigint;
+  };
 }
 
 /** One mapping handed out through mmap: a window [start, start + size) of the device file. */
 export interface MdevPhysMapping {
+  /** The mapping to zap. */
   readonly target: MdevMappingTarget;
+  /** Offset in the device file where the window starts. */
   readonly start: bigint;
+  /** Size of the window in bytes. */
   readonly size: bigint;
 }
 
@@ -37,6 +45,7 @@ export interface MdevPhysMapping {
 export class MdevPhysMappings {
   private readonly list: MdevPhysMapping[] = [];
 
+  /** The tracked mappings. */
   get mappings(): readonly MdevPhysMapping[] {
     return this.list;
   }

@@ -3,28 +3,51 @@ import type { MdevCore } from './mdev-core.ts';
 import type { MdevDevice } from './mdev-device.ts';
 import type { MdevType } from './mdev-type.ts';
 
+/** sysfs directory holding one entry per mdev parent device. */
 export const MDEV_BUS_CLASS_PATH = '/sys/class/mdev_bus';
+/** sysfs directory holding one entry per mdev, named by UUID. */
 export const MDEV_BUS_DEVICES_PATH = '/sys/bus/mdev/devices';
 
 /** A plain-data picture of one type directory. */
 export interface MdevSysfsType {
+  /** Directory name: `<driver>-<type id>`. */
   sysfsName: string;
+  /** The `name` attribute. */
   name: string;
+  /** The `device_api` attribute. */
   device_api: string;
+  /** The `available_instances` attribute. */
   available_instances: number;
+  /** The `description` attribute, if the type has one. */
   description?: string;
+  /** UUIDs of the type's mdevs (its `devices/` directory). */
   devices: string[];
 }
 
 /** A plain-data picture of the whole mdev sysfs, for a CLI (`mdevctl list`-like) to print. */
 export interface MdevSysfsSnapshot {
-  parents: { name: string; driver: string; types: MdevSysfsType[] }[];
+  /** Each parent device: its name, driver and types. */
+  parents: {
+    /** Parent device name. */
+    name: string;
+    /** Parent driver name. */
+    driver: string;
+    /** The parent's types. */
+    types: MdevSysfsType[];
+  }[];
+  /** Each mdev. */
   devices: {
+    /** The mdev's UUID. */
     uuid: string;
+    /** Name of its parent device. */
     parent: string;
+    /** Its type's sysfs name. */
     type: string;
+    /** Its IOMMU group number, if it has one. */
     iommu_group: number | undefined;
+    /** The bound driver, if any. */
     driver: string | undefined;
+    /** Whether a user has the VFIO device open. */
     open: boolean;
   }[];
 }
@@ -65,7 +88,10 @@ type Node =
  *   /sys/bus/mdev/devices/<uuid>/  mdev_type iommu_group [driver] remove
  */
 export class MdevSysfs {
-  constructor(readonly core: MdevCore) {}
+  constructor(
+    /** The mdev core whose state the tree shows. */
+    readonly core: MdevCore,
+  ) {}
 
   private typeDir(t: MdevType): string {
     return `${MDEV_BUS_CLASS_PATH}/${t.parent.name}/mdev_supported_types/${t.sysfsName}`;
@@ -192,6 +218,7 @@ export class MdevSysfs {
     n.store(text);
   }
 
+  /** Whether a sysfs path exists in the model. */
   exists(path: string): boolean {
     return this.resolve(path) !== undefined;
   }

@@ -26,12 +26,17 @@ export type ExitKind =
  * handles the exit and calls `run()` again, e.g. after `pc += 4` for an ecall.
  */
 export interface HartExit {
+  /** Why the run ended. */
   kind: ExitKind;
   /** Exception or interrupt code (scause without the interrupt bit); -1 for budget/idle. */
   cause: number;
+  /** The trap was an interrupt. */
   interrupt: boolean;
+  /** stval: the trap value. */
   tval: bigint;
+  /** htval: guest physical address >> 2 of a guest-page fault. */
   htval: bigint;
+  /** htinst: the transformed trapping instruction, or 0. */
   htinst: bigint;
   /** sepc: the pc of the trapping instruction (or where the guest resumes for budget/idle). */
   pc: bigint;

@@ -134,6 +134,7 @@ const sx = (v: bigint) => Number(BigInt.asIntN(64, v));
 export class Hart implements FpuState {
   /** x registers; x32 views the same bytes as (lo, hi) int32 pairs. */
   readonly x = new BigInt64Array(32);
+  /** The x registers as (lo, hi) int32 pairs over the same bytes. */
   readonly x32 = new Int32Array(this.x.buffer);
   /** f registers: f[2i] low word, f[2i+1] high word (NaN-boxed singles). */
   readonly f = new Uint32Array(64);
@@ -144,7 +145,9 @@ export class Hart implements FpuState {
 
   /** pc as a signed 64-bit value held in a double (exact for every canonical address). */
   pcNum = 0;
+  /** Current privilege level (PRV_U or PRV_S). */
   priv = C.PRV_S;
+  /** Virtualization mode: 1 while running the guest (V=1). */
   v = 1;
   /** Instructions retired (instret; cycle reads the same). */
   instret = 0;
@@ -152,43 +155,76 @@ export class Hart implements FpuState {
   hostTime = 0n;
 
   // HS-level state (mstatus holds sstatus; only S/U-visible fields are modelled).
+  /** mstatus, holding the sstatus fields. */
   mstatus = C.SR_FS_INITIAL;
+  /** sie. */
   sie = 0;
+  /** sip. */
   sip = 0;
+  /** stvec. */
   stvec = 0n;
+  /** scounteren. */
   scounteren = 0;
+  /** senvcfg. */
   senvcfg = 0n;
+  /** sscratch. */
   sscratch = 0n;
+  /** sepc. */
   sepc = 0n;
+  /** scause. */
   scause = 0n;
+  /** stval. */
   stval = 0n;
+  /** stimecmp (Sstc); all ones means no timer. */
   stimecmp = MASK64;
+  /** satp. */
   satp = 0n;
   // VS-level state.
+  /** vsstatus. */
   vsstatus = C.SR_FS_INITIAL;
+  /** vstvec. */
   vstvec = 0n;
+  /** vsscratch. */
   vsscratch = 0n;
+  /** vsepc. */
   vsepc = 0n;
+  /** vscause. */
   vscause = 0n;
+  /** vstval. */
   vstval = 0n;
+  /** vstimecmp (Sstc); all ones means no timer. */
   vstimecmp = MASK64;
+  /** vsatp. */
   vsatp = 0n;
   // Hypervisor state.
+  /** hstatus. */
   hstatus = 0;
+  /** hedeleg. */
   hedeleg = 0;
+  /** hideleg. */
   hideleg = 0;
+  /** hie. */
   hie = 0;
+  /** hvip. */
   hvip = 0;
+  /** htimedelta. */
   htimedelta = 0n;
+  /** hcounteren. */
   hcounteren = 0;
+  /** henvcfg. */
   henvcfg = 0n;
+  /** htval. */
   htval = 0n;
+  /** htinst. */
   htinst = 0n;
+  /** hgatp. */
   hgatp = 0n;
 
+  /** The LR/SC reservation set shared with the other harts. */
   readonly reservations: ReservationSet;
   /** This hart's id in the reservation set. */
   readonly resvId: number;
+  /** Cause and trap values recorded by the trap being taken. */
   readonly pending = new PendingTrap();
 
   private readonly mem: PhysMemory;
@@ -244,17 +280,21 @@ export class Hart implements FpuState {
 
   // ---- host-facing register access (ONE_REG, migration) ----
 
+  /** The pc as an unsigned 64-bit value. */
   get pc(): bigint {
     return BigInt.asUintN(64, BigInt(this.pcNum));
   }
+  /** Set the pc from a 64-bit value. */
   set pc(v: bigint) {
     this.pcNum = sx(v);
   }
 
+  /** Read x[i]. */
   getX(i: number): bigint {
     checkReg(i, 'getX');
     return this.x[i]!;
   }
+  /** Write x[i]; writes to x0 are dropped. */
   setX(i: number, v: bigint): void {
     checkReg(i, 'setX');
     if (i !== 0) this.x[i] = BigInt.asIntN(64, v);
@@ -264,6 +304,7 @@ export class Hart implements FpuState {
     checkReg(i, 'getF');
     return (BigInt(this.f[2 * i + 1]!) << 32n) | BigInt(this.f[2 * i]!);
   }
+  /** Write the raw 64-bit contents of f[i]. */
   setF(i: number, v: bigint): void {
     checkReg(i, 'setF');
     this.f[2 * i] = Number(v & 0xffffffffn);

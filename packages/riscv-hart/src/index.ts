@@ -1,5 +1,6 @@
 export * from './csr.ts';
 export type { ExitKind, HartExit } from './exit.ts';
+export type { FpuState } from './fpu/state.ts';
 export { Hart, type HartOptions, htinstLoad, htinstStore, JIT_COMPILE_CHARGE, JIT_HOT } from './hart.ts';
 export { HTINST_PTE_READ, HTINST_PTE_WRITE, type MmuContext } from './mmu.ts';
 export { div32, div64, mul64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
@@ -8,3 +9,4 @@ export { ReservationSet } from './reservation.ts';
 export { expandCompressed, RVC_TABLE } from './rvc.ts';
 export { HART_SNAPSHOT_MAGIC, HART_SNAPSHOT_VERSION, restoreHart, SAVED_CSRS, saveHart } from './snapshot.ts';
 export { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_SIZE, Tlb, TlbSet, TlbWay } from './tlb.ts';
+export { PendingTrap } from './trap.ts';

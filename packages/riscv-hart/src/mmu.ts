@@ -29,19 +29,24 @@ const ACCESS_FAULT = [EXC_LOAD_ACCESS, EXC_STORE_ACCESS, EXC_INST_ACCESS];
 
 /** htinst pseudoinstructions for implicit VS-stage PTE accesses (RV64: 64-bit read / write). */
 export const HTINST_PTE_READ = 0x3000;
+/** htinst for an implicit 64-bit VS-stage PTE write (A/D update). */
 export const HTINST_PTE_WRITE = 0x3020;
 
 /** The translation state of the current context, refreshed by the hart on every change. */
 export interface MmuContext {
+  /** Virtualization mode (V). */
   v: number;
   /** Effective privilege of data/fetch accesses (PRV_U or PRV_S). */
   priv: number;
   /** First stage: vsatp when V=1, satp when V=0. 0 = bare, 8 = Sv39, 9 = Sv48. */
   s1Mode: number;
+  /** Byte address of the first-stage root table. */
   s1Root: number;
   /** G-stage (only when V=1): 0 = bare, 8 = Sv39x4, 9 = Sv48x4. */
   gMode: number;
+  /** Byte address of the G-stage root table. */
   gRoot: number;
+  /** SUM: S-mode may access user pages. */
   sum: boolean;
   /** MXR for the first stage (vsstatus.MXR or HS sstatus.MXR when V=1). */
   mxr: boolean;

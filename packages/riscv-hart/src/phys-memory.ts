@@ -5,15 +5,21 @@
  * means no memory there: the access takes an access fault.
  */
 export interface PhysMemory {
+  /** The 4 KiB frame of `pfn`, or undefined for no memory there. */
   frame(pfn: number): Uint8Array | undefined;
 }
 
 /** Typed views over one backing buffer, shared by every frame in it. */
 export interface MemViews {
+  /** Unsigned bytes. */
   u8: Uint8Array;
+  /** Signed bytes. */
   i8: Int8Array;
+  /** Unsigned 16-bit words. */
   u16: Uint16Array;
+  /** Signed 16-bit words. */
   i16: Int16Array;
+  /** Signed 32-bit words. */
   i32: Int32Array;
 }
 

@@ -16,6 +16,7 @@ export class ReservationSet {
     return this.granule.length - 1;
   }
 
+  /** Reserve the 8-byte granule holding host physical address `hpa` for a hart (LR). */
   reserve(hart: number, hpa: number): void {
     if (Number.isNaN(this.granule[hart]!)) this.active++;
     this.granule[hart] = Math.floor(hpa / 8);
@@ -26,6 +27,7 @@ export class ReservationSet {
     return this.granule[hart] === Math.floor(hpa / 8);
   }
 
+  /** Drop a hart's reservation. */
   clear(hart: number): void {
     if (!Number.isNaN(this.granule[hart]!)) {
       this.active--;

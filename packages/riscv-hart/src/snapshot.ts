@@ -39,6 +39,7 @@ export const SAVED_CSRS: readonly number[] = [
 
 /** "RVHT" little-endian. */
 export const HART_SNAPSHOT_MAGIC = 0x54485652;
+/** Version of the RVHT snapshot format. */
 export const HART_SNAPSHOT_VERSION = 1;
 const HEADER = 8;
 const FIXED = HEADER + 8 + 8 + 8 + 32 * 8 + 64 * 4;

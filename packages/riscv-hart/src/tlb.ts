@@ -1,6 +1,7 @@
 import type { MemViews } from './phys-memory.ts';
 
 export const TLB_BITS = 10;
+/** Entries per TLB way. */
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 /** Never a page-aligned low word: marks an empty entry. */
@@ -8,7 +9,9 @@ export const TLB_INVALID = 1;
 
 /** Access kinds, each with its own array of entries. */
 export const ACC_READ = 0;
+/** Access kind: store. */
 export const ACC_WRITE = 1;
+/** Access kind: instruction fetch. */
 export const ACC_EXEC = 2;
 
 /**
@@ -19,12 +22,18 @@ export const ACC_EXEC = 2;
  * `mem[i].i32[(base[i] + off) >>> 2]`.
  */
 export class TlbWay {
+  /** Low word of each entry's virtual page address; TLB_INVALID when empty. */
   readonly tagLo = new Int32Array(TLB_SIZE).fill(TLB_INVALID);
+  /** High word of each entry's virtual page address. */
   readonly tagHi = new Int32Array(TLB_SIZE);
+  /** Byte offset of each entry's frame in its backing buffer. */
   readonly base = new Float64Array(TLB_SIZE);
+  /** Host physical address of each entry's frame. */
   readonly hpa = new Float64Array(TLB_SIZE);
+  /** Views over each entry's backing buffer. */
   readonly mem: (MemViews | undefined)[] = new Array(TLB_SIZE).fill(undefined);
 
+  /** Install a translation; returns the entry index. */
   fill(lo: number, hi: number, mem: MemViews, base: number, hpa: number): number {
     const i = (lo >>> 12) & TLB_MASK;
     this.tagLo[i] = lo & -4096;
@@ -35,10 +44,12 @@ export class TlbWay {
     return i;
   }
 
+  /** Invalidate every entry. */
   flushAll(): void {
     this.tagLo.fill(TLB_INVALID);
   }
 
+  /** Invalidate the entry of one virtual page. */
   flushPage(lo: number, hi: number): void {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tagLo[i] === (lo & -4096) && this.tagHi[i] === hi) this.tagLo[i] = TLB_INVALID;
@@ -52,17 +63,23 @@ export class TlbWay {
  * and lets fences pick the contexts they name.
  */
 export class TlbSet {
+  /** One TLB way per access kind (read, write, exec). */
   readonly ways = [new TlbWay(), new TlbWay(), new TlbWay()] as const;
   constructor(
+    /** The context's V bit. */
     readonly v: number,
+    /** The context's VMID. */
     readonly vmid: number,
+    /** The context's ASID. */
     readonly asid: number,
   ) {}
 
+  /** Invalidate every entry of the context. */
   flushAll(): void {
     for (const w of this.ways) w.flushAll();
   }
 
+  /** Invalidate one virtual page in every way. */
   flushPage(lo: number, hi: number): void {
     for (const w of this.ways) w.flushPage(lo, hi);
   }
@@ -74,6 +91,7 @@ const MAX_SETS = 64;
 export class Tlb {
   private readonly sets = new Map<number, TlbSet>();
 
+  /** The set of a context key, created (and the sets bounded) on first use. */
   get(key: number, v: number, vmid: number, asid: number): TlbSet {
     let s = this.sets.get(key);
     if (s === undefined) {
@@ -98,6 +116,7 @@ export class Tlb {
     }
   }
 
+  /** Invalidate every set. */
   flushEverything(): void {
     for (const s of this.sets.values()) s.flushAll();
   }

@@ -7,10 +7,15 @@ export const TRAP: { readonly trap: true } = Object.freeze({ trap: true });
 
 /** What a trap records before TRAP is thrown. */
 export class PendingTrap {
+  /** Exception or interrupt code (scause). */
   cause = 0;
+  /** Trap value (stval). */
   tval = 0n;
+  /** Guest physical address >> 2 for a guest-page fault (htval). */
   htval = 0n;
+  /** Transformed instruction (htinst). */
   htinst = 0;
+  /** The trap value is a guest virtual address (hstatus.GVA). */
   gva = false;
 }
 

@@ -21,12 +21,17 @@ import {
 } from './spec.ts';
 
 // Command register bits (pci_regs.h).
+/** Command: memory space enable. */
 export const PCI_COMMAND_MEMORY = 0x2;
+/** Command: bus master enable. */
 export const PCI_COMMAND_MASTER = 0x4;
+/** Command: INTx disable. */
 export const PCI_COMMAND_INTX_DISABLE = 0x400;
 /** Status bit 3: the function asserts INTx (before INTx disable). */
 export const PCI_STATUS_INTERRUPT = 0x8;
+/** BAR memory type: 64-bit. */
 export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x4;
+/** BAR bit: prefetchable. */
 export const PCI_BASE_ADDRESS_MEM_PREFETCH = 0x8;
 export const PCI_SUBSYSTEM_VENDOR_ID = 0x2c;
 export const PCI_SUBSYSTEM_ID = 0x2e;
@@ -52,6 +57,7 @@ export const PCI_MSI_PENDING_64 = 20;
  * size by the bits they keep writable.
  */
 export class GpuConfigSpace {
+  /** The config space bytes. */
   readonly bytes = new Uint8Array(PCI_CFG_SPACE_SIZE);
   private readonly wmask = new Uint8Array(PCI_CFG_SPACE_SIZE);
   private readonly w1cmask = new Uint8Array(PCI_CFG_SPACE_SIZE);
@@ -59,6 +65,7 @@ export class GpuConfigSpace {
 
   constructor(
     private readonly subsystemId: number,
+    /** VRAM size, which sizes BAR2. */
     readonly vramSize: number,
   ) {
     this.powerOn();
@@ -121,9 +128,11 @@ export class GpuConfigSpace {
     for (let i = 0; i < 4; i++) this.wmask[off + i] = (m >>> (8 * i)) & 0xff;
   }
 
+  /** Little-endian 16-bit read. */
   read16(off: number): number {
     return this.view.getUint16(off, true);
   }
+  /** Little-endian 32-bit read. */
   read32(off: number): number {
     return this.view.getUint32(off, true);
   }
@@ -165,6 +174,7 @@ export class GpuConfigSpace {
     this.set32(SGPU_MSI_CAP + PCI_MSI_PENDING_64, on ? 1 : 0);
   }
 
+  /** The command register. */
   get command(): number {
     return this.read16(PCI_COMMAND);
   }
@@ -176,18 +186,23 @@ export class GpuConfigSpace {
   get memoryEnabled(): boolean {
     return (this.command & PCI_COMMAND_MEMORY) !== 0 && this.powerState === 0;
   }
+  /** Bus mastering (DMA) is enabled. */
   get busMaster(): boolean {
     return (this.command & PCI_COMMAND_MASTER) !== 0;
   }
+  /** INTx is disabled in the command register. */
   get intxDisabled(): boolean {
     return (this.command & PCI_COMMAND_INTX_DISABLE) !== 0;
   }
+  /** MSI is enabled. */
   get msiEnabled(): boolean {
     return (this.read16(SGPU_MSI_CAP + 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
   }
+  /** The MSI vector is masked. */
   get msiMasked(): boolean {
     return (this.read32(SGPU_MSI_CAP + PCI_MSI_MASK_64) & 1) !== 0;
   }
+  /** The MSI vector is pending. */
   get msiPending(): boolean {
     return (this.read32(SGPU_MSI_CAP + PCI_MSI_PENDING_64) & 1) !== 0;
   }

@@ -22,11 +22,17 @@ import {
 
 /** One 32-byte command as read from the ring. */
 export interface GpuCommand {
+  /** Opcode (OP_*). */
   opcode: number;
+  /** Flags (ignored). */
   flags: number;
+  /** Guest IOVA for COPY_*. */
   addr: bigint;
+  /** VRAM byte offset. */
   vramOffset: number;
+  /** Length in bytes. */
   length: number;
+  /** FILL pattern or FENCE value. */
   value: number;
 }
 
@@ -51,7 +57,9 @@ export interface GpuEngineBudget {
   sliceCommands?: number;
 }
 
+/** Default bytes per engine slice: 256 KiB. */
 export const DEFAULT_SLICE_BYTES = 256 << 10;
+/** Default commands per engine slice. */
 export const DEFAULT_SLICE_COMMANDS = 16;
 
 /** Check a budget (host-facing: EINVAL for anything but positive safe integers). */
@@ -93,8 +101,11 @@ export class DmaEngine implements WorkStruct {
   executed = 0;
   /** Slices run and bytes moved since creation. */
   slices = 0;
+  /** Bytes moved since creation. */
   bytes = 0;
+  /** Engine state between slices. */
   state: EngineState = { busy: false, inflight: undefined, progress: 0 };
+  /** Work allowed per slice. */
   readonly budget: Required<GpuEngineBudget>;
 
   private stagingBuf: Uint8Array | undefined;
@@ -108,6 +119,7 @@ export class DmaEngine implements WorkStruct {
     this.budget = engineBudget(budget);
   }
 
+  /** The engine has commands to run. */
   get busy(): boolean {
     return this.state.busy;
   }

@@ -16,47 +16,75 @@ import {
 
 /** The BAR0 register file (SPEC.md), as plain u32 numbers. */
 export interface GpuRegs {
+  /** MODE_WIDTH. */
   modeWidth: number;
+  /** MODE_HEIGHT. */
   modeHeight: number;
+  /** MODE_STRIDE. */
   modeStride: number;
+  /** MODE_FORMAT. */
   modeFormat: number;
+  /** MODE_OFFSET. */
   modeOffset: number;
+  /** MODE_ENABLE. */
   modeEnable: number;
+  /** INT_STATUS. */
   intStatus: number;
+  /** INT_ENABLE. */
   intEnable: number;
+  /** RING_BASE_LO. */
   ringBaseLo: number;
+  /** RING_BASE_HI. */
   ringBaseHi: number;
+  /** RING_SIZE. */
   ringSize: number;
+  /** RING_HEAD. */
   ringHead: number;
+  /** RING_TAIL. */
   ringTail: number;
+  /** FENCE_VALUE. */
   fenceValue: number;
+  /** ERROR_CODE. */
   errorCode: number;
+  /** ERROR_INDEX. */
   errorIndex: number;
 }
 
 /** The mode latched when MODE_ENABLE accepted it. */
 export interface Scanout {
+  /** Width in pixels. */
   width: number;
+  /** Height in lines. */
   height: number;
+  /** Bytes per line. */
   stride: number;
+  /** DRM fourcc format. */
   format: number;
+  /** VRAM offset of the framebuffer. */
   offset: number;
 }
 
 /** One GPU instance as saved and restored: config space, registers, scanout, DMA engine and VRAM. */
 export interface GpuState {
+  /** VRAM size in bytes. */
   vramSize: number;
+  /** The 256 bytes of config space. */
   config: Uint8Array;
+  /** The BAR0 registers. */
   regs: GpuRegs;
+  /** The latched scan-out mode, if the display is on. */
   scanout: Scanout | undefined;
   /** The DMA engine between slices (idle in a major-1 blob, whose engine was synchronous). */
   engine: EngineState;
+  /** VRAM contents. */
   vram: Uint8Array;
 }
 
 /** 'SGPU' little-endian. */
 export const SGPU_STATE_MAGIC = 0x55504753;
+/** Major version of the state blob; a different major is refused. */
 export const SGPU_STATE_MAJOR = 2;
+/** Minor version of the state blob. */
 export const SGPU_STATE_MINOR = 0;
 const REG_KEYS: readonly (keyof GpuRegs)[] = [
   'modeWidth',

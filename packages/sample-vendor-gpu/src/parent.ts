@@ -29,6 +29,7 @@ export interface SampleGpuOptions {
   engine?: GpuEngineBudget;
 }
 
+/** Default VRAM pool: 128 MiB. */
 export const SAMPLE_GPU_DEFAULT_POOL = 128 << 20;
 
 /** The device model of an mdev of this parent. */
@@ -46,11 +47,15 @@ export function sampleGpuOf(mdev: MdevDevice): SampleGpu {
  * still open, so `available_instances` is exact at every moment.
  */
 export class SampleGpuDriver implements MpciParentOps {
+  /** Parent device name. */
   readonly name: string;
+  /** Bytes of VRAM shared by all instances. */
   readonly vramPool: number;
+  /** DMA engine budget per slice. */
   readonly engine: Required<GpuEngineBudget>;
   /** Every instance not yet released, with its VRAM size. */
   private readonly live = new Map<MdevDevice, number>();
+  /** The registered mdev parent, once registered. */
   parent: MdevParent | undefined;
 
   constructor(
@@ -93,6 +98,7 @@ export class SampleGpuDriver implements MpciParentOps {
     return n;
   }
 
+  /** VRAM bytes not given to any instance. */
   get vramFree(): number {
     return this.vramPool - this.vramInUse;
   }
@@ -127,6 +133,7 @@ export class SampleGpuDriver implements MpciParentOps {
     gpu.vram.free();
   }
 
+  /** Describe a region: config space, BAR0, BAR2 (VRAM), or none. */
   getRegionInfo(mdev: MdevDevice, index: number): MpciRegionInfo | undefined {
     const gpu = sampleGpuOf(mdev);
     switch (index) {
@@ -145,22 +152,27 @@ export class SampleGpuDriver implements MpciParentOps {
     }
   }
 
+  /** Region read, forwarded to the device model. */
   read(mdev: MdevDevice, buf: Uint8Array, pos: bigint): number {
     return sampleGpuOf(mdev).access(buf, pos, false);
   }
 
+  /** Region write, forwarded to the device model. */
   write(mdev: MdevDevice, buf: Uint8Array, pos: bigint): number {
     return sampleGpuOf(mdev).access(buf, pos, true);
   }
 
+  /** Map a fault in BAR2 to the instance's VRAM frames. */
   validateMapRequest(mdev: MdevDevice, req: MpciMapRequest): MpciMapAnswer {
     return sampleGpuOf(mdev).validateMapRequest(req);
   }
 
+  /** Reset the device model. */
   reset(mdev: MdevDevice): void {
     sampleGpuOf(mdev).reset();
   }
 
+  /** Describe the scan-out plane. */
   queryGfxPlane(mdev: MdevDevice, plane: VfioDeviceGfxPlaneInfo): void {
     sampleGpuOf(mdev).queryGfxPlane(plane);
   }
@@ -172,7 +184,9 @@ export class SampleGpuDriver implements MpciParentOps {
    * vCPUs, so STOP needs no quiescing of its own.
    */
   readonly migration = {
+    /** The device state blob. */
     save: (mdev: MdevDevice) => sampleGpuOf(mdev).save(),
+    /** Load a state blob; EINVAL for a bad one. */
     load: (mdev: MdevDevice, blob: Uint8Array) => sampleGpuOf(mdev).restore(blob),
   };
 }

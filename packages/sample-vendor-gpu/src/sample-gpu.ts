@@ -56,8 +56,11 @@ const BAR2_OFFSET = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_BAR2_REGION_INDEX);
 
 /** An RGBA image of the scan-out (rows top to bottom, 4 bytes a pixel). */
 export interface DisplaySnapshot {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** Pixels, 4 bytes each (R, G, B, A). */
   rgba: Uint8Array;
 }
 
@@ -102,17 +105,23 @@ export function validateMode(r: GpuRegs, vramSize: number): Scanout | undefined 
  * path is total: bad guest input becomes a device error, never a throw.
  */
 export class SampleGpu {
+  /** The config space. */
   readonly config: GpuConfigSpace;
+  /** The BAR0 registers. */
   regs: GpuRegs = powerOnRegs();
   /** The mode latched by the last successful MODE_ENABLE write. */
   scanout: Scanout | undefined = undefined;
+  /** The DMA engine. */
   readonly dma: DmaEngine;
   /** The mdev was removed and its VRAM frames went back to the host. */
   gone = false;
 
   constructor(
+    /** The mdev this model backs. */
     readonly mdev: MdevDevice,
+    /** The mdev type. */
     readonly spec: SgpuTypeSpec,
+    /** The instance's VRAM. */
     readonly vram: Vram,
     /** The host workqueue the DMA engine's work runs on. */
     readonly wq: WorkQueue,
@@ -122,6 +131,7 @@ export class SampleGpu {
     this.dma = new DmaEngine(this, wq, engine);
   }
 
+  /** VRAM size in bytes. */
   get vramSize(): number {
     return this.spec.vramSize;
   }

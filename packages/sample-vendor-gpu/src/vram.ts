@@ -9,7 +9,9 @@ import { type HostPhysMemory, PAGE_SIZE } from '@tsvirt/host-mm';
  * into equal segments that each lie in one buffer.
  */
 export class Vram {
+  /** First host pfn of the VRAM. */
   readonly basePfn: number;
+  /** Number of frames. */
   readonly frames: number;
   /** Bytes per segment (a power of two). */
   readonly segBytes: number;
@@ -19,6 +21,7 @@ export class Vram {
 
   constructor(
     private readonly phys: HostPhysMemory,
+    /** Size in bytes, a power of two. */
     readonly size: number,
   ) {
     if (!Number.isInteger(size) || size < PAGE_SIZE || (size & (size - 1)) !== 0)
@@ -59,6 +62,7 @@ export class Vram {
     return out;
   }
 
+  /** Copy VRAM bytes at `off` into `dst`. */
   read(off: number, dst: Uint8Array): void {
     let done = 0;
     for (const p of this.pieces(off, dst.length)) {
@@ -67,6 +71,7 @@ export class Vram {
     }
   }
 
+  /** Copy `src` into VRAM at `off`. */
   write(off: number, src: Uint8Array): void {
     let done = 0;
     for (const p of this.pieces(off, src.length)) {

@@ -46,8 +46,11 @@ const IOCTL = 'VFIO_DEVICE_FEATURE';
 export interface VfioMigrationOps {
   /** VFIO_MIGRATION_* bits; STOP_COPY is mandatory. */
   readonly flags: number;
+  /** Move to a new migration state; returns the data file for states that transfer data. */
   setState(vdev: VfioDevice, state: number): KernelFile | undefined;
+  /** The current migration state. */
   getState(vdev: VfioDevice): number;
+  /** Estimated bytes of STOP_COPY data (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE). */
   getDataSize?(vdev: VfioDevice): bigint;
 }
 

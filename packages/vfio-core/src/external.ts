@@ -6,6 +6,7 @@ import { VFIO_GROUP_NOTIFY_SET_KVM, type VfioGroupNotifier } from './vfio-group.
 
 /** enum vfio_notify_type. */
 export const VFIO_IOMMU_NOTIFY = 0 as const;
+/** Notifier type: group events. */
 export const VFIO_GROUP_NOTIFY = 1 as const;
 
 /**

@@ -18,14 +18,18 @@ export class IommuGroup implements IommuGroupRef {
   dmaOwner: unknown = undefined;
 
   constructor(
+    /** The group number. */
     readonly id: number,
+    /** An emulated group of a mediated device, with no hardware IOMMU. */
     readonly mdev: boolean,
   ) {}
 
+  /** The devices in the group. */
   get devices(): readonly Device[] {
     return [...this.members];
   }
 
+  /** Whether `dev` is in the group. */
   has(dev: Device): boolean {
     return this.members.has(dev);
   }
@@ -67,10 +71,12 @@ export class IommuGroups {
     return g;
   }
 
+  /** The group with this id, if any. */
   get(id: number): IommuGroup | undefined {
     return this.groups.get(id);
   }
 
+  /** All groups. */
   all(): IommuGroup[] {
     return [...this.groups.values()];
   }
@@ -89,6 +95,7 @@ export class IommuGroups {
     this.byDevice.set(dev, group);
   }
 
+  /** Take a device out of its group; ENODEV if it is in none. */
   removeDevice(dev: Device): void {
     const g = this.byDevice.get(dev);
     if (g === undefined) fail('ENODEV', `${dev.name} is in no iommu group`);

@@ -24,11 +24,16 @@ export class VfioContainer {
   readonly groups: VfioGroup[] = [];
   /** iommu_driver / iommu_data: set by VFIO_SET_IOMMU, cleared when the last group leaves. */
   driver: VfioIommuDriver | undefined = undefined;
+  /** The IOMMU backend instance, set by VFIO_SET_IOMMU. */
   iommu: VfioIommu | undefined = undefined;
   private kref = 1;
 
-  constructor(readonly core: VfioCore) {}
+  constructor(
+    /** The VFIO core the container belongs to. */
+    readonly core: VfioCore,
+  ) {}
 
+  /** References held on the container. */
   get refs(): number {
     return this.kref;
   }
@@ -143,6 +148,7 @@ export class VfioContainer {
 
 /** The file behind an open /dev/vfio/vfio: one new container per open (vfio_fops_open()). */
 export class VfioContainerFile extends VfioFile {
+  /** The container this file created. */
   readonly container: VfioContainer;
 
   constructor(core: VfioCore) {

@@ -14,7 +14,9 @@ function checkOps(dev: Device, ops: VfioDeviceOps): void {
 
 /** An interrupt a VFIO bus driver offers for bypass: its trigger eventfd (the token) and host irq. */
 export interface VfioIrqBypassProducer {
+  /** The trigger eventfd, matched against the consumer's irqfd. */
   readonly token: EventFd;
+  /** The host interrupt number. */
   readonly irq: number;
 }
 
@@ -26,10 +28,13 @@ export interface VfioIrqBypassProducer {
  * taken); the driver then keeps the eventfd path, as vfio-pci warns and goes on.
  */
 export interface VfioIrqBypass {
+  /** Offer an interrupt for bypass. */
   registerProducer(p: VfioIrqBypassProducer): void;
+  /** Withdraw an interrupt. */
   unregisterProducer(p: VfioIrqBypassProducer): void;
 }
 
+/** Path of the VFIO container character device. */
 export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
 const GROUP_PATH = /^\/dev\/vfio\/(0|[1-9][0-9]*)$/;
 
@@ -39,6 +44,7 @@ const GROUP_PATH = /^\/dev\/vfio\/(0|[1-9][0-9]*)$/;
  * into, and the character devices /dev/vfio/vfio and /dev/vfio/<group>.
  */
 export class VfioCore {
+  /** The host's IOMMU groups. */
   readonly iommuGroups = new IommuGroups();
   /** The host's IRQ bypass manager, once something provides one (kvm-vfio); read when a driver sets up a trigger. */
   irqBypass: VfioIrqBypass | undefined = undefined;
@@ -59,11 +65,13 @@ export class VfioCore {
    * soon as VFIO no longer uses it (files may still be open).
    */
   readonly mdevIommuGroups = {
+    /** Give a new mdev an emulated IOMMU group. */
     alloc: (mdev: { readonly uuid: string }): IommuGroup => {
       const ig = this.iommuGroups.alloc({ mdev: true });
       if (mdev instanceof Device) this.iommuGroups.addDevice(ig, mdev);
       return ig;
     },
+    /** Take the mdev out of its group. */
     free: (group: IommuGroupRef): void => {
       const ig = this.iommuGroups.get(group.id);
       if (ig === undefined || !ig.mdev) return;
@@ -94,6 +102,7 @@ export class VfioCore {
     this.drivers.splice(at, 1);
   }
 
+  /** The registered IOMMU backends. */
   iommuDrivers(): readonly VfioIommuDriver[] {
     return this.drivers;
   }

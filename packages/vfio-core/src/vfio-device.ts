@@ -10,10 +10,15 @@ import type { VfioGroup } from './vfio-group.ts';
  * class; the driver sets `flags` (VM_PFNMAP | VM_IO ...) and `ops`.
  */
 export interface VfioVma {
+  /** First address of the mapping. */
   start: number;
+  /** One past the last address. */
   end: number;
+  /** VM_* flags. */
   flags: number;
+  /** Offset in the device file, in pages (vm_pgoff). */
   pgoff: number;
+  /** vm_operations_struct the driver installs. */
   ops?: unknown;
 }
 
@@ -23,14 +28,19 @@ export interface VfioVma {
  * open_device/close_device: first open and last close only.
  */
 export interface VfioDeviceOps {
+  /** Driver name, for messages. */
   readonly name?: string;
+  /** First open of the device (open_device). */
   open?(vdev: VfioDevice): void;
+  /** Last close of the device (close_device). */
   release?(vdev: VfioDevice): void;
   /** `fds` is the caller's descriptor table, for fd arguments such as SET_IRQS eventfds. */
   ioctl?(vdev: VfioDevice, cmd: number, arg: unknown, fds: FdTable): number;
   /** pread() at `offset` (region index << 40 | offset in region); returns bytes read. */
   read?(vdev: VfioDevice, buf: Uint8Array, offset: bigint): number;
+  /** pwrite() at `offset` (region index << 40 | offset in region); returns bytes written. */
   write?(vdev: VfioDevice, buf: Uint8Array, offset: bigint): number;
+  /** mmap() of a region; the driver fills in the VMA. */
   mmap?(vdev: VfioDevice, vma: VfioVma): void;
   /** The device is being unregistered while open: ask the user to let go (count: how often asked). */
   request?(vdev: VfioDevice, count: number): void;
@@ -48,24 +58,31 @@ export interface VfioDeviceOps {
  * the group was associated with when the device was first opened.
  */
 export class VfioDevice {
+  /** open_count: device files open. */
   openCount = 0;
   /** Open device files (each holds a vfio_device reference). */
   fileRefs = 0;
+  /** The KVM the group was associated with at first open. */
   kvm: unknown = undefined;
   /** vfio_unregister_group_dev() has started: the device no longer matches names. */
   removing = false;
+  /** Unregistration has finished. */
   removed = false;
   private requestCount = 0;
   private readonly removedCallbacks: (() => void)[] = [];
 
   constructor(
+    /** The underlying struct device. */
     readonly dev: Device,
+    /** The VFIO group the device is in. */
     readonly group: VfioGroup,
+    /** The driver's vfio_device_ops. */
     readonly ops: VfioDeviceOps,
     /** The driver's private data (vfio_device_data()). */
     public data: unknown = undefined,
   ) {}
 
+  /** Device name (dev_name()). */
   get name(): string {
     return this.dev.name;
   }
@@ -112,7 +129,7 @@ export class VfioDevice {
     else this.removedCallbacks.push(cb);
   }
 
-  /** @internal */
+  /** Record that unregistration finished and run the whenRemoved() callbacks. @internal */
   markRemoved(): void {
     this.removed = true;
     for (const cb of this.removedCallbacks.splice(0)) cb();
@@ -131,6 +148,7 @@ function checkRw(buf: Uint8Array, offset: bigint, syscall: string): void {
  */
 export class VfioDeviceFile extends VfioFile {
   constructor(
+    /** The device this file opens. */
     readonly device: VfioDevice,
     /** The descriptor table the file was installed in (the opener's). */
     readonly fds: FdTable,

@@ -15,6 +15,7 @@ export abstract class VfioFile implements KernelFile {
     return this.fcount;
   }
 
+  /** Whether the last reference was dropped and the file released. */
   get isReleased(): boolean {
     return this.fcount === 0;
   }

@@ -34,8 +34,11 @@ export type VfioGroupNotifier = (event: number, data: unknown) => void;
  * the group from its container (vfio_group_try_dissolve_container()).
  */
 export class VfioGroup {
+  /** device_list: the devices registered in the group. */
   readonly devices: VfioDevice[] = [];
+  /** The container the group is attached to, if any. */
   container: VfioContainer | undefined = undefined;
+  /** container_users: the group file, open device files and external users. */
   containerUsers = 0;
   /** The open /dev/vfio/<id> file, if any (only one open at a time). */
   file: VfioGroupFile | undefined = undefined;
@@ -43,13 +46,17 @@ export class VfioGroup {
   externalRefs = 0;
   /** The KVM this group's files were handed to (vfio_file_set_kvm()). */
   kvm: unknown = undefined;
+  /** Notifiers told of group events (VFIO_GROUP_NOTIFY_SET_KVM). */
   readonly notifiers = new Set<VfioGroupNotifier>();
 
   constructor(
+    /** The VFIO core the group belongs to. */
     readonly core: VfioCore,
+    /** The IOMMU group behind it. */
     readonly iommuGroup: IommuGroup,
   ) {}
 
+  /** The IOMMU group number, as in /dev/vfio/<id>. */
   get id(): number {
     return this.iommuGroup.id;
   }
@@ -142,6 +149,7 @@ export class VfioGroup {
     this.containerUsers++;
   }
 
+  /** VFIO_GROUP_GET_STATUS: fill in struct vfio_group_status. */
   getStatus(status: unknown): number {
     const IOCTL = 'VFIO_GROUP_GET_STATUS';
     if (typeof status !== 'object' || status === null) fail('EFAULT', 'no vfio_group_status', IOCTL);
@@ -223,7 +231,9 @@ export class VfioGroup {
  */
 export class VfioGroupFile extends VfioFile {
   constructor(
+    /** The group this file opens. */
     readonly group: VfioGroup,
+    /** The descriptor table the file was installed in. */
     readonly fds: FdTable,
   ) {
     super();

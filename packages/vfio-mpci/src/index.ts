@@ -8,6 +8,7 @@ export { MpciMigration, MpciMigrationFile, type MpciMigrationOps } from './migra
 export {
   defaultRemapPfnRange,
   defaultZapVmaPtes,
+  type MpciMmapHost,
   type MpciVmOps,
   mpciVmPageProt,
   type RemapPfnRange,

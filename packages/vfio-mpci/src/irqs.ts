@@ -89,23 +89,34 @@ let nextHostIrq = 1024;
  * directly (a KVM irqfd), an interrupt goes to it without the eventfd.
  */
 export class MpciIrqProducer {
-  consumer: { inject?(): void } | undefined;
+  /** The connected bypass consumer, if any. */
+  consumer:
+    | {
+        /** Take the interrupt directly (a KVM irqfd's injection). */
+        inject?(): void;
+      }
+    | undefined;
 
   constructor(
+    /** The trigger eventfd (the bypass token). */
     readonly token: EventFd,
+    /** The host interrupt number. */
     readonly irq: number,
     /** The manager it is registered with (unregistered from the same one). */
     readonly manager: VfioIrqBypass,
   ) {}
 
+  /** Connect a bypass consumer. */
   addConsumer(c: object): void {
     this.consumer = c as { inject?(): void };
   }
 
+  /** Disconnect a bypass consumer. */
   delConsumer(c: unknown): void {
     if (this.consumer === c) this.consumer = undefined;
   }
 
+  /** Deliver the interrupt: to the consumer directly, else by signalling the eventfd. */
   fire(): void {
     if (this.consumer?.inject !== undefined) this.consumer.inject();
     else this.token.signal();
@@ -120,6 +131,7 @@ export class MpciIrqProducer {
  * `trigger()` / `setIntx()`; user space configures them with SET_IRQS.
  */
 export class MpciIrqs {
+  /** The interrupt mode in use (none, INTx, MSI or MSI-X). */
   type: MpciIrqType = 'none';
   private intxTrigger: EventFd | undefined;
   /** The line is masked (by the automask or a MASK action). */

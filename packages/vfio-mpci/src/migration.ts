@@ -19,10 +19,13 @@ import {
  * optional for a device whose work only runs when the VMM lets it.
  */
 export interface MpciMigrationOps {
+  /** The device's whole state as one blob, taken while stopped. */
   save(mdev: MdevDevice): Uint8Array;
   /** Load a blob from save(); a bad one is EINVAL and changes nothing. */
   load(mdev: MdevDevice, blob: Uint8Array): void;
+  /** Quiesce the device: no DMA or interrupts until start(). */
   stop?(mdev: MdevDevice): void;
+  /** Restart a stopped device. */
   start?(mdev: MdevDevice): void;
 }
 
@@ -41,6 +44,7 @@ export class MpciMigrationFile implements KernelFile {
   private length = 0;
 
   constructor(
+    /** True for a STOP_COPY (read) file, false for a RESUMING (write) file. */
     readonly saving: boolean,
     private data: Uint8Array = new Uint8Array(0),
   ) {}
@@ -75,10 +79,12 @@ export class MpciMigrationFile implements KernelFile {
     return out;
   }
 
+  /** Bytes of state held in the file. */
   get size(): number {
     return this.data.length;
   }
 
+  /** End the session: drop the data; later reads and writes fail with ENODEV. */
   disable(): void {
     this.disabled = true;
     this.data = new Uint8Array(0);
@@ -114,6 +120,7 @@ export class MpciMigration implements VfioMigrationOps {
     private readonly ops: MpciMigrationOps,
   ) {}
 
+  /** The current migration state (VFIO_DEVICE_STATE_*). */
   getState(_vdev: VfioDevice): number {
     return this.state;
   }
@@ -124,6 +131,7 @@ export class MpciMigration implements VfioMigrationOps {
     return BigInt(this.ops.save(this.mdev).length);
   }
 
+  /** Step through the migration state machine to `target`; returns the data file a step opened. */
   setState(_vdev: VfioDevice, target: number): KernelFile | undefined {
     let out: KernelFile | undefined;
     while (this.state !== target) {

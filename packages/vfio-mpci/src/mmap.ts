@@ -5,13 +5,21 @@ import type { MpciRegion } from './region-info.ts';
 import type { MpciMapAnswer, MpciParentOps, MpciPgprot } from './vendor-ops.ts';
 
 // vm_flags (include/linux/mm.h), as host-mm defines them. VM_READ/WRITE/EXEC equal the PROT_ bits.
+/** The VMA may be read. */
 export const VM_READ = 0x1;
+/** The VMA may be written. */
 export const VM_WRITE = 0x2;
+/** The VMA may be executed. */
 export const VM_EXEC = 0x4;
+/** The VMA is shared, not copy-on-write. */
 export const VM_SHARED = 0x8;
+/** Raw PFNs with no struct page. */
 export const VM_PFNMAP = 0x400;
+/** Memory-mapped I/O. */
 export const VM_IO = 0x4000;
+/** mremap may not grow the VMA. */
 export const VM_DONTEXPAND = 0x40000;
+/** Left out of core dumps. */
 export const VM_DONTDUMP = 0x04000000;
 
 const PAGE_SHIFT = 12;
@@ -24,10 +32,13 @@ const MAX_REMEMBERED = 64;
 
 /** The vm_operations_struct shape host-mm calls: fault returns the host pfn of page `pgoff`. */
 export interface MpciVmOps {
+  /** Return the host pfn for page `pgoff` of the mapping (vm_ops->fault). */
   fault(vma: VfioVma, pgoff: number): number;
   /** A write hit a page the vendor mapped read-only: throwing is SIGBUS (vm_ops->pfn_mkwrite). */
   pfnMkwrite?(vma: VfioVma, pgoff: number): void;
+  /** A VMA copy was made (vm_ops->open, on split or fork). */
   open?(vma: VfioVma): void;
+  /** The VMA is going away (vm_ops->close). */
   close?(vma: VfioVma): void;
 }
 
@@ -87,11 +98,15 @@ export function mpciVmPageProt(vma: VfioVma): MpciPgprot {
 
 /** What the mmap path needs from the device it maps. */
 export interface MpciMmapHost {
+  /** The mdev being mapped. */
   readonly mdev: MdevDevice;
+  /** The vendor's callbacks. */
   readonly ops: MpciParentOps;
   /** The cached regions, or undefined while the device is closed or revoked. */
   liveRegions(): readonly (MpciRegion | undefined)[] | undefined;
+  /** How mappings are zapped (zap_vma_ptes()). */
   readonly zapVmaPtes: ZapVmaPtes;
+  /** How a fault maps the vendor's answer (remap_pfn_range()). */
   readonly remapPfnRange: RemapPfnRange;
 }
 

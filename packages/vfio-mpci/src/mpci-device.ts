@@ -85,7 +85,9 @@ function argOf<T>(arg: unknown, ioctl: string): T {
  * and calls the vendor's `MpciParentOps` for the device model.
  */
 export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
+  /** Driver name. */
   readonly name = 'vfio-mpci';
+  /** The device's interrupt lines. */
   readonly irqs: MpciIrqs;
   /** Region info cached on first open (the seed's mpci_get_device_info), until last close. */
   private regions: (MpciRegion | undefined)[] | undefined;
@@ -99,8 +101,11 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
   readonly migration: MpciMigration | undefined;
 
   constructor(
+    /** The mdev this VFIO device drives. */
     readonly mdev: MdevDevice,
+    /** The vendor's callbacks. */
     readonly ops: MpciParentOps,
+    /** How mappings are zapped on revoke or reset. */
     readonly zapVmaPtes: ZapVmaPtes = defaultZapVmaPtes,
     /** The host's IRQ bypass manager (the driver passes VfioCore.irqBypass). */
     irqBypass: () => VfioIrqBypass | undefined = () => undefined,
@@ -115,6 +120,7 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     this.migration = ops.migration === undefined ? undefined : new MpciMigration(mdev, ops.migration);
   }
 
+  /** Whether the device is open (regions cached). */
   get isOpen(): boolean {
     return this.regions !== undefined;
   }
@@ -318,6 +324,7 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     return this.rw(buf, offset, false);
   }
 
+  /** pwrite() on the device file, forwarded to the vendor's write. */
   write(_vdev: VfioDevice, buf: Uint8Array, offset: bigint): number {
     return this.rw(buf, offset, true);
   }
@@ -408,6 +415,7 @@ export class MpciDevice implements VfioDeviceOps, MpciMmapHost {
     return moved;
   }
 
+  /** mmap() of a region. */
   mmap(_vdev: VfioDevice, vma: VfioVma): void {
     mpciMmap(this, vma);
   }

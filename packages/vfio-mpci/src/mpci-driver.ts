@@ -52,16 +52,21 @@ export interface VfioMpciDriverOptions {
  * it (or a new emulated one when mdev-core's groups are not vfio-core's).
  */
 export class VfioMpciDriver implements MdevDriver {
+  /** Driver name. */
   readonly name = DRIVER_NAME;
+  /** The mdev bus. */
   readonly bus = MDEV_BUS_NAME;
+  /** Drives mdev types whose device_api is vfio-pci. */
   readonly deviceApis = [VFIO_DEVICE_API_PCI_STRING];
   private readonly vdevs = new Map<MdevDevice, VfioDevice>();
 
   constructor(
+    /** The VFIO core devices are registered with. */
     readonly vfio: VfioCore,
     private readonly opts: VfioMpciDriverOptions = {},
   ) {}
 
+  /** Bind to an mdev: register it as a VFIO device; ENODEV if the parent lacks the needed ops. */
   probe(mdev: MdevDevice): void {
     const ops = mdev.parent.ops;
     if (!isMpciParentOps(ops))

@@ -13,33 +13,61 @@ import {
 import type { PciConfigSpace } from './pci-config-space.ts';
 
 // include/uapi/linux/pci_regs.h: the register layouts of the capabilities below.
+/** PM capability offset of the PM Capabilities register. */
 export const PCI_PM_PMC = 2;
+/** PM capability offset of the PM Control/Status register. */
 export const PCI_PM_CTRL = 4;
+/** PM control: the power state field (D0-D3hot). */
 export const PCI_PM_CTRL_STATE_MASK = 0x0003;
+/** PM control: no soft reset on D3hot to D0. */
 export const PCI_PM_CTRL_NO_SOFT_RESET = 0x0008;
+/** PM control: PME status (write 1 to clear). */
 export const PCI_PM_CTRL_PME_STATUS = 0x8000;
+/** Size of the PM capability. */
 export const PCI_PM_SIZEOF = 8;
+/** MSI control: Multiple Message Enable (log2 of vectors). */
 export const PCI_MSI_FLAGS_QSIZE = 0x0070;
+/** MSI capability offset of the lower message address. */
 export const PCI_MSI_ADDRESS_LO = 4;
+/** MSI capability offset of the upper message address (64-bit). */
 export const PCI_MSI_ADDRESS_HI = 8;
+/** MSI capability offset of the data with a 32-bit address. */
 export const PCI_MSI_DATA_32 = 8;
+/** MSI capability offset of the data with a 64-bit address. */
 export const PCI_MSI_DATA_64 = 12;
+/** MSI control: per-vector masking capable. */
 export const PCI_MSI_FLAGS_MASKBIT = 0x0100;
+/** MSI capability offset of the mask bits with a 32-bit address. */
 export const PCI_MSI_MASK_32 = 12;
+/** MSI capability offset of the mask bits with a 64-bit address. */
 export const PCI_MSI_MASK_64 = 16;
+/** MSI-X control: mask all vectors. */
 export const PCI_MSIX_FLAGS_MASKALL = 0x4000;
+/** MSI-X capability offset of the table offset/BIR. */
 export const PCI_MSIX_TABLE = 4;
+/** MSI-X capability offset of the PBA offset/BIR. */
 export const PCI_MSIX_PBA = 8;
+/** Size of the MSI-X capability. */
 export const PCI_CAP_MSIX_SIZEOF = 12;
+/** PCIe capability offset of the capabilities register. */
 export const PCI_EXP_FLAGS = 2;
+/** PCIe device type: endpoint. */
 export const PCI_EXP_TYPE_ENDPOINT = 0x0;
+/** PCIe device type: root complex integrated endpoint. */
 export const PCI_EXP_TYPE_RC_END = 0x9;
+/** PCIe capability offset of Device Capabilities. */
 export const PCI_EXP_DEVCAP = 4;
+/** PCIe capability offset of Device Control. */
 export const PCI_EXP_DEVCTL = 8;
+/** PCIe capability offset of Device Status. */
 export const PCI_EXP_DEVSTA = 0x0a;
+/** PCIe capability offset of Link Capabilities. */
 export const PCI_EXP_LNKCAP = 0x0c;
+/** PCIe capability offset of Link Control. */
 export const PCI_EXP_LNKCTL = 0x10;
+/** PCIe capability offset of Link Status. */
 export const PCI_EXP_LNKSTA = 0x12;
+/** Size of a version 2 endpoint PCIe capability. */
 export const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 = 0x3c;
 
 /**

@@ -17,27 +17,49 @@ import {
 } from './pci-config.ts';
 
 // include/uapi/linux/pci_regs.h
+/** Command: respond to I/O space accesses. */
 export const PCI_COMMAND_IO = 0x0001;
+/** Command: respond to memory space accesses. */
 export const PCI_COMMAND_MEMORY = 0x0002;
+/** Command: bus mastering (DMA) enable. */
 export const PCI_COMMAND_MASTER = 0x0004;
+/** Command: parity error response. */
 export const PCI_COMMAND_PARITY = 0x0040;
+/** Command: SERR# enable. */
 export const PCI_COMMAND_SERR = 0x0100;
+/** Command: INTx emulation disable. */
 export const PCI_COMMAND_INTX_DISABLE = 0x0400;
+/** Status: the function's INTx is asserted. */
 export const PCI_STATUS_INTERRUPT = 0x0008;
+/** Status: master data parity error. */
 export const PCI_STATUS_PARITY = 0x0100;
+/** Status: the function signalled a target abort. */
 export const PCI_STATUS_SIG_TARGET_ABORT = 0x0800;
+/** Status: the function received a target abort. */
 export const PCI_STATUS_REC_TARGET_ABORT = 0x1000;
+/** Status: the function received a master abort. */
 export const PCI_STATUS_REC_MASTER_ABORT = 0x2000;
+/** Status: the function signalled a system error. */
 export const PCI_STATUS_SIG_SYSTEM_ERROR = 0x4000;
+/** Status: the function detected a parity error. */
 export const PCI_STATUS_DETECTED_PARITY = 0x8000;
+/** Config offset of the revision id. */
 export const PCI_REVISION_ID = 0x08;
+/** Config offset of the cache line size. */
 export const PCI_CACHE_LINE_SIZE = 0x0c;
+/** Config offset of the latency timer. */
 export const PCI_LATENCY_TIMER = 0x0d;
+/** Config offset of the subsystem vendor id. */
 export const PCI_SUBSYSTEM_VENDOR_ID = 0x2c;
+/** Config offset of the subsystem id. */
 export const PCI_SUBSYSTEM_ID = 0x2e;
+/** Config offset of the expansion ROM base address. */
 export const PCI_ROM_ADDRESS = 0x30;
+/** BAR bit: I/O space, not memory. */
 export const PCI_BASE_ADDRESS_SPACE_IO = 0x01;
+/** BAR memory type: 64-bit. */
 export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x04;
+/** BAR bit: prefetchable memory. */
 export const PCI_BASE_ADDRESS_MEM_PREFETCH = 0x08;
 
 /** The command bits a function lets software set (QEMU's pci_init_wmask() set, as a real endpoint has). */
@@ -57,13 +79,19 @@ const STATUS_W1C =
   PCI_STATUS_SIG_SYSTEM_ERROR |
   PCI_STATUS_DETECTED_PARITY;
 
+/** The identity registers of a type 0 config space header. */
 export interface PciConfigIds {
+  /** Vendor id. */
   vendor: number;
+  /** Device id. */
   device: number;
+  /** Subsystem vendor id (default 0). */
   subsystemVendor?: number;
+  /** Subsystem id (default 0). */
   subsystemDevice?: number;
   /** The 24-bit class code: base class, subclass, programming interface (0x038000 is a display controller). */
   classCode: number;
+  /** Revision id (default 0). */
   revision?: number;
   /** INTx pin: 1 = INTA .. 4 = INTD, 0 = none (the default is INTA). */
   interruptPin?: number;
@@ -71,12 +99,15 @@ export interface PciConfigIds {
   express?: boolean;
 }
 
+/** How one BAR is declared. */
 export interface PciBarSpec {
   /** A power of two: at least 16 bytes for memory, 4 to 256 for I/O. */
   size: number | bigint;
+  /** An I/O BAR instead of memory. */
   io?: boolean;
   /** A 64-bit memory BAR: it takes this BAR's register and the next. */
   is64?: boolean;
+  /** Prefetchable memory. */
   prefetchable?: boolean;
 }
 
@@ -94,8 +125,11 @@ export interface PciBarSpec {
  * and writes to them are dropped, as a master abort.
  */
 export class PciConfigSpace {
+  /** The config space bytes. */
   readonly config: Uint8Array;
+  /** Per byte: the bits software may write. */
   readonly wmask: Uint8Array;
+  /** Per byte: the bits software clears by writing 1. */
   readonly w1cmask: Uint8Array;
   private readonly bars: (PciBarSpec | undefined)[] = new Array(6).fill(undefined);
   /** Where the next capability goes, and the offset of the last one's next pointer. */
@@ -126,6 +160,7 @@ export class PciConfigSpace {
     this.wmask[PCI_INTERRUPT_LINE] = 0xff;
   }
 
+  /** Bytes of config space (256, or 4096 for PCIe). */
   get size(): number {
     return this.config.length;
   }
@@ -249,12 +284,15 @@ export class PciConfigSpace {
     return decodeChanged;
   }
 
+  /** Device-side read of a byte. */
   get8(off: number): number {
     return this.config[off]!;
   }
+  /** Device-side read of a little-endian 16-bit word. */
   get16(off: number): number {
     return this.config[off]! | (this.config[off + 1]! << 8);
   }
+  /** Device-side read of a little-endian 32-bit word. */
   get32(off: number): number {
     return (this.get16(off) | (this.get16(off + 2) << 16)) >>> 0;
   }
@@ -262,10 +300,12 @@ export class PciConfigSpace {
   set8(off: number, v: number): void {
     this.config[off] = v & 0xff;
   }
+  /** Device-side 16-bit store, ignoring the masks. */
   set16(off: number, v: number): void {
     this.set8(off, v);
     this.set8(off + 1, v >>> 8);
   }
+  /** Device-side 32-bit store, ignoring the masks. */
   set32(off: number, v: number): void {
     this.set16(off, v);
     this.set16(off + 2, v >>> 16);
@@ -275,6 +315,7 @@ export class PciConfigSpace {
     this.wmask[off] = v & 0xff;
     this.wmask[off + 1] = (v >>> 8) & 0xff;
   }
+  /** Make bits `v` of the dword at `off` writable by software. */
   setMask32(off: number, v: number): void {
     this.setMask16(off, v);
     this.setMask16(off + 2, v >>> 16);

@@ -36,11 +36,30 @@ export interface VfioRegionInfoWithCaps extends VfioRegionInfo {
 
 /** One region as cached on first open: what GET_REGION_INFO reports and read/write/mmap check. */
 export interface MpciRegion {
+  /** Region index. */
   index: number;
+  /** Region size in bytes. */
   size: bigint;
+  /** VFIO_REGION_INFO_FLAG_* bits. */
   flags: number;
-  sparse: readonly { offset: bigint; size: bigint }[] | undefined;
-  type: { type: number; subtype: number } | undefined;
+  /** Mmappable areas, if only parts of the region are. */
+  sparse:
+    | readonly {
+        /** Offset of the area within the region. */
+        offset: bigint;
+        /** Size of the area in bytes. */
+        size: bigint;
+      }[]
+    | undefined;
+  /** Device-specific region type and subtype, if any. */
+  type:
+    | {
+        /** VFIO_REGION_TYPE_* value. */
+        type: number;
+        /** Subtype within the type. */
+        subtype: number;
+      }
+    | undefined;
 }
 
 const align8 = (n: number) => (n + 7) & ~7;

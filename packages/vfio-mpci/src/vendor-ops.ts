@@ -5,7 +5,9 @@ import type { MpciMigrationOps } from './migration.ts';
 
 /** A window of a region that may be mmapped (struct vfio_region_sparse_mmap_area). */
 export interface MpciSparseArea {
+  /** Offset of the area within the region. */
   offset: bigint;
+  /** Size of the area in bytes. */
   size: bigint;
 }
 
@@ -16,12 +18,21 @@ export interface MpciSparseArea {
  * VFIO_REGION_INFO_CAP_TYPE type/subtype. A BAR that does not exist has size 0.
  */
 export interface MpciRegionInfo {
+  /** Region size in bytes. */
   size: bigint;
   /** Defaults to READ | WRITE for a non-empty region; MMAP is added when `mmap` is true. */
   flags?: number;
+  /** The region may be mmapped. */
   mmap?: boolean;
+  /** The mmappable areas, when only parts of the region are (sparse mmap capability). */
   sparse?: readonly MpciSparseArea[];
-  type?: { type: number; subtype: number };
+  /** Device-specific region type and subtype (VFIO_REGION_INFO_CAP_TYPE). */
+  type?: {
+    /** VFIO_REGION_TYPE_* value. */
+    type: number;
+    /** Subtype within the type. */
+    subtype: number;
+  };
 }
 
 /**
@@ -31,8 +42,11 @@ export interface MpciRegionInfo {
  * the mapping's page protection.
  */
 export interface MpciMapRequest {
+  /** Region index. */
   index: number;
+  /** Page-aligned offset of the faulting page within the region. */
   offset: bigint;
+  /** User address of the faulting page. */
   virtaddr: number;
   /** Bytes from `virtaddr` to the end of the mapping. */
   remaining: number;
@@ -48,7 +62,9 @@ export interface MpciMapRequest {
  * pgprot_writecombine(), 'wb' for ordinary cached memory.
  */
 export interface MpciPgprot {
+  /** PROT_READ | PROT_WRITE | PROT_EXEC bits. */
   access: number;
+  /** Memory type of the mapping. */
   cache: MpciPgprotCache;
 }
 
@@ -64,9 +80,13 @@ export type MpciPgprotCache = 'uc' | 'wc' | 'wb';
  * faults; every page of it is mapped at once (remap_pfn_range()).
  */
 export interface MpciMapAnswer {
+  /** First host page frame to map. */
   pfn: number;
+  /** Bytes to map, a multiple of the page size. */
   size: number;
+  /** User address to map at; default the faulting page. */
   virtaddr?: number;
+  /** Protection to map with; default the mapping's vm_page_prot. */
   prot?: MpciPgprot;
 }
 
@@ -77,9 +97,13 @@ export interface MpciMapAnswer {
  * against the interrupts the config space gives, data size).
  */
 export interface MpciSetIrqs {
+  /** VFIO_IRQ_SET_DATA_* and VFIO_IRQ_SET_ACTION_* bits. */
   flags: number;
+  /** IRQ index. */
   index: number;
+  /** First vector. */
   start: number;
+  /** Number of vectors. */
   count: number;
   /** `count` bools (0/1) for DATA_BOOL or fds for DATA_EVENTFD; empty for DATA_NONE. */
   data: readonly number[];
@@ -123,12 +147,19 @@ export interface MpciSetIrqs {
 export interface MpciParentOps extends MdevParentOps {
   read(mdev: MdevDevice, buf: Uint8Array, pos: bigint): number;
   write(mdev: MdevDevice, buf: Uint8Array, pos: bigint): number;
+  /** Describe region `index`; undefined if the device has none there. */
   getRegionInfo(mdev: MdevDevice, index: number): MpciRegionInfo | undefined;
+  /** Total number of regions, if beyond VFIO_PCI_NUM_REGIONS. */
   numRegions?(mdev: MdevDevice): number;
+  /** Decide what a fault in an mmapped region maps. */
   validateMapRequest?(mdev: MdevDevice, req: MpciMapRequest): MpciMapAnswer;
+  /** Take VFIO_DEVICE_SET_IRQS over. */
   setIrqs?(mdev: MdevDevice, req: MpciSetIrqs): void;
+  /** Reset the device (VFIO_DEVICE_RESET). */
   reset?(mdev: MdevDevice): void;
+  /** Fill the display plane of a VFIO_DEVICE_QUERY_GFX_PLANE query. */
   queryGfxPlane?(mdev: MdevDevice, plane: VfioDeviceGfxPlaneInfo): void;
+  /** Save/load hooks that make the device migratable. */
   readonly migration?: MpciMigrationOps;
 }
 

@@ -4,6 +4,7 @@
  * (for FCVT/FMV/FCLASS/compares), and the fcsr fields.
  */
 export interface FpuState {
+  /** f registers: f[2i] low word, f[2i+1] high word. */
   f: Uint32Array;
   /** x0 is never written. */
   x: BigInt64Array;
