@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,46 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeStream } from '../src/migration/stream.ts';
-import { QmpTestClient } from './qmp-client.ts';
+import type { QmpTestClient } from './qmp-client.ts';
 import { VmmProcess } from './qmp-vmm.ts';
+import { connectWhenUp, crcOf, PROMPT, ramHash, UBOOT, uboot } from './uboot-qmp.ts';
 
-const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 const HOG = fileURLToPath(new URL('../guest/gpu-hog/gpu-hog.bin', import.meta.url));
-const PROMPT = '\n=> ';
-
-async function connectWhenUp(sock: string, vm: VmmProcess): Promise<QmpTestClient> {
-  for (let i = 0; ; i++) {
-    try {
-      const c = await QmpTestClient.open(sock);
-      await c.greeting();
-      expect(await c.execute('qmp_capabilities')).toMatchObject({ return: {} });
-      return c;
-    } catch (e) {
-      if (
-        i > 600 ||
-        (await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r('wait'), 100))])) !== 'wait'
-      )
-        throw new Error(`QMP never came up: ${(e as Error).message}; ${vm.stderr}`);
-    }
-  }
-}
-
-async function uboot(vm: VmmProcess, line: string, from: number): Promise<{ out: string; at: number }> {
-  vm.type(`${line}\r`);
-  const start = await vm.output(line, from);
-  const at = await vm.output(PROMPT, start);
-  return { out: vm.stdout.slice(start, at - PROMPT.length), at };
-}
-
-const crcOf = (out: string) => /==> ([0-9a-f]{8})/.exec(out)?.[1];
-
-/** The RAM sections' payloads of a stream file, hashed together. */
-function ramHash(file: string): string {
-  const h = createHash('sha256');
-  for (const s of decodeStream(readFileSync(file))) if (s.id === 'ram') h.update(s.payload);
-  return h.digest('hex');
-}
 
 /** A loopback port nobody listens on now. */
 async function freePort(): Promise<number> {

@@ -5,47 +5,10 @@ import { join } from 'node:path';
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeStream } from '../src/migration/stream.ts';
-import { QmpTestClient } from './qmp-client.ts';
 import { VmmProcess } from './qmp-vmm.ts';
+import { connectWhenUp, crcOf, PROMPT, ramHash, UBOOT, uboot } from './uboot-qmp.ts';
 
-const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
-/** U-Boot's prompt at a line start (crc32's "==> " is not one). */
-const PROMPT = '\n=> ';
-
-async function connectWhenUp(sock: string, vm: VmmProcess): Promise<QmpTestClient> {
-  for (let i = 0; ; i++) {
-    try {
-      const c = await QmpTestClient.open(sock);
-      await c.greeting();
-      expect(await c.execute('qmp_capabilities')).toMatchObject({ return: {} });
-      return c;
-    } catch (e) {
-      if (
-        i > 600 ||
-        (await Promise.race([vm.exited, new Promise((r) => setTimeout(() => r('wait'), 100))])) !== 'wait'
-      )
-        throw new Error(`QMP never came up: ${(e as Error).message}; ${vm.stderr}`);
-    }
-  }
-}
-
-/** Run one U-Boot command line and return what it printed (up to the next prompt). */
-async function uboot(vm: VmmProcess, line: string, from: number): Promise<{ out: string; at: number }> {
-  vm.type(`${line}\r`);
-  const start = await vm.output(line, from);
-  const at = await vm.output(PROMPT, start);
-  return { out: vm.stdout.slice(start, at - PROMPT.length), at };
-}
-
-const crcOf = (out: string) => /==> ([0-9a-f]{8})/.exec(out)?.[1];
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** The RAM sections' payloads of a stream, hashed together: the guest's memory as saved. */
-function ramHash(file: string): string {
-  const h = createHash('sha256');
-  for (const s of decodeStream(readFileSync(file))) if (s.id === 'ram') h.update(s.payload);
-  return h.digest('hex');
-}
 
 describe('snapshots through QMP migrate "file:" and --restore (U-Boot)', () => {
   const vms: VmmProcess[] = [];
