@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { runSuite } from '@tsvirt/bench-harness';
 import { boot } from '../src/scripted-boot.ts';
 import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
+import { migrationSuite } from './migration.ts';
 import { haveQemu, runQemuScript } from './qemu.ts';
 
 // Whole-VM figures: the default guest's run time, and Debian's U-Boot
@@ -135,3 +136,6 @@ if (guest) {
 }
 
 await runSuite('apps/vm: whole-VM run times (QEMU TCG as the reference where installed)', cases);
+
+// Live migration of U-Boot between two processes, next to QEMU TCG (bench/migration.ts).
+await migrationSuite();
