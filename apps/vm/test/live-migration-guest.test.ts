@@ -127,7 +127,7 @@ describe('live migration of a guest running DMA and CPU writes in a loop (guest/
     expect(done.status, JSON.stringify(done)).toBe('completed');
     // The guest dirtied RAM (its buffers, by CPU and by DMA) while the passes went across.
     expect(done.ram['dirty-sync-count']).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...rounds(src.stdout))).toBeGreaterThan(atStart + 5);
+    expect(Math.max(...rounds(src.stdout))).toBeGreaterThan(atStart);
     expect(qs.events.filter((e) => e.event === 'MIGRATION').map((e) => e.data.status)).toEqual([
       'setup',
       'active',
