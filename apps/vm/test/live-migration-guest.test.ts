@@ -9,20 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QmpTestClient } from './qmp-client.ts';
 import { VmmProcess } from './qmp-vmm.ts';
-import { connectWhenUp, ramHash } from './uboot-qmp.ts';
+import { connectWhenUp, ramHash, until } from './uboot-qmp.ts';
 
 const LOOP = fileURLToPath(new URL('../guest/migrate-loop/migrate-loop.bin', import.meta.url));
 const OK = 'migrate-loop: ok\n';
-
-async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const migrationEnds = (q: QmpTestClient) =>
   until(async () => {

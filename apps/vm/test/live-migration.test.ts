@@ -7,7 +7,7 @@ import { requireDebianTool } from '@tsvirt/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QmpTestClient } from './qmp-client.ts';
 import { VmmProcess } from './qmp-vmm.ts';
-import { connectWhenUp, crcOf, PROMPT, ramHash, UBOOT, uboot } from './uboot-qmp.ts';
+import { connectWhenUp, crcOf, PROMPT, ramHash, UBOOT, uboot, until } from './uboot-qmp.ts';
 
 const HOG = fileURLToPath(new URL('../guest/gpu-hog/gpu-hog.bin', import.meta.url));
 
@@ -18,16 +18,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** query-migrate until the status is one of `want`. */

@@ -50,3 +50,14 @@ export function ramHash(file: string): string {
   for (const s of decodeStream(readFileSync(file))) if (s.id === 'ram') h.update(s.payload);
   return h.digest('hex');
 }
+
+/** Poll `f` every 50 ms until it gives a value; fail after `ms`. */
+export async function until<T>(f: () => Promise<T | undefined>, what: string, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
