@@ -30,30 +30,40 @@ export async function main(argv: string[]): Promise<number> {
   // Refuse an unwritable screenshot before the guest runs, not after it.
   if (opts.screenshot) checkPngTarget('--screenshot', opts.screenshot);
   // A snapshot is checked whole before anything is built (exit 2 and one line if it cannot be honoured).
-  // A live migration's destination waits for the whole stream, then checks it the same way.
-  const live =
-    opts.incoming === undefined
-      ? undefined
-      : // The waiting notice is for a person at a terminal; a refusal stays the only line otherwise.
-        await receiveIncoming(opts, (line) => {
-          if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
-        });
-  const incoming = opts.restore !== undefined ? readIncoming(opts) : live?.sections;
+  const restored = opts.restore !== undefined ? readIncoming(opts) : undefined;
   let pending: number[] = [];
   const flush = () => {
     if (pending.length && !stdoutClosed) out.write(Uint8Array.from(pending));
     pending = [];
   };
-  const kernelBytes = incoming ? new Uint8Array(0) : readKernelFile(kernelPath, opts.mem);
-  const machine = await Machine.create(opts, kernelPath, kernelBytes, (b) => {
-    pending.push(b);
-    if (b === 0x0a || pending.length >= 256) flush();
-  });
-  // A VM saved while paused is restored paused when QMP can resume it (QEMU's globalstate); without QMP it runs.
-  const startPaused =
-    incoming !== undefined && loadIncoming(machine, incoming).runState === 'paused' && !!opts.qmp;
-  // Loaded: the source may now stay stopped for good (without this it runs on, its migration failed).
-  live?.acknowledge();
+  const build = (kernelBytes: Uint8Array) =>
+    Machine.create(opts, kernelPath, kernelBytes, (b) => {
+      pending.push(b);
+      if (b === 0x0a || pending.length >= 256) flush();
+    });
+  let machine: Machine;
+  let startPaused = false;
+  if (opts.incoming !== undefined) {
+    // A live migration's destination builds the VM once the configuration section has arrived and
+    // checked, loads RAM as it comes, and the device state after the end marker (never run before).
+    const live = await receiveIncoming(
+      opts,
+      // The waiting notice is for a person at a terminal; a refusal stays the only line otherwise.
+      (line) => {
+        if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+      },
+      () => build(new Uint8Array(0)),
+    );
+    machine = live.machine;
+    // A VM saved while paused is restored paused when QMP can resume it (QEMU's globalstate); without QMP it runs.
+    startPaused = live.runState === 'paused' && !!opts.qmp;
+    // Loaded: the source may now stay stopped for good (without this it runs on, its migration failed).
+    live.acknowledge();
+  } else {
+    machine = await build(restored ? new Uint8Array(0) : readKernelFile(kernelPath, opts.mem));
+    startPaused =
+      restored !== undefined && loadIncoming(machine, restored).runState === 'paused' && !!opts.qmp;
+  }
   let shotFailed = false;
   const screenshot = () => {
     const img = machine.display();

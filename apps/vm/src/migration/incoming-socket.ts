@@ -2,38 +2,44 @@ import { unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import type { VmOptions } from '../cli.ts';
 import { VmConfigError } from '../config-error.ts';
+import type { Machine } from '../machine.ts';
 import { formatQmpAddress } from '../qmp/address.ts';
 import { prepareUnixPath } from '../qmp/server.ts';
 import { strerror } from '../qmp/strerror.ts';
-import { concatBytes } from './byte-io.ts';
-import { checkStream } from './snapshot.ts';
-import { MigrationError, type Section } from './stream.ts';
+import type { MigrationContext } from './section.ts';
+import { checkConfigSection, checkInstances, checkSection, loadSection } from './snapshot.ts';
+import { MigrationError, MigrationStreamReader, type Section } from './stream.ts';
 
 /** The byte the destination sends back once the VM is loaded (QEMU's return path would say MIG_RP_MSG_SHUT). */
 export const MIGRATION_ACK = 0x06;
 
-/** A received and checked stream, and the connection the source waits on for the outcome. */
-export interface IncomingStream {
-  sections: Section[];
+/** A VM loaded from a received and checked stream, and the connection the source waits on for the outcome. */
+export interface IncomingVm {
+  machine: Machine;
+  /** The run state the source had (QEMU's globalstate). */
+  runState: MigrationContext['runState'];
   /** The VM is loaded: tell the source, which may then stop for good. */
   acknowledge(): void;
-  /** The VM could not be loaded: close without the acknowledgement, so the source runs on. */
-  refuse(): void;
 }
 
 /**
- * `--incoming tcp:127.0.0.1:PORT` / `unix:PATH` (QEMU's -incoming), before
- * the VM is built: listen, take one connection, read the stream until the
- * source half-closes it, then check it whole as a snapshot file is
- * checked. Nothing is built until the stream is complete, so a stream cut
- * short (the source killed, or its migration cancelled) is a configuration
- * error: exit 2, one line, no VM. Pages sent again in later passes are
- * simply later 'ram' sections.
+ * `--incoming tcp:127.0.0.1:PORT` / `unix:PATH` (QEMU's -incoming): listen,
+ * take one connection and load the stream as it arrives, as QEMU's
+ * destination does during pre-copy (qemu_loadvm_state_main()): each
+ * section is framed and CRC-checked on arrival, the configuration section
+ * is checked against the flags before `build` makes the VM (not run), and
+ * every 'ram' section goes into guest memory as it comes, so at switchover
+ * only the last dirty pages and the device state remain. The device
+ * sections wait for the end marker (count and whole-stream CRC32) and are
+ * loaded only then. Any refusal, a stream cut short included, is a
+ * configuration error: exit 2, one line, no vCPU ever run. Pages sent
+ * again in later passes are simply later 'ram' sections.
  */
 export async function receiveIncoming(
   opts: VmOptions,
   notice: (line: string) => void,
-): Promise<IncomingStream> {
+  build: () => Promise<Machine>,
+): Promise<IncomingVm> {
   const address = opts.incoming!;
   const name = `--incoming ${formatQmpAddress(address)}`;
   const server = createServer({ allowHalfOpen: true });
@@ -58,29 +64,85 @@ export async function receiveIncoming(
       // already gone
     }
   }
-  const chunks: Uint8Array[] = [];
-  await new Promise<void>((resolve) => {
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.once('end', resolve);
-    // A reset (the source killed) ends the stream too; what arrived is checked and found short.
-    socket.once('error', () => resolve());
-    socket.once('close', () => resolve());
-  });
-  let sections: Section[];
+  const loader = new IncomingLoader(opts, build);
   try {
-    sections = checkStream(concatBytes(chunks), opts);
+    let refusal: unknown;
+    try {
+      // Not destroyed when the input ends: the acknowledgement goes back on it.
+      for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        try {
+          await loader.push(chunk);
+        } catch (e) {
+          refusal = e;
+          break;
+        }
+      }
+    } catch {
+      // A reset (the source killed) ends the stream too; what arrived is checked and found short.
+    }
+    if (refusal !== undefined) throw refusal;
+    const { machine, runState } = loader.finish();
+    return {
+      machine,
+      runState,
+      acknowledge() {
+        if (!socket.destroyed) socket.end(Uint8Array.of(MIGRATION_ACK));
+      },
+    };
   } catch (e) {
     socket.destroy();
     if (e instanceof MigrationError) throw new VmConfigError(`${name}: ${e.message}`);
     throw e;
   }
-  return {
-    sections,
-    acknowledge() {
-      if (!socket.destroyed) socket.end(Uint8Array.of(MIGRATION_ACK));
-    },
-    refuse() {
-      socket.destroy();
-    },
-  };
+}
+
+/**
+ * The destination's side of the stream, chunk by chunk: what arrives is
+ * checked, RAM applied, device state kept for the end.
+ */
+export class IncomingLoader {
+  private readonly reader = new MigrationStreamReader();
+  private readonly seen = new Set<string>();
+  private readonly received: Pick<Section, 'id' | 'instance'>[] = [];
+  private readonly deferred: Section[] = [];
+  private readonly ctx: MigrationContext = { runState: 'running' };
+  private machine: Machine | undefined;
+  /** 'ram' sections already in guest memory (for tests and progress). */
+  ramLoaded = 0;
+
+  constructor(
+    private readonly opts: VmOptions,
+    private readonly build: () => Promise<Machine>,
+  ) {}
+
+  /** Take a chunk of the stream; throws a MigrationError (or the build's error) to refuse it. */
+  async push(chunk: Uint8Array): Promise<void> {
+    for (const s of this.reader.push(chunk)) {
+      checkSection(s, this.seen);
+      this.received.push({ id: s.id, instance: s.instance });
+      if (this.machine === undefined) {
+        if (s.id !== 'configuration')
+          throw new MigrationError("stream does not start with a 'configuration' section");
+        checkConfigSection(s, this.opts);
+        this.machine = await this.build();
+        this.deferred.push(s);
+      } else if (s.id === 'ram') {
+        // QEMU's ram_load(): the page goes into guest memory now; a later pass may send it again.
+        loadSection(this.machine, s, this.ctx);
+        this.ramLoaded++;
+      } else {
+        this.deferred.push(s);
+      }
+    }
+  }
+
+  /** The input ended: the end marker must have been verified; then the device state is loaded. */
+  finish(): { machine: Machine; runState: MigrationContext['runState'] } {
+    this.reader.finish();
+    const m = this.machine;
+    if (m === undefined) throw new MigrationError("stream does not start with a 'configuration' section");
+    checkInstances(m, this.received);
+    for (const s of this.deferred) loadSection(m, s, this.ctx);
+    return { machine: m, runState: this.ctx.runState };
+  }
 }

@@ -156,8 +156,13 @@ export class LiveMigration {
     s.on('data', (d: Buffer) => {
       if (d.includes(MIGRATION_ACK)) this.acked = true;
     });
-    s.on('error', (e) => {
-      this.failure ??= `Unable to write to socket: ${strerror(e)}`;
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      // The destination refuses a stream as soon as it can (its configuration section, a bad CRC)
+      // and closes mid-stream: the write then fails with EPIPE/ECONNRESET, which is that close.
+      const closed = e.code === 'EPIPE' || e.code === 'ECONNRESET';
+      this.failure ??= closed
+        ? 'the destination closed the connection'
+        : `Unable to write to socket: ${strerror(e)}`;
       this.wakeAll();
     });
     s.on('close', () => {

@@ -76,27 +76,35 @@ export function snapshotVm(m: Machine, ctx: MigrationContext = { runState: 'runn
 export function checkStream(bytes: Uint8Array, opts: VmOptions): Section[] {
   const sections = decodeStream(bytes);
   const seen = new Set<string>();
-  for (const s of sections) {
-    const h = byId.get(s.id);
-    if (h === undefined) throw new MigrationError(`unknown section '${s.id}' (instance ${s.instance})`);
-    if (s.version !== h.version)
-      throw new MigrationError(
-        `section '${s.id}' version ${s.version} is not supported (this VMM reads ${h.version})`,
-      );
-    const key = `${s.id}/${s.instance}`;
-    if (seen.has(key)) throw new MigrationError(`section '${s.id}' instance ${s.instance} appears twice`);
-    seen.add(key);
-  }
+  for (const s of sections) checkSection(s, seen);
   const config = sections[0];
   if (config?.id !== 'configuration')
     throw new MigrationError("stream does not start with a 'configuration' section");
+  checkConfigSection(config, opts);
+  return sections;
+}
+
+/** One section as it arrives: known to this VMM, at a version it reads, and not seen before. */
+export function checkSection(s: Section, seen: Set<string>): void {
+  const h = byId.get(s.id);
+  if (h === undefined) throw new MigrationError(`unknown section '${s.id}' (instance ${s.instance})`);
+  if (s.version !== h.version)
+    throw new MigrationError(
+      `section '${s.id}' version ${s.version} is not supported (this VMM reads ${h.version})`,
+    );
+  const key = `${s.id}/${s.instance}`;
+  if (seen.has(key)) throw new MigrationError(`section '${s.id}' instance ${s.instance} appears twice`);
+  seen.add(key);
+}
+
+/** The configuration section against the flags, before a VM is built for it. */
+export function checkConfigSection(config: Section, opts: VmOptions): void {
   try {
     checkConfig(decodeConfig(config), opts);
   } catch (e) {
     if (isKernelError(e)) throw new MigrationError(`section 'configuration': ${kernelWhy(e)}`);
     throw e;
   }
-  return sections;
 }
 
 /**
@@ -109,6 +117,13 @@ export function checkStream(bytes: Uint8Array, opts: VmOptions): Section[] {
  */
 export function loadVmState(m: Machine, sections: readonly Section[]): MigrationContext {
   const ctx: MigrationContext = { runState: 'running' };
+  checkInstances(m, sections);
+  for (const s of sections) loadSection(m, s, ctx);
+  return ctx;
+}
+
+/** Every section the VM needs is in the stream, and none it has no device for (ids and instances only). */
+export function checkInstances(m: Machine, sections: readonly Pick<Section, 'id' | 'instance'>[]): void {
   for (const h of SECTIONS) {
     const want = h.instances?.(m);
     const have = sections.filter((s) => s.id === h.id).map((s) => s.instance);
@@ -122,15 +137,16 @@ export function loadVmState(m: Machine, sections: readonly Section[]): Migration
       if (!want.includes(i))
         throw new MigrationError(`stream has a '${h.id}' section for instance ${i}, this VM has none`);
   }
-  for (const s of sections) {
-    try {
-      byId.get(s.id)!.load(m, s, ctx);
-    } catch (e) {
-      if (e instanceof MigrationError) throw e;
-      if (isKernelError(e))
-        throw new MigrationError(`section '${s.id}' instance ${s.instance}: ${kernelWhy(e)}`);
-      throw e;
-    }
+}
+
+/** Load one checked section into a VM that has not run; a failure is one line. */
+export function loadSection(m: Machine, s: Section, ctx: MigrationContext): void {
+  try {
+    byId.get(s.id)!.load(m, s, ctx);
+  } catch (e) {
+    if (e instanceof MigrationError) throw e;
+    if (isKernelError(e))
+      throw new MigrationError(`section '${s.id}' instance ${s.instance}: ${kernelWhy(e)}`);
+    throw e;
   }
-  return ctx;
 }

@@ -140,3 +140,158 @@ export function decodeStream(bytes: Uint8Array): Section[] {
     sections.push({ id, instance, version: sversion, payload });
   }
 }
+
+/**
+ * The same stream parsed as it arrives (QEMU's destination reads the
+ * QEMUFile as the socket fills it, qemu_loadvm_state_main()): `push` gives
+ * each section once all of its bytes are in and its own CRC32 matched,
+ * and keeps the whole-stream CRC32 as it goes; `finish`, at the end of
+ * input, refuses what `decodeStream` refuses for a stream cut short or
+ * with bytes after the end marker. A refusal is the same one line.
+ */
+export class MigrationStreamReader {
+  private chunks: Uint8Array[] = [];
+  /** The first chunk not wholly consumed, and how much of it is. */
+  private first = 0;
+  private skip = 0;
+  private buffered = 0;
+  /** Stream offset of the next unconsumed byte. */
+  private offset = 0;
+  private crc = 0;
+  private count = 0;
+  private state: 'header' | 'sections' | 'ended' = 'header';
+  private trailing = 0;
+
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** Take a chunk; returns the sections it completed, in stream order. */
+  push(chunk: Uint8Array): Section[] {
+    if (this.state === 'ended') {
+      this.trailing += chunk.length;
+      return [];
+    }
+    if (chunk.length === 0) return [];
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Section[] = [];
+    for (;;) {
+      if (this.state === 'header') {
+        if (this.buffered < HEADER_SIZE) break;
+        const r = new ByteReader(this.take(HEADER_SIZE), 'stream');
+        const magic = r.u32();
+        if (magic !== MIGRATION_MAGIC)
+          throw new MigrationError(`not a migration stream (magic 0x${magic.toString(16).padStart(8, '0')})`);
+        const version = r.u32();
+        if (version !== MIGRATION_VERSION)
+          throw new MigrationError(
+            `stream version ${version} is not supported (this VMM reads ${MIGRATION_VERSION})`,
+          );
+        this.state = 'sections';
+        continue;
+      }
+      if (this.state === 'ended') {
+        this.trailing += this.buffered;
+        this.chunks = [];
+        this.first = 0;
+        this.skip = 0;
+        this.buffered = 0;
+        break;
+      }
+      if (this.buffered < 1) break;
+      const at = this.offset;
+      const type = this.peek(1)[0]!;
+      if (type === QEMU_VM_EOF) {
+        if (this.buffered < 9) break;
+        const r = new ByteReader(this.take(5), 'stream');
+        r.u8();
+        const count = r.u32();
+        const want = this.crc;
+        const got = new ByteReader(this.take(4), 'stream').u32();
+        if (got !== want) throw new MigrationError('stream checksum mismatch (CRC32 over the whole stream)');
+        if (count !== this.count)
+          throw new MigrationError(`stream ends after ${this.count} sections, its end marker says ${count}`);
+        this.state = 'ended';
+        continue;
+      }
+      if (type !== QEMU_VM_SECTION_FULL)
+        throw new MigrationError(`unknown section type 0x${type.toString(16)} at offset ${at}`);
+      // type, id length, id, instance, version, payload length; then the payload and its CRC.
+      if (this.buffered < 2) break;
+      const idLen = this.peek(2)[1]!;
+      const headLen = 2 + idLen + 12;
+      if (this.buffered < headLen) break;
+      const hr = new ByteReader(this.peek(headLen), 'stream');
+      hr.u8();
+      const id = hr.str();
+      const instance = hr.u32();
+      const version = hr.u32();
+      const len = hr.u32();
+      if (this.buffered < headLen + len + 4) break;
+      const head = this.take(headLen);
+      const payload = this.take(len);
+      const want = crc32(payload, crc32(head));
+      if (new ByteReader(this.take(4), 'stream').u32() !== want)
+        throw new MigrationError(`section '${id}' instance ${instance}: checksum mismatch (CRC32)`);
+      this.count++;
+      out.push({ id, instance, version, payload });
+    }
+    return out;
+  }
+
+  /** The input ended: refuse a stream without its end marker, or with bytes after it. */
+  finish(): void {
+    if (this.state === 'header') throw new MigrationError('not a migration stream (truncated header)');
+    if (this.state === 'sections') {
+      if (this.buffered === 0) throw new MigrationError('stream is truncated (no end marker)');
+      if (this.peek(1)[0] === QEMU_VM_EOF)
+        throw new MigrationError('stream is truncated (in the end marker)');
+      throw new MigrationError(`stream is truncated (in the section at offset ${this.offset})`);
+    }
+    if (this.trailing !== 0) throw new MigrationError(`${this.trailing} bytes after the end marker`);
+  }
+
+  /** The next n buffered bytes, not consumed (a copy only when they span chunks). */
+  private peek(n: number): Uint8Array {
+    const head = this.chunks[this.first]!;
+    if (head.length - this.skip >= n) return head.subarray(this.skip, this.skip + n);
+    const out = new Uint8Array(n);
+    let o = 0;
+    let skip = this.skip;
+    for (let k = this.first; k < this.chunks.length; k++) {
+      const part = this.chunks[k]!.subarray(skip, skip + (n - o));
+      out.set(part, o);
+      o += part.length;
+      skip = 0;
+      if (o === n) break;
+    }
+    return out;
+  }
+
+  /** Consume n buffered bytes, adding them to the whole-stream CRC. */
+  private take(n: number): Uint8Array {
+    const out = this.peek(n);
+    let left = n;
+    while (left > 0) {
+      const avail = this.chunks[this.first]!.length - this.skip;
+      if (avail > left) {
+        this.skip += left;
+        left = 0;
+      } else {
+        left -= avail;
+        this.first++;
+        this.skip = 0;
+      }
+    }
+    // Drop consumed chunks now and then, so a stream fed in tiny pieces stays linear.
+    if (this.first > 1024 || this.first === this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
+    this.buffered -= n;
+    this.offset += n;
+    this.crc = crc32(out, this.crc);
+    return out;
+  }
+}

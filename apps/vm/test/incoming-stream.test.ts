@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PAGE_SIZE } from '@tsvirt/host-mm';
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../src/cli.ts';
+import { Machine } from '../src/machine.ts';
+import { DEFAULT_GUEST } from '../src/main.ts';
+import { IncomingLoader } from '../src/migration/incoming-socket.ts';
+import { snapshotVm } from '../src/migration/snapshot.ts';
+import { decodeStream, encodeStream, MigrationStreamReader, type Section } from '../src/migration/stream.ts';
+
+/** Feed `bytes` to a fresh reader in pieces of the given sizes (cycled); the sections, or the refusal's line. */
+function incremental(bytes: Uint8Array, sizes: readonly number[]): Section[] | string {
+  const r = new MigrationStreamReader();
+  const out: Section[] = [];
+  try {
+    let k = 0;
+    for (let o = 0; o < bytes.length; k++) {
+      const n = sizes[k % sizes.length]!;
+      out.push(...r.push(bytes.subarray(o, o + n)));
+      o += n;
+    }
+    r.finish();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return out;
+}
+
+function whole(bytes: Uint8Array): Section[] | string {
+  try {
+    return decodeStream(bytes);
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+// Payloads by digest: a whole VM's RAM compared as arrays would take the test's time.
+const plain = (x: Section[] | string) =>
+  typeof x === 'string'
+    ? x
+    : x.map((s) => ({ ...s, payload: createHash('sha256').update(s.payload).digest('hex') }));
+
+const small = encodeStream((w) => {
+  w.section('configuration', 0, 1, Uint8Array.of(1, 2, 3));
+  w.section(
+    'ram',
+    0,
+    1,
+    new Uint8Array(40).map((_, i) => i * 7),
+  );
+  w.section('ram', 1, 1, new Uint8Array(0));
+  w.section('uart', 0, 1, Uint8Array.of(9, 8, 7, 6, 5));
+});
+
+async function machine(args: string[], restore?: boolean) {
+  const opts = parseArgs(args);
+  const kernel = opts.kernel ?? DEFAULT_GUEST;
+  return Machine.create(
+    restore ? { ...opts, incoming: { kind: 'unix', path: '/nonexistent' } } : opts,
+    kernel,
+    restore ? new Uint8Array(0) : readFileSync(kernel),
+    () => {},
+  );
+}
+
+describe('the destination reads the stream as it arrives', () => {
+  it('fed byte by byte or in odd pieces, gives what decodeStream gives', async () => {
+    const src = await machine([]);
+    const big = snapshotVm(src);
+    // Byte by byte for the small stream; the whole VM's in odd pieces (every chunk boundary kind).
+    for (const sizes of [[3, 4093], [65_537], [1_000_003], [big.length]])
+      expect(plain(incremental(big, sizes))).toEqual(plain(decodeStream(big)));
+    for (const sizes of [[1], [2, 5], [11]])
+      expect(plain(incremental(small, sizes))).toEqual(plain(whole(small)));
+  });
+
+  it('refuses every corrupted byte, every cut and any trailing byte with the line decodeStream gives', () => {
+    const cases: Uint8Array[] = [];
+    for (let i = 0; i < small.length; i++) {
+      const bad = small.slice();
+      bad[i]! ^= 0x41;
+      cases.push(bad);
+      cases.push(small.subarray(0, i));
+    }
+    cases.push(Uint8Array.of(...small, 0, 0, 0));
+    for (const bad of cases) {
+      const want = whole(bad);
+      expect(typeof want).toBe('string');
+      for (const sizes of [[1], [3, 8], [bad.length || 1]]) expect(incremental(bad, sizes)).toBe(want);
+    }
+  });
+
+  it("puts each 'ram' section into guest memory before the end marker, device state only after it", async () => {
+    const src = await machine([]);
+    const stream = snapshotVm(src);
+    const dst = await machine([], true);
+    let built = 0;
+    const loader = new IncomingLoader(dst.opts, async () => {
+      built++;
+      return dst;
+    });
+    // Everything but the end marker (type, count, CRC: 9 bytes).
+    await loader.push(stream.subarray(0, stream.length - 9));
+    expect(built).toBe(1);
+    expect(loader.ramLoaded).toBeGreaterThan(0);
+    // The first page the source's first 'ram' section carries (after the RAM size and the count).
+    const ram0 = decodeStream(stream).find((s) => s.id === 'ram')!.payload;
+    const at = new DataView(ram0.buffer, ram0.byteOffset).getUint32(12, true) * PAGE_SIZE;
+    const page = (m: Machine) => {
+      const b = new Uint8Array(PAGE_SIZE);
+      m.mm.copyFromUser(m.ramHva + at, b);
+      return b;
+    };
+    expect(page(src).some((b) => b !== 0)).toBe(true);
+    expect(page(dst)).toEqual(page(src));
+    // Cut here: refused, though RAM is in.
+    expect(() => loader.finish()).toThrow('stream is truncated (no end marker)');
+    await loader.push(stream.subarray(stream.length - 9));
+    expect(loader.finish()).toEqual({ machine: dst, runState: 'running' });
+  });
+
+  it('refuses another --mem at the configuration section, before the VM is built', async () => {
+    const src = await machine([]);
+    const stream = snapshotVm(src);
+    let built = 0;
+    const loader = new IncomingLoader(parseArgs(['--mem', '512M']), async () => {
+      built++;
+      throw new Error('not reached');
+    });
+    await expect(loader.push(stream)).rejects.toThrow(/^RAM size 256M does not match --mem 512M$/);
+    expect(built).toBe(0);
+  });
+
+  it("refuses a corrupted 'ram' section on arrival, and a stream without the device sections at the end", async () => {
+    const src = await machine([]);
+    const sections = decodeStream(snapshotVm(src));
+    const firstRam = sections.findIndex((s) => s.id === 'ram');
+    const reencode = (list: Section[]) =>
+      encodeStream((w) => {
+        for (const s of list) w.section(s.id, s.instance, s.version, s.payload);
+      });
+    // Flip a byte inside the first ram section's payload, after its framing was written.
+    const good = reencode(sections);
+    const before = reencode(sections.slice(0, firstRam)).length - 9;
+    const bad = good.slice();
+    bad[before + 40]! ^= 1;
+    const dst = await machine([], true);
+    const l1 = new IncomingLoader(dst.opts, async () => dst);
+    await expect(l1.push(bad)).rejects.toThrow("section 'ram' instance 0: checksum mismatch (CRC32)");
+    const l2 = new IncomingLoader(dst.opts, async () => dst);
+    await l2.push(reencode(sections.filter((s) => s.id !== 'plic')));
+    expect(() => l2.finish()).toThrow("stream has no 'plic' section");
+  });
+});
