@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { PAGE_SIZE } from '@tsvirt/host-mm';
-import { KVM_MEM_LOG_DIRTY_PAGES } from '@tsvirt/kvm-core';
+import { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, KVM_MEM_LOG_DIRTY_PAGES } from '@tsvirt/kvm-core';
 import { errnoOf } from '@tsvirt/test-utils';
 import type { VfioContainerFile } from '@tsvirt/vfio-core';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,8 @@ describe('the dirty pages a live migration sends: KVM dirty log merged with type
     tracker.start();
     expect(ramSlot(m).flags & KVM_MEM_LOG_DIRTY_PAGES).toBe(KVM_MEM_LOG_DIRTY_PAGES);
     expect(type1Of(m).dirtyPageTracking).toBe(true);
+    // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, as QEMU: GET only reads, CLEAR re-protects what is sent.
+    expect(m.vm.manualDirtyLogProtect).toBe(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
     const baseline = new Set(dirtyPages(tracker.sync(), tracker.pages));
     expect(baseline.has(5)).toBe(false);
     expect(baseline.has(9)).toBe(false);
@@ -42,7 +44,7 @@ describe('the dirty pages a live migration sends: KVM dirty log merged with type
     const dirty = dirtyPages(tracker.sync(), tracker.pages);
     expect(dirty).toContain(5);
     expect(dirty).toContain(9);
-    // Reported once: the next look has neither (KVM cleared and re-protected, type1 re-armed).
+    // Reported once: the next look has neither (KVM_CLEAR_DIRTY_LOG re-protected them, type1 re-armed).
     const again = dirtyPages(tracker.sync(), tracker.pages);
     expect(again).not.toContain(5);
     expect(again).not.toContain(9);

@@ -1,6 +1,11 @@
 import { fail } from '@tsvirt/core-bus';
 import { PAGE_SIZE } from '@tsvirt/host-mm';
-import { KVM_MEM_LOG_DIRTY_PAGES, type KvmMemorySlot } from '@tsvirt/kvm-core';
+import {
+  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+  KVM_MEM_LOG_DIRTY_PAGES,
+  type KvmMemorySlot,
+} from '@tsvirt/kvm-core';
 import {
   ioctl,
   VFIO_IOMMU_DIRTY_PAGES,
@@ -17,9 +22,12 @@ const DIRTY_BITMAP_GET_ARGSZ = 8 + 40;
 /**
  * Which RAM pages changed since the last look, as QEMU's
  * migration_bitmap_sync() asks: KVM's dirty log of the RAM memslot (vCPU
- * writes; KVM_MEM_LOG_DIRTY_PAGES on the slot, then KVM_GET_DIRTY_LOG,
- * which without manual protect clears the bits and write-protects the
- * pages again) merged with type1's bitmap of the VFIO container (pages a
+ * writes; KVM_MEM_LOG_DIRTY_PAGES on the slot, with
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 as QEMU enables it: KVM_GET_DIRTY_LOG
+ * only reads the bits, and KVM_CLEAR_DIRTY_LOG clears exactly those and
+ * write-protects their pages again, before they are sent, so a write
+ * after the clear is seen by the next sync) merged with type1's bitmap of
+ * the VFIO container (pages a
  * device wrote by DMA or still has pinned: VFIO_IOMMU_DIRTY_PAGES
  * START/GET_BITMAP, as QEMU's vfio_listener_log_sync() does).
  */
@@ -52,6 +60,12 @@ export class DirtyTracker {
   /** Start logging (QEMU's ram_init_bitmaps()): from here on every write to RAM is seen. */
   start(): void {
     const s = this.ramSlot();
+    // Manual protect, without KVM_DIRTY_LOG_INITIALLY_SET: the first pass sends every page anyway.
+    this.m.vm.enableCap({
+      cap: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+      flags: 0,
+      args: [BigInt(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)],
+    });
     this.setLogging(s, true);
     this.slot = this.ramSlot();
     const c = this.m.vfioContainer;
@@ -76,6 +90,14 @@ export class DirtyTracker {
     const log = { slot: slot.slot, dirty_bitmap: new Uint8Array(slot.dirtyBitmapBytes) };
     this.m.vm.getDirtyLog(log);
     const bits = log.dirty_bitmap;
+    // Re-protect what was reported, now, before the caller sends those pages (QEMU's
+    // migration_clear_memory_region_dirty_bitmap()); the whole slot in one call.
+    this.m.vm.clearDirtyLog({
+      slot: slot.slot,
+      first_page: 0n,
+      num_pages: slot.npages,
+      dirty_bitmap: bits.slice(),
+    });
     const c = this.m.vfioContainer;
     if (this.vfioStarted && c !== undefined) {
       const data = new Uint8Array(bits.length);
