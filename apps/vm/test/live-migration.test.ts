@@ -354,15 +354,31 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     vms.push(src);
     const qs = await connectWhenUp(join(dir, 'src.sock'), src);
     await src.output('gpu hog: ring submitted');
+    // Paused at once, so the ring cannot finish on the source however fast this machine is (on a
+    // quiet one it took less time than starting the destination): the engine is mid-ring.
+    expect(await qs.execute('stop')).toMatchObject({ return: {} });
     const sock = join(dir, 'mig.sock');
-    const dst = new VmmProcess(['--incoming', `unix:${sock}`, '--cpus', '1', '--no-summary']);
+    const dstQmp = join(dir, 'dst.sock');
+    const dst = new VmmProcess([
+      '--incoming',
+      `unix:${sock}`,
+      '--cpus',
+      '1',
+      '--qmp',
+      `unix:${dstQmp}`,
+      '--no-summary',
+    ]);
     vms.push(dst);
     await listening(dst, `unix:${sock}`);
     expect(await qs.execute('migrate', { uri: `unix:${sock}` })).toMatchObject({ return: {} });
     const done = await migrationEnds(qs, ['completed', 'failed']);
     expect(done.status, JSON.stringify(done)).toBe('completed');
     expect(src.stdout).not.toContain('ring done');
-    // The destination picks the ring up where the source's engine was and the guest shuts down.
+    // The destination comes up paused, as the source was; after cont it picks the ring up where the
+    // source's engine was and the guest shuts down.
+    const qd = await connectWhenUp(dstQmp, dst);
+    expect((await qd.execute('query-status')).return).toEqual({ running: false, status: 'paused' });
+    expect(await qd.execute('cont')).toMatchObject({ return: {} });
     expect(await dst.exited, dst.stderr).toBe(0);
     expect(dst.stdout).toContain('gpu hog: ring done');
     await qs.execute('quit');
