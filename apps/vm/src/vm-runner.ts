@@ -178,6 +178,8 @@ export class VmRunner {
   }
 
   private async whilePaused(): Promise<void> {
+    // Hand over what the guest printed before the stop: a paused VM's console must not hold it back.
+    this.onSlice();
     while (this.pauseRequested && !this.quit) {
       await new Promise<void>((resolve) => {
         this.wake = () => {
