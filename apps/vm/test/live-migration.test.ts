@@ -79,7 +79,8 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     return { src, qs, at };
   }
 
-  function destination(dir: string, uri: string) {
+  /** A destination on `uri`, returned once it listens there. */
+  async function destination(dir: string, uri: string) {
     const dst = new VmmProcess([
       '--incoming',
       uri,
@@ -90,6 +91,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
       '--no-summary',
     ]);
     vms.push(dst);
+    await listening(dst, uri);
     return dst;
   }
 
@@ -103,8 +105,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     expect(crc).toMatch(/^[0-9a-f]{8}$/);
 
     const port = await freePort();
-    const dst = destination(dir, `tcp:127.0.0.1:${port}`);
-    await listening(dst, `tcp:127.0.0.1:${port}`);
+    const dst = await destination(dir, `tcp:127.0.0.1:${port}`);
     expect(
       await qs.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] }),
     ).toMatchObject({ return: {} });
@@ -153,8 +154,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
     const { src, qs, at } = await ubootSource(dir);
     const sock = join(dir, 'mig.sock');
-    const dst = destination(dir, `unix:${sock}`);
-    await listening(dst, `unix:${sock}`);
+    const dst = await destination(dir, `unix:${sock}`);
     // 128 rounds, each 32 KiB of pseudo-random data and then one page of its own: a page the
     // guest writes during the migration and never again must reach the destination as written.
     src.type(
@@ -186,8 +186,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
     const { src, qs, at } = await ubootSource(dir);
     const port = await freePort();
-    const dst = destination(dir, `tcp:127.0.0.1:${port}`);
-    await listening(dst, `tcp:127.0.0.1:${port}`);
+    const dst = await destination(dir, `tcp:127.0.0.1:${port}`);
     src.type(
       'setexpr i 0; while itest $i < 400; do random 82000000 8000 $i; setexpr a $i * 1000; setexpr a $a + 83000000; mw.l $a $i 400; setexpr i $i + 1; done\r',
     );
@@ -222,8 +221,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'livemig-'));
     const { src, qs, at } = await ubootSource(dir);
     const sock = join(dir, 'mig.sock');
-    const dst = destination(dir, `unix:${sock}`);
-    await listening(dst, `unix:${sock}`);
+    const dst = await destination(dir, `unix:${sock}`);
     // Slow enough to be cancelled while RAM is still going across.
     await qs.execute('migrate-set-parameters', { 'max-bandwidth': 4 << 20 });
     expect(await qs.execute('migrate', { uri: `unix:${sock}` })).toMatchObject({ return: {} });
@@ -253,8 +251,7 @@ describe('live migration over tcp:/unix: (two VMM processes, U-Boot)', () => {
     expect(refused.status).toBe('failed');
     expect(refused['error-desc']).toContain('Connection refused');
     // Killed mid-stream.
-    const dst = destination(dir, `tcp:127.0.0.1:${port}`);
-    await listening(dst, `tcp:127.0.0.1:${port}`);
+    const dst = await destination(dir, `tcp:127.0.0.1:${port}`);
     await qs.execute('migrate-set-parameters', { 'max-bandwidth': 4 << 20 });
     expect(await qs.execute('migrate', { uri: `tcp:127.0.0.1:${port}` })).toMatchObject({ return: {} });
     await until(async () => {
