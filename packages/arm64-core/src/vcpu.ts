@@ -1,0 +1,37 @@
+import type { Arm64Exit } from './exit.ts';
+
+/**
+ * The contract between the CPU (this package) and KVM arm64 (`@tsvirt/kvm-arm`):
+ * an AArch64 PE whose EL2 is the TypeScript hypervisor. KVM programs the EL2
+ * controls (HCR_EL2, VTTBR_EL2/VTCR_EL2 for stage 2, the virtual interrupt
+ * lines, CNTVOFF_EL2) and calls run(); stage 2 is walked by the CPU from page
+ * tables KVM writes in host memory, so a missing mapping is a stage-2 abort
+ * exit, as on hardware.
+ */
+export interface Arm64Vcpu {
+  /** Run at most `budget` instructions, or until something is taken to EL2. */
+  run(budget: number): Arm64Exit;
+  /** General purpose registers X0-X30. */
+  readonly x: BigUint64Array;
+  /** The program counter. */
+  pc: bigint;
+  /** PSTATE as SPSR_ELx lays it out (NZCV, DAIF, M[3:0], SP select). */
+  pstate: number;
+  /** SP_EL0 and SP_EL1. */
+  spEl0: bigint;
+  spEl1: bigint;
+  /**
+   * An EL1/EL0 system register (or an EL2 control) by its MRS/MSR encoding
+   * op0:op1:CRn:CRm:op2 packed as KVM's ARM64_SYS_REG() packs it
+   * (op0 << 14 | op1 << 11 | CRn << 7 | CRm << 3 | op2); undefined for
+   * one this CPU does not implement.
+   */
+  getSysReg(enc: number): bigint | undefined;
+  /** Set one; false when the CPU does not implement it. */
+  setSysReg(enc: number, value: bigint): boolean;
+  /** HCR_EL2.VI / VF: the virtual IRQ and FIQ lines into EL1 (a GIC's output). */
+  setVirtualIrq(level: boolean): void;
+  setVirtualFiq(level: boolean): void;
+  /** Invalidate all cached translations (TLBI VMALLS12E1 from EL2, after stage-2 changes). */
+  flushTlb(): void;
+}
