@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDebianTool } from '@tsvirt/test-utils';
@@ -33,6 +33,18 @@ const run = (cmd: string, args: string[]) =>
   });
 
 describe('the plugin template, copied out of the repository', () => {
+  it('its peer ranges name the release the workspace is at (changesets moves the packages, not the template)', () => {
+    const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
+    const peers: Record<string, string> = json(
+      join(root, 'templates', 'mdev-plugin', 'package.json'),
+    ).peerDependencies;
+    expect(Object.keys(peers).length).toBeGreaterThan(0);
+    for (const [name, range] of Object.entries(peers)) {
+      const { version } = json(join(root, 'packages', name.replace('@tsvirt/', ''), 'package.json'));
+      expect(range, name).toBe(`^${version}`);
+    }
+  });
+
   it('its own test passes and it type-checks', () => {
     const t = run(process.execPath, [join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run']);
     expect(t.status, t.stdout + t.stderr).toBe(0);
