@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireDebianTool } from '@tsvirt/test-utils';
+import type { Browser, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.ts';
+import { canvasPixels, waitForConsole, waitForExit } from './page.ts';
+import { buildSite, WEB_ROOT } from './site.ts';
+import { serveStatic } from './static-server.ts';
+
+const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
+const VM_BIN = join(WEB_ROOT, '..', 'vm', 'bin', 'tsvirt-vm.mjs');
+
+/** The Node VMM's --screenshot of the default guest on 2 harts: the picture the page must show. */
+function nodeScreenshot(): PNG {
+  const png = join(mkdtempSync(join(tmpdir(), 'tsvirt-web-shot-')), 'node.png');
+  const r = spawnSync(process.execPath, [VM_BIN, '--cpus', '2', '--screenshot', png, '--no-summary'], {
+    encoding: 'utf8',
+    input: '',
+    timeout: 60_000,
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return PNG.sync.read(readFileSync(png));
+}
+
+describe('the VM in a web page (built site, headless Chromium)', () => {
+  let browser: Browser;
+  let site: { url: string; close: () => Promise<void> };
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    site = await serveStatic(await buildSite());
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  it('boots the default guest in a worker: its console in the terminal, its display on the canvas as the Node VMM screenshots it, status 0', async () => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(site.url);
+    await page.fill('#cpus', '2');
+    await page.click('#boot');
+    await waitForConsole(page, 'all 2 harts reported');
+    const s = await waitForExit(page);
+    expect(s.error).toBeUndefined();
+    expect(s.exit).toMatchObject({ status: 0, reason: 'guest shut down' });
+    expect(s.console).toContain('display 320x200 XRGB8888 on');
+    expect(s.console).toContain('dma complete: fence irq received, copy verified');
+    // The terminal widget shows what the console got (xterm renders into its rows).
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a user sees
+    expect(await page.locator('#terminal .xterm-rows').innerText()).toContain('all 2 harts reported');
+    expect(await page.locator('#summary').textContent()).toMatch(
+      /vm: mdev [0-9a-f-]{36} \(sample_gpu-small on sample-gpu\) at 00:01\.0[\s\S]*vm: guest shut down \(status 0\)/,
+    );
+
+    const canvas = await canvasPixels(page);
+    const shot = nodeScreenshot();
+    expect([canvas.width, canvas.height]).toEqual([shot.width, shot.height]);
+    let differ = 0;
+    for (let i = 0; i < canvas.rgba.length; i++) if (canvas.rgba[i] !== shot.data[i]) differ++;
+    expect(differ).toBe(0);
+    expect(errors).toEqual([]);
+
+    // The README's picture of the page, when asked for (TSVIRT_WEB_SCREENSHOT=path).
+    const out = process.env.TSVIRT_WEB_SCREENSHOT;
+    if (out) {
+      const tmp = join(mkdtempSync(join(tmpdir(), 'tsvirt-web-page-')), 'page.png');
+      await page.screenshot({ path: tmp, fullPage: true });
+      copyFileSync(tmp, out);
+    }
+    await page.close();
+  }, 120_000);
+
+  it("boots Debian's U-Boot from a file input and answers `version` and `poweroff` typed into the terminal", async () => {
+    const uboot = requireDebianTool(UBOOT, 'u-boot-qemu');
+    if (!uboot) return;
+    page = await browser.newPage();
+    await page.goto(site.url);
+    await page.check('input[name="guest"][value="file"]');
+    await page.setInputFiles('#kernel-file', uboot);
+    await page.fill('#cpus', '1');
+    await page.click('#boot');
+    let at = await waitForConsole(page, 'Hit any key to stop autoboot');
+    // Keystrokes go through xterm.js (its hidden textarea has the focus), as a user types them.
+    await page.click('#terminal');
+    await page.keyboard.type(' ');
+    at = await waitForConsole(page, '=> ', at);
+    await page.keyboard.type('version');
+    await page.keyboard.press('Enter');
+    at = await waitForConsole(page, '=> ', at);
+    await page.keyboard.type('poweroff');
+    await page.keyboard.press('Enter');
+    const s = await waitForExit(page);
+    expect(s.error).toBeUndefined();
+    expect(s.console).toMatch(/=> version\r\nU-Boot 2023\.01[^\r\n]*\r\n/);
+    expect(s.console).toMatch(/riscv64-linux-gnu-gcc/);
+    expect(s.console).toContain('poweroff ...');
+    expect(s.exit).toMatchObject({ status: 0, reason: 'guest shut down' });
+    await page.close();
+  }, 120_000);
+});
