@@ -16,13 +16,22 @@ term.open($('terminal'));
 
 /** What a test (or a curious user in the console) can read: the console transcript and the run's end. */
 interface PageState {
+  /** performance.now() when the worker was started. */
+  startedAt: number;
   console: string;
   frames: number;
   bootMs: number | undefined;
   exit: ExitReport | undefined;
   error: string | undefined;
 }
-const state: PageState = { console: '', frames: 0, bootMs: undefined, exit: undefined, error: undefined };
+const state: PageState = {
+  startedAt: 0,
+  console: '',
+  frames: 0,
+  bootMs: undefined,
+  exit: undefined,
+  error: undefined,
+};
 (window as unknown as { tsvirt: PageState }).tsvirt = state;
 
 let worker: Worker | undefined;
@@ -103,20 +112,24 @@ form.addEventListener('submit', (ev) => {
 quitButton.addEventListener('click', () => send({ type: 'quit' }));
 
 async function start(): Promise<void> {
-  let config: BootConfig;
-  try {
-    config = await bootConfig();
-  } catch (e) {
-    summary.textContent = `vm: ${(e as Error).message}`;
-    return;
-  }
+  // Forget the last run before anything is awaited: whoever watches the page never sees its end as this one's.
   term.reset();
   Object.assign(state, { console: '', frames: 0, bootMs: undefined, exit: undefined, error: undefined });
   summary.textContent = '';
   summary.className = '';
+  let config: BootConfig;
+  try {
+    config = await bootConfig();
+  } catch (e) {
+    state.error = (e as Error).message;
+    summary.textContent = `vm: ${state.error}`;
+    summary.className = 'failed';
+    return;
+  }
   bootButton.disabled = true;
   quitButton.disabled = false;
   const t0 = performance.now();
+  state.startedAt = t0;
   worker = new Worker(new URL('./vm.worker.ts', import.meta.url), { type: 'module' });
   worker.onmessage = (e: MessageEvent<FromWorker>) => {
     const msg = e.data;

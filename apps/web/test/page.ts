@@ -3,6 +3,7 @@ import type { ExitReport } from '../src/protocol.ts';
 
 /** What the page exposes as window.tsvirt (src/main.ts). */
 export interface PageState {
+  startedAt: number;
   console: string;
   frames: number;
   bootMs: number | undefined;
@@ -54,4 +55,20 @@ export async function canvasPixels(page: Page): Promise<{ width: number; height:
     return { width: c.width, height: c.height, b64: btoa(bin) };
   });
   return { width: r.width, height: r.height, rgba: new Uint8Array(Buffer.from(r.b64, 'base64')) };
+}
+
+/** Milliseconds from the boot to `text` on the console, measured in the page (polled every 5 ms). */
+export async function msUntilConsole(page: Page, text: string, timeout = 120_000): Promise<number> {
+  const handle = await page.waitForFunction(
+    (t) => {
+      const s = (window as unknown as { tsvirt: PageState }).tsvirt;
+      if (s.error !== undefined) return `error: ${s.error}`;
+      return s.console.includes(t) ? performance.now() - s.startedAt : false;
+    },
+    text,
+    { timeout, polling: 5 },
+  );
+  const v = await handle.jsonValue();
+  if (typeof v === 'string') throw new Error(`waiting for ${JSON.stringify(text)}: ${v}`);
+  return v as number;
 }
