@@ -77,6 +77,14 @@ describe('the VM in a web page (built site, headless Chromium)', () => {
       await page.screenshot({ path: tmp, fullPage: true });
       copyFileSync(tmp, out);
     }
+
+    // Booting again from the same page: what the page reports is the new run's alone.
+    await page.fill('#cpus', '3');
+    await page.click('#boot');
+    const again = await waitForExit(page);
+    expect(again.exit).toMatchObject({ status: 0 });
+    expect(again.console).toContain('all 3 harts reported');
+    expect(again.console).not.toContain('all 2 harts reported');
     await page.close();
   }, 120_000);
 
