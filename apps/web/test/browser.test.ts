@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireDebianTool } from '@tsvirt/test-utils';
+import { LINUX_APPEND, linuxGuest } from '@tsvirt/vm/test/linux-guest.ts';
 import type { Browser, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,15 @@ function nodeScreenshot(): PNG {
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return PNG.sync.read(readFileSync(png));
+}
+
+/** The README's pictures of the page, when asked for (TSVIRT_WEB_SCREENSHOTS=directory). */
+async function savePicture(page: Page, name: string): Promise<void> {
+  const dir = process.env.TSVIRT_WEB_SCREENSHOTS;
+  if (!dir) return;
+  const tmp = join(mkdtempSync(join(tmpdir(), 'tsvirt-web-page-')), name);
+  await page.screenshot({ path: tmp, fullPage: true });
+  copyFileSync(tmp, join(dir, name));
 }
 
 describe('the VM in a web page (built site, headless Chromium)', () => {
@@ -70,13 +80,7 @@ describe('the VM in a web page (built site, headless Chromium)', () => {
     expect(differ).toBe(0);
     expect(errors).toEqual([]);
 
-    // The README's picture of the page, when asked for (TSVIRT_WEB_SCREENSHOT=path).
-    const out = process.env.TSVIRT_WEB_SCREENSHOT;
-    if (out) {
-      const tmp = join(mkdtempSync(join(tmpdir(), 'tsvirt-web-page-')), 'page.png');
-      await page.screenshot({ path: tmp, fullPage: true });
-      copyFileSync(tmp, out);
-    }
+    await savePicture(page, 'default-guest.png');
 
     // Booting again from the same page: what the page reports is the new run's alone.
     await page.fill('#cpus', '3');
@@ -113,6 +117,36 @@ describe('the VM in a web page (built site, headless Chromium)', () => {
     expect(s.console).toMatch(/riscv64-linux-gnu-gcc/);
     expect(s.console).toContain('poweroff ...');
     expect(s.exit).toMatchObject({ status: 0, reason: 'guest shut down' });
+    await page.close();
+  }, 120_000);
+
+  it('boots the Linux guest from its Image and initramfs: init runs, draws on the GPU and powers off', async () => {
+    const g = linuxGuest();
+    if (!g) return;
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(site.url);
+    await page.check('input[name="guest"][value="linux"]');
+    await page.setInputFiles('#linux-image', g.image);
+    await page.setInputFiles('#linux-initrd', g.initrd);
+    await page.fill('#append', LINUX_APPEND);
+    await page.fill('#cpus', '1');
+    await page.click('#boot');
+    const s = await waitForExit(page, 100_000);
+    expect(s.error).toBeUndefined();
+    expect(s.console).toContain('Linux version 6.12');
+    expect(s.console).toContain('tsvirt-init: started as pid 1');
+    expect(s.console).toContain('tsvirt-init: display 320x200 XRGB8888 on');
+    expect(s.console).toContain('reboot: Power down');
+    expect(s.exit).toMatchObject({ status: 0, reason: 'guest shut down' });
+    // init's picture (apps/vm's Linux test checks the same pixels): a blue gradient, a disc, text.
+    const canvas = await canvasPixels(page);
+    expect([canvas.width, canvas.height]).toEqual([320, 200]);
+    const px = (x: number, y: number) => [...canvas.rgba.subarray((y * 320 + x) * 4, (y * 320 + x) * 4 + 4)];
+    expect(px(0, 0)).toEqual([0, 0, 0x20, 0xff]);
+    expect(px(160, 80)).toEqual([0xff, 0xd0, 0x00, 0xff]); // the disc's centre
+    expect(px(319, 199)).toEqual([0, 0, 0x20 + Math.floor((199 * 0xc0) / 200), 0xff]);
+    expect(px(110, 150)).toEqual([0xff, 0xff, 0xff, 0xff]); // a stroke of the text
+    await savePicture(page, 'linux.png');
     await page.close();
   }, 120_000);
 });
