@@ -92,6 +92,29 @@ describe('the VM in a web page (built site, headless Chromium)', () => {
     await page.close();
   }, 120_000);
 
+  it('refuses a configuration it cannot boot with one line, and boots nothing', async () => {
+    page = await browser.newPage();
+    await page.goto(site.url);
+    await page.check('input[name="guest"][value="file"]');
+    await page.click('#boot');
+    expect(await page.locator('#summary').textContent()).toBe('vm: choose a kernel or firmware file');
+    // An ELF for no machine: the worker's Machine.create refuses it, as tsvirt-vm does.
+    const elf = new Uint8Array(64);
+    elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    await page.setInputFiles('#kernel-file', {
+      name: 'none.elf',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(elf),
+    });
+    await page.click('#boot');
+    const s = await waitForExit(page);
+    expect(s.exit).toBeUndefined();
+    expect(s.error).toBe('none.elf: not a RISC-V kernel (ELF machine 0)');
+    expect(await page.locator('#summary').textContent()).toBe(`vm: ${s.error}`);
+    expect(await page.locator('#boot').isEnabled()).toBe(true);
+    await page.close();
+  }, 60_000);
+
   it("boots Debian's U-Boot from a file input and answers `version` and `poweroff` typed into the terminal", async () => {
     const uboot = requireDebianTool(UBOOT, 'u-boot-qemu');
     if (!uboot) return;
