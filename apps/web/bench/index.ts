@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { runSuite } from '@tsvirt/bench-harness';
 import { boot } from '@tsvirt/vm/src/scripted-boot.ts';
+import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '@tsvirt/vm/test/linux-guest.ts';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test/chromium.ts';
 import { msUntilConsole, waitForExit } from '../test/page.ts';
@@ -10,7 +11,8 @@ import { serveStatic } from '../test/static-server.ts';
 // The same guests booted by the Node VMM (in-process, as apps/vm/bench does)
 // and by the built page in Debian's headless Chromium (the VM in its Web
 // Worker), in one run: the default guest to its SRST shutdown, and Debian's
-// U-Boot to its autoboot prompt. The page's times run from the Boot click's
+// U-Boot to its autoboot prompt, and (when built) the Linux guest to its
+// power-off on 2 harts. The page's times run from the Boot click's
 // worker start (module load included) to the console text or the exit.
 
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
@@ -90,6 +92,51 @@ if (existsSync(UBOOT)) {
   );
 } else {
   console.log(`(U-Boot cases skipped: ${UBOOT} missing; install Debian's u-boot-qemu)`);
+}
+
+/** The Linux guest in the page: Image, initramfs and command line through the form; ms to the exit. */
+async function pageLinux(g: LinuxGuest): Promise<number> {
+  await page.check('input[name="guest"][value="linux"]');
+  await page.setInputFiles('#linux-image', g.image);
+  await page.setInputFiles('#linux-initrd', g.initrd);
+  await page.fill('#append', LINUX_APPEND);
+  await page.fill('#cpus', '2');
+  await page.click('#boot');
+  const s = await waitForExit(page, 300_000);
+  if (s.exit?.status !== 0) throw new Error(s.error ?? s.exit?.reason);
+  return s.bootMs!;
+}
+
+let guest: LinuxGuest | undefined;
+try {
+  guest = linuxGuest();
+} catch (e) {
+  console.log(`(Linux cases skipped: ${(e as Error).message})`);
+}
+if (guest) {
+  const g = guest;
+  const NODE_LINUX = 'Node VMM: Linux to power-off (2 harts)';
+  cases.push(
+    {
+      ...timed(NODE_LINUX, async () => {
+        const t0 = performance.now();
+        const r = await boot([
+          '--kernel',
+          g.image,
+          '--initrd',
+          g.initrd,
+          '--append',
+          LINUX_APPEND,
+          '--cpus',
+          '2',
+        ]);
+        if (r.result.status !== 0) throw new Error(r.result.reason);
+        return performance.now() - t0;
+      }),
+      iterations: 2,
+    },
+    { ...timed('browser: Linux to power-off (2 harts)', () => pageLinux(g), NODE_LINUX), iterations: 2 },
+  );
 }
 
 try {
