@@ -140,6 +140,13 @@ describe('the VM in a web page (built site, headless Chromium)', () => {
     expect(s.console).toMatch(/riscv64-linux-gnu-gcc/);
     expect(s.console).toContain('poweroff ...');
     expect(s.exit).toMatchObject({ status: 0, reason: 'guest shut down' });
+
+    // Quit ends a running guest as Ctrl-A x does: status 130.
+    await page.click('#boot');
+    await waitForConsole(page, 'Hit any key to stop autoboot');
+    await page.click('#quit');
+    const quit = await waitForExit(page);
+    expect(quit.exit).toMatchObject({ status: 130, reason: 'quit from the console' });
     await page.close();
   }, 120_000);
 
