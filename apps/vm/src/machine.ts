@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   AddressBus,
   coreBusModule,
@@ -47,6 +46,7 @@ import {
   vfioCoreModule,
 } from '@tsvirt/vfio-core';
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
+import { defaultVmHost } from '#default-host';
 import { GuestAddressSpace } from './board/address-space.ts';
 import { buildDtb } from './board/device-tree.ts';
 import {
@@ -77,25 +77,13 @@ import { Uart16550 } from './devices/uart16550.ts';
 import { kernelFootprint, placeInitrd } from './initrd.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
 import { resolveMdev } from './mdev-boot.ts';
-import { MdevStore } from './mdev-cli/store.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
 import { PciHostSpaces } from './pci/pci-host-spaces.ts';
 import { VfioPciFunction } from './pci/vfio-pci.ts';
-import { loadHostModules, loadPlugins } from './plugins.ts';
+import { loadHostModules } from './plugins.ts';
 import { formatMemSize } from './size.ts';
-
-/** The --initrd file's bytes; a missing or unreadable file is a one-line configuration error. */
-function readInitrd(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new VmConfigError(
-      code === 'ENOENT' ? `--initrd ${path}: no such file` : `--initrd ${path}: ${(e as Error).message}`,
-    );
-  }
-}
+import type { VmHost } from './vm-host.ts';
 
 /** The VM comes from a migration stream (--restore, --incoming): no kernel, no DTB, state from the stream. */
 export function isIncoming(opts: VmOptions): boolean {
@@ -198,6 +186,8 @@ export class Machine {
   private constructor(
     readonly opts: VmOptions,
     private readonly consoleOut: (byte: number) => void,
+    /** Files, plugins, the mdev store and the event loop, from Node or a browser. */
+    readonly host: VmHost,
   ) {}
 
   /** Guest console output that did not come through the UART (the legacy SBI putchar). */
@@ -210,12 +200,13 @@ export class Machine {
     kernelName: string,
     kernelBytes: Uint8Array,
     consoleOut: (byte: number) => void,
+    host: VmHost = defaultVmHost,
   ): Promise<Machine> {
-    const m = new Machine(opts, consoleOut);
+    const m = new Machine(opts, consoleOut, host);
     // Refuse a bad kernel before building anything. A VM restored from a stream (--restore) gets its RAM,
     // vCPUs and devices from the stream instead, so it loads no kernel and no DTB.
     if (!isIncoming(opts)) m.kernel = prepareKernel(kernelName, kernelBytes, RAM_BASE, opts.mem);
-    const plugins = await loadPlugins(opts.plugin);
+    const plugins = await host.loadPlugins(opts.plugin);
     loadHostModules(m.loader, [...hostModules(m.files, opts), sampleGpuModule], plugins);
     const why = ramLayoutProblem(
       opts.mem,
@@ -278,7 +269,7 @@ export class Machine {
     const files = this.files;
     let container: number | undefined;
     for (const [i, typeName] of this.opts.mdev.entries()) {
-      const want = resolveMdev(typeName, mdevs, () => new MdevStore());
+      const want = resolveMdev(typeName, mdevs, () => this.host.mdevStore());
       let mdev: MdevDevice;
       try {
         mdev = mdevs.createDevice(want.parent, want.type, want.uuid);
@@ -364,7 +355,7 @@ export class Machine {
   /** Copy the kernel, the initrd and the DTB into RAM and point vCPU 0 at the entry (a0 = hart id, a1 = DTB). */
   private loadImages(): void {
     const { mm, opts } = this;
-    const initrd = opts.initrd === undefined ? undefined : readInitrd(opts.initrd);
+    const initrd = opts.initrd === undefined ? undefined : this.host.readFile('--initrd', opts.initrd);
     // Where the DTB goes: the top of RAM, 2 MiB aligned below the end, as QEMU's virt
     // places it; its size changes by a few bytes with /chosen, never by 2 MiB.
     const dtbAt = (size: number) => Math.floor((RAM_BASE + opts.mem - size) / 0x20_0000) * 0x20_0000;

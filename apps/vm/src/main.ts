@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, vmVersion } from './cli.ts';
 import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
 import { TerminalConsole } from './console.ts';
-import { readKernelFile } from './kernel-loader.ts';
+import { readKernelFile } from './kernel-file.ts';
 import { Machine } from './machine.ts';
 import { loadIncoming, readIncoming } from './migration/incoming.ts';
 import { receiveIncoming } from './migration/incoming-socket.ts';

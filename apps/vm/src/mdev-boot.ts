@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { MdevCore } from '@tsvirt/mdev-core';
 import { VmConfigError } from './config-error.ts';
-import { type MdevStore, MdevStoreError } from './mdev-cli/store.ts';
+import type { MdevStore } from './mdev-cli/store.ts';
+import { MdevStoreError } from './mdev-cli/store-error.ts';
 import { parseMdevSpec } from './mdev-spec.ts';
 
 /** What the VMM creates for one --mdev: mdev_device_create(parent, type, uuid). */
@@ -29,7 +29,7 @@ export function resolveMdev(text: string, mdevs: MdevCore, store: () => MdevStor
     const parent = mdevs.parents.find((p) => p.findType(spec.type) !== undefined);
     if (parent === undefined)
       throw new VmConfigError(`unknown mdev type ${spec.type} (available: ${known(mdevs)})`);
-    return { parent: parent.name, type: spec.type, uuid: spec.uuid ?? randomUUID() };
+    return { parent: parent.name, type: spec.type, uuid: spec.uuid ?? crypto.randomUUID() };
   }
   let s: MdevStore;
   let rec: ReturnType<MdevStore['findActive']>;

@@ -1,10 +1,4 @@
-import {
-  isKernelError,
-  loadPluginModule,
-  ModuleError,
-  type ModuleLoader,
-  type VmmModule,
-} from '@tsvirt/core-bus';
+import { isKernelError, ModuleError, type ModuleLoader, type VmmModule } from '@tsvirt/core-bus';
 import { VmConfigError } from './config-error.ts';
 
 /** A --plugin file and the module it exports. */
@@ -14,32 +8,9 @@ export interface LoadedPlugin {
 }
 
 /** Why a plugin failed, on one line: what the loader said and its errno. */
-function reason(e: unknown): string {
+export function pluginFailure(e: unknown): string {
   if (isKernelError(e)) return `${e.detail ?? 'failed'} (${e.code})`;
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-}
-
-/**
- * The VMM's own packages, offered to plugins: a plugin file copied anywhere
- * imports `@tsvirt/...` and, having no node_modules of its own, gets the
- * VMM's copies (resolved from this file, as apps/vm depends on them all).
- */
-const HOST_IMPORTS = { from: import.meta.url, scope: '@tsvirt/' };
-
-/**
- * Import each --plugin file, a relative path taken from the directory the
- * VMM was started in; one that does not load is bad configuration naming it.
- */
-export async function loadPlugins(paths: readonly string[]): Promise<LoadedPlugin[]> {
-  const out: LoadedPlugin[] = [];
-  for (const path of paths) {
-    try {
-      out.push({ path, module: await loadPluginModule(path, { hostImports: HOST_IMPORTS }) });
-    } catch (e) {
-      throw new VmConfigError(`--plugin ${path}: ${reason(e)}`);
-    }
-  }
-  return out;
 }
 
 /**
@@ -59,6 +30,6 @@ export function loadHostModules(
   } catch (e) {
     const at = e instanceof ModuleError ? plugins.findLast((p) => p.module.name === e.module) : undefined;
     if (at === undefined) throw e;
-    throw new VmConfigError(`--plugin ${at.path}: ${reason(e)}`);
+    throw new VmConfigError(`--plugin ${at.path}: ${pluginFailure(e)}`);
   }
 }

@@ -143,7 +143,7 @@ export class VmRunner {
         }
       }
       this.onSlice();
-      await new Promise<void>((r) => setImmediate(r));
+      await this.m.host.yieldToHost();
     }
   }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VmConfigError } from '../src/config-error.ts';
-import { prepareKernel, readKernelFile } from '../src/kernel-loader.ts';
+import { readKernelFile } from '../src/kernel-file.ts';
+import { prepareKernel } from '../src/kernel-loader.ts';
 import { formatMemSize, parseMemSize } from '../src/size.ts';
 
 const RAM = 0x8000_0000;

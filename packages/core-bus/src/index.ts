@@ -17,6 +17,5 @@ export {
   orderModules,
   type VmmModule,
 } from './module.ts';
-export { type LoadPluginOptions, loadPluginModule } from './plugin-loader.ts';
 export { DRIVER_CORE, MODULE_LOADER } from './tokens.ts';
 export { WORK_QUEUE, WorkQueue, type WorkStruct } from './work-queue.ts';

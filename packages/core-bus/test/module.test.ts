@@ -10,12 +10,12 @@ import {
   inject,
   injectable,
   KernelError,
-  loadPluginModule,
   ModuleError,
   ModuleLoader,
   orderModules,
   type VmmModule,
 } from '../src/index.ts';
+import { loadPluginModule } from '../src/node.ts';
 
 const mod = (name: string, dependsOn: string[] = [], log?: string[]): VmmModule =>
   defineModule({ name, dependsOn, register: () => log?.push(name) });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadPluginModule } from '@tsvirt/core-bus';
+import { loadPluginModule } from '@tsvirt/core-bus/node';
 import { MDEV_CORE, type MdevCore } from '@tsvirt/mdev-core';
 import { describe, expect, it } from 'vitest';
 import sampleGpuModule, { SAMPLE_GPU_DRIVER, SampleGpuDriver } from '../src/index.ts';

@@ -2,7 +2,8 @@ import { FdTable, ModuleLoader } from '@tsvirt/core-bus';
 import { MDEV_CORE, type MdevCore } from '@tsvirt/mdev-core';
 import sampleGpuModule from '@tsvirt/sample-vendor-gpu';
 import { hostModules } from '../machine.ts';
-import { loadHostModules, loadPlugins } from '../plugins.ts';
+import { loadPlugins } from '../plugin-files.ts';
+import { loadHostModules } from '../plugins.ts';
 
 /**
  * The mdev parents a VMM started with these --plugin files would have: the

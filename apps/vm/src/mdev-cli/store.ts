@@ -2,6 +2,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { uuidIsValid } from '@tsvirt/mdev-core';
+import { MdevStoreError } from './store-error.ts';
+
+export { MdevStoreError };
 
 /**
  * mdevctl's per-device JSON (the file /etc/mdevctl.d/<parent>/<uuid> and
@@ -21,11 +24,6 @@ export interface MdevRecord {
   parent: string;
   uuid: string;
   config: MdevConfig;
-}
-
-/** A store problem (a malformed file, a bad field): one line, naming the file. */
-export class MdevStoreError extends Error {
-  override readonly name = 'MdevStoreError';
 }
 
 /** Where definitions live: $TSVIRT_MDEV_DIR, else ~/.config/tsvirt/mdevctl.d (mdevctl's /etc/mdevctl.d). */
