@@ -150,7 +150,8 @@ export class IncomingLoader {
 
   /** Take a chunk of the stream; throws a MigrationError (or the build's error) to refuse it. */
   async push(chunk: Uint8Array): Promise<void> {
-    for (const s of this.reader.push(chunk)) {
+    // A 'ram' section is loaded before the next is parsed, so its payload may reuse one buffer.
+    for (const s of this.reader.sections(chunk, 'ram')) {
       checkSection(s, this.seen);
       this.received.push({ id: s.id, instance: s.instance });
       if (this.machine === undefined) {

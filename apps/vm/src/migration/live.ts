@@ -34,7 +34,8 @@ const LIVE_PAGES_PER_SECTION = 256;
  * loop back (ms). QEMU's migration thread has a core of its own beside the
  * vCPUs; here both share one thread, and the vCPU loop's turn is 20 ms
  * (vm-runner's SLICE_MS): while a migration is active it gets about a
- * third of the thread, much as QEMU's auto-converge throttles a guest.
+ * fifth of the thread (more while the socket is full), much as QEMU's
+ * auto-converge throttles a guest.
  */
 const SEND_SLICE_MS = 80;
 /**
@@ -189,7 +190,8 @@ export class LiveMigration {
     if (this.stoppedVm) this.downtimeBytes += chunk.length;
     const s = this.socket!;
     if (s.destroyed) return;
-    s.write(chunk);
+    // Once written, a RAM section's buffer serves the next one.
+    s.write(chunk, () => this.ram?.recycle(chunk));
     // write() says false past the socket's 16 KiB highWaterMark; wait only once far more is queued.
     if (s.writableLength > SOCKET_HIGH_WATER) this.needDrain = true;
   }

@@ -7,6 +7,8 @@ const RECORD = 4 + PAGE_SIZE;
 /** The 'ram' payload's own head: RAM size (u64), record count (u32). */
 const RAM_HEAD = 12;
 const RAM_SECTION_HEAD = sectionHeadLength('ram');
+/** Section buffers kept for reuse at most. */
+const POOL_MAX = 16;
 
 /**
  * Writes guest RAM pages as 'ram' sections (QEMU's RAM_SAVE_FLAG_PAGE
@@ -34,12 +36,27 @@ export class RamPageWriter {
   duplicate = 0;
   /** 32-bit views of host memory's chunks, for the zero scan (one per chunk, made once). */
   private readonly words = new WeakMap<ArrayBufferLike, Int32Array>();
+  /** Section buffers the sink is done with (`recycle`), for the next sections: no garbage per MiB. */
+  private readonly pool: ArrayBuffer[] = [];
+  private readonly bufBytes: number;
 
   constructor(
     private readonly m: Machine,
     private readonly w: MigrationStreamWriter,
     private readonly perSection: number,
-  ) {}
+  ) {
+    this.bufBytes = RAM_SECTION_HEAD + RAM_HEAD + perSection * RECORD + 4;
+  }
+
+  /**
+   * A chunk the sink has finished with (a socket's write callback): if it
+   * is one of this writer's section buffers, use it again.
+   */
+  recycle(chunk: Uint8Array): void {
+    const ab = chunk.buffer;
+    if (ab instanceof ArrayBuffer && ab.byteLength === this.bufBytes && this.pool.length < POOL_MAX)
+      this.pool.push(ab);
+  }
 
   /** The frame backing RAM page `i`, or undefined: never touched (no entry, or no backing), so zero. */
   private frameOf(i: number): Uint8Array | undefined {
@@ -72,7 +89,8 @@ export class RamPageWriter {
     }
     if (this.buf === undefined) {
       // Not zero-filled: every byte of what is sent is written first. The sink keeps it.
-      this.buf = Buffer.allocUnsafe(RAM_SECTION_HEAD + RAM_HEAD + this.perSection * RECORD + 4);
+      const ab = this.pool.pop();
+      this.buf = ab !== undefined ? new Uint8Array(ab) : Buffer.allocUnsafeSlow(this.bufBytes);
       this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
       this.at = RAM_SECTION_HEAD + RAM_HEAD;
     }

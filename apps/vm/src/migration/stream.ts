@@ -194,14 +194,25 @@ export class MigrationStreamReader {
 
   /** Take a chunk; returns the sections it completed, in stream order. */
   push(chunk: Uint8Array): Section[] {
+    return [...this.sections(chunk)];
+  }
+
+  /**
+   * Take a chunk and give the sections it completes one at a time, each
+   * parsed only when the consumer asks for the next. With `scratch`, the
+   * payload of a section whose id it names is assembled (when it spans
+   * socket reads) in one buffer reused for every such section: valid only
+   * until the next is asked for, so the consumer must be done with it
+   * (the destination loads each 'ram' section at once).
+   */
+  *sections(chunk: Uint8Array, scratch?: string): Generator<Section> {
     if (this.state === 'ended') {
       this.trailing += chunk.length;
-      return [];
+      return;
     }
-    if (chunk.length === 0) return [];
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Section[] = [];
     for (;;) {
       if (this.state === 'header') {
         if (this.buffered < HEADER_SIZE) break;
@@ -257,15 +268,14 @@ export class MigrationStreamReader {
       if (this.buffered < headLen + len + 4) break;
       // The section's CRC is read once; the stream's is combined from it.
       const head = this.take(headLen, false);
-      const payload = this.take(len, false);
+      const payload = this.take(len, false, id === scratch);
       const want = crc32(payload, crc32(head));
       this.crc = crc32Combine(this.crc, want, headLen + len);
       if (new ByteReader(this.take(4), 'stream').u32() !== want)
         throw new MigrationError(`section '${id}' instance ${instance}: checksum mismatch (CRC32)`);
       this.count++;
-      out.push({ id, instance, version, payload });
+      yield { id, instance, version, payload };
     }
-    return out;
   }
 
   /** The input ended: refuse a stream without its end marker, or with bytes after it. */
@@ -280,11 +290,15 @@ export class MigrationStreamReader {
     if (this.trailing !== 0) throw new MigrationError(`${this.trailing} bytes after the end marker`);
   }
 
-  /** The next n buffered bytes, not consumed (a copy only when they span chunks). */
-  private peek(n: number): Uint8Array {
+  /** The reused buffer for `scratch` payloads. */
+  private scratchBuf = new Uint8Array(0);
+
+  /** The next n buffered bytes, not consumed (a copy only when they span chunks: into scratch if asked). */
+  private peek(n: number, reuse = false): Uint8Array {
     const head = this.chunks[this.first]!;
     if (head.length - this.skip >= n) return head.subarray(this.skip, this.skip + n);
-    const out = new Uint8Array(n);
+    if (reuse && this.scratchBuf.length < n) this.scratchBuf = new Uint8Array(n);
+    const out = reuse ? this.scratchBuf.subarray(0, n) : new Uint8Array(n);
     let o = 0;
     let skip = this.skip;
     for (let k = this.first; k < this.chunks.length; k++) {
@@ -298,8 +312,8 @@ export class MigrationStreamReader {
   }
 
   /** Consume n buffered bytes, adding them to the whole-stream CRC unless the caller combines it. */
-  private take(n: number, sum = true): Uint8Array {
-    const out = this.peek(n);
+  private take(n: number, sum = true, reuse = false): Uint8Array {
+    const out = this.peek(n, reuse);
     let left = n;
     while (left > 0) {
       const avail = this.chunks[this.first]!.length - this.skip;
