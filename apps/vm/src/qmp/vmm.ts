@@ -20,6 +20,7 @@ import { formatQmpAddress, type QmpAddress } from './address.ts';
 import type { QmpVersionInfo } from './command-table.ts';
 import { defaultQmpCommands } from './commands/index.ts';
 import { migrationCommands } from './commands/migration.ts';
+import { InmigrateRunControl } from './inmigrate-run-control.ts';
 import { RunControl } from './run-control.ts';
 import { QmpServer } from './server.ts';
 import type { QmpEventSink, QmpPciFunction, QmpRunControl, QmpVm } from './vm.ts';
@@ -58,34 +59,6 @@ export interface QmpHandle {
   /** The run ended: send SHUTDOWN as QEMU would, and give the VMM's result (a QMP quit exits 0, as QEMU). */
   vmEnded(result: RunResult): RunResult;
   close(): Promise<void>;
-}
-
-/**
- * The run state while a destination waits for its stream (QEMU's
- * RUN_STATE_INMIGRATE): no vCPU exists yet; `stop` and `cont` only clear
- * or set `autostart` (qmp_stop()/qmp_cont() do the same in inmigrate, with
- * no event); `quit` sends SHUTDOWN and drops the incoming migration.
- */
-class InmigrateRunControl implements QmpRunControl {
-  readonly state = 'inmigrate' as const;
-  constructor(
-    private readonly incoming: IncomingMigrationState,
-    private readonly emit: QmpEventSink,
-    private readonly onQuit: () => void,
-  ) {}
-  stop(): void {
-    this.incoming.autostart = false;
-  }
-  cont(): void {
-    this.incoming.autostart = true;
-  }
-  quit(): void {
-    this.emit('SHUTDOWN', { guest: false, reason: 'host-qmp-quit' });
-    this.onQuit();
-  }
-  powerdown(): void {
-    this.emit('POWERDOWN');
-  }
 }
 
 /**
