@@ -29,7 +29,16 @@ const PARAMS = { 'downtime-limit': 300, 'max-bandwidth': 1 << 30 };
 if (!process.env.NODE_OPTIONS?.includes('--conditions=@tsvirt/source'))
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=@tsvirt/source`.trim();
 const quick = process.env.BENCH_QUICK === '1';
-const SAMPLES = quick ? 1 : 3;
+const SAMPLES = Number(process.env.MIGBENCH_SAMPLES ?? (quick ? 1 : 3));
+/**
+ * MIGBENCH_PROFILE=DIR: the tsvirt VMMs run with `--cpu-prof` into DIR and end with QMP `quit`
+ * (a killed process writes no profile), so both ends of a migration can be profiled.
+ */
+const PROFILE = process.env.MIGBENCH_PROFILE;
+/** MIGBENCH_ONLY=idle|256|1g: one configuration (for profiling and quick comparisons). */
+const ONLY = process.env.MIGBENCH_ONLY;
+/** MIGBENCH_VMM=tsvirt|qemu: one VMM only. */
+const ONLY_VMM = process.env.MIGBENCH_VMM;
 
 interface Guest {
   stdout: string;
@@ -137,21 +146,15 @@ async function migrateOnce(vmm: Vmm, mem: string, dirty: boolean, fill = 0): Pro
   const dir = mkdtempSync(join(tmpdir(), 'migbench-'));
   const port = await freePort();
   const procs: Guest[] = [];
+  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
   try {
     const srcSock = join(dir, 'src.sock');
     const src: Guest =
       vmm === 'tsvirt'
-        ? new VmmProcess([
-            '--kernel',
-            UBOOT,
-            '--cpus',
-            '1',
-            '--mem',
-            mem,
-            '--qmp',
-            `unix:${srcSock}`,
-            '--no-summary',
-          ])
+        ? new VmmProcess(
+            ['--kernel', UBOOT, '--cpus', '1', '--mem', mem, '--qmp', `unix:${srcSock}`, '--no-summary'],
+            nodeArgs,
+          )
         : new QemuProcess(mem, srcSock);
     procs.push(src);
     const qs = await qmpWhenUp(srcSock, src);
@@ -171,17 +174,10 @@ async function migrateOnce(vmm: Vmm, mem: string, dirty: boolean, fill = 0): Pro
     const uri = `tcp:127.0.0.1:${port}`;
     const dst: Guest =
       vmm === 'tsvirt'
-        ? new VmmProcess([
-            '--incoming',
-            uri,
-            '--cpus',
-            '1',
-            '--mem',
-            mem,
-            '--qmp',
-            `unix:${dstSock}`,
-            '--no-summary',
-          ])
+        ? new VmmProcess(
+            ['--incoming', uri, '--cpus', '1', '--mem', mem, '--qmp', `unix:${dstSock}`, '--no-summary'],
+            nodeArgs,
+          )
         : new QemuProcess(mem, dstSock, ['-incoming', uri]);
     procs.push(dst);
     await listening(port, dst);
@@ -191,7 +187,18 @@ async function migrateOnce(vmm: Vmm, mem: string, dirty: boolean, fill = 0): Pro
     if (m.error) throw new Error(`${vmm}: migrate: ${m.error.desc}`);
     for (let i = 0; ; i++) {
       const r = (await qs.execute('query-migrate')).return;
-      if (r.status === 'completed')
+      if (r.status === 'completed') {
+        if (process.env.MIGBENCH_VERBOSE)
+          console.error(
+            `${vmm} ${mem}: total ${r['total-time']} ms, downtime ${r.downtime} ms, passes ${r.ram['dirty-sync-count']}, ${r.ram.transferred} B`,
+          );
+        if (PROFILE && vmm === 'tsvirt') {
+          // Let the destination take its QMP, then end both cleanly so --cpu-prof writes.
+          const qd = await qmpWhenUp(dstSock, dst);
+          await qd.execute('quit');
+          await qs.execute('quit');
+          await Promise.all([src.exited, dst.exited]);
+        }
         return {
           totalMs: r['total-time'],
           downtimeMs: r.downtime,
@@ -199,6 +206,7 @@ async function migrateOnce(vmm: Vmm, mem: string, dirty: boolean, fill = 0): Pro
           transferred: r.ram.transferred,
           mbps: r.ram.mbps,
         };
+      }
       if (r.status === 'failed' || r.status === 'cancelled' || i > 6000)
         throw new Error(`${vmm}: migration ${r.status}: ${JSON.stringify(r)}`);
       await new Promise((res) => setTimeout(res, 20));
@@ -273,14 +281,16 @@ export async function migrationSuite(print: (line: string) => void = console.log
     { what: 'U-Boot dirtying, 1 GiB (512 MiB filled)', mem: '1G', dirty: true, fill: 512 },
   ];
   const results: CaseResult[] = [];
-  for (const c of configs) {
+  const pick = { idle: 0, '256': 1, '1g': 2 }[ONLY ?? ''];
+  for (const c of pick === undefined ? configs : [configs[pick]!]) {
     let base: CaseResult[] | undefined;
-    if (q) {
+    if (q && ONLY_VMM !== 'tsvirt') {
       const s: MigrationSample[] = [];
       for (let i = 0; i < SAMPLES; i++) s.push(await migrateOnce('qemu', c.mem, c.dirty, c.fill));
       base = rowsFor(`QEMU TCG: migrate ${c.what}`, s);
       results.push(...base);
     }
+    if (ONLY_VMM === 'qemu') continue;
     const s: MigrationSample[] = [];
     for (let i = 0; i < SAMPLES; i++) s.push(await migrateOnce('tsvirt', c.mem, c.dirty, c.fill));
     results.push(...rowsFor(`tsvirt: migrate ${c.what}`, s, base));

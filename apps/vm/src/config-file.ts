@@ -25,7 +25,13 @@ export const CONFIG_KEYS: Readonly<Record<string, Kind>> = {
   summary: 'boolean',
   qmp: 'string',
   json: 'boolean',
+  incoming: 'string',
+  restore: 'string',
+  progress: 'boolean',
 };
+
+/** Booleans whose flag turns something on (`--json`); the others' flag turns a default off (`--no-jit`). */
+const ON_FLAGS = new Set(['json', 'progress']);
 
 const WHAT: Record<Kind, string> = {
   string: 'a string',
@@ -84,8 +90,8 @@ export function configFileArgs(file: string): string[] {
       );
     if (!fits(kind, v)) throw new VmConfigError(`${where}: "${key}" must be ${WHAT[kind]}`);
     if (kind === 'boolean') {
-      if (key === 'json') {
-        if (v) args.push('--json');
+      if (ON_FLAGS.has(key)) {
+        if (v) args.push(`--${key}`);
       } else if (!v) args.push(`--no-${key}`);
     } else if (kind === 'strings') {
       for (const s of v as string[]) args.push(`--${key}`, s);

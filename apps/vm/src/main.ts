@@ -1,12 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs, vmVersion } from './cli.ts';
-import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
+import {
+  EXIT_BAD_CONFIG,
+  EXIT_SHUTDOWN,
+  EXIT_STDOUT_CLOSED,
+  EXIT_VM_ERROR,
+  VmConfigError,
+} from './config-error.ts';
 import { TerminalConsole } from './console.ts';
 import { readKernelFile } from './kernel-file.ts';
 import { Machine } from './machine.ts';
 import { loadIncoming, readIncoming } from './migration/incoming.ts';
-import { receiveIncoming } from './migration/incoming-socket.ts';
-import { startQmp } from './qmp/vmm.ts';
+import { IncomingAborted, receiveIncoming } from './migration/incoming-socket.ts';
+import { IncomingMigrationState } from './migration/incoming-state.ts';
+import { type QmpHandle, startQmp } from './qmp/vmm.ts';
 import { deviceReports, formatDevice, summaryJson } from './run-report.ts';
 import { checkPngTarget, writePng } from './screenshot.ts';
 import { formatSummary, VmRunner } from './vm-runner.ts';
@@ -43,20 +50,36 @@ export async function main(argv: string[]): Promise<number> {
     });
   let machine: Machine;
   let startPaused = false;
+  let qmp: QmpHandle | undefined;
   if (opts.incoming !== undefined) {
+    // A destination's QMP answers while it waits (QEMU's `inmigrate`): query-status, query-migrate,
+    // stop/cont (whether it runs once loaded), quit (no VM, exit 0).
+    const incoming = new IncomingMigrationState(opts.incoming);
+    const abort = new AbortController();
+    if (opts.qmp)
+      qmp = await startQmp(opts.qmp, { incoming, onQuit: () => abort.abort(), progress: !!opts.progress });
     // A live migration's destination builds the VM once the configuration section has arrived and
     // checked, loads RAM as it comes, and the device state after the end marker (never run before).
-    const live = await receiveIncoming(
-      opts,
-      // The waiting notice is for a person at a terminal; a refusal stays the only line otherwise.
-      (line) => {
-        if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
-      },
-      () => build(new Uint8Array(0)),
-    );
+    let live: Awaited<ReturnType<typeof receiveIncoming>>;
+    try {
+      live = await receiveIncoming(
+        opts,
+        // The waiting notice is for a person at a terminal; a refusal stays the only line otherwise.
+        (line) => {
+          if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+        },
+        () => build(new Uint8Array(0)),
+        qmp ? { state: incoming, signal: abort.signal } : undefined,
+      );
+    } catch (e) {
+      await qmp?.close();
+      if (e instanceof IncomingAborted) return EXIT_SHUTDOWN;
+      throw e;
+    }
     machine = live.machine;
-    // A VM saved while paused is restored paused when QMP can resume it (QEMU's globalstate); without QMP it runs.
-    startPaused = live.runState === 'paused' && !!opts.qmp;
+    // A VM saved while paused is restored paused when QMP can resume it (QEMU's globalstate); without
+    // QMP it runs. `stop` while inmigrate keeps it paused too (QEMU's autostart).
+    startPaused = (live.runState === 'paused' || !incoming.autostart) && !!opts.qmp;
     // Loaded: the source may now stay stopped for good (without this it runs on, its migration failed).
     live.acknowledge();
   } else {
@@ -90,9 +113,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   });
   if (startPaused) runner.pause();
-  const qmp = opts.qmp
-    ? await startQmp(opts.qmp, machine, runner, startPaused ? 'paused' : 'running')
-    : undefined;
+  if (qmp) qmp.attach(machine, runner, startPaused ? 'paused' : 'running');
+  else if (opts.qmp)
+    qmp = await startQmp(opts.qmp, { machine, runner, initial: startPaused ? 'paused' : 'running' });
   const term = new TerminalConsole(
     process.stdin,
     out,

@@ -12,8 +12,9 @@ export class VmmProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  /** `nodeArgs`: options for node itself (the migration bench's `--cpu-prof`, which NODE_OPTIONS refuses). */
+  constructor(args: string[], nodeArgs: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', ...args], {
       cwd: appDir,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -140,6 +140,10 @@ describe('--config FILE', () => {
         'summary',
         'qmp',
         'json',
+        // Migration's (issue 16): test/migration-config.test.ts covers them.
+        'incoming',
+        'restore',
+        'progress',
       ].sort(),
     );
   });

@@ -2,6 +2,7 @@ import { fail } from '@tsvirt/core-bus';
 import { PAGE_SIZE } from '@tsvirt/host-mm';
 import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+  KVM_DIRTY_LOG_INITIALLY_SET,
   KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
   KVM_MEM_LOG_DIRTY_PAGES,
   type KvmMemorySlot,
@@ -20,21 +21,40 @@ import type { Machine } from '../machine.ts';
 const DIRTY_BITMAP_GET_ARGSZ = 8 + 40;
 
 /**
+ * Pages per KVM_CLEAR_DIRTY_LOG: QEMU's clear_bmap granularity
+ * (clear-bitmap-shift, 18 there, i.e. 1 GiB of 4 KiB pages; 12 here, 16
+ * MiB, so even a small guest's clearing is spread over its pass).
+ */
+export const CLEAR_CHUNK_PAGES = 1 << 12;
+
+/**
  * Which RAM pages changed since the last look, as QEMU's
  * migration_bitmap_sync() asks: KVM's dirty log of the RAM memslot (vCPU
- * writes; KVM_MEM_LOG_DIRTY_PAGES on the slot, with
- * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 as QEMU enables it: KVM_GET_DIRTY_LOG
- * only reads the bits, and KVM_CLEAR_DIRTY_LOG clears exactly those and
- * write-protects their pages again, before they are sent, so a write
- * after the clear is seen by the next sync) merged with type1's bitmap of
- * the VFIO container (pages a
- * device wrote by DMA or still has pinned: VFIO_IOMMU_DIRTY_PAGES
- * START/GET_BITMAP, as QEMU's vfio_listener_log_sync() does).
+ * writes; KVM_MEM_LOG_DIRTY_PAGES on the slot) merged with type1's bitmap
+ * of the VFIO container (pages a device wrote by DMA or still has pinned:
+ * VFIO_IOMMU_DIRTY_PAGES START/GET_BITMAP, as QEMU's
+ * vfio_listener_log_sync() does).
+ *
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled as QEMU enables it, with
+ * KVM_DIRTY_LOG_INITIALLY_SET: turning logging on write-protects nothing
+ * and every bit starts set, so the first pass (which sends every page
+ * anyway) needs no bitmap from KVM. KVM_GET_DIRTY_LOG only reads the bits;
+ * each CLEAR_CHUNK_PAGES chunk is cleared (KVM_CLEAR_DIRTY_LOG, which
+ * write-protects exactly the pages whose bits it clears) just before the
+ * first of its pages is sent (`beforeSend`, QEMU's
+ * migration_clear_memory_region_dirty_bitmap()), so a write after that is
+ * seen by the next sync and the cost of protecting is spread over the pass.
  */
 export class DirtyTracker {
   private slot: KvmMemorySlot | undefined;
   private vfioStarted = false;
   readonly pages: number;
+  /** The KVM bits not cleared yet, by chunk: what each chunk's KVM_CLEAR_DIRTY_LOG passes. */
+  private kvmBits: Uint8Array | undefined;
+  /** Chunks whose clear is still to be done before their first page goes. */
+  private pending: Uint8Array = new Uint8Array(0);
+  /** KVM_CLEAR_DIRTY_LOG calls made (for tests and the README's account of the first pass). */
+  clears = 0;
 
   constructor(private readonly m: Machine) {
     this.pages = m.opts.mem / PAGE_SIZE;
@@ -60,14 +80,16 @@ export class DirtyTracker {
   /** Start logging (QEMU's ram_init_bitmaps()): from here on every write to RAM is seen. */
   start(): void {
     const s = this.ramSlot();
-    // Manual protect, without KVM_DIRTY_LOG_INITIALLY_SET: the first pass sends every page anyway.
     this.m.vm.enableCap({
       cap: KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
       flags: 0,
-      args: [BigInt(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)],
+      args: [BigInt(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)],
     });
     this.setLogging(s, true);
     this.slot = this.ramSlot();
+    // Every bit starts set in KVM: each chunk is cleared with all of its bits before its pages go.
+    this.kvmBits = new Uint8Array(this.slot.dirtyBitmapBytes).fill(0xff);
+    this.pending = new Uint8Array(Math.ceil(this.pages / CLEAR_CHUNK_PAGES)).fill(1);
     const c = this.m.vfioContainer;
     if (c !== undefined) {
       try {
@@ -83,21 +105,50 @@ export class DirtyTracker {
     }
   }
 
-  /** The pages dirtied since start() or the last sync(), one bit per RAM page (bit i of byte i >> 3). */
+  /**
+   * Page `page` is about to be read for sending: if its chunk has bits not
+   * cleared yet, clear them now (KVM re-protects those pages), so a write
+   * from here on is reported by the next sync.
+   */
+  beforeSend(page: number): void {
+    const chunk = Math.floor(page / CLEAR_CHUNK_PAGES);
+    if (this.pending[chunk] !== 1) return;
+    this.pending[chunk] = 0;
+    const slot = this.slot;
+    if (slot === undefined) return;
+    const first = chunk * CLEAR_CHUNK_PAGES;
+    const num = Math.min(CLEAR_CHUNK_PAGES, slot.npages - first);
+    const from = first / 8;
+    const bitmap = this.kvmBits!.subarray(from, from + Math.ceil(num / 64) * 8);
+    if (bitmap.every((b) => b === 0)) return;
+    this.m.vm.clearDirtyLog({
+      slot: slot.slot,
+      first_page: BigInt(first),
+      num_pages: num,
+      dirty_bitmap: bitmap.slice(),
+    });
+    bitmap.fill(0);
+    this.clears++;
+  }
+
+  /**
+   * The pages dirtied since start() or the last sync(), one bit per RAM page
+   * (bit i of byte i >> 3). KVM's bits are only read: their chunks are
+   * cleared as their pages go (beforeSend); bits of a chunk not cleared yet
+   * are reported again, so nothing is lost if a page was not sent.
+   */
   sync(): Uint8Array {
     const slot = this.slot;
     if (slot === undefined) fail('EINVAL', 'dirty logging is not started');
     const log = { slot: slot.slot, dirty_bitmap: new Uint8Array(slot.dirtyBitmapBytes) };
     this.m.vm.getDirtyLog(log);
+    this.kvmBits = log.dirty_bitmap.slice();
+    for (let chunk = 0; chunk < this.pending.length; chunk++) {
+      const from = (chunk * CLEAR_CHUNK_PAGES) / 8;
+      const bytes = this.kvmBits.subarray(from, from + CLEAR_CHUNK_PAGES / 8);
+      this.pending[chunk] = bytes.some((b) => b !== 0) ? 1 : 0;
+    }
     const bits = log.dirty_bitmap;
-    // Re-protect what was reported, now, before the caller sends those pages (QEMU's
-    // migration_clear_memory_region_dirty_bitmap()); the whole slot in one call.
-    this.m.vm.clearDirtyLog({
-      slot: slot.slot,
-      first_page: 0n,
-      num_pages: slot.npages,
-      dirty_bitmap: bits.slice(),
-    });
     const c = this.m.vfioContainer;
     if (this.vfioStarted && c !== undefined) {
       const data = new Uint8Array(bits.length);
@@ -124,6 +175,7 @@ export class DirtyTracker {
     }
     if (this.slot !== undefined) {
       this.slot = undefined;
+      this.kvmBits = undefined;
       this.setLogging(this.ramSlot(), false);
     }
   }

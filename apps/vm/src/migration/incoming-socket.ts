@@ -6,6 +6,7 @@ import type { Machine } from '../machine.ts';
 import { formatQmpAddress } from '../qmp/address.ts';
 import { prepareUnixPath } from '../qmp/server.ts';
 import { strerror } from '../qmp/strerror.ts';
+import type { IncomingMigrationState } from './incoming-state.ts';
 import type { MigrationContext } from './section.ts';
 import { checkConfigSection, checkInstances, checkSection, loadSection } from './snapshot.ts';
 import { MigrationError, MigrationStreamReader, type Section } from './stream.ts';
@@ -39,9 +40,12 @@ export async function receiveIncoming(
   opts: VmOptions,
   notice: (line: string) => void,
   build: () => Promise<Machine>,
+  /** The destination's QMP view of it (query-migrate, MIGRATION events), and its `quit`. */
+  qmp?: { state: IncomingMigrationState; signal: AbortSignal },
 ): Promise<IncomingVm> {
   const address = opts.incoming!;
   const name = `--incoming ${formatQmpAddress(address)}`;
+  const state = qmp?.state;
   const server = createServer({ allowHalfOpen: true });
   try {
     if (address.kind === 'unix') await prepareUnixPath(address.path);
@@ -51,19 +55,36 @@ export async function receiveIncoming(
       else server.listen(address.port, address.host, resolve);
     });
   } catch (e) {
+    state?.set('failed');
     throw new VmConfigError(`${name}: ${(e as Error).message}`);
   }
+  state?.set('setup');
   notice(`vm: ${name}: waiting for the migration stream`);
-  const socket = await new Promise<Socket>((resolve) => server.once('connection', resolve));
-  // One stream per destination, as QEMU's: no second source is listened for.
-  server.close();
-  if (address.kind === 'unix') {
-    try {
-      unlinkSync(address.path);
-    } catch {
-      // already gone
+  const stopListening = () => {
+    server.close();
+    if (address.kind === 'unix') {
+      try {
+        unlinkSync(address.path);
+      } catch {
+        // already gone
+      }
     }
-  }
+  };
+  let onAbort: (() => void) | undefined;
+  const socket = await new Promise<Socket | undefined>((resolve) => {
+    server.once('connection', resolve);
+    onAbort = () => resolve(undefined);
+    if (qmp?.signal.aborted) onAbort();
+    qmp?.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // One stream per destination, as QEMU's: no second source is listened for.
+  stopListening();
+  if (socket === undefined) throw new IncomingAborted();
+  qmp?.signal.removeEventListener('abort', onAbort!);
+  // QMP quit while the stream comes in: drop it (the source sees the connection close).
+  const abortStream = () => socket.destroy();
+  qmp?.signal.addEventListener('abort', abortStream, { once: true });
+  state?.set('active');
   const loader = new IncomingLoader(opts, build);
   try {
     let refusal: unknown;
@@ -80,8 +101,11 @@ export async function receiveIncoming(
     } catch {
       // A reset (the source killed) ends the stream too; what arrived is checked and found short.
     }
+    if (qmp?.signal.aborted) throw new IncomingAborted();
     if (refusal !== undefined) throw refusal;
     const { machine, runState } = loader.finish();
+    qmp?.signal.removeEventListener('abort', abortStream);
+    state?.set('completed');
     return {
       machine,
       runState,
@@ -91,8 +115,17 @@ export async function receiveIncoming(
     };
   } catch (e) {
     socket.destroy();
+    if (!(e instanceof IncomingAborted)) state?.set('failed');
     if (e instanceof MigrationError) throw new VmConfigError(`${name}: ${e.message}`);
     throw e;
+  }
+}
+
+/** QMP `quit` while the destination waited for or loaded the stream: no VM, the VMM exits 0 as QEMU's. */
+export class IncomingAborted extends Error {
+  override readonly name = 'IncomingAborted';
+  constructor() {
+    super('quit through QMP while the incoming migration was in progress');
   }
 }
 
@@ -117,7 +150,8 @@ export class IncomingLoader {
 
   /** Take a chunk of the stream; throws a MigrationError (or the build's error) to refuse it. */
   async push(chunk: Uint8Array): Promise<void> {
-    for (const s of this.reader.push(chunk)) {
+    // A 'ram' section is loaded before the next is parsed, so its payload may reuse one buffer.
+    for (const s of this.reader.sections(chunk, 'ram')) {
       checkSection(s, this.seen);
       this.received.push({ id: s.id, instance: s.instance });
       if (this.machine === undefined) {

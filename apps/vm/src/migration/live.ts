@@ -27,10 +27,23 @@ export const DEFAULT_MIGRATION_PARAMETERS: MigrationParameters = {
 
 /** Passes over dirty memory before the VM is stopped however much is left (QEMU has no cap; it throttles). */
 export const MAX_PASSES = 30;
-/** Pages per 'ram' section on a socket: 1 MiB records, so the stream moves in steady pieces. */
+/** Pages per 'ram' section on a socket: 1 MiB records, each one socket write of its own buffer. */
 const LIVE_PAGES_PER_SECTION = 256;
-/** How long one turn of sending runs before the vCPU loop gets the event loop back (ms). */
-const SEND_SLICE_MS = 10;
+/**
+ * How long one turn of sending runs before the vCPU loop gets the event
+ * loop back (ms). QEMU's migration thread has a core of its own beside the
+ * vCPUs; here both share one thread, and the vCPU loop's turn is 20 ms
+ * (vm-runner's SLICE_MS): while a migration is active it gets about a
+ * fifth of the thread (more while the socket is full), much as QEMU's
+ * auto-converge throttles a guest.
+ */
+const SEND_SLICE_MS = 80;
+/**
+ * Socket back-pressure: stop producing while more than this is queued in
+ * the socket (QEMU's QEMUFile blocks on a full socket); resume once it
+ * drains. Large, so the kernel always has data while the next pieces are made.
+ */
+const SOCKET_HIGH_WATER = 64 << 20;
 
 /** What a live migration needs of the VMM. */
 export interface LiveMigrationHost {
@@ -175,15 +188,40 @@ export class LiveMigration {
   private write(chunk: Uint8Array): void {
     this.transferred += chunk.length;
     if (this.stoppedVm) this.downtimeBytes += chunk.length;
-    if (this.socket!.destroyed) return;
-    if (!this.socket!.write(chunk)) this.needDrain = true;
+    const s = this.socket!;
+    if (s.destroyed) return;
+    // Once written, a RAM section's buffer serves the next one.
+    s.write(chunk, () => this.ram?.recycle(chunk));
+    // write() says false past the socket's 16 KiB highWaterMark; wait only once far more is queued.
+    if (s.writableLength > SOCKET_HIGH_WATER) this.needDrain = true;
   }
 
-  /** Between pieces: wait for the socket to drain, keep under max-bandwidth, and let the guest run. */
+  /** Wait while the socket holds more than SOCKET_HIGH_WATER (the guest runs meanwhile). */
+  private async drain(): Promise<void> {
+    while (this.needDrain && this.failure === undefined && !this.cancelRequested) await this.wait();
+    this.check();
+  }
+
+  /** Wait until the socket has handed everything queued to the kernel. */
+  private async drainAll(): Promise<void> {
+    const s = this.socket!;
+    if (s.writableLength > 0 && !s.destroyed) {
+      // Writes complete in order: an empty one's callback runs once all before it are out.
+      let done = false;
+      s.write(new Uint8Array(0), () => {
+        done = true;
+        this.wakeAll();
+      });
+      while (!done && this.failure === undefined && !this.cancelRequested) await this.wait();
+    }
+    this.check();
+  }
+
+  /** At the end of a turn: keep under max-bandwidth, and let the guest run. */
   private async pace(): Promise<void> {
     this.check();
     this.host.progress?.(this);
-    while (this.needDrain && this.failure === undefined && !this.cancelRequested) await this.wait();
+    await this.drain();
     const limit = this.params.maxBandwidth;
     if (limit > 0) {
       const ahead = (this.transferred * 1000) / limit - (performance.now() - this.activeStart);
@@ -193,14 +231,29 @@ export class LiveMigration {
     this.check();
   }
 
-  private async sendPages(pages: readonly number[], skipZero: boolean): Promise<void> {
+  /**
+   * Send `pages` in turns of SEND_SLICE_MS. `before(i)` runs before page
+   * `pages[i]` goes (the dirty log's chunked clear).
+   */
+  private async sendPages(
+    pages: readonly number[],
+    skipZero: boolean,
+    before?: (page: number) => void,
+  ): Promise<void> {
     const ram = this.ram!;
     let i = 0;
     while (i < pages.length) {
       const sliceEnd = performance.now() + SEND_SLICE_MS;
-      while (i < pages.length && !this.needDrain) {
+      while (i < pages.length) {
+        before?.(pages[i]!);
         ram.add(pages[i++]!, skipZero);
-        if ((i & 63) === 0 && performance.now() >= sliceEnd) break;
+        if ((i & 63) === 0) {
+          if (this.needDrain) {
+            ram.flush();
+            await this.drain();
+          }
+          if (performance.now() >= sliceEnd) break;
+        }
       }
       ram.flush();
       this.remaining = (pages.length - i) * PAGE_SIZE;
@@ -225,17 +278,16 @@ export class LiveMigration {
       this.activeStart = performance.now();
       this.setStatus('active');
       configurationSection.save(m, w, { runState: 'running' });
-      // The first pass: every page the guest has (QEMU's first ram_find_and_save_block() round).
-      const all: number[] = [];
-      for (let i = 0; i < tracker.pages; i++)
-        if (m.mm.pteOf(m.ramHva + i * PAGE_SIZE) !== undefined) all.push(i);
-      this.remaining = all.length * PAGE_SIZE;
-      let list = all;
+      // The first pass: every page (QEMU's first ram_find_and_save_block() round, its bitmap all
+      // set as KVM's is with INITIALLY_SET); the zero ones, never touched included, are left out.
+      let list = Array.from({ length: tracker.pages }, (_, i) => i);
+      this.remaining = list.length * PAGE_SIZE;
       let first = true;
+      const beforeSend = (page: number) => tracker.beforeSend(page);
       for (;;) {
         const passStart = performance.now();
         const sentBefore = this.transferred;
-        await this.sendPages(list, first);
+        await this.sendPages(list, first, beforeSend);
         first = false;
         list = dirtyPages(tracker.sync(), tracker.pages);
         this.passes++;
@@ -249,6 +301,9 @@ export class LiveMigration {
           this.bandwidth > 0 ? this.remaining / this.bandwidth : Number.POSITIVE_INFINITY;
         if (this.expectedDowntime <= this.params.downtimeLimit || this.passes >= MAX_PASSES) break;
       }
+      // What is queued in the socket goes first, with the guest still running: the downtime is
+      // then the last pages and the devices, not the back-log of the passes.
+      await this.drainAll();
       // migration_completion(): stop the VM, send what is still dirty and the devices.
       this.completing = true;
       wasRunning = this.host.state === 'running';

@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { ByteReader, ByteWriter, concatBytes } from './byte-io.ts';
+import { crc32Combine } from './crc32-combine.ts';
 
 /**
  * The migration stream, shaped as QEMU's (migration/savevm.c): a header with
@@ -22,6 +23,13 @@ export const QEMU_VM_EOF = 0x02;
 export const QEMU_VM_SECTION_FULL = 0x04;
 
 const HEADER_SIZE = 8;
+
+/** Bytes of a section's head: type, id length, id, instance, version, payload length. */
+export function sectionHeadLength(id: string): number {
+  const n = new TextEncoder().encode(id).length;
+  if (n > 255) throw new RangeError(`string too long for the stream: ${id}`);
+  return 2 + n + 12;
+}
 
 /** Why a stream cannot be loaded: one line, for the VMM's exit-2 message or a QMP error. */
 export class MigrationError extends Error {
@@ -51,18 +59,36 @@ export class MigrationStreamWriter {
   }
 
   section(id: string, instance: number, version: number, payload: Uint8Array): void {
+    const headLen = sectionHeadLength(id);
+    const buf = new Uint8Array(headLen + payload.length + 4);
+    buf.set(payload, headLen);
+    this.sectionInPlace(buf, id, instance, version);
+  }
+
+  /**
+   * A section laid out by the caller in one buffer: `sectionHeadLength(id)`
+   * bytes left for the head, the payload, 4 bytes left for the CRC. The head
+   * and CRC are filled in here, the bytes read once (the stream's CRC is
+   * combined from the section's) and given to the sink in one piece, which
+   * then owns the buffer: how RAM goes without a copy per page.
+   */
+  sectionInPlace(buf: Uint8Array, id: string, instance: number, version: number): void {
     if (this.ended) throw new Error('migration stream already ended');
-    const head = new ByteWriter()
-      .u8(QEMU_VM_SECTION_FULL)
-      .str(id)
-      .u32(instance)
-      .u32(version)
-      .u32(payload.length)
-      .finish();
-    const sum = new ByteWriter().u32(crc32(payload, crc32(head))).finish();
-    this.emit(head);
-    this.emit(payload);
-    this.emit(sum);
+    const headLen = sectionHeadLength(id);
+    const len = buf.length - headLen - 4;
+    if (len < 0) throw new RangeError('section buffer shorter than its head and CRC');
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const name = new TextEncoder().encode(id);
+    buf[0] = QEMU_VM_SECTION_FULL;
+    buf[1] = name.length;
+    buf.set(name, 2);
+    dv.setUint32(2 + name.length, instance >>> 0, true);
+    dv.setUint32(6 + name.length, version >>> 0, true);
+    dv.setUint32(10 + name.length, len, true);
+    const sum = crc32(buf.subarray(0, headLen + len));
+    dv.setUint32(headLen + len, sum, true);
+    this.crc = crc32(buf.subarray(headLen + len), crc32Combine(this.crc, sum, headLen + len));
+    this.sink(buf);
     this.sections++;
   }
 
@@ -168,14 +194,25 @@ export class MigrationStreamReader {
 
   /** Take a chunk; returns the sections it completed, in stream order. */
   push(chunk: Uint8Array): Section[] {
+    return [...this.sections(chunk)];
+  }
+
+  /**
+   * Take a chunk and give the sections it completes one at a time, each
+   * parsed only when the consumer asks for the next. With `scratch`, the
+   * payload of a section whose id it names is assembled (when it spans
+   * socket reads) in one buffer reused for every such section: valid only
+   * until the next is asked for, so the consumer must be done with it
+   * (the destination loads each 'ram' section at once).
+   */
+  *sections(chunk: Uint8Array, scratch?: string): Generator<Section> {
     if (this.state === 'ended') {
       this.trailing += chunk.length;
-      return [];
+      return;
     }
-    if (chunk.length === 0) return [];
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Section[] = [];
     for (;;) {
       if (this.state === 'header') {
         if (this.buffered < HEADER_SIZE) break;
@@ -229,15 +266,16 @@ export class MigrationStreamReader {
       const version = hr.u32();
       const len = hr.u32();
       if (this.buffered < headLen + len + 4) break;
-      const head = this.take(headLen);
-      const payload = this.take(len);
+      // The section's CRC is read once; the stream's is combined from it.
+      const head = this.take(headLen, false);
+      const payload = this.take(len, false, id === scratch);
       const want = crc32(payload, crc32(head));
+      this.crc = crc32Combine(this.crc, want, headLen + len);
       if (new ByteReader(this.take(4), 'stream').u32() !== want)
         throw new MigrationError(`section '${id}' instance ${instance}: checksum mismatch (CRC32)`);
       this.count++;
-      out.push({ id, instance, version, payload });
+      yield { id, instance, version, payload };
     }
-    return out;
   }
 
   /** The input ended: refuse a stream without its end marker, or with bytes after it. */
@@ -252,11 +290,15 @@ export class MigrationStreamReader {
     if (this.trailing !== 0) throw new MigrationError(`${this.trailing} bytes after the end marker`);
   }
 
-  /** The next n buffered bytes, not consumed (a copy only when they span chunks). */
-  private peek(n: number): Uint8Array {
+  /** The reused buffer for `scratch` payloads. */
+  private scratchBuf = new Uint8Array(0);
+
+  /** The next n buffered bytes, not consumed (a copy only when they span chunks: into scratch if asked). */
+  private peek(n: number, reuse = false): Uint8Array {
     const head = this.chunks[this.first]!;
     if (head.length - this.skip >= n) return head.subarray(this.skip, this.skip + n);
-    const out = new Uint8Array(n);
+    if (reuse && this.scratchBuf.length < n) this.scratchBuf = new Uint8Array(n);
+    const out = reuse ? this.scratchBuf.subarray(0, n) : new Uint8Array(n);
     let o = 0;
     let skip = this.skip;
     for (let k = this.first; k < this.chunks.length; k++) {
@@ -269,9 +311,9 @@ export class MigrationStreamReader {
     return out;
   }
 
-  /** Consume n buffered bytes, adding them to the whole-stream CRC. */
-  private take(n: number): Uint8Array {
-    const out = this.peek(n);
+  /** Consume n buffered bytes, adding them to the whole-stream CRC unless the caller combines it. */
+  private take(n: number, sum = true, reuse = false): Uint8Array {
+    const out = this.peek(n, reuse);
     let left = n;
     while (left > 0) {
       const avail = this.chunks[this.first]!.length - this.skip;
@@ -291,7 +333,7 @@ export class MigrationStreamReader {
     }
     this.buffered -= n;
     this.offset += n;
-    this.crc = crc32(out, this.crc);
+    if (sum) this.crc = crc32(out, this.crc);
     return out;
   }
 }

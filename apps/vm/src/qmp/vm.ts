@@ -3,7 +3,7 @@ import type { PciFunction } from '../pci/pci-function.ts';
 import type { RgbaImage } from '../screenshot.ts';
 
 /** QEMU's RunState names (qapi/run-state.json) this VMM can be in. */
-export type RunState = 'running' | 'paused' | 'postmigrate' | 'shutdown' | 'internal-error';
+export type RunState = 'running' | 'paused' | 'postmigrate' | 'inmigrate' | 'shutdown' | 'internal-error';
 
 /** QEMU's ShutdownCause names that this VMM reports. */
 export type ShutdownCause = 'host-qmp-quit' | 'guest-shutdown' | 'guest-reset';

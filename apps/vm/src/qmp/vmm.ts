@@ -8,6 +8,7 @@ import {
   VmConfigError,
 } from '../config-error.ts';
 import type { Machine } from '../machine.ts';
+import type { IncomingMigrationState } from '../migration/incoming-state.ts';
 import { LiveMigration } from '../migration/live.ts';
 import { MigrationProgress } from '../migration/progress.ts';
 import { saveDeviceState, saveVmState } from '../migration/snapshot.ts';
@@ -19,9 +20,10 @@ import { formatQmpAddress, type QmpAddress } from './address.ts';
 import type { QmpVersionInfo } from './command-table.ts';
 import { defaultQmpCommands } from './commands/index.ts';
 import { migrationCommands } from './commands/migration.ts';
+import { InmigrateRunControl } from './inmigrate-run-control.ts';
 import { RunControl } from './run-control.ts';
 import { QmpServer } from './server.ts';
-import type { QmpPciFunction, QmpVm } from './vm.ts';
+import type { QmpEventSink, QmpPciFunction, QmpRunControl, QmpVm } from './vm.ts';
 
 /** This VMM's version (apps/vm/package.json) as QEMU's VersionInfo; `package` says which program answers. */
 function vmmVersion(): QmpVersionInfo {
@@ -48,44 +50,75 @@ function pciFunctions(m: Machine): QmpPciFunction[] {
 
 export interface QmpHandle {
   readonly server: QmpServer;
+  /**
+   * The VM to control: on a destination the server is up before it exists
+   * (`inmigrate`), and this hands it over once the stream is loaded. Runs it
+   * (RESUME) when `initial` is `running`.
+   */
+  attach(machine: Machine, runner: VmRunner, initial: 'running' | 'paused'): void;
   /** The run ended: send SHUTDOWN as QEMU would, and give the VMM's result (a QMP quit exits 0, as QEMU). */
   vmEnded(result: RunResult): RunResult;
   close(): Promise<void>;
 }
 
 /**
- * Start the QMP server for a VM about to run: the default commands over the
- * machine and its vCPU loop. Refusals to listen are configuration errors.
+ * Start the QMP server: the default commands over the machine and its vCPU
+ * loop. With `incoming` (a destination) it starts before the VM exists, in
+ * `inmigrate`, and `attach` gives it the VM once loaded; `onQuit` is a
+ * `quit` before then. Refusals to listen are configuration errors.
  */
 export async function startQmp(
   address: QmpAddress,
-  machine: Machine,
-  runner: VmRunner,
-  /** `paused` when the VM starts paused (restored from a stream saved while paused). */
-  initial: 'running' | 'paused' = 'running',
+  target:
+    | { machine: Machine; runner: VmRunner; initial?: 'running' | 'paused' }
+    | { incoming: IncomingMigrationState; onQuit: () => void; progress: boolean },
 ): Promise<QmpHandle> {
   let server: QmpServer | undefined;
-  const progress = machine.opts.progress ? new MigrationProgress() : undefined;
+  let machine: Machine | undefined;
+  let runner: VmRunner | undefined;
+  const emit: QmpEventSink = (event, data) => server?.broadcast(event, data);
+  const progress = ('incoming' in target ? target.progress : target.machine.opts.progress)
+    ? new MigrationProgress()
+    : undefined;
   let quitRequested = false;
   // After a migration the mediated devices sit in STOP until the VM runs again (QEMU's vfio_vmstate_change()).
   let devicesStopped = false;
-  const run = new RunControl(
-    {
-      pause: () => runner.pause(),
-      resume: () => {
-        if (devicesStopped) for (const p of machine.passthrough) vfioResumeDevice(p.fn.device);
-        devicesStopped = false;
-        runner.resume();
+  const runControl = (initial: 'running' | 'paused') =>
+    new RunControl(
+      {
+        pause: () => runner!.pause(),
+        resume: () => {
+          if (devicesStopped) for (const p of machine!.passthrough) vfioResumeDevice(p.fn.device);
+          devicesStopped = false;
+          runner!.resume();
+        },
+        quit: () => {
+          quitRequested = true;
+          runner!.requestQuit();
+        },
       },
-      quit: () => {
-        quitRequested = true;
-        runner.requestQuit();
-      },
+      emit,
+      initial,
+    );
+  let run: QmpRunControl & { migrated?(): void };
+  const incoming = 'incoming' in target ? target.incoming : undefined;
+  if ('incoming' in target) {
+    run = new InmigrateRunControl(target.incoming, emit, () => {
+      quitRequested = true;
+      target.onQuit();
+    });
+  } else {
+    machine = target.machine;
+    runner = target.runner;
+    run = runControl(target.initial ?? 'running');
+  }
+  const vm: QmpVm = {
+    get run() {
+      return run;
     },
-    (event, data) => server?.broadcast(event, data),
-    initial,
-  );
-  const vm: QmpVm = { run, display: () => machine.display(), pciFunctions: () => pciFunctions(machine) };
+    display: () => machine?.display(),
+    pciFunctions: () => (machine ? pciFunctions(machine) : []),
+  };
   const commands = defaultQmpCommands().register(
     ...migrationCommands({
       get state() {
@@ -93,26 +126,29 @@ export async function startQmp(
       },
       stop: () => run.stop(),
       cont: () => run.cont(),
-      migrated: () => run.migrated(),
+      migrated: () => run.migrated?.(),
+      ...(incoming ? { incoming } : {}),
       save(sink, runState) {
-        devicesStopped = machine.passthrough.length > 0;
+        const m = machine!;
+        devicesStopped = m.passthrough.length > 0;
         const w = new MigrationStreamWriter(sink);
-        saveVmState(machine, w, { runState });
+        saveVmState(m, w, { runState });
         w.end();
       },
       live(address, params, hooks) {
+        const m = machine!;
         return new LiveMigration(
           {
-            machine,
+            machine: m,
             get state() {
               return run.state;
             },
             stop: () => run.stop(),
             cont: () => run.cont(),
-            migrated: () => run.migrated(),
+            migrated: () => run.migrated?.(),
             saveDevices(w, runState) {
-              devicesStopped = machine.passthrough.length > 0;
-              saveDeviceState(machine, w, { runState });
+              devicesStopped = m.passthrough.length > 0;
+              saveDeviceState(m, w, { runState });
             },
             statusChanged: (status) => hooks.statusChanged(status),
             passDone: (pass) => hooks.passDone(pass),
@@ -133,25 +169,35 @@ export async function startQmp(
   const listening = server;
   return {
     server: listening,
+    attach(m, r, initial) {
+      machine = m;
+      runner = r;
+      run = runControl(initial);
+      // Out of inmigrate: vm_start() sends RESUME; a VM kept paused goes to `paused` silently.
+      if (initial === 'running') emit('RESUME');
+    },
     vmEnded(result) {
+      const rc = run;
+      // Still inmigrate: no VM ever ran.
+      if (!(rc instanceof RunControl)) return result;
       // The runner knows one way to stop on request, the console's; a QMP quit takes it and is reported as QEMU does.
       if (quitRequested) return { ...result, status: EXIT_SHUTDOWN, reason: 'quit through QMP' };
       switch (result.status) {
         case EXIT_SHUTDOWN:
         case EXIT_GUEST_FAILURE:
           // SBI SRST shutdown (with or without a failure reason) is KVM_SYSTEM_EVENT_SHUTDOWN: QEMU's guest-shutdown.
-          run.shutdown(true, 'guest-shutdown');
+          rc.shutdown(true, 'guest-shutdown');
           break;
         case EXIT_GUEST_RESET:
           // The VMM does not reboot: QEMU with -no-reboot turns the reset into this SHUTDOWN.
-          run.shutdown(true, 'guest-reset');
+          rc.shutdown(true, 'guest-reset');
           break;
         case EXIT_USER_QUIT:
           // QEMU's console mux handles Ctrl-A x with qmp_quit().
-          run.shutdown(false, 'host-qmp-quit');
+          rc.shutdown(false, 'host-qmp-quit');
           break;
         case EXIT_VM_ERROR:
-          run.failed();
+          rc.failed();
           break;
       }
       return result;

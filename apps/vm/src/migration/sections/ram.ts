@@ -32,11 +32,16 @@ export const ramSection: SectionHandler = {
     const n = r.u32();
     if (r.left !== n * (4 + PAGE_SIZE)) fail('EINVAL', 'RAM page records do not match their count');
     const pages = m.opts.mem / PAGE_SIZE;
-    for (let k = 0; k < n; k++) {
-      const i = r.u32();
+    const p = s.payload;
+    const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    // Every index is checked before any page is written: a bad section changes nothing.
+    for (let k = 0, at = r.pos; k < n; k++, at += 4 + PAGE_SIZE) {
+      const i = dv.getUint32(at, true);
       if (i >= pages) fail('EINVAL', `RAM page ${i} is beyond RAM`);
-      m.mm.copyToUser(m.ramHva + i * PAGE_SIZE, r.bytes(PAGE_SIZE));
     }
-    r.end();
+    for (let k = 0, at = r.pos; k < n; k++, at += 4 + PAGE_SIZE) {
+      const i = dv.getUint32(at, true);
+      m.mm.copyToUser(m.ramHva + i * PAGE_SIZE, p.subarray(at + 4, at + 4 + PAGE_SIZE));
+    }
   },
 };

@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseMigrationAddress } from '../../migration/address.ts';
+import type { IncomingMigrationState } from '../../migration/incoming-state.ts';
 import {
   DEFAULT_MIGRATION_PARAMETERS,
   type LiveMigration,
@@ -25,6 +26,8 @@ export interface QmpMigrationHost {
   live(address: QmpAddress, params: MigrationParameters, hooks: LiveMigrationEvents): LiveMigration;
   /** Send a QMP event. */
   event(name: string, data: Record<string, unknown>): void;
+  /** On a destination: the incoming stream (query-migrate reports it until a migration of its own). */
+  readonly incoming?: IncomingMigrationState;
 }
 
 /** The events a live migration raises, sent only with the `events` capability on (QEMU's migrate_events()). */
@@ -64,6 +67,15 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
   let live: LiveMigration | undefined;
   const params: MigrationParameters = { ...DEFAULT_MIGRATION_PARAMETERS };
   const caps: Record<(typeof CAPABILITIES)[number], boolean> = { events: false };
+  // A destination sends MIGRATION for its side too (QEMU's migrate_set_state() on mis->state).
+  if (host.incoming)
+    host.incoming.onChange = (status) => {
+      if (caps.events) host.event('MIGRATION', { status });
+    };
+  /** QEMU's migrate_prepare(): a VM still waiting for its own stream cannot be sent anywhere. */
+  const checkNotIncoming = () => {
+    if (host.state === 'inmigrate') throw genericError('Guest is waiting for an incoming migration');
+  };
   const startLive = (uri: string) => {
     let address: QmpAddress;
     try {
@@ -102,6 +114,7 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
       const colon = uri.indexOf(':');
       const scheme = colon < 0 ? uri : uri.slice(0, colon);
       if (live?.active) throw genericError("There's a migration process in progress");
+      checkNotIncoming();
       if (scheme === 'tcp' || scheme === 'unix') return startLive(uri);
       if (scheme !== 'file')
         throw genericError(
@@ -153,7 +166,7 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
   const queryMigrate: QmpCommand = {
     name: 'query-migrate',
     args: {},
-    handler: () => live?.info() ?? info ?? {},
+    handler: () => live?.info() ?? info ?? host.incoming?.info() ?? {},
   };
   const migrateCancel: QmpCommand = {
     name: 'migrate_cancel',
