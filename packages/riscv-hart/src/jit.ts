@@ -1,4 +1,5 @@
-import { div32 } from './muldiv.ts';
+import { loadInt, storeInt } from './memory-access.ts';
+import { div32, mulDiv } from './muldiv.ts';
 import { TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
@@ -65,8 +66,11 @@ export type BlockFn = (
 
 export interface JitLib {
   div32: typeof div32;
+  mulDiv: typeof mulDiv;
+  loadInt: typeof loadInt;
+  storeInt: typeof storeInt;
 }
-export const JIT_LIB: JitLib = { div32 };
+export const JIT_LIB: JitLib = { div32, mulDiv, loadInt, storeInt };
 
 export interface JitBlock {
   readonly fn: BlockFn;
@@ -80,6 +84,15 @@ export interface JitBlock {
   readonly u16: Uint16Array;
   readonly hoff: number;
 }
+
+/**
+ * Block heads are counted in a table indexed by a hash of the pc (a typed-array
+ * increment per head, no map); a slot that reaches the threshold stays marked
+ * HEAD_HOT, and only then is the block map consulted. Two heads sharing a slot
+ * share a count: at worst a head is compiled a little early.
+ */
+export const HEAD_SLOTS = 1 << 16;
+export const HEAD_HOT = 0xffff;
 
 /** The most instructions in one block. */
 export const MAX_BLOCK = 256;
@@ -280,7 +293,8 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           return alu(`${A}let l,hh;const s=bl&63;${dynShift('right', true)}${put(rd, 'l', 'hh')}`);
         return undefined;
       }
-      if (f7 === 1) return alu(`${A}h.mulDiv(${f3},al,ah,bl,bh);const t=h.tmp;${put(rd, 't[0]', 't[1]')}`);
+      if (f7 === 1)
+        return alu(`${A}const t=h.tmp;lib.mulDiv(${f3},al,ah,bl,bh,t);${put(rd, 't[0]', 't[1]')}`);
       return undefined;
     }
     case 0x1b: {
@@ -377,7 +391,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     }
     case 0x03: {
       if (f3 === 7) return undefined;
-      const slow = `${FLUSH}h.jitIndex=${k};h.loadInt(vlo,vhi,${f3},${rd},${insn},${raw},${len});${reload(rd)}`;
+      const slow = `${FLUSH}h.jitIndex=${k};lib.loadInt(h,vlo,vhi,${f3},${rd},${insn},${raw},${len});${reload(rd)}`;
       let fast: string;
       switch (f3) {
         case 3:
@@ -434,7 +448,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           `${ea(r1, imm)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
           `if(wTagLo[e]===(vlo&-4096)&&wTagHi[e]===vhi){const m=wMem[e];const p=wBase[e]+(vlo&4095);${fast}` +
           `if(ok===1&&resv.active!==0)resv.store(wHpa[e]+(vlo&4095),${1 << f3});}` +
-          `if(ok===0){${FLUSH}h.jitIndex=${k};h.storeInt(vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
+          `if(ok===0){${FLUSH}h.jitIndex=${k};lib.storeInt(h,vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
         ends: false,
       };
     }

@@ -115,3 +115,23 @@ export function div32(a: number, b: number, signed: boolean, rem: boolean): numb
   const ub = b >>> 0;
   return rem ? (ua % ub) | 0 : Math.floor(ua / ub) | 0;
 }
+
+/** The M extension's 64-bit OP forms by funct3 (MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU) into `t`. */
+export function mulDiv(f3: number, alo: number, ahi: number, blo: number, bhi: number, t: Int32Array): void {
+  switch (f3) {
+    case 0:
+      mul64(alo, ahi, blo, bhi, t);
+      break;
+    case 1:
+      mulh64(alo, ahi, blo, bhi, t);
+      break;
+    case 2:
+      mulhsu64(alo, ahi, blo, bhi, t);
+      break;
+    case 3:
+      mulhu64(alo, ahi, blo, bhi, t);
+      break;
+    default:
+      div64(alo, ahi, blo, bhi, (f3 & 1) === 0, f3 >= 6, t);
+  }
+}
