@@ -1,3 +1,4 @@
+import * as C from './csr.ts';
 import { illegal, takeTrap } from './exceptions.ts';
 import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
@@ -518,11 +519,25 @@ export function exec(h: Hart, n: number): number {
           pc = npc;
           i++;
           continue loop;
-        case 0x73:
+        case 0x73: {
           h.inflight = i; // instructions retired so far in this chunk, for instret reads
+          const set0 = h.set;
+          const sie0 = (h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE;
           pc = system(h, insn, raw, pc, len);
           i++;
+          // Most SYSTEM instructions end the chunk: run() then checks
+          // interrupts and the next chunk reloads what may have changed (the
+          // translation set, the fetch page, the mode). A CSR access that
+          // changed none of that (a read, a scratch/epc/cause/tval/tvec or
+          // fcsr write, an sstatus write that kept the translation context
+          // and did not newly set SIE) goes straight on, as Linux's
+          // local_irq_save/restore and uaccess toggles do thousands of times.
+          if ((insn & 0x3000) !== 0 && h.set === set0 && csrKeepsChunk(h, insn, sie0)) {
+            head = true; // compiled blocks end before a CSR access: what follows is a head
+            continue loop;
+          }
           break loop;
+        }
         case 0x07:
         case 0x27:
           fpMem(h, insn, raw, len);
@@ -565,4 +580,31 @@ export function exec(h: Hart, n: number): number {
   h.pcNum = pc;
   h.instret += i;
   return i;
+}
+
+/**
+ * After a CSR instruction (funct3 != 0): true when it cannot have made an
+ * interrupt deliverable nor changed state the running chunk holds, so the
+ * chunk may go on. sie0 is the SIE bit before it, of vsstatus (V=1) or
+ * mstatus (V=0).
+ */
+function csrKeepsChunk(h: Hart, insn: number, sie0: number): boolean {
+  const f3 = (insn >> 12) & 7;
+  const rs1 = (insn >> 15) & 31;
+  if ((f3 & 3) !== 1 && rs1 === 0) return true; // CSRRS/CSRRC with x0: a read
+  switch (insn >>> 20) {
+    case C.CSR_FFLAGS:
+    case C.CSR_FRM:
+    case C.CSR_FCSR:
+    case C.CSR_STVEC:
+    case C.CSR_SSCRATCH:
+    case C.CSR_SEPC:
+    case C.CSR_SCAUSE:
+    case C.CSR_STVAL:
+      return true;
+    case C.CSR_SSTATUS:
+      return ((h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE & ~sie0) === 0;
+    default:
+      return false;
+  }
 }
