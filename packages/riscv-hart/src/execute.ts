@@ -4,7 +4,7 @@ import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
 import { system } from './exec-system.ts';
 import type { Hart } from './hart.ts';
-import { HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock } from './jit.ts';
+import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock } from './jit.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
 import { RVC_TABLE } from './rvc.ts';
@@ -48,10 +48,10 @@ export function exec(h: Hart, n: number): number {
   const heat = h.heat;
   /** A head is compiled on its threshold-th visit. */
   const threshold = h.jitThreshold - 1;
-  /** The compiled block running, for a trap inside it. */
-  let blk: JitBlock | undefined;
   /** pc is a block head: the chunk's start, or where a branch, jump or block went. */
   let head = true;
+  /** A compiled block reported an exception (BLOCK_TRAP): take it after the loop. */
+  let trapped = false;
   try {
     loop: while (i < n) {
       let raw: number;
@@ -69,7 +69,6 @@ export function exec(h: Hart, n: number): number {
           }
         } else heat[hx] = hv + 1;
         if (b != null && i + b.n <= n) {
-          blk = b;
           pc = b.fn(
             x,
             rTagLo,
@@ -86,7 +85,13 @@ export function exec(h: Hart, n: number): number {
             JIT_LIB,
             n - i,
           );
-          blk = undefined;
+          if (pc === BLOCK_TRAP) {
+            // An exception inside the block: its earlier instructions retired.
+            pc = b.pcs[h.jitIndex]!;
+            i += (b.loop ? b.n * h.jitLoops : 0) + h.jitIndex;
+            trapped = true;
+            break;
+          }
           i += b.loop ? b.n * h.jitLoops : b.n;
           head = true;
           continue;
@@ -566,11 +571,6 @@ export function exec(h: Hart, n: number): number {
   } catch (e) {
     h.inflight = 0;
     if (e !== TRAP) throw e;
-    if (blk !== undefined) {
-      // A trap inside a compiled block: its earlier instructions retired.
-      pc = blk.pcs[h.jitIndex]!;
-      i += (blk.loop ? blk.n * h.jitLoops : 0) + h.jitIndex;
-    }
     h.pcNum = pc;
     h.instret += i;
     takeTrap(h);
@@ -579,6 +579,7 @@ export function exec(h: Hart, n: number): number {
   h.inflight = 0;
   h.pcNum = pc;
   h.instret += i;
+  if (trapped) takeTrap(h);
   return i;
 }
 

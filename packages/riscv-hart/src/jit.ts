@@ -1,4 +1,4 @@
-import { loadInt, storeInt } from './memory-access.ts';
+import { blockLoad, blockStore } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
 import { TLB_MASK } from './tlb.ts';
 
@@ -15,9 +15,11 @@ import { TLB_MASK } from './tlb.ts';
 // own head runs as a loop inside one call.
 //
 // Faults: a load or store that misses the TLB (or is misaligned) calls the
-// interpreter's slow path, which may throw TRAP. Before that call the block
-// stores the index of the instruction in `h.jitIndex`, so the interpreter
-// knows the faulting pc and how many instructions of the block retired.
+// interpreter's slow path (blockLoad/blockStore), which reports an exception
+// as a status rather than throwing through the block: the block then returns
+// BLOCK_TRAP. Before that call the block stores the index of the instruction
+// in `h.jitIndex`, so the interpreter knows the faulting pc and how many
+// instructions of the block retired.
 //
 // Code is cached by (pc, host location of the instruction bytes) and dropped
 // on FENCE.I (RISC-V requires it before executing modified code, and a remote
@@ -67,10 +69,17 @@ export type BlockFn = (
 export interface JitLib {
   div32: typeof div32;
   mulDiv: typeof mulDiv;
-  loadInt: typeof loadInt;
-  storeInt: typeof storeInt;
+  blockLoad: typeof blockLoad;
+  blockStore: typeof blockStore;
 }
-export const JIT_LIB: JitLib = { div32, mulDiv, loadInt, storeInt };
+export const JIT_LIB: JitLib = { div32, mulDiv, blockLoad, blockStore };
+
+/**
+ * What a block returns instead of a pc when an instruction in it took an
+ * exception (h.jitIndex names it; h.pending holds the trap). Never a pc: pcs
+ * are even.
+ */
+export const BLOCK_TRAP = -1;
 
 export interface JitBlock {
   readonly fn: BlockFn;
@@ -391,7 +400,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     }
     case 0x03: {
       if (f3 === 7) return undefined;
-      const slow = `${FLUSH}h.jitIndex=${k};lib.loadInt(h,vlo,vhi,${f3},${rd},${insn},${raw},${len});${reload(rd)}`;
+      const slow = `${FLUSH}h.jitIndex=${k};if(lib.blockLoad(h,vlo,vhi,${f3},${rd},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};${reload(rd)}`;
       let fast: string;
       switch (f3) {
         case 3:
@@ -448,7 +457,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           `${ea(r1, imm)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
           `if(wTagLo[e]===(vlo&-4096)&&wTagHi[e]===vhi){const m=wMem[e];const p=wBase[e]+(vlo&4095);${fast}` +
           `if(ok===1&&resv.active!==0)resv.store(wHpa[e]+(vlo&4095),${1 << f3});}` +
-          `if(ok===0){${FLUSH}h.jitIndex=${k};lib.storeInt(h,vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
+          `if(ok===0){${FLUSH}h.jitIndex=${k};if(lib.blockStore(h,vlo,vhi,${f3},${r2},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};}`,
         ends: false,
       };
     }

@@ -197,6 +197,26 @@ describe('faults inside a compiled block', () => {
   });
 });
 
+describe('faults inside a compiled block (stores)', () => {
+  it('a store past RAM in a looping block traps at its own pc after whole passes, as the interpreter does', () => {
+    // As above with sd: the block reports the fault as a status (BLOCK_TRAP), not a throw through it.
+    const body = [A.addi(5, 5, 1), A.sd(5, 7, 0), A.addi(8, 8, 1), A.add(7, 7, 9)];
+    const code = program(body, 100_000);
+    const [j, interp] = twoHarts(code, (h) => {
+      h.setX(7, BigInt(RAM + 0x40_0000));
+      h.setX(9, 4096n);
+    });
+    const ej = j!.hart.run(10_000_000);
+    const ei = interp!.hart.run(10_000_000);
+    expect(ej.kind).not.toBe('budget');
+    expect({ ...ej, charged: 0 }).toEqual({ ...ei, charged: 0 });
+    expect(j!.hart.compiledBlocks).toBeGreaterThan(0);
+    expect(j!.hart.pc).toBe(BigInt(RAM + 4 * A.li(30, 100_000n).length + 4));
+    expect(j!.hart.getX(5)).toBe(j!.hart.getX(8) + 1n);
+    expect(state(j!.hart, j!.mem)).toEqual(state(interp!.hart, interp!.mem));
+  });
+});
+
 describe('the compile threshold', () => {
   it('a head is compiled only once reached jitThreshold times; the default is JIT_HOT', () => {
     const body = [A.addi(5, 5, 1), A.addi(6, 6, 2)];
