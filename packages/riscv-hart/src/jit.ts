@@ -1,5 +1,5 @@
 import { blockLoad, blockStore } from './memory-access.ts';
-import { div32, mulDiv } from './muldiv.ts';
+import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
 import { TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
@@ -68,11 +68,15 @@ export type BlockFn = (
 
 export interface JitLib {
   div32: typeof div32;
-  mulDiv: typeof mulDiv;
+  div64: typeof div64;
+  mulhu32: typeof mulhu32;
+  mulh64: typeof mulh64;
+  mulhsu64: typeof mulhsu64;
+  mulhu64: typeof mulhu64;
   blockLoad: typeof blockLoad;
   blockStore: typeof blockStore;
 }
-export const JIT_LIB: JitLib = { div32, mulDiv, blockLoad, blockStore };
+export const JIT_LIB: JitLib = { div32, div64, mulhu32, mulh64, mulhsu64, mulhu64, blockLoad, blockStore };
 
 /**
  * What a block returns instead of a pc when an instruction in it took an
@@ -302,8 +306,22 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           return alu(`${A}let l,hh;const s=bl&63;${dynShift('right', true)}${put(rd, 'l', 'hh')}`);
         return undefined;
       }
-      if (f7 === 1)
-        return alu(`${A}const t=h.tmp;lib.mulDiv(${f3},al,ah,bl,bh,t);${put(rd, 't[0]', 't[1]')}`);
+      if (f7 === 1) {
+        // M on 32-bit limbs (muldiv.ts), each op its own call: no BigInt, no dispatch on funct3.
+        if (f3 === 0)
+          return alu(
+            `${A}${put(rd, 'Math.imul(al,bl)', '(lib.mulhu32(al,bl)+Math.imul(al,bh)+Math.imul(ah,bl))|0')}`,
+          );
+        const call =
+          f3 === 1
+            ? 'lib.mulh64(al,ah,bl,bh,t)'
+            : f3 === 2
+              ? 'lib.mulhsu64(al,ah,bl,bh,t)'
+              : f3 === 3
+                ? 'lib.mulhu64(al,ah,bl,bh,t)'
+                : `lib.div64(al,ah,bl,bh,${(f3 & 1) === 0},${f3 >= 6},t)`;
+        return alu(`${A}const t=h.tmp;${call};${put(rd, 't[0]', 't[1]')}`);
+      }
       return undefined;
     }
     case 0x1b: {
