@@ -170,3 +170,30 @@ export function privileged(h: Hart, insn: number, raw: number, pc: number, len: 
 export function hgatpVmid(h: Hart): number {
   return Number((h.hgatp >> 44n) & 0x3fffn);
 }
+
+/**
+ * After a CSR instruction (funct3 != 0): true when it cannot have made an
+ * interrupt deliverable nor changed state the running chunk holds, so the
+ * chunk may go on. sie0 is the SIE bit before it, of vsstatus (V=1) or
+ * mstatus (V=0).
+ */
+export function csrKeepsChunk(h: Hart, insn: number, sie0: number): boolean {
+  const f3 = (insn >> 12) & 7;
+  const rs1 = (insn >> 15) & 31;
+  if ((f3 & 3) !== 1 && rs1 === 0) return true; // CSRRS/CSRRC with x0: a read
+  switch (insn >>> 20) {
+    case C.CSR_FFLAGS:
+    case C.CSR_FRM:
+    case C.CSR_FCSR:
+    case C.CSR_STVEC:
+    case C.CSR_SSCRATCH:
+    case C.CSR_SEPC:
+    case C.CSR_SCAUSE:
+    case C.CSR_STVAL:
+      return true;
+    case C.CSR_SSTATUS:
+      return ((h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE & ~sie0) === 0;
+    default:
+      return false;
+  }
+}

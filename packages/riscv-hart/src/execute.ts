@@ -2,7 +2,7 @@ import * as C from './csr.ts';
 import { illegal, takeTrap } from './exceptions.ts';
 import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
-import { system } from './exec-system.ts';
+import { csrKeepsChunk, system } from './exec-system.ts';
 import type { Hart } from './hart.ts';
 import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock } from './jit.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
@@ -69,6 +69,7 @@ export function exec(h: Hart, n: number): number {
           }
         } else heat[hx] = hv + 1;
         if (b != null && i + b.n <= n) {
+          h.inflight = i; // for a CSR read of instret inside the block
           pc = b.fn(
             x,
             rTagLo,
@@ -94,6 +95,11 @@ export function exec(h: Hart, n: number): number {
           }
           i += b.loop ? b.n * h.jitLoops : b.n;
           head = true;
+          if (h.jitStop) {
+            // The block ended with a CSR write that may have enabled an interrupt or changed the context.
+            h.jitStop = false;
+            break;
+          }
           continue;
         }
       }
@@ -581,31 +587,4 @@ export function exec(h: Hart, n: number): number {
   h.instret += i;
   if (trapped) takeTrap(h);
   return i;
-}
-
-/**
- * After a CSR instruction (funct3 != 0): true when it cannot have made an
- * interrupt deliverable nor changed state the running chunk holds, so the
- * chunk may go on. sie0 is the SIE bit before it, of vsstatus (V=1) or
- * mstatus (V=0).
- */
-function csrKeepsChunk(h: Hart, insn: number, sie0: number): boolean {
-  const f3 = (insn >> 12) & 7;
-  const rs1 = (insn >> 15) & 31;
-  if ((f3 & 3) !== 1 && rs1 === 0) return true; // CSRRS/CSRRC with x0: a read
-  switch (insn >>> 20) {
-    case C.CSR_FFLAGS:
-    case C.CSR_FRM:
-    case C.CSR_FCSR:
-    case C.CSR_STVEC:
-    case C.CSR_SSCRATCH:
-    case C.CSR_SEPC:
-    case C.CSR_SCAUSE:
-    case C.CSR_STVAL:
-      return true;
-    case C.CSR_SSTATUS:
-      return ((h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE & ~sie0) === 0;
-    default:
-      return false;
-  }
 }

@@ -190,6 +190,8 @@ export class Hart implements FpuState {
   jitIndex = 0;
   /** Set by a looping block: passes completed (before the current one, when it traps). */
   jitLoops = 0;
+  /** Set by a block's CSR write (jit-calls.ts blockCsr) when the chunk must end after the block. */
+  jitStop = false;
 
   constructor(opts: HartOptions) {
     this.jit = opts.jit ?? true;

@@ -1,4 +1,4 @@
-import { blockLoad, blockStore } from './memory-access.ts';
+import { blockAmo, blockCsr, blockFpMem, blockFpOp, blockLoad, blockStore } from './jit-calls.ts';
 import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
 import { TLB_MASK } from './tlb.ts';
 
@@ -8,9 +8,12 @@ import { TLB_MASK } from './tlb.ts';
 // block instead of once per instruction. The generated code shares the
 // interpreter's state shape (the hart's Int32Array register pairs and its
 // TLB arrays) and semantics: it is the interpreter's case bodies with the
-// decoded fields folded in as constants. Only integer ALU, M, loads, stores,
-// branches and jumps are compiled; a block ends before anything else (CSR,
-// system, FP, atomics, fences), which the interpreter then executes. A direct
+// decoded fields folded in as constants. Integer ALU, M, loads, stores,
+// branches and jumps are inline; FENCE is nothing; CSR accesses, LR/SC and
+// AMOs, and F/D are calls to the interpreter's code for them (jit-calls.ts).
+// A block ends before the privileged instructions (ecall, sret, wfi, the TLB
+// fences), HLV/HSV and FENCE.I, which the interpreter then executes, and
+// after a CSR write (it may enable an interrupt). A direct
 // jump within the page is followed, and a block whose branch goes back to its
 // own head runs as a loop inside one call.
 //
@@ -75,8 +78,25 @@ export interface JitLib {
   mulhu64: typeof mulhu64;
   blockLoad: typeof blockLoad;
   blockStore: typeof blockStore;
+  blockAmo: typeof blockAmo;
+  blockFpMem: typeof blockFpMem;
+  blockFpOp: typeof blockFpOp;
+  blockCsr: typeof blockCsr;
 }
-export const JIT_LIB: JitLib = { div32, div64, mulhu32, mulh64, mulhsu64, mulhu64, blockLoad, blockStore };
+export const JIT_LIB: JitLib = {
+  div32,
+  div64,
+  mulhu32,
+  mulh64,
+  mulhsu64,
+  mulhu64,
+  blockLoad,
+  blockStore,
+  blockAmo,
+  blockFpMem,
+  blockFpOp,
+  blockCsr,
+};
 
 /**
  * What a block returns instead of a pc when an instruction in it took an
@@ -122,6 +142,8 @@ function pair(v: number): [number, number] {
 // array, and may trap). FLUSH marks those places until the set of written
 // registers is known.
 const FLUSH = '@F@';
+/** Instructions of the block's earlier passes, for a CSR read of instret inside a loop: `it*n+` or nothing. */
+const PASSES = '@P@';
 
 /** The registers a block reads and writes (by number), filled while it is emitted. */
 interface RegUse {
@@ -226,6 +248,7 @@ export function compileBlock(
   } else if (!ended) body += `${FLUSH}return ${cur};`;
   const load = [...regs.used].map((r) => `let r${r}l=x[${r << 1}],r${r}h=x[${(r << 1) + 1}];`).join('');
   const flush = [...regs.written].map((r) => `x[${r << 1}]=r${r}l;x[${(r << 1) + 1}]=r${r}h;`).join('');
+  body = body.replaceAll(PASSES, loop ? `it*${pcs.length}+` : '');
   const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
   return { fn, n: pcs.length, loop, pcs, u16, hoff };
 }
@@ -479,9 +502,38 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
         ends: false,
       };
     }
+    case 0x0f:
+      // FENCE orders nothing here (harts run one at a time); FENCE.I ends the block.
+      return f3 === 0 ? { text: '', ends: false } : undefined;
+    case 0x2f:
+      return { text: `${call(k, `lib.blockAmo(h,${insn},${raw},${len})`)}${reload(rd)}`, ends: false };
+    case 0x07:
+    case 0x27:
+      return { text: call(k, `lib.blockFpMem(h,${insn},${raw},${len})`), ends: false };
+    case 0x43:
+    case 0x47:
+    case 0x4b:
+    case 0x4f:
+    case 0x53:
+      // FMV.X.*, FCVT to integer, compares and FCLASS write rd in the x array.
+      return { text: `${call(k, `lib.blockFpOp(h,${insn},${raw})`)}${reload(rd)}`, ends: false };
+    case 0x73: {
+      // CSR accesses; the privileged instructions and HLV/HSV end the block.
+      if (f3 === 0 || f3 === 4) return undefined;
+      const text = `${call(k, `lib.blockCsr(h,${insn},${raw},${pc},${len},${PASSES}${k})`)}${reload(rd)}`;
+      // A read goes on; a write may change what the run loop must see
+      // (interrupt enables, the translation context), so the block ends after it.
+      if ((f3 & 3) !== 1 && ((insn >> 15) & 31) === 0) return { text, ends: false };
+      return { text: `${text}${FLUSH}return ${npc};`, ends: true };
+    }
     default:
       return undefined;
   }
+}
+
+/** A call into jit-calls.ts for instruction k: registers written back first; a trap leaves the block. */
+function call(k: number, expr: string): string {
+  return `${FLUSH}h.jitIndex=${k};if(${expr}!==0)return ${BLOCK_TRAP};`;
 }
 
 /** SLLI by a constant: l, hh from al, ah. */

@@ -1,7 +1,6 @@
 import { illegal } from './exceptions.ts';
 import type { Hart } from './hart.ts';
 import { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
-import { TRAP } from './trap.ts';
 
 // Memory access slow paths: the fetch of a new page, TLB lookups that
 // translate on a miss (and may raise a page fault), and loads/stores that
@@ -180,48 +179,4 @@ export function htinstLoad(insn: number, len: number): number {
 /** htinst for a store: rs2, funct3 and opcode kept; imm and rs1 zeroed. */
 export function htinstStore(insn: number, len: number): number {
   return insn & 0x01f0707f & (len === 2 ? ~2 : ~0);
-}
-
-/**
- * A compiled block's load slow path: loadInt, with an exception turned into
- * a status (1; the trap is recorded in h.pending) instead of a throw through
- * the block, which returns BLOCK_TRAP at once. 0: the load was done.
- */
-export function blockLoad(
-  h: Hart,
-  lo: number,
-  hi: number,
-  f3: number,
-  rd: number,
-  insn: number,
-  raw: number,
-  len: number,
-): number {
-  try {
-    loadInt(h, lo, hi, f3, rd, insn, raw, len);
-    return 0;
-  } catch (e) {
-    if (e !== TRAP) throw e;
-    return 1;
-  }
-}
-
-/** A compiled block's store slow path: storeInt with an exception as status 1 (see blockLoad). */
-export function blockStore(
-  h: Hart,
-  lo: number,
-  hi: number,
-  f3: number,
-  r2: number,
-  insn: number,
-  raw: number,
-  len: number,
-): number {
-  try {
-    storeInt(h, lo, hi, f3, r2, insn, raw, len);
-    return 0;
-  } catch (e) {
-    if (e !== TRAP) throw e;
-    return 1;
-  }
 }
