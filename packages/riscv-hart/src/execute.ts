@@ -4,7 +4,7 @@ import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
 import { csrKeepsChunk, system } from './exec-system.ts';
 import type { Hart } from './hart.ts';
-import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock } from './jit.ts';
+import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
 import { RVC_TABLE } from './rvc.ts';
@@ -63,10 +63,14 @@ export function exec(h: Hart, n: number): number {
         let b: JitBlock | null | undefined;
         if (hv >= threshold) {
           b = blocks.get(pc);
-          if (b === undefined || (b !== null && (b.u16 !== fU16 || b.hoff !== fBase + off))) {
+          if (
+            b === undefined ||
+            (b !== null &&
+              (b.u16 !== fU16 || b.hoff !== fBase + off || (b.epoch !== h.codeEpoch && !sameCode(b))))
+          ) {
             b = h.compileAt(pc, fU16, fBase + off, off);
             heat[hx] = HEAD_HOT;
-          }
+          } else if (b !== null) b.epoch = h.codeEpoch;
         } else heat[hx] = hv + 1;
         if (b != null && i + b.n <= n) {
           h.inflight = i; // for a CSR read of instret inside the block

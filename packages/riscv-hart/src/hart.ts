@@ -48,9 +48,9 @@ const JIT_MAX_BLOCKS = 1 << 15;
  * What one block compile costs against run()'s budget, in instructions. A
  * compile (new Function) takes about as long as a thousand interpreted
  * instructions; charging it keeps a quantum's wall time bounded when a guest
- * makes the compiler work without end (fence.i in a loop under
- * --jit-threshold 1), so the VMM gets back to its console in time. It is
- * charged, not retired: instret and the guest's clock do not move.
+ * makes the compiler work without end (code rewritten and FENCE.I'd in a
+ * loop under --jit-threshold 1), so the VMM gets back to its console in time.
+ * It is charged, not retired: instret and the guest's clock do not move.
  */
 export const JIT_COMPILE_CHARGE = 1024;
 
@@ -190,6 +190,8 @@ export class Hart implements FpuState {
   jitIndex = 0;
   /** Set by a looping block: passes completed (before the current one, when it traps). */
   jitLoops = 0;
+  /** Bumped by flushCodeCache(): blocks of an older epoch are checked against their bytes before they run. */
+  codeEpoch = 0;
   /** Set by a block's CSR write (jit-calls.ts blockCsr) when the chunk must end after the block. */
   jitStop = false;
 
@@ -319,14 +321,17 @@ export class Hart implements FpuState {
   }
 
   /**
-   * Drop every compiled block: FENCE.I (this hart's, or a remote one through
-   * SBI RFENCE), or the host changed guest code behind the hart's back. A TLB
-   * flush does not need it: blocks are found by pc and checked against where
-   * the fetch translation now puts their bytes.
+   * Code may have changed: FENCE.I (this hart's, or a remote one through SBI
+   * RFENCE), or the host changed guest code behind the hart's back. Starts a
+   * new code epoch: each compiled block is checked against its instruction
+   * bytes when next reached and recompiled only if they changed (jit.ts
+   * sameCode); heads that could not be compiled are forgotten, as their code
+   * may now compile. A TLB flush does not need it: blocks are found by pc and
+   * checked against where the fetch translation now puts their bytes.
    */
   flushCodeCache(): void {
-    this.blocks.clear();
-    this.heat.fill(0);
+    this.codeEpoch++;
+    for (const [pc, b] of this.blocks) if (b === null) this.blocks.delete(pc);
   }
 
   // ---- interrupts ----
@@ -386,10 +391,11 @@ export class Hart implements FpuState {
 
   /** Compile the block at a hot head (or recompile one whose bytes now come from elsewhere). */
   compileAt(pc: number, u16: Uint16Array, hoff: number, pageOff: number): JitBlock | null {
-    this.compileCharge += JIT_COMPILE_CHARGE;
     // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
     if (this.blocks.size >= JIT_MAX_BLOCKS) this.blocks.clear();
-    const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE) ?? null;
+    const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch) ?? null;
+    // Charged when a function was made (a head whose first instruction does not compile costs one decode).
+    if (b !== null) this.compileCharge += JIT_COMPILE_CHARGE;
     this.blocks.set(pc, b);
     return b;
   }

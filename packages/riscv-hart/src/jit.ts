@@ -24,10 +24,12 @@ import { TLB_MASK } from './tlb.ts';
 // in `h.jitIndex`, so the interpreter knows the faulting pc and how many
 // instructions of the block retired.
 //
-// Code is cached by (pc, host location of the instruction bytes) and dropped
-// on FENCE.I (RISC-V requires it before executing modified code, and a remote
-// FENCE.I through SBI for other harts; the interpreter's fetch is coherent
-// anyway), on restore, and on Hart.flushCodeCache().
+// Code is cached by (pc, host location of the instruction bytes). FENCE.I
+// (RISC-V requires it before executing modified code, and a remote FENCE.I
+// through SBI for other harts; the interpreter's fetch is coherent anyway),
+// restore and Hart.flushCodeCache() start a new code epoch: a block is
+// checked against its bytes once per epoch (sameCode) and recompiled only if
+// they changed.
 
 /** Arguments of a compiled block, in order. */
 const PARAMS = [
@@ -116,6 +118,27 @@ export interface JitBlock {
   /** Where the bytes were: the fetch view and the byte offset of the first instruction in it. */
   readonly u16: Uint16Array;
   readonly hoff: number;
+  /** The halfwords the block was compiled from: their indices in u16 and their values. */
+  readonly at: Int32Array;
+  readonly was: Uint16Array;
+  /** The hart's code epoch the block was last checked against (see sameCode). */
+  epoch: number;
+}
+
+/**
+ * Whether the block's instruction bytes are still what it was compiled from.
+ * FENCE.I (and a host flush) only start a new epoch: a block is checked once
+ * per epoch when next reached, and kept if its bytes are unchanged (running
+ * it is then exactly running what a fresh fetch would see), so the many
+ * FENCE.Is of a Linux boot (text patching, module loading) drop only code
+ * that did change.
+ */
+export function sameCode(b: JitBlock): boolean {
+  const u16 = b.u16;
+  const at = b.at;
+  const was = b.was;
+  for (let k = 0; k < at.length; k++) if (u16[at[k]!] !== was[k]) return false;
+  return true;
 }
 
 /**
@@ -196,9 +219,11 @@ export function compileBlock(
   pc: number,
   pageOff: number,
   rvc: Int32Array,
+  epoch: number,
 ): JitBlock | undefined {
   regs = { used: new Set(), written: new Set() };
   const pcs: number[] = [];
+  const halves: number[] = [];
   const pageBase = pc - pageOff;
   let body = '';
   let off = pageOff;
@@ -219,6 +244,8 @@ export function compileBlock(
     const code = emit(insn, raw, len, cur, pcs.length);
     if (code === undefined) break;
     pcs.push(cur);
+    halves.push(at >>> 1);
+    if (len === 4) halves.push((at >>> 1) + 1);
     const jt = code.jump?.target;
     if (jt !== undefined && jt - pageBase >= 0 && jt - pageBase < 4094 && !pcs.includes(jt)) {
       // A direct jump within the page: write the link and go on compiling at its target.
@@ -250,7 +277,9 @@ export function compileBlock(
   const flush = [...regs.written].map((r) => `x[${r << 1}]=r${r}l;x[${(r << 1) + 1}]=r${r}h;`).join('');
   body = body.replaceAll(PASSES, loop ? `it*${pcs.length}+` : '');
   const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
-  return { fn, n: pcs.length, loop, pcs, u16, hoff };
+  const idx = Int32Array.from(halves);
+  const was = Uint16Array.from(idx, (k) => u16[k]!);
+  return { fn, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
 }
 
 interface Emitted {
