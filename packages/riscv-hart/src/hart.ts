@@ -14,6 +14,7 @@ import { RVC_TABLE } from './rvc.ts';
 import { restoreHart, saveHart } from './snapshot.ts';
 import { Tlb, type TlbSet } from './tlb.ts';
 import { PendingTrap } from './trap.ts';
+import { warmUpOnce } from './warmup.ts';
 
 /** What a hart is built from: host memory, the LR/SC reservation set, the time source, A/D updates and the JIT. */
 export interface HartOptions {
@@ -216,6 +217,7 @@ export class Hart implements FpuState {
     };
     this.mmu = new Mmu(this.mem, this.ctx, this.pending);
     this.updateContext();
+    warmUpOnce((o) => new Hart(o));
   }
 
   // ---- host-facing register access (ONE_REG, migration) ----
