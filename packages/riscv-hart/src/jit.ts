@@ -1,4 +1,5 @@
-import { div32 } from './muldiv.ts';
+import { blockAmo, blockCsr, blockFpMem, blockFpOp, blockLoad, blockStore } from './jit-calls.ts';
+import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
 import { TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
@@ -7,21 +8,28 @@ import { TLB_MASK } from './tlb.ts';
 // block instead of once per instruction. The generated code shares the
 // interpreter's state shape (the hart's Int32Array register pairs and its
 // TLB arrays) and semantics: it is the interpreter's case bodies with the
-// decoded fields folded in as constants. Only integer ALU, M, loads, stores,
-// branches and jumps are compiled; a block ends before anything else (CSR,
-// system, FP, atomics, fences), which the interpreter then executes. A direct
+// decoded fields folded in as constants. Integer ALU, M, loads, stores,
+// branches and jumps are inline; FENCE is nothing; CSR accesses, LR/SC and
+// AMOs, and F/D are calls to the interpreter's code for them (jit-calls.ts).
+// A block ends before the privileged instructions (ecall, sret, wfi, the TLB
+// fences), HLV/HSV and FENCE.I, which the interpreter then executes, and
+// after a CSR write (it may enable an interrupt). A direct
 // jump within the page is followed, and a block whose branch goes back to its
 // own head runs as a loop inside one call.
 //
 // Faults: a load or store that misses the TLB (or is misaligned) calls the
-// interpreter's slow path, which may throw TRAP. Before that call the block
-// stores the index of the instruction in `h.jitIndex`, so the interpreter
-// knows the faulting pc and how many instructions of the block retired.
+// interpreter's slow path (blockLoad/blockStore), which reports an exception
+// as a status rather than throwing through the block: the block then returns
+// BLOCK_TRAP. Before that call the block stores the index of the instruction
+// in `h.jitIndex`, so the interpreter knows the faulting pc and how many
+// instructions of the block retired.
 //
-// Code is cached by (pc, host location of the instruction bytes) and dropped
-// on FENCE.I (RISC-V requires it before executing modified code, and a remote
-// FENCE.I through SBI for other harts; the interpreter's fetch is coherent
-// anyway), on restore, and on Hart.flushCodeCache().
+// Code is cached by (pc, host location of the instruction bytes). FENCE.I
+// (RISC-V requires it before executing modified code, and a remote FENCE.I
+// through SBI for other harts; the interpreter's fetch is coherent anyway),
+// restore and Hart.flushCodeCache() start a new code epoch: a block is
+// checked against its bytes once per epoch (sameCode) and recompiled only if
+// they changed.
 
 /** Arguments of a compiled block, in order. */
 const PARAMS = [
@@ -65,8 +73,39 @@ export type BlockFn = (
 
 export interface JitLib {
   div32: typeof div32;
+  div64: typeof div64;
+  mulhu32: typeof mulhu32;
+  mulh64: typeof mulh64;
+  mulhsu64: typeof mulhsu64;
+  mulhu64: typeof mulhu64;
+  blockLoad: typeof blockLoad;
+  blockStore: typeof blockStore;
+  blockAmo: typeof blockAmo;
+  blockFpMem: typeof blockFpMem;
+  blockFpOp: typeof blockFpOp;
+  blockCsr: typeof blockCsr;
 }
-export const JIT_LIB: JitLib = { div32 };
+export const JIT_LIB: JitLib = {
+  div32,
+  div64,
+  mulhu32,
+  mulh64,
+  mulhsu64,
+  mulhu64,
+  blockLoad,
+  blockStore,
+  blockAmo,
+  blockFpMem,
+  blockFpOp,
+  blockCsr,
+};
+
+/**
+ * What a block returns instead of a pc when an instruction in it took an
+ * exception (h.jitIndex names it; h.pending holds the trap). Never a pc: pcs
+ * are even.
+ */
+export const BLOCK_TRAP = -1;
 
 export interface JitBlock {
   readonly fn: BlockFn;
@@ -79,7 +118,37 @@ export interface JitBlock {
   /** Where the bytes were: the fetch view and the byte offset of the first instruction in it. */
   readonly u16: Uint16Array;
   readonly hoff: number;
+  /** The halfwords the block was compiled from: their indices in u16 and their values. */
+  readonly at: Int32Array;
+  readonly was: Uint16Array;
+  /** The hart's code epoch the block was last checked against (see sameCode). */
+  epoch: number;
 }
+
+/**
+ * Whether the block's instruction bytes are still what it was compiled from.
+ * FENCE.I (and a host flush) only start a new epoch: a block is checked once
+ * per epoch when next reached, and kept if its bytes are unchanged (running
+ * it is then exactly running what a fresh fetch would see), so the many
+ * FENCE.Is of a Linux boot (text patching, module loading) drop only code
+ * that did change.
+ */
+export function sameCode(b: JitBlock): boolean {
+  const u16 = b.u16;
+  const at = b.at;
+  const was = b.was;
+  for (let k = 0; k < at.length; k++) if (u16[at[k]!] !== was[k]) return false;
+  return true;
+}
+
+/**
+ * Block heads are counted in a table indexed by a hash of the pc (a typed-array
+ * increment per head, no map); a slot that reaches the threshold stays marked
+ * HEAD_HOT, and only then is the block map consulted. Two heads sharing a slot
+ * share a count: at worst a head is compiled a little early.
+ */
+export const HEAD_SLOTS = 1 << 16;
+export const HEAD_HOT = 0xffff;
 
 /** The most instructions in one block. */
 export const MAX_BLOCK = 256;
@@ -96,6 +165,8 @@ function pair(v: number): [number, number] {
 // array, and may trap). FLUSH marks those places until the set of written
 // registers is known.
 const FLUSH = '@F@';
+/** Instructions of the block's earlier passes, for a CSR read of instret inside a loop: `it*n+` or nothing. */
+const PASSES = '@P@';
 
 /** The registers a block reads and writes (by number), filled while it is emitted. */
 interface RegUse {
@@ -148,9 +219,11 @@ export function compileBlock(
   pc: number,
   pageOff: number,
   rvc: Int32Array,
+  epoch: number,
 ): JitBlock | undefined {
   regs = { used: new Set(), written: new Set() };
   const pcs: number[] = [];
+  const halves: number[] = [];
   const pageBase = pc - pageOff;
   let body = '';
   let off = pageOff;
@@ -171,6 +244,8 @@ export function compileBlock(
     const code = emit(insn, raw, len, cur, pcs.length);
     if (code === undefined) break;
     pcs.push(cur);
+    halves.push(at >>> 1);
+    if (len === 4) halves.push((at >>> 1) + 1);
     const jt = code.jump?.target;
     if (jt !== undefined && jt - pageBase >= 0 && jt - pageBase < 4094 && !pcs.includes(jt)) {
       // A direct jump within the page: write the link and go on compiling at its target.
@@ -200,8 +275,11 @@ export function compileBlock(
   } else if (!ended) body += `${FLUSH}return ${cur};`;
   const load = [...regs.used].map((r) => `let r${r}l=x[${r << 1}],r${r}h=x[${(r << 1) + 1}];`).join('');
   const flush = [...regs.written].map((r) => `x[${r << 1}]=r${r}l;x[${(r << 1) + 1}]=r${r}h;`).join('');
+  body = body.replaceAll(PASSES, loop ? `it*${pcs.length}+` : '');
   const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
-  return { fn, n: pcs.length, loop, pcs, u16, hoff };
+  const idx = Int32Array.from(halves);
+  const was = Uint16Array.from(idx, (k) => u16[k]!);
+  return { fn, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
 }
 
 interface Emitted {
@@ -280,7 +358,22 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           return alu(`${A}let l,hh;const s=bl&63;${dynShift('right', true)}${put(rd, 'l', 'hh')}`);
         return undefined;
       }
-      if (f7 === 1) return alu(`${A}h.mulDiv(${f3},al,ah,bl,bh);const t=h.tmp;${put(rd, 't[0]', 't[1]')}`);
+      if (f7 === 1) {
+        // M on 32-bit limbs (muldiv.ts), each op its own call: no BigInt, no dispatch on funct3.
+        if (f3 === 0)
+          return alu(
+            `${A}${put(rd, 'Math.imul(al,bl)', '(lib.mulhu32(al,bl)+Math.imul(al,bh)+Math.imul(ah,bl))|0')}`,
+          );
+        const call =
+          f3 === 1
+            ? 'lib.mulh64(al,ah,bl,bh,t)'
+            : f3 === 2
+              ? 'lib.mulhsu64(al,ah,bl,bh,t)'
+              : f3 === 3
+                ? 'lib.mulhu64(al,ah,bl,bh,t)'
+                : `lib.div64(al,ah,bl,bh,${(f3 & 1) === 0},${f3 >= 6},t)`;
+        return alu(`${A}const t=h.tmp;${call};${put(rd, 't[0]', 't[1]')}`);
+      }
       return undefined;
     }
     case 0x1b: {
@@ -377,7 +470,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     }
     case 0x03: {
       if (f3 === 7) return undefined;
-      const slow = `${FLUSH}h.jitIndex=${k};h.loadInt(vlo,vhi,${f3},${rd},${insn},${raw},${len});${reload(rd)}`;
+      const slow = `${FLUSH}h.jitIndex=${k};if(lib.blockLoad(h,vlo,vhi,${f3},${rd},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};${reload(rd)}`;
       let fast: string;
       switch (f3) {
         case 3:
@@ -434,13 +527,42 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           `${ea(r1, imm)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
           `if(wTagLo[e]===(vlo&-4096)&&wTagHi[e]===vhi){const m=wMem[e];const p=wBase[e]+(vlo&4095);${fast}` +
           `if(ok===1&&resv.active!==0)resv.store(wHpa[e]+(vlo&4095),${1 << f3});}` +
-          `if(ok===0){${FLUSH}h.jitIndex=${k};h.storeInt(vlo,vhi,${f3},${r2},${insn},${raw},${len});}`,
+          `if(ok===0){${FLUSH}h.jitIndex=${k};if(lib.blockStore(h,vlo,vhi,${f3},${r2},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};}`,
         ends: false,
       };
+    }
+    case 0x0f:
+      // FENCE orders nothing here (harts run one at a time); FENCE.I ends the block.
+      return f3 === 0 ? { text: '', ends: false } : undefined;
+    case 0x2f:
+      return { text: `${call(k, `lib.blockAmo(h,${insn},${raw},${len})`)}${reload(rd)}`, ends: false };
+    case 0x07:
+    case 0x27:
+      return { text: call(k, `lib.blockFpMem(h,${insn},${raw},${len})`), ends: false };
+    case 0x43:
+    case 0x47:
+    case 0x4b:
+    case 0x4f:
+    case 0x53:
+      // FMV.X.*, FCVT to integer, compares and FCLASS write rd in the x array.
+      return { text: `${call(k, `lib.blockFpOp(h,${insn},${raw})`)}${reload(rd)}`, ends: false };
+    case 0x73: {
+      // CSR accesses; the privileged instructions and HLV/HSV end the block.
+      if (f3 === 0 || f3 === 4) return undefined;
+      const text = `${call(k, `lib.blockCsr(h,${insn},${raw},${pc},${len},${PASSES}${k})`)}${reload(rd)}`;
+      // A read goes on; a write may change what the run loop must see
+      // (interrupt enables, the translation context), so the block ends after it.
+      if ((f3 & 3) !== 1 && ((insn >> 15) & 31) === 0) return { text, ends: false };
+      return { text: `${text}${FLUSH}return ${npc};`, ends: true };
     }
     default:
       return undefined;
   }
+}
+
+/** A call into jit-calls.ts for instruction k: registers written back first; a trap leaves the block. */
+function call(k: number, expr: string): string {
+  return `${FLUSH}h.jitIndex=${k};if(${expr}!==0)return ${BLOCK_TRAP};`;
 }
 
 /** SLLI by a constant: l, hh from al, ah. */

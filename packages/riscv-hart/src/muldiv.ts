@@ -56,12 +56,15 @@ export function mulhu32(a: number, b: number): number {
 }
 
 const BIG_SAFE = 2 ** 52;
+const TWO16 = 65536;
+/** udivmod64's quotient and remainder. */
+const QR = new Int32Array(4);
 
 /**
  * DIV/DIVU/REM/REMU on 64-bit values. Division by zero and signed overflow
  * give the ISA's fixed results (quotient all ones / dividend; overflow:
  * quotient = dividend, remainder 0). Operands below 2^52 in magnitude go
- * through doubles (exact); only wider ones fall back to BigInt.
+ * through doubles (exact); wider ones through udivmod64 on 32-bit halves.
  */
 export function div64(
   alo: number,
@@ -92,16 +95,101 @@ export function div64(
     out[1] = Math.floor(v / TWO32) | 0;
     return;
   }
-  let x = (BigInt(ahi) << 32n) | BigInt(alo >>> 0);
-  let y = (BigInt(bhi) << 32n) | BigInt(blo >>> 0);
-  if (!signed) {
-    x = BigInt.asUintN(64, x);
-    y = BigInt.asUintN(64, y);
+  // Magnitudes, divided unsigned; the quotient is negative when the signs
+  // differ, the remainder takes the dividend's sign. MIN / -1: |MIN| = 2^63
+  // unsigned, and negating the quotient 2^63 wraps back to MIN, remainder 0.
+  const negA = signed && ahi < 0;
+  const negB = signed && bhi < 0;
+  let ul = alo;
+  let uh = ahi;
+  if (negA) {
+    ul = -alo | 0;
+    uh = (~ahi + (alo === 0 ? 1 : 0)) | 0;
   }
-  // Signed overflow (-2^63 / -1) wraps to -2^63 with remainder 0, as BigInt.asIntN gives.
-  const v = BigInt.asIntN(64, rem ? x % y : x / y);
-  out[0] = Number(BigInt.asIntN(32, v));
-  out[1] = Number(v >> 32n);
+  let vl = blo;
+  let vh = bhi;
+  if (negB) {
+    vl = -blo | 0;
+    vh = (~bhi + (blo === 0 ? 1 : 0)) | 0;
+  }
+  const qr = QR;
+  udivmod64(uh >>> 0, ul >>> 0, vh >>> 0, vl >>> 0, qr);
+  const neg = rem ? negA : negA !== negB;
+  const rl = rem ? qr[2]! : qr[0]!;
+  const rh = rem ? qr[3]! : qr[1]!;
+  if (neg) {
+    out[0] = -rl | 0;
+    out[1] = (~rh + (rl === 0 ? 1 : 0)) | 0;
+  } else {
+    out[0] = rl;
+    out[1] = rh;
+  }
+}
+
+/**
+ * Unsigned 64 / 64 on 32-bit halves (each given as an unsigned number), b
+ * not zero: out[0..1] = quotient (lo, hi), out[2..3] = remainder. A divisor
+ * below 2^32 divides by 16-bit digits (each partial dividend is below 2^48,
+ * so the double quotient's floor is exact); a wider one has a quotient below
+ * 2^32, estimated in doubles and corrected against the exact product.
+ */
+function udivmod64(ah: number, al: number, bh: number, bl: number, out: Int32Array): void {
+  if (bh === 0) {
+    let r = 0;
+    let qh = 0;
+    let ql = 0;
+    const digits = [ah >>> 16, ah & 0xffff, al >>> 16, al & 0xffff];
+    for (let k = 0; k < 4; k++) {
+      const cur = r * TWO16 + digits[k]!;
+      const d = Math.floor(cur / bl);
+      r = cur - d * bl;
+      if (k < 2) qh = qh * TWO16 + d;
+      else ql = ql * TWO16 + d;
+    }
+    out[0] = ql | 0;
+    out[1] = qh | 0;
+    out[2] = r | 0;
+    out[3] = 0;
+    return;
+  }
+  // q < 2^32; the estimate from doubles is within a few units of it.
+  let q = Math.floor((ah * TWO32 + al) / (bh * TWO32 + bl));
+  if (q > 0xffffffff) q = 0xffffffff;
+  // p = q * b as (p2, p1, p0) 32-bit words, each computed from 16-bit pieces exactly.
+  for (;;) {
+    const lo = mulWide(q, bl); // q * bl: [low32, high32]
+    const hi = mulWide(q, bh);
+    const p0 = lo[0];
+    const s1 = lo[1] + hi[0];
+    const p1 = s1 % TWO32;
+    const p2 = hi[1] + Math.floor(s1 / TWO32);
+    // Compare p with a (p2 beyond 64 bits means p > a).
+    if (p2 > 0 || p1 > ah || (p1 === ah && p0 > al)) {
+      q--;
+      continue;
+    }
+    // r = a - p (no borrow out: p <= a).
+    let r0 = al - p0;
+    let r1 = ah - p1;
+    if (r0 < 0) {
+      r0 += TWO32;
+      r1--;
+    }
+    if (r1 > bh || (r1 === bh && r0 >= bl)) {
+      q++;
+      continue;
+    }
+    out[0] = q | 0;
+    out[1] = 0;
+    out[2] = r0 | 0;
+    out[3] = r1 | 0;
+    return;
+  }
+}
+
+/** The exact product of two unsigned 32-bit numbers as [low 32 bits, high 32 bits]. */
+function mulWide(a: number, b: number): [number, number] {
+  return [Math.imul(a, b) >>> 0, mulhu32(a, b) >>> 0];
 }
 
 /** DIVW/DIVUW/REMW/REMUW: 32-bit operands, result sign-extended by the caller. */
@@ -114,4 +202,24 @@ export function div32(a: number, b: number, signed: boolean, rem: boolean): numb
   const ua = a >>> 0;
   const ub = b >>> 0;
   return rem ? (ua % ub) | 0 : Math.floor(ua / ub) | 0;
+}
+
+/** The M extension's 64-bit OP forms by funct3 (MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU) into `t`. */
+export function mulDiv(f3: number, alo: number, ahi: number, blo: number, bhi: number, t: Int32Array): void {
+  switch (f3) {
+    case 0:
+      mul64(alo, ahi, blo, bhi, t);
+      break;
+    case 1:
+      mulh64(alo, ahi, blo, bhi, t);
+      break;
+    case 2:
+      mulhsu64(alo, ahi, blo, bhi, t);
+      break;
+    case 3:
+      mulhu64(alo, ahi, blo, bhi, t);
+      break;
+    default:
+      div64(alo, ahi, blo, bhi, (f3 & 1) === 0, f3 >= 6, t);
+  }
 }

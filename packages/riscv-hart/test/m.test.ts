@@ -1,8 +1,8 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
-import { div64, mulhu64 } from '../src/index.ts';
+import { div64, mul64, mulh64, mulhsu64, mulhu64 } from '../src/index.ts';
 import type { FakeMem } from './fake-mem.ts';
-import { runCode, s64, u64 } from './setup.ts';
+import { bareHart, runCode, s64, u64 } from './setup.ts';
 
 const MIN = -(2n ** 63n);
 const edge = [
@@ -116,3 +116,66 @@ function runOne(hart: ReturnType<typeof runCode>['hart'], mem: FakeMem, insn: nu
   mem.code(0x8000_1000, [insn, A.ECALL]);
   return hart.run(10).kind;
 }
+
+// Operands of every width, so both of div64's paths (doubles below 2^52, 32-bit
+// halves above) and both of udivmod64's (divisor below 2^32 or not) are hit,
+// with the boundaries around 2^32, 2^52, 2^53 and 2^63 on both signs.
+const bounds = [32n, 52n, 53n, 63n].flatMap((k) =>
+  [-1n, 0n, 1n].flatMap((d) => [2n ** k + d, -(2n ** k) + d, 2n ** k - 2n ** (k - 20n) + d]),
+);
+const wideValues = [
+  ...values,
+  ...bounds.map(s64),
+  ...Array.from({ length: 40 }, (_, k) => s64(rnd() >> BigInt(k % 63))),
+];
+const lohi = (v: bigint): [number, number] => [Number(BigInt.asIntN(32, v)), Number(v >> 32n)];
+
+describe('64-bit multiply and divide on 32-bit limbs, exact for every operand', () => {
+  it('div64 (DIV, DIVU, REM, REMU) and the MUL/MULH* helpers agree with BigInt over edge, boundary and random widths', () => {
+    const out = new Int32Array(2);
+    const got = () => s64((BigInt(out[1]!) << 32n) | BigInt(out[0]! >>> 0));
+    const divs = [
+      ['div', true, false],
+      ['divu', false, false],
+      ['rem', true, true],
+      ['remu', false, true],
+    ] as const;
+    const muls = [
+      ['mul', mul64],
+      ['mulh', mulh64],
+      ['mulhu', mulhu64],
+      ['mulhsu', mulhsu64],
+    ] as const;
+    for (const a of wideValues)
+      for (const b of wideValues) {
+        const [al, ah] = lohi(a);
+        const [bl, bh] = lohi(b);
+        for (const [name, signed, rem] of divs) {
+          div64(al, ah, bl, bh, signed, rem, out);
+          expect(got(), `${name}(${a}, ${b})`).toBe(ref[name]!(a, b));
+        }
+        for (const [name, fn] of muls) {
+          fn(al, ah, bl, bh, out);
+          expect(got(), `${name}(${a}, ${b})`).toBe(ref[name]!(a, b));
+        }
+      }
+  });
+
+  it('every M instruction compiled in a block (jitThreshold 1) agrees with the BigInt reference', () => {
+    const { hart, mem } = bareHart(64, { jitThreshold: 1 });
+    const enc = A as unknown as Record<string, (d: number, a: number, b: number) => number>;
+    for (const name of Object.keys(ref)) {
+      // The op and an ecall: the op is a one-instruction block, compiled on first sight.
+      mem.code(0x8000_1000, [enc[name]!(3, 1, 2), A.ECALL]);
+      for (const a of wideValues.slice(0, 40))
+        for (const b of wideValues.slice(-40)) {
+          hart.setX(1, a);
+          hart.setX(2, b);
+          hart.pc = 0x8000_1000n;
+          expect(hart.run(10).kind).toBe('ecall');
+          expect(hart.getX(3), `${name}(${a}, ${b})`).toBe(ref[name]!(a, b));
+        }
+      expect(hart.compiledBlocks).toBe(1);
+    }
+  });
+});

@@ -1,0 +1,594 @@
+import * as C from './csr.ts';
+import { illegal, takeTrap } from './exceptions.ts';
+import { amo } from './exec-a.ts';
+import { fpMem, fpOp } from './exec-fd.ts';
+import { csrKeepsChunk, system } from './exec-system.ts';
+import type { Hart } from './hart.ts';
+import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
+import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
+import { div32, mulDiv } from './muldiv.ts';
+import { RVC_TABLE } from './rvc.ts';
+import { ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
+import { TRAP } from './trap.ts';
+
+// The interpreter's loop: fetch (through the cached fetch page), decode
+// (compressed forms expand through RVC_TABLE to their 32-bit equivalents) and
+// execute up to n instructions. The base integer ISA (RV64I) and loads and
+// stores with their inline TLB fast path run here; M goes to muldiv.ts, A to
+// exec-a.ts, F/D to exec-fd.ts, SYSTEM (CSRs, privileged, H loads/stores) to
+// exec-system.ts. A hot block head runs its compiled block (jit.ts) instead.
+// An exception anywhere is the TRAP throw, caught here and taken by takeTrap.
+
+const TWO32 = 4294967296;
+
+/** Run up to n instructions from h.pcNum; returns the number retired. */
+export function exec(h: Hart, n: number): number {
+  const x = h.x32;
+  const set = h.set;
+  const rw = set.ways[ACC_READ];
+  const ww = set.ways[ACC_WRITE];
+  const rTagLo = rw.tagLo;
+  const rTagHi = rw.tagHi;
+  const rBase = rw.base;
+  const rMem = rw.mem;
+  const wTagLo = ww.tagLo;
+  const wTagHi = ww.tagHi;
+  const wBase = ww.base;
+  const wMem = ww.mem;
+  const wHpa = ww.hpa;
+  const resv = h.reservations;
+  const rvc = RVC_TABLE;
+  let fPage = h.fPage;
+  let fU16 = h.fU16;
+  let fBase = h.fBase;
+  let pc = h.pcNum;
+  let i = 0;
+  const blocks = h.blocks;
+  const jit = h.jit;
+  const heat = h.heat;
+  /** A head is compiled on its threshold-th visit. */
+  const threshold = h.jitThreshold - 1;
+  /** pc is a block head: the chunk's start, or where a branch, jump or block went. */
+  let head = true;
+  /** A compiled block reported an exception (BLOCK_TRAP): take it after the loop. */
+  let trapped = false;
+  try {
+    loop: while (i < n) {
+      let raw: number;
+      const off = pc - fPage;
+      if (head && jit && off >= 0 && off < 4094) {
+        head = false;
+        const hx = (pc >>> 1) & (HEAD_SLOTS - 1);
+        const hv = heat[hx]!;
+        let b: JitBlock | null | undefined;
+        if (hv >= threshold) {
+          b = blocks.get(pc);
+          if (
+            b === undefined ||
+            (b !== null &&
+              (b.u16 !== fU16 || b.hoff !== fBase + off || (b.epoch !== h.codeEpoch && !sameCode(b))))
+          ) {
+            b = h.compileAt(pc, fU16, fBase + off, off);
+            heat[hx] = HEAD_HOT;
+          } else if (b !== null) b.epoch = h.codeEpoch;
+        } else heat[hx] = hv + 1;
+        if (b != null && i + b.n <= n) {
+          h.inflight = i; // for a CSR read of instret inside the block
+          pc = b.fn(
+            x,
+            rTagLo,
+            rTagHi,
+            rBase,
+            rMem,
+            wTagLo,
+            wTagHi,
+            wBase,
+            wMem,
+            wHpa,
+            resv,
+            h,
+            JIT_LIB,
+            n - i,
+          );
+          if (pc === BLOCK_TRAP) {
+            // An exception inside the block: its earlier instructions retired.
+            pc = b.pcs[h.jitIndex]!;
+            i += (b.loop ? b.n * h.jitLoops : 0) + h.jitIndex;
+            trapped = true;
+            break;
+          }
+          i += b.loop ? b.n * h.jitLoops : b.n;
+          head = true;
+          if (h.jitStop) {
+            // The block ended with a CSR write that may have enabled an interrupt or changed the context.
+            h.jitStop = false;
+            break;
+          }
+          continue;
+        }
+      }
+      if (off >= 0 && off < 4094) {
+        const h = (fBase + off) >>> 1;
+        raw = fU16[h]!;
+        if ((raw & 3) === 3) raw |= fU16[h + 1]! << 16;
+      } else {
+        raw = fetchSlow(h, pc);
+        fPage = h.fPage;
+        fU16 = h.fU16;
+        fBase = h.fBase;
+      }
+      let insn = raw;
+      let len = 4;
+      if ((raw & 3) !== 3) {
+        insn = rvc[raw]!;
+        len = 2;
+        if (insn === 0) illegal(h, raw);
+      }
+      let npc = pc + len;
+      const rd = (insn >> 7) & 31;
+      let lo = 0;
+      let hi = 0;
+      switch (insn & 0x7f) {
+        case 0x13: {
+          // OP-IMM
+          const r1 = (insn >> 14) & 62;
+          const imm = insn >> 20;
+          const alo = x[r1]!;
+          const ahi = x[r1 + 1]!;
+          switch ((insn >> 12) & 7) {
+            case 0:
+              lo = (alo + imm) | 0;
+              hi = (ahi + (imm >> 31) + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+              break;
+            case 1: {
+              if (insn >>> 26 !== 0) illegal(h, raw);
+              const sh = imm & 63;
+              if (sh === 0) {
+                lo = alo;
+                hi = ahi;
+              } else if (sh < 32) {
+                hi = (ahi << sh) | (alo >>> (32 - sh));
+                lo = alo << sh;
+              } else {
+                hi = alo << (sh - 32);
+                lo = 0;
+              }
+              break;
+            }
+            case 2: {
+              const ih = imm >> 31;
+              lo = ahi < ih || (ahi === ih && alo >>> 0 < imm >>> 0) ? 1 : 0;
+              break;
+            }
+            case 3: {
+              const ih = imm >> 31;
+              lo = ahi >>> 0 < ih >>> 0 || (ahi === ih && alo >>> 0 < imm >>> 0) ? 1 : 0;
+              break;
+            }
+            case 4:
+              lo = alo ^ imm;
+              hi = ahi ^ (imm >> 31);
+              break;
+            case 5: {
+              const top = insn >>> 26;
+              const sh = imm & 63;
+              if (top !== 0 && top !== 0x10) illegal(h, raw);
+              if (sh === 0) {
+                lo = alo;
+                hi = ahi;
+              } else if (sh < 32) {
+                lo = (alo >>> sh) | (ahi << (32 - sh));
+                hi = top === 0 ? ahi >>> sh : ahi >> sh;
+              } else {
+                lo = top === 0 ? ahi >>> (sh - 32) : ahi >> (sh - 32);
+                hi = top === 0 ? 0 : ahi >> 31;
+              }
+              break;
+            }
+            case 6:
+              lo = alo | imm;
+              hi = ahi | (imm >> 31);
+              break;
+            default:
+              lo = alo & imm;
+              hi = ahi & (imm >> 31);
+              break;
+          }
+          break;
+        }
+        case 0x33: {
+          // OP
+          const r1 = (insn >> 14) & 62;
+          const r2 = (insn >> 19) & 62;
+          const alo = x[r1]!;
+          const ahi = x[r1 + 1]!;
+          const blo = x[r2]!;
+          const bhi = x[r2 + 1]!;
+          const f7 = insn >>> 25;
+          const f3 = (insn >> 12) & 7;
+          if (f7 === 0) {
+            switch (f3) {
+              case 0:
+                lo = (alo + blo) | 0;
+                hi = (ahi + bhi + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+                break;
+              case 1: {
+                const sh = blo & 63;
+                if (sh === 0) {
+                  lo = alo;
+                  hi = ahi;
+                } else if (sh < 32) {
+                  hi = (ahi << sh) | (alo >>> (32 - sh));
+                  lo = alo << sh;
+                } else {
+                  hi = alo << (sh - 32);
+                  lo = 0;
+                }
+                break;
+              }
+              case 2:
+                lo = ahi < bhi || (ahi === bhi && alo >>> 0 < blo >>> 0) ? 1 : 0;
+                break;
+              case 3:
+                lo = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo >>> 0 < blo >>> 0) ? 1 : 0;
+                break;
+              case 4:
+                lo = alo ^ blo;
+                hi = ahi ^ bhi;
+                break;
+              case 5: {
+                const sh = blo & 63;
+                if (sh === 0) {
+                  lo = alo;
+                  hi = ahi;
+                } else if (sh < 32) {
+                  lo = (alo >>> sh) | (ahi << (32 - sh));
+                  hi = ahi >>> sh;
+                } else {
+                  lo = ahi >>> (sh - 32);
+                  hi = 0;
+                }
+                break;
+              }
+              case 6:
+                lo = alo | blo;
+                hi = ahi | bhi;
+                break;
+              default:
+                lo = alo & blo;
+                hi = ahi & bhi;
+                break;
+            }
+          } else if (f7 === 0x20) {
+            if (f3 === 0) {
+              lo = (alo - blo) | 0;
+              hi = (ahi - bhi - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+            } else if (f3 === 5) {
+              const sh = blo & 63;
+              if (sh === 0) {
+                lo = alo;
+                hi = ahi;
+              } else if (sh < 32) {
+                lo = (alo >>> sh) | (ahi << (32 - sh));
+                hi = ahi >> sh;
+              } else {
+                lo = ahi >> (sh - 32);
+                hi = ahi >> 31;
+              }
+            } else illegal(h, raw);
+          } else if (f7 === 1) {
+            const t = h.tmp;
+            mulDiv(f3, alo, ahi, blo, bhi, t);
+            lo = t[0]!;
+            hi = t[1]!;
+          } else illegal(h, raw);
+          break;
+        }
+        case 0x1b: {
+          // OP-IMM-32
+          const alo = x[(insn >> 14) & 62]!;
+          const f3 = (insn >> 12) & 7;
+          const sh = (insn >> 20) & 31;
+          const top = insn >>> 25;
+          if (f3 === 0) lo = (alo + (insn >> 20)) | 0;
+          else if (f3 === 1 && top === 0) lo = alo << sh;
+          else if (f3 === 5 && top === 0) lo = (alo >>> sh) | 0;
+          else if (f3 === 5 && top === 0x20) lo = alo >> sh;
+          else illegal(h, raw);
+          hi = lo >> 31;
+          break;
+        }
+        case 0x3b: {
+          // OP-32
+          const alo = x[(insn >> 14) & 62]!;
+          const blo = x[(insn >> 19) & 62]!;
+          const f3 = (insn >> 12) & 7;
+          const f7 = insn >>> 25;
+          if (f7 === 0 && f3 === 0) lo = (alo + blo) | 0;
+          else if (f7 === 0 && f3 === 1) lo = alo << (blo & 31);
+          else if (f7 === 0 && f3 === 5) lo = (alo >>> (blo & 31)) | 0;
+          else if (f7 === 0x20 && f3 === 0) lo = (alo - blo) | 0;
+          else if (f7 === 0x20 && f3 === 5) lo = alo >> (blo & 31);
+          else if (f7 === 1 && f3 === 0) lo = Math.imul(alo, blo);
+          else if (f7 === 1 && f3 >= 4) lo = div32(alo, blo, (f3 & 1) === 0, f3 >= 6);
+          else illegal(h, raw);
+          hi = lo >> 31;
+          break;
+        }
+        case 0x37:
+          lo = insn & 0xfffff000;
+          hi = lo >> 31;
+          break;
+        case 0x17: {
+          const t = pc + (insn & 0xfffff000);
+          lo = t | 0;
+          hi = Math.floor(t / TWO32) | 0;
+          break;
+        }
+        case 0x6f: {
+          head = true;
+          const imm =
+            ((insn >> 31) << 20) |
+            (((insn >>> 12) & 0xff) << 12) |
+            (((insn >>> 20) & 1) << 11) |
+            (((insn >>> 21) & 0x3ff) << 1);
+          lo = npc | 0;
+          hi = Math.floor(npc / TWO32) | 0;
+          npc = pc + imm;
+          break;
+        }
+        case 0x67: {
+          head = true;
+          if ((insn & 0x7000) !== 0) illegal(h, raw);
+          const r1 = (insn >> 14) & 62;
+          const imm = insn >> 20;
+          const alo = x[r1]!;
+          const tlo = (alo + imm) | 0;
+          const thi = (x[r1 + 1]! + (imm >> 31) + (tlo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+          lo = npc | 0;
+          hi = Math.floor(npc / TWO32) | 0;
+          npc = thi * TWO32 + ((tlo & ~1) >>> 0);
+          break;
+        }
+        case 0x63: {
+          head = true;
+          const r1 = (insn >> 14) & 62;
+          const r2 = (insn >> 19) & 62;
+          const alo = x[r1]!;
+          const ahi = x[r1 + 1]!;
+          const blo = x[r2]!;
+          const bhi = x[r2 + 1]!;
+          let taken: boolean;
+          switch ((insn >> 12) & 7) {
+            case 0:
+              taken = alo === blo && ahi === bhi;
+              break;
+            case 1:
+              taken = alo !== blo || ahi !== bhi;
+              break;
+            case 4:
+              taken = ahi < bhi || (ahi === bhi && alo >>> 0 < blo >>> 0);
+              break;
+            case 5:
+              taken = !(ahi < bhi || (ahi === bhi && alo >>> 0 < blo >>> 0));
+              break;
+            case 6:
+              taken = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo >>> 0 < blo >>> 0);
+              break;
+            case 7:
+              taken = !(ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo >>> 0 < blo >>> 0));
+              break;
+            default:
+              return illegal(h, raw);
+          }
+          if (taken)
+            npc =
+              pc +
+              (((insn >> 31) << 12) |
+                (((insn >>> 7) & 1) << 11) |
+                (((insn >>> 25) & 0x3f) << 5) |
+                (((insn >>> 8) & 0xf) << 1));
+          pc = npc;
+          i++;
+          continue loop;
+        }
+        case 0x03: {
+          // LOAD: a TLB hit on an aligned access is one typed-array read.
+          const r1 = (insn >> 14) & 62;
+          const imm = insn >> 20;
+          const alo = x[r1]!;
+          const vlo = (alo + imm) | 0;
+          const vhi = (x[r1 + 1]! + (imm >> 31) + (vlo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+          const e = (vlo >>> 12) & TLB_MASK;
+          const f3 = (insn >> 12) & 7;
+          if (rTagLo[e] === (vlo & -4096) && rTagHi[e] === vhi) {
+            const m = rMem[e]!;
+            const p = rBase[e]! + (vlo & 4095);
+            switch (f3) {
+              case 3:
+                if ((p & 7) !== 0) break;
+                lo = m.i32[p >>> 2]!;
+                hi = m.i32[(p >>> 2) + 1]!;
+                if (rd !== 0) {
+                  x[rd << 1] = lo;
+                  x[(rd << 1) + 1] = hi;
+                }
+                pc = npc;
+                i++;
+                continue loop;
+              case 2:
+              case 6:
+                if ((p & 3) !== 0) break;
+                lo = m.i32[p >>> 2]!;
+                hi = f3 === 2 ? lo >> 31 : 0;
+                if (rd !== 0) {
+                  x[rd << 1] = lo;
+                  x[(rd << 1) + 1] = hi;
+                }
+                pc = npc;
+                i++;
+                continue loop;
+              case 0:
+                lo = m.i8[p]!;
+                hi = lo >> 31;
+                if (rd !== 0) {
+                  x[rd << 1] = lo;
+                  x[(rd << 1) + 1] = hi;
+                }
+                pc = npc;
+                i++;
+                continue loop;
+              case 4:
+                lo = m.u8[p]!;
+                if (rd !== 0) {
+                  x[rd << 1] = lo;
+                  x[(rd << 1) + 1] = 0;
+                }
+                pc = npc;
+                i++;
+                continue loop;
+              case 1:
+              case 5:
+                if ((p & 1) !== 0) break;
+                lo = f3 === 1 ? m.i16[p >>> 1]! : m.u16[p >>> 1]!;
+                hi = lo >> 31;
+                if (rd !== 0) {
+                  x[rd << 1] = lo;
+                  x[(rd << 1) + 1] = hi;
+                }
+                pc = npc;
+                i++;
+                continue loop;
+            }
+          }
+          loadInt(h, vlo, vhi, f3, rd, insn, raw, len);
+          pc = npc;
+          i++;
+          continue loop;
+        }
+        case 0x23: {
+          // STORE
+          const r1 = (insn >> 14) & 62;
+          const r2 = (insn >> 19) & 62;
+          const imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
+          const alo = x[r1]!;
+          const vlo = (alo + imm) | 0;
+          const vhi = (x[r1 + 1]! + (imm >> 31) + (vlo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+          const e = (vlo >>> 12) & TLB_MASK;
+          const f3 = (insn >> 12) & 7;
+          if (wTagLo[e] === (vlo & -4096) && wTagHi[e] === vhi) {
+            const m = wMem[e]!;
+            const p = wBase[e]! + (vlo & 4095);
+            let ok = true;
+            switch (f3) {
+              case 3:
+                if ((p & 7) !== 0) ok = false;
+                else {
+                  m.i32[p >>> 2] = x[r2]!;
+                  m.i32[(p >>> 2) + 1] = x[r2 + 1]!;
+                }
+                break;
+              case 2:
+                if ((p & 3) !== 0) ok = false;
+                else m.i32[p >>> 2] = x[r2]!;
+                break;
+              case 1:
+                if ((p & 1) !== 0) ok = false;
+                else m.i16[p >>> 1] = x[r2]!;
+                break;
+              case 0:
+                m.u8[p] = x[r2]!;
+                break;
+              default:
+                ok = false;
+            }
+            if (ok) {
+              if (resv.active !== 0) resv.store(wHpa[e]! + (vlo & 4095), 1 << f3);
+              pc = npc;
+              i++;
+              continue loop;
+            }
+          }
+          storeInt(h, vlo, vhi, f3, r2, insn, raw, len);
+          pc = npc;
+          i++;
+          continue loop;
+        }
+        case 0x0f: {
+          const f3 = (insn >> 12) & 7;
+          if (f3 === 1) {
+            // fence.i: drop the compiled blocks and end the chunk so the
+            // next fetch re-reads through the TLB.
+            h.flushCodeCache();
+            pc = npc;
+            i++;
+            break loop;
+          }
+          if (f3 !== 0) illegal(h, raw);
+          pc = npc;
+          i++;
+          continue loop;
+        }
+        case 0x2f:
+          amo(h, insn, raw, len);
+          pc = npc;
+          i++;
+          continue loop;
+        case 0x73: {
+          h.inflight = i; // instructions retired so far in this chunk, for instret reads
+          const set0 = h.set;
+          const sie0 = (h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE;
+          pc = system(h, insn, raw, pc, len);
+          i++;
+          // Most SYSTEM instructions end the chunk: run() then checks
+          // interrupts and the next chunk reloads what may have changed (the
+          // translation set, the fetch page, the mode). A CSR access that
+          // changed none of that (a read, a scratch/epc/cause/tval/tvec or
+          // fcsr write, an sstatus write that kept the translation context
+          // and did not newly set SIE) goes straight on, as Linux's
+          // local_irq_save/restore and uaccess toggles do thousands of times.
+          if ((insn & 0x3000) !== 0 && h.set === set0 && csrKeepsChunk(h, insn, sie0)) {
+            head = true; // compiled blocks end before a CSR access: what follows is a head
+            continue loop;
+          }
+          break loop;
+        }
+        case 0x07:
+        case 0x27:
+          fpMem(h, insn, raw, len);
+          pc = npc;
+          i++;
+          continue loop;
+        case 0x43:
+        case 0x47:
+        case 0x4b:
+        case 0x4f:
+        case 0x53:
+          fpOp(h, insn, raw);
+          pc = npc;
+          i++;
+          continue loop;
+        default:
+          illegal(h, raw);
+      }
+      if (rd !== 0) {
+        x[rd << 1] = lo;
+        x[(rd << 1) + 1] = hi;
+      }
+      pc = npc;
+      i++;
+    }
+  } catch (e) {
+    h.inflight = 0;
+    if (e !== TRAP) throw e;
+    h.pcNum = pc;
+    h.instret += i;
+    takeTrap(h);
+    return i;
+  }
+  h.inflight = 0;
+  h.pcNum = pc;
+  h.instret += i;
+  if (trapped) takeTrap(h);
+  return i;
+}
