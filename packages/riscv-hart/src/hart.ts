@@ -1,4 +1,5 @@
 import { fail } from '@tsvirt/core-bus';
+import * as A from './aia.ts';
 import * as C from './csr.ts';
 import type { ExitKind, HartExit } from './exit.ts';
 import { executeFp, type FpuState } from './fpu/index.ts';
@@ -26,6 +27,10 @@ export interface HartOptions {
   jit?: boolean;
   /** Times a block head is reached before it is compiled. Default JIT_HOT. */
   jitThreshold?: number;
+  /** GEILEN: guest interrupt files (VS-level IMSIC files) of this hart, 0..30 (aia.ts). Default 0. */
+  geilen?: number;
+  /** N, the highest identity of each guest interrupt file. Default 255 (QEMU virt's IMSIC). */
+  imsicIds?: number;
 }
 
 const TWO32 = 4294967296;
@@ -106,6 +111,14 @@ const CSRS = new Set<number>([
   C.CSR_HGATP,
   C.CSR_HGEIP,
   C.CSR_MSTATUS,
+  A.CSR_SISELECT,
+  A.CSR_SIREG,
+  A.CSR_STOPEI,
+  A.CSR_STOPI,
+  A.CSR_VSISELECT,
+  A.CSR_VSIREG,
+  A.CSR_VSTOPEI,
+  A.CSR_VSTOPI,
 ]);
 for (let n = C.CSR_CYCLE; n <= C.CSR_HPMCOUNTER31; n++) CSRS.add(n);
 
@@ -121,6 +134,10 @@ const VS_ALIAS = new Map<number, number>([
   [C.CSR_SIP, C.CSR_VSIP],
   [C.CSR_STIMECMP, C.CSR_VSTIMECMP],
   [C.CSR_SATP, C.CSR_VSATP],
+  [A.CSR_SISELECT, A.CSR_VSISELECT],
+  [A.CSR_SIREG, A.CSR_VSIREG],
+  [A.CSR_STOPEI, A.CSR_VSTOPEI],
+  [A.CSR_STOPI, A.CSR_VSTOPI],
 ]);
 
 const sx = (v: bigint) => Number(BigInt.asIntN(64, v));
@@ -226,6 +243,8 @@ export class Hart implements FpuState {
   readonly resvId: number;
   /** Cause and trap values recorded by the trap being taken. */
   readonly pending = new PendingTrap();
+  /** AIA: guest interrupt files, hgeie/hgeip, vsiselect (aia.ts). */
+  readonly aia: A.HartAia;
 
   private readonly mem: PhysMemory;
   private readonly readTime: () => bigint;
@@ -262,6 +281,7 @@ export class Hart implements FpuState {
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
     this.readTime = opts.readTime ?? (() => this.hostTime);
+    this.aia = new A.HartAia(opts.geilen ?? 0, opts.imsicIds ?? 255);
     this.ctx = {
       v: 1,
       priv: C.PRV_S,
@@ -393,9 +413,10 @@ export class Hart implements FpuState {
 
   // ---- interrupts ----
 
-  /** hip as hardware computes it: hvip plus the Sstc VS timer. */
+  /** hip as hardware computes it: hvip, the Sstc VS timer, and the guest interrupt files (VSEIP via VGEIN, SGEIP). */
   hip(): number {
     let p = this.hvip & C.VS_INTERRUPTS;
+    if (this.aia.hgeip !== 0) p |= this.aia.hipBits(this.hstatus);
     if ((this.henvcfg & C.ENVCFG_STCE) !== 0n && this.vsTime() >= this.vstimecmp) p |= C.MIP_VSTIP;
     return p;
   }
@@ -1509,6 +1530,11 @@ export class Hart implements FpuState {
       } else if (u && ((this.scounteren >>> bit) & 1) === 0) this.illegal(raw);
     }
     if (csr <= C.CSR_FCSR && this.fpOff()) this.illegal(raw);
+    if (VS_ALIAS.has(csr) && A.isAiaCsr(VS_ALIAS.get(csr)!)) {
+      // AIA: no HS-level IMSIC is modelled (illegal from HS); vsireg/vstopei need a valid VGEIN/vsiselect.
+      if (v === 0) this.illegal(raw);
+      if (this.aia.accessFault(VS_ALIAS.get(csr)!, this.hstatus)) this.virtualInsn(raw);
+    } else if (v === 0 && this.aia.accessFault(csr, this.hstatus)) this.illegal(raw);
     if (v === 1) {
       if (csr === C.CSR_SATP && (this.hstatus & C.HSTATUS_VTVM) !== 0) this.virtualInsn(raw);
       if (
@@ -1604,7 +1630,7 @@ export class Hart implements FpuState {
       case C.CSR_HGATP:
         return this.hgatp;
       default:
-        return 0n; // hpmcounters, hgeie/hgeip (GEILEN = 0)
+        return this.aia.read(num, this.hstatus, this.hip() & this.hie & this.hideleg); // AIA CSRs; 0 for hpmcounters
     }
   }
 
@@ -1701,7 +1727,7 @@ export class Hart implements FpuState {
         this.updateContext();
         return;
       case C.CSR_HSTATUS:
-        this.hstatus = lo & C.HSTATUS_WRITABLE;
+        this.hstatus = lo & (C.HSTATUS_WRITABLE | A.HSTATUS_VGEIN);
         return;
       case C.CSR_HEDELEG:
         this.hedeleg = lo & C.HEDELEG_WRITABLE;
@@ -1710,7 +1736,7 @@ export class Hart implements FpuState {
         this.hideleg = lo & C.HIDELEG_WRITABLE;
         return;
       case C.CSR_HIE:
-        this.hie = lo & C.VS_INTERRUPTS;
+        this.hie = lo & (C.VS_INTERRUPTS | C.MIP_SGEIP);
         return;
       case C.CSR_HIP:
         this.hvip = (this.hvip & ~C.MIP_VSSIP) | (lo & C.MIP_VSSIP);
@@ -1742,7 +1768,8 @@ export class Hart implements FpuState {
         return;
       }
       default:
-        return; // hgeie: GEILEN = 0, read-only zero
+        this.aia.write(num, this.hstatus, v); // AIA CSRs (aia.ts)
+        return;
     }
   }
 
@@ -1926,6 +1953,7 @@ const AMO_OPS = new Set([0, 1, 4, 8, 0xc, 0x10, 0x14, 0x18, 0x1c]);
 
 /** Priority among VS interrupts: external, software, timer (privileged spec 3.1.9 order). */
 function pickIrq(bits: number): number {
+  if ((bits & C.MIP_SGEIP) !== 0) return C.IRQ_S_GEXT; // HS-level SGEI outranks every VS interrupt
   if ((bits & C.MIP_VSEIP) !== 0) return C.IRQ_VS_EXT;
   if ((bits & C.MIP_VSSIP) !== 0) return C.IRQ_VS_SOFT;
   return C.IRQ_VS_TIMER;
