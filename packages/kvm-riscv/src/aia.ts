@@ -14,6 +14,7 @@ import {
   IRQ_VS_EXT,
 } from '@tsvirt/riscv-hart';
 import type { Aplic } from './aia-aplic.ts';
+import type { AiaPostedRoute } from './aia-bypass.ts';
 import {
   KVM_DEV_RISCV_AIA_GROUP_SHIFT_MIN,
   KVM_DEV_RISCV_AIA_MODE_AUTO,
@@ -61,8 +62,12 @@ export class KvmAia {
   aplic: Aplic | undefined;
   /** KVM_SET_GSI_ROUTING's table (kvm->irq_routing), by GSI; undefined: the default one (GSI n = APLIC pin n). */
   routes: Map<number, KvmIrqRoutingEntry[]> | undefined;
-  /** MSIs delivered into an IMSIC file (injections through any path). */
+  /** MSIs delivered into an IMSIC file through KVM_SIGNAL_MSI, routes, the APLIC or guest stores. */
   msisDelivered = 0;
+  /** Posted routes by GSI: a bypass producer's interrupts written straight into a file (aia-bypass.ts). */
+  readonly posted = new Map<number, AiaPostedRoute>();
+  /** Interrupts delivered through posted routes. */
+  postedDelivered = 0;
 
   constructor(
     /** Guest interrupt files each host hart has (0: only EMUL). */

@@ -37,6 +37,7 @@ import {
   ReservationSet,
   VS_INTERRUPTS,
 } from '@tsvirt/riscv-hart';
+import { aiaBypassAddProducer, aiaBypassDelProducer } from './aia-bypass.ts';
 import { KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, type KvmIrqRouting, type KvmMsi } from './aia-uapi.ts';
 import { aiaSetIrq, kvmSetGsiRouting, kvmSignalMsi } from './irq-routing.ts';
 import { mmioComplete } from './mmio.ts';
@@ -267,6 +268,16 @@ export class KvmRiscvArch implements KvmArchOps {
     const s = riscvVm(vm);
     if (s.aia.inKernel) aiaSetIrq(vm, irq, level);
     else s.irqLine?.(irq, level);
+  }
+
+  /** kvm_arch_irq_bypass_add_producer(): post an MSI-routed device interrupt into the target IMSIC file. */
+  irqBypassAddProducer(vm: KvmVm, hostIrq: number, gsi: number): void {
+    aiaBypassAddProducer(vm, hostIrq, gsi);
+  }
+
+  /** kvm_arch_irq_bypass_del_producer(). */
+  irqBypassDelProducer(vm: KvmVm, hostIrq: number, gsi: number): void {
+    aiaBypassDelProducer(vm, hostIrq, gsi);
   }
 
   /** kvm_arch_intc_initialized(): an in-kernel AIA must be initialised before irqfds bind (EAGAIN). */

@@ -1,5 +1,6 @@
 export * from './aia.ts';
 export * from './aia-aplic.ts';
+export * from './aia-bypass.ts';
 export { registerRiscvAia, riscvAiaDeviceOps } from './aia-device.ts';
 export * from './aia-uapi.ts';
 export { KvmRiscvArch, type KvmRiscvOptions } from './arch.ts';

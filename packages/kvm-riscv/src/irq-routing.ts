@@ -1,6 +1,7 @@
 import { fail } from '@tsvirt/core-bus';
 import type { KvmVm } from '@tsvirt/kvm-core';
 import { aiaInjectMsi } from './aia.ts';
+import { aiaBypassRoutingChanged } from './aia-bypass.ts';
 import {
   KVM_IRQ_ROUTING_IRQCHIP,
   KVM_IRQ_ROUTING_MSI,
@@ -49,6 +50,7 @@ export function kvmSetGsiRouting(vm: KvmVm, r: KvmIrqRouting): void {
     table.set(e.gsi, list);
   }
   aia.routes = table;
+  aiaBypassRoutingChanged(vm);
 }
 
 /**
@@ -79,6 +81,15 @@ export function kvmSignalMsi(vm: KvmVm, msi: KvmMsi): number {
  */
 export function aiaSetIrq(vm: KvmVm, gsi: number, level: number): void {
   const aia = riscvVm(vm).aia;
+  const posted = aia.posted.size === 0 ? undefined : aia.posted.get(gsi);
+  if (posted !== undefined) {
+    // A posted device interrupt: straight into the vCPU's file (an edge; the low half is nothing).
+    if (level !== 0) {
+      posted.file.setPending(posted.id);
+      aia.postedDelivered++;
+    }
+    return;
+  }
   const routes = aia.routes;
   try {
     if (routes === undefined) {

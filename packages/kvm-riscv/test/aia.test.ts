@@ -1,5 +1,8 @@
 import { EventFd, isKernelError } from '@tsvirt/core-bus';
 import {
+  type IrqBypassConsumer,
+  type IrqBypassManager,
+  type IrqBypassProducer,
   KVM_DEV_TYPE_RISCV_AIA,
   KVM_EXIT_MMIO,
   KVM_IRQ_LINE,
@@ -41,6 +44,7 @@ import {
   type KvmIrqRoutingEntry,
   registerRiscvAia,
   riscvVcpu,
+  riscvVm,
 } from '../src/index.ts';
 import { MMIO, makeVm, RAM_GPA, type TestVm } from './support.ts';
 
@@ -455,5 +459,130 @@ describe('APLIC in MSI delivery mode: a wired source reaches the guest as an MSI
     r.t.vm.ioctl(KVM_SIGNAL_MSI, { address_lo: Number(IMSIC_BASE), address_hi: 0, data: 12, flags: 0 });
     expect(imsicGet(d, 0, 0x80)).toBe(1n << 12n);
     expect(s.hart.hvip & (1 << 10)).toBe(1 << 10);
+  });
+});
+
+/** A bypass manager with irqbypass.c's connect/disconnect order, enough to pair one producer and one consumer. */
+class MiniBypass implements IrqBypassManager {
+  consumer: IrqBypassConsumer | undefined;
+  producer: IrqBypassProducer | undefined;
+  registerConsumer(c: IrqBypassConsumer): void {
+    this.consumer = c;
+    if (this.producer?.token === c.token) this.connect();
+  }
+  unregisterConsumer(c: IrqBypassConsumer): void {
+    if (this.producer?.token === c.token) this.disconnect();
+    this.consumer = undefined;
+  }
+  registerProducer(p: IrqBypassProducer): void {
+    this.producer = p;
+    if (this.consumer?.token === p.token) this.connect();
+  }
+  unregisterProducer(p: IrqBypassProducer): void {
+    if (this.consumer?.token === p.token) this.disconnect();
+    this.producer = undefined;
+  }
+  private connect(): void {
+    this.producer!.addConsumer?.(this.consumer!);
+    this.consumer!.addProducer(this.producer!);
+  }
+  private disconnect(): void {
+    this.consumer!.delProducer(this.producer!);
+    this.producer!.delConsumer?.(this.consumer!);
+  }
+}
+
+/** A VFIO MSI vector as a producer: fire() hands the interrupt to a connected consumer, else signals the eventfd. */
+class MsiProducer implements IrqBypassProducer {
+  consumer: (IrqBypassConsumer & { inject?(): void }) | undefined;
+  constructor(
+    readonly token: EventFd,
+    readonly irq: number,
+  ) {}
+  addConsumer(c: IrqBypassConsumer): void {
+    this.consumer = c;
+  }
+  delConsumer(): void {
+    this.consumer = undefined;
+  }
+  fire(): void {
+    if (this.consumer?.inject !== undefined) this.consumer.inject();
+    else this.token.signal();
+  }
+}
+
+describe('irqbypass: a device MSI posted into the guest interrupt file', () => {
+  function setup() {
+    const r = readyAia();
+    const mgr = new MiniBypass();
+    r.t.kvm.irqBypass = mgr;
+    loadImsicGuest(r.t);
+    const v = r.vcpus[0]!;
+    runToMmio(v, 5);
+    const route = (data: number): KvmIrqRoutingEntry => ({
+      gsi: 40,
+      type: KVM_IRQ_ROUTING_MSI,
+      flags: 0,
+      msi: { address_lo: Number(IMSIC_BASE), address_hi: 0, data },
+    });
+    r.t.vm.ioctl(KVM_SET_GSI_ROUTING, { nr: 1, flags: 0, entries: [route(11)] });
+    const ev = new EventFd();
+    r.t.vm.irqfd({ fd: r.t.files.install(ev), gsi: 40, flags: 0 });
+    const prod = new MsiProducer(ev, 77);
+    return { ...r, mgr, v, ev, prod, route };
+  }
+  it('connect posts the route: fire() writes the file, the eventfd is never signalled', () => {
+    const { t, mgr, v, ev, prod } = setup();
+    mgr.registerProducer(prod);
+    const aia = riscvVm(t.vm).aia;
+    expect(aia.posted.get(40)).toMatchObject({ hostIrq: 77, id: 11 });
+    prod.fire();
+    expect(ev.value).toBe(0n);
+    expect(aia.postedDelivered).toBe(1);
+    expect(aia.msisDelivered).toBe(0);
+    expect(runToMmio(v)).toBe((11 << 16) | 11);
+  });
+  it('a new routing table re-resolves the posted route; disconnect falls back to the irqfd path', () => {
+    const { t, mgr, v, prod, route } = setup();
+    mgr.registerProducer(prod);
+    t.vm.ioctl(KVM_SET_GSI_ROUTING, { nr: 1, flags: 0, entries: [route(12)] });
+    const aia = riscvVm(t.vm).aia;
+    expect(aia.posted.get(40)?.id).toBe(12);
+    mgr.unregisterProducer(prod);
+    expect(aia.posted.size).toBe(0);
+    prod.fire(); // eventfd -> irqfd -> GSI route -> IMSIC
+    expect(aia.msisDelivered).toBe(1);
+    expect(aia.postedDelivered).toBe(0);
+    expect(runToMmio(v)).toBe((12 << 16) | 12);
+  });
+  it('a route that is not an MSI to a vCPU file is not posted; closing the VM fd unposts (irqfd teardown)', () => {
+    const { t, mgr, prod } = setup();
+    t.vm.ioctl(KVM_SET_GSI_ROUTING, {
+      nr: 1,
+      flags: 0,
+      entries: [{ gsi: 40, type: KVM_IRQ_ROUTING_IRQCHIP, flags: 0, irqchip: { irqchip: 0, pin: 3 } }],
+    });
+    mgr.registerProducer(prod);
+    const aia = riscvVm(t.vm).aia;
+    expect(aia.posted.size).toBe(0);
+    t.vm.ioctl(KVM_SET_GSI_ROUTING, {
+      nr: 1,
+      flags: 0,
+      entries: [
+        {
+          gsi: 40,
+          type: KVM_IRQ_ROUTING_MSI,
+          flags: 0,
+          msi: { address_lo: Number(IMSIC_BASE), address_hi: 0, data: 3 },
+        },
+      ],
+    });
+    expect(aia.posted.size).toBe(0); // routing changes only re-resolve what is posted
+    mgr.unregisterProducer(prod);
+    mgr.registerProducer(prod);
+    expect(aia.posted.size).toBe(1);
+    t.vm.release();
+    expect(aia.posted.size).toBe(0);
+    expect(mgr.consumer).toBeUndefined();
   });
 });
