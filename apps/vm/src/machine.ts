@@ -118,6 +118,12 @@ export const GUEST_ISA = {
   extensions: ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'sstc'],
 } as const;
 
+/** With --irqchip aia the harts also advertise Ssaia (the S-level AIA CSRs), which Linux's IMSIC driver requires. */
+export const GUEST_ISA_AIA = {
+  base: 'rv64i',
+  extensions: ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'ssaia', 'sstc'],
+} as const;
+
 /** A passed-through mdev: its PCI function, slot and INTx wiring. */
 export interface Passthrough {
   mdev: MdevDevice;
@@ -438,7 +444,7 @@ export class Machine {
       irqchip: opts.irqchip ?? 'plic',
       cpus: opts.cpus,
       memBytes: opts.mem,
-      isa: GUEST_ISA,
+      isa: opts.irqchip === 'aia' ? GUEST_ISA_AIA : GUEST_ISA,
       mmuType: 'riscv,sv48',
       ...(opts.append !== undefined ? { bootargs: opts.append } : {}),
       ...(placed !== undefined ? { initrd: placed } : {}),

@@ -398,6 +398,24 @@ void guest_main(u64 hartid, u64 dtb) {
 	for (u32 x = 0; x < 64; x++)
 		if (readback[x] != image[x]) fail("copy-back mismatch");
 	puts_raw("dma complete: fence irq received, copy verified\n");
+#ifdef IRQBENCH
+	/* apps/vm/bench: IRQBENCH fences back to back, each waited for by its completion interrupt. */
+	puts_raw("irqbench: start\n");
+	u64 ticks = 0;
+	for (u32 i = 0; i < IRQBENCH; i++) {
+		u64 t0, t1;
+		asm volatile("rdtime %0" : "=r"(t0));
+		kick_and_wait(3 + i);
+		asm volatile("rdtime %0" : "=r"(t1));
+		ticks += t1 - t0;
+	}
+	puts_raw("irqbench: done n=");
+	putdec(IRQBENCH);
+	puts_raw(" guest_ticks=");
+	putdec(ticks);
+	puts_raw("\n");
+	shutdown(0);
+#endif
 
 	/* Start the other harts; each reports in, then stops. */
 	u32 started = 0;

@@ -174,6 +174,7 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
       .prop('msi-controller', null)
       .prop('#msi-cells', 0)
       .prop('interrupt-controller', null)
+      .prop('#address-cells', 0)
       .prop('#interrupt-cells', 0)
       .prop('compatible', 'riscv,imsics');
     // ... and the S-level APLIC, delivering its wired sources as MSIs to them.
