@@ -25,6 +25,8 @@ export interface QmpMigrationHost {
   live(address: QmpAddress, params: MigrationParameters, hooks: LiveMigrationEvents): LiveMigration;
   /** Send a QMP event. */
   event(name: string, data: Record<string, unknown>): void;
+  /** Why this VM cannot migrate (QEMU's migration blockers), if it cannot. */
+  readonly blocker?: string | undefined;
 }
 
 /** The events a live migration raises, sent only with the `events` capability on (QEMU's migrate_events()). */
@@ -102,6 +104,7 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
       const colon = uri.indexOf(':');
       const scheme = colon < 0 ? uri : uri.slice(0, colon);
       if (live?.active) throw genericError("There's a migration process in progress");
+      if (host.blocker !== undefined) throw genericError(host.blocker);
       if (scheme === 'tcp' || scheme === 'unix') return startLive(uri);
       if (scheme !== 'file')
         throw genericError(
