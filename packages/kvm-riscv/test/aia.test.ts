@@ -152,6 +152,15 @@ function loadImsicGuest(t: TestVm, tail: number[] = [0x10500073, A.jal(0, -4)]):
     A.csrrsi(0, 0x100, 2), // sstatus.SIE
     ...tail, // wfi forever, unless told
   ]);
+  // Exceptions (vectored mode: at the base) report 0xdead0000 | scause to MMIO, so a test fails rather than spins.
+  t.load(HANDLER, [
+    A.csrrs(8, 0x142, 0),
+    A.lui(9, 0xdead0),
+    A.or(8, 8, 9),
+    ...A.li(5, BigInt(MMIO)),
+    A.sw(8, 5, 0),
+    A.jal(0, 0),
+  ]);
   t.load(HANDLER + 4 * 9, [
     A.csrrw(7, 0x15c, 0), // claim: x7 = stopei
     ...A.li(5, BigInt(MMIO)),
@@ -584,5 +593,38 @@ describe('irqbypass: a device MSI posted into the guest interrupt file', () => {
     t.vm.release();
     expect(aia.posted.size).toBe(0);
     expect(mgr.consumer).toBeUndefined();
+  });
+});
+
+describe('KVM emulates the AIA CSRs a guest file cannot answer (vcpu_insn.c csr_funcs)', () => {
+  it('EMUL mode: sireg/stopei trap and KVM answers from the software file; the guest claims identity 6', () => {
+    const r = aiaVm();
+    const d = r.dev();
+    setCfg(d, KVM_DEV_RISCV_AIA_CONFIG_MODE, KVM_DEV_RISCV_AIA_MODE_EMUL);
+    setAddr(d, KVM_DEV_RISCV_AIA_ADDR_IMSIC(0), IMSIC_BASE);
+    init(d);
+    loadImsicGuest(r.t);
+    const v = r.vcpus[0]!;
+    expect(runToMmio(v, 5)).toBeUndefined();
+    expect(imsicGet(d, 0, 0x70)).toBe(1n); // the guest's eidelivery write, emulated
+    expect(imsicGet(d, 0, 0xc0)).toBe(0xffff_ffff_ffff_fffen); // eie0 (identity 0 read-only zero)
+    r.t.vm.ioctl(KVM_SIGNAL_MSI, { address_lo: Number(IMSIC_BASE), address_hi: 0, data: 6, flags: 0 });
+    expect(runToMmio(v)).toBe((6 << 16) | 6);
+    expect(imsicGet(d, 0, 0x80)).toBe(0n); // claimed
+  });
+  it('the major-interrupt priorities (siselect 0x30) read zero and ignore writes', () => {
+    const { t, vcpus } = readyAia();
+    t.load(RAM_GPA, [
+      A.addi(2, 0, 0x30),
+      A.csrrw(0, 0x150, 2),
+      A.addi(3, 0, 0x55),
+      A.csrrw(4, 0x151, 3), // x4 = iprio0 (0), write ignored
+      A.csrrs(5, 0x151, 0), // x5 = iprio0 again
+      ...A.li(6, BigInt(MMIO)),
+      A.sw(5, 6, 0),
+    ]);
+    const v = vcpus[0]!;
+    expect(runToMmio(v)).toBe(0);
+    expect(riscvVcpu(v).hart.getX(4)).toBe(0n);
   });
 });
