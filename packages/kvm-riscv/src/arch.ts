@@ -280,6 +280,29 @@ export class KvmRiscvArch implements KvmArchOps {
     aiaBypassDelProducer(vm, hostIrq, gsi);
   }
 
+  /**
+   * kvm_vm_ioctl_irq_line() -> kvm_riscv_aia_inject_irq(): with the
+   * in-kernel AIA, the APLIC pin itself (not GSI routing): EBUSY before
+   * CTRL_INIT, ENODEV for source 0 or past the sources. Without it, the
+   * VMM's line (riscvVm(vm).irqLine), as setIrq.
+   */
+  irqLine(vm: KvmVm, irq: number, level: number): void {
+    const s = riscvVm(vm);
+    if (!s.aia.inKernel) {
+      s.irqLine?.(irq, level);
+      return;
+    }
+    if (!s.aia.initialized) fail('EBUSY', 'the AIA is not initialised', 'KVM_IRQ_LINE');
+    const aplic = s.aia.aplic;
+    if (aplic === undefined) fail('ENODEV', 'the AIA has no APLIC sources', 'KVM_IRQ_LINE');
+    try {
+      aplic.inject(irq, level !== 0);
+    } catch (e) {
+      (e as { syscall?: string }).syscall ??= 'KVM_IRQ_LINE';
+      throw e;
+    }
+  }
+
   /** kvm_arch_intc_initialized(): an in-kernel AIA must be initialised before irqfds bind (EAGAIN). */
   intcInitialized(vm: KvmVm): boolean {
     const aia = riscvVm(vm).aia;

@@ -628,3 +628,40 @@ describe('KVM emulates the AIA CSRs a guest file cannot answer (vcpu_insn.c csr_
     expect(riscvVcpu(v).hart.getX(4)).toBe(0n);
   });
 });
+
+describe('KVM_IRQ_LINE with the in-kernel AIA (kvm_riscv_aia_inject_irq)', () => {
+  it('EBUSY before CTRL_INIT; ENODEV for source 0 or past the sources', () => {
+    const { dev, t } = aiaVm();
+    dev();
+    expect(errnoOf(() => t.vm.ioctl(KVM_IRQ_LINE, { irq: 1, level: 1 }))).toBe('EBUSY');
+    const r = readyAia();
+    expect(errnoOf(() => r.t.vm.ioctl(KVM_IRQ_LINE, { irq: 0, level: 1 }))).toBe('ENODEV');
+    expect(errnoOf(() => r.t.vm.ioctl(KVM_IRQ_LINE, { irq: 33, level: 1 }))).toBe('ENODEV');
+    expect(r.t.vm.ioctl(KVM_IRQ_LINE, { irq: 32, level: 1 })).toBe(0);
+  });
+  it('drives the APLIC pin itself, whatever the GSI routing table says', () => {
+    const { t, vcpus, d } = readyAia();
+    loadImsicGuest(t);
+    const v = vcpus[0]!;
+    runToMmio(v, 5);
+    // A table with only an MSI route: GSI 5 is no pin, but KVM_IRQ_LINE 5 is APLIC source 5.
+    t.vm.ioctl(KVM_SET_GSI_ROUTING, {
+      nr: 1,
+      flags: 0,
+      entries: [
+        {
+          gsi: 5,
+          type: KVM_IRQ_ROUTING_MSI,
+          flags: 0,
+          msi: { address_lo: 0x3000_0000, address_hi: 0, data: 1 },
+        },
+      ],
+    });
+    aplicSet(d, APLIC_SOURCECFG_BASE + 4 * 4, APLIC_SOURCECFG_SM_LEVEL_HIGH);
+    aplicSet(d, APLIC_TARGET_BASE + 4 * 4, 20);
+    aplicSet(d, APLIC_SETIENUM, 5);
+    aplicSet(d, APLIC_DOMAINCFG, APLIC_DOMAINCFG_IE);
+    t.vm.ioctl(KVM_IRQ_LINE, { irq: 5, level: 1 });
+    expect(runToMmio(v)).toBe((20 << 16) | 20);
+  });
+});
