@@ -665,3 +665,53 @@ describe('KVM_IRQ_LINE with the in-kernel AIA (kvm_riscv_aia_inject_irq)', () =>
     expect(runToMmio(v)).toBe((20 << 16) | 20);
   });
 });
+
+describe('AIA state through the APLIC and IMSIC attributes (what a VMM saves and restores)', () => {
+  /** Every IMSIC register of vCPU 0's file, by iselect. */
+  const IMSIC_REGS = [0x70, 0x72, 0x80, 0x82, 0x84, 0x86, 0xc0, 0xc2, 0xc4, 0xc6];
+  /** The APLIC registers a VMM saves: domaincfg, sourcecfg/target of every source, the enable words. */
+  const aplicRegs = (n: number) => [
+    ...Array.from({ length: n }, (_, i) => APLIC_SOURCECFG_BASE + 4 * i),
+    ...Array.from({ length: n }, (_, i) => APLIC_TARGET_BASE + 4 * i),
+    0x1e00,
+    0x1e04,
+    APLIC_DOMAINCFG,
+  ];
+  function aplicGet(d: KvmDevice, off: number): number {
+    const data = new Uint8Array(4);
+    d.getAttr({ flags: 0, group: KVM_DEV_RISCV_AIA_GRP_APLIC, attr: BigInt(off), addr: 0n, data });
+    return new DataView(data.buffer).getUint32(0, true);
+  }
+  it('a pending identity and the APLIC routing move to a new VM, whose guest then takes them', () => {
+    const src = readyAia();
+    aplicSet(src.d, APLIC_SOURCECFG_BASE + 9 * 4, APLIC_SOURCECFG_SM_LEVEL_HIGH);
+    aplicSet(src.d, APLIC_TARGET_BASE + 9 * 4, 21);
+    aplicSet(src.d, APLIC_SETIENUM, 10);
+    aplicSet(src.d, APLIC_DOMAINCFG, APLIC_DOMAINCFG_IE);
+    const f = riscvVcpu(src.vcpus[0]!).hart.aia.files[1]!;
+    f.write(0x70, 1n);
+    f.write(0xc0, (1n << 64n) - 2n);
+    f.setPending(17); // pending when the source stops
+    const imsic = IMSIC_REGS.map((isel) => imsicGet(src.d, 0, isel));
+    const aplic = aplicRegs(32).map((off) => aplicGet(src.d, off));
+
+    const dst = readyAia();
+    for (const [i, off] of aplicRegs(32).entries()) aplicSet(dst.d, off, aplic[i]!);
+    for (const [i, isel] of IMSIC_REGS.entries())
+      dst.d.setAttr({
+        flags: 0,
+        group: KVM_DEV_RISCV_AIA_GRP_IMSIC,
+        attr: KVM_DEV_RISCV_AIA_IMSIC_MKATTR(0, isel),
+        addr: 0n,
+        data: u64(imsic[i]!),
+      });
+    expect(IMSIC_REGS.map((isel) => imsicGet(dst.d, 0, isel))).toEqual(imsic);
+    expect(aplicRegs(32).map((off) => aplicGet(dst.d, off))).toEqual(aplic);
+    // The destination guest: its handler claims 17 first, then the UART's 21 once source 10 is raised.
+    loadImsicGuest(dst.t);
+    const v = dst.vcpus[0]!;
+    expect(runToMmio(v)).toBe((17 << 16) | 17);
+    dst.t.vm.ioctl(KVM_IRQ_LINE, { irq: 10, level: 1 });
+    expect(runToMmio(v)).toBe((21 << 16) | 21);
+  });
+});
