@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { runSuite } from '@tsvirt/bench-harness';
 import { boot } from '../src/scripted-boot.ts';
 import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
+import { irqchipSuite } from './irqchip.ts';
 import { migrationSuite } from './migration.ts';
 import { haveQemu, runQemuScript } from './qemu.ts';
 
@@ -136,6 +137,9 @@ if (guest) {
 }
 
 await runSuite('apps/vm: whole-VM run times (QEMU TCG as the reference where installed)', cases);
+
+// The GPU's completion interrupts relayed by the VMM (--irqchip plic) and bypassed (--irqchip aia), side by side.
+await irqchipSuite();
 
 // Live migration of U-Boot between two processes, next to QEMU TCG (bench/migration.ts).
 await migrationSuite();

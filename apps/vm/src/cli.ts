@@ -48,6 +48,8 @@ export interface VmOptions {
   // --- VM-user flags (issue 18) ---
   /** Print the exit summary as one JSON line (`--json`). */
   json: boolean;
+  /** The interrupt controller (`--irqchip`): the VMM's PLIC (default) or KVM's AIA. */
+  irqchip?: 'plic' | 'aia';
 }
 
 export const DEFAULT_MDEV_TYPE = 'sample_gpu-small';
@@ -157,6 +159,15 @@ export function parseArgs(
     )
     .option('--progress', "show an outgoing live migration's progress on stderr (QMP migrate tcp:/unix:)")
     // --- VM-user flags (issue 18): grouped so other flags merge around them ---
+    .option(
+      '--irqchip <plic|aia>',
+      "interrupt controller: 'plic' (in the VMM; device INTx relayed by the VMM) or 'aia' (APLIC + IMSIC in KVM, as QEMU's virt,aia=aplic-imsic; device MSIs bypass the VMM)",
+      (v: string) => {
+        if (v !== 'plic' && v !== 'aia') throw new InvalidArgumentError("--irqchip is 'plic' or 'aia'");
+        return v;
+      },
+      'plic',
+    )
     .option('--json', 'print the exit summary as one JSON line on stderr (status, reason, exits, devices...)')
     .option(
       '--config <file>',
@@ -204,6 +215,7 @@ export function parseArgs(
     summary: o.summary,
     qmp: o.qmp,
     json: o.json === true,
+    irqchip: o.irqchip,
   };
 }
 

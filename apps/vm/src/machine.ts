@@ -23,12 +23,14 @@ import {
   createKvmCoreModule,
   KVM,
   KVM_CAP_VM_GPA_BITS,
+  KVM_IRQFD_FLAG_DEASSIGN,
   KVM_MP_STATE_STOPPED,
   type Kvm,
   type KvmVcpu,
   type KvmVm,
 } from '@tsvirt/kvm-core';
 import { createKvmRiscvModule, riscvCoreReg, setExternalInterrupt } from '@tsvirt/kvm-riscv';
+import { kvmVfioModule } from '@tsvirt/kvm-vfio';
 import { MDEV_CORE, type MdevCore, type MdevDevice, mdevCoreModule } from '@tsvirt/mdev-core';
 import sampleGpuModule, { sampleGpuOf } from '@tsvirt/sample-vendor-gpu';
 import {
@@ -72,6 +74,7 @@ import { MemoryRegion } from './board/memory-region.ts';
 import type { VmOptions } from './cli.ts';
 import { VmConfigError } from './config-error.ts';
 import { CFI_BANK_SIZE, CfiFlash } from './devices/cfi-flash.ts';
+import { KvmAiaChip } from './devices/kvm-aia.ts';
 import { Plic, plicSize } from './devices/plic.ts';
 import { Uart16550 } from './devices/uart16550.ts';
 import { kernelFootprint, placeInitrd } from './initrd.ts';
@@ -80,7 +83,7 @@ import { resolveMdev } from './mdev-boot.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
 import { PciHostSpaces } from './pci/pci-host-spaces.ts';
-import { VfioPciFunction } from './pci/vfio-pci.ts';
+import { type MsiMessage, VfioPciFunction } from './pci/vfio-pci.ts';
 import { loadHostModules } from './plugins.ts';
 import { formatMemSize } from './size.ts';
 import type { VmHost } from './vm-host.ts';
@@ -103,12 +106,20 @@ export const GUEST_ISA = {
   extensions: ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'sstc'],
 } as const;
 
+/** With --irqchip aia the harts also advertise Ssaia (the S-level AIA CSRs), which Linux's IMSIC driver requires. */
+export const GUEST_ISA_AIA = {
+  base: 'rv64i',
+  extensions: ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'ssaia', 'sstc'],
+} as const;
+
 /** A passed-through mdev: its PCI function, slot and INTx wiring. */
 export interface Passthrough {
   mdev: MdevDevice;
   fn: VfioPciFunction;
   slot: number;
   irq: number;
+  /** --irqchip aia, MSI on: the trigger eventfd's descriptor and the GSI its irqfd raises. */
+  msi?: { fd: number; gsi: number };
 }
 
 /** The host modules every VM needs, in no particular order (the loader sorts them). */
@@ -128,6 +139,7 @@ export function hostModules(
     mdevCoreModule,
     vfioMpciModule,
     createKvmCoreModule({ files }),
+    kvmVfioModule,
     createKvmRiscvModule({
       quantum: opts.quantum,
       jit: opts.jit,
@@ -173,6 +185,10 @@ export class Machine {
   /** The two CFI flash banks (QEMU virt's pflash0/pflash1), erased at power-on. */
   readonly flash: CfiFlash[] = [];
   plic!: Plic;
+  /** --irqchip aia: KVM's in-kernel AIA (the PLIC above is then not on the bus). */
+  aia: KvmAiaChip | undefined;
+  /** Device interrupts the VMM relayed (INTx eventfd -> PLIC line): the path the AIA's bypass avoids. */
+  relayedIrqs = 0;
   ecam!: EcamHost;
   ramHva = 0;
   kernel!: LoadedKernel;
@@ -236,7 +252,11 @@ export class Machine {
       (ctx, level) => setExternalInterrupt(this.vcpus[ctx]!, level),
       (src) => this.intxEoi(src),
     );
-    this.uart = new Uart16550(this.consoleOut, (level) => this.plic.setLevel(UART0_IRQ, level));
+    if (opts.irqchip === 'aia') this.aia = new KvmAiaChip(vm, opts.cpus);
+    const aia = this.aia;
+    this.uart = new Uart16550(this.consoleOut, (level) =>
+      aia !== undefined ? aia.setLevel(UART0_IRQ, level) : this.plic.setLevel(UART0_IRQ, level),
+    );
     this.ecam = new EcamHost((fn, change) => this.barMoved(fn as VfioPciFunction, change));
     // The memory map, as QEMU's virt builds it: RAM (the first memslot, slot 0) and the devices.
     const system = this.system;
@@ -246,7 +266,8 @@ export class Machine {
       this.flash[i] = new CfiFlash();
       system.addSubregion(base, MemoryRegion.io(`flash${i}`, CFI_BANK_SIZE, this.flash[i]!));
     }
-    system.addSubregion(PLIC_BASE, MemoryRegion.io('plic', plicSize(opts.cpus), this.plic));
+    if (aia === undefined)
+      system.addSubregion(PLIC_BASE, MemoryRegion.io('plic', plicSize(opts.cpus), this.plic));
     system.addSubregion(PCIE_ECAM_BASE, MemoryRegion.io('pcie-ecam', PCIE_ECAM_SIZE, this.ecam));
     const mmio64 = pcieMmio64Base(opts.mem);
     // The host bridge's windows: PCI bus addresses are CPU addresses in the MMIO windows, I/O starts at 0.
@@ -296,20 +317,56 @@ export class Machine {
       this.registerBars(fn, slot);
       this.ecam.attach(slot, 0, fn);
       const pin = fn.configRead(0x3d, 1);
-      const irq = pin >= 1 && pin <= 4 ? pciIntxIrq(slot, pin) : 0;
+      // With the AIA the device's interrupts are MSIs through KVM; INTx (which needs a resample irqfd) is not wired.
+      const irq = pin >= 1 && pin <= 4 && this.aia === undefined ? pciIntxIrq(slot, pin) : 0;
+      const p: Passthrough = { mdev, fn, slot, irq };
+      if (this.aia !== undefined) fn.onMsi = (msg) => this.msiChanged(p, msg);
       if (irq) {
         // The VMM relay: the device's INTx eventfd raises the PLIC line; the guest's completion unmasks.
         const trigger = new EventFd();
         trigger.listen((fd) => {
           if (fd.closed) return;
           fd.read();
+          this.relayedIrqs++;
           this.plic.setLevel(irq, true);
         });
         fn.enableIntx(files.install(trigger));
       }
-      this.passthrough.push({ mdev, fn, slot, irq });
+      this.passthrough.push(p);
     }
     this.vfioContainer = container;
+  }
+
+  /**
+   * The guest enabled, re-programmed or disabled a device's MSI (--irqchip
+   * aia), as QEMU's vfio_msi_enable()/vfio_update_msi()/vfio_msi_disable():
+   * an MSI route in KVM, the vector's trigger eventfd bound to it with
+   * KVM_IRQFD, and the vector enabled with VFIO_DEVICE_SET_IRQS. The MSI
+   * producer (vfio-mpci) and the irqfd (KVM) then meet in the IRQ bypass
+   * manager, and KVM posts the device's interrupts into the target IMSIC.
+   */
+  private msiChanged(p: Passthrough, msg: MsiMessage): void {
+    const aia = this.aia!;
+    const files = this.files;
+    if (msg !== undefined && p.msi !== undefined) {
+      aia.setMsi(p.msi.gsi, msg.address, msg.data);
+      return;
+    }
+    if (msg !== undefined) {
+      const gsi = aia.addMsiRoute(msg.address, msg.data);
+      const fd = files.install(new EventFd());
+      p.fn.setMsiTrigger(fd);
+      this.vm.irqfd({ fd, gsi, flags: 0 });
+      p.msi = { fd, gsi };
+      return;
+    }
+    if (p.msi === undefined) return;
+    const { fd, gsi } = p.msi;
+    p.msi = undefined;
+    this.vm.irqfd({ fd, gsi, flags: KVM_IRQFD_FLAG_DEASSIGN });
+    p.fn.setMsiTrigger(undefined);
+    aia.removeRoute(gsi);
+    files.close(fd);
   }
 
   /** QEMU's vfio_intx_eoi(): de-assert the line and unmask at the device, which re-triggers if still pending. */
@@ -375,9 +432,10 @@ export class Machine {
             limit: dtbAt(0x1_0000),
           });
     const dtb = buildDtb({
+      irqchip: opts.irqchip ?? 'plic',
       cpus: opts.cpus,
       memBytes: opts.mem,
-      isa: GUEST_ISA,
+      isa: opts.irqchip === 'aia' ? GUEST_ISA_AIA : GUEST_ISA,
       mmuType: 'riscv,sv48',
       ...(opts.append !== undefined ? { bootargs: opts.append } : {}),
       ...(placed !== undefined ? { initrd: placed } : {}),

@@ -41,6 +41,8 @@ export function summaryJson(r: RunResult, devices: readonly DeviceReport[], vers
     instructions: s.instructions,
     exits: Object.fromEntries(s.exits),
     unclaimed_mmio: s.unclaimedMmio,
+    irqs_relayed: s.irqRelayed ?? 0,
+    irqs_bypassed: s.irqBypassed ?? 0,
     wall_ms: Math.round(s.wallMs),
     devices,
   });

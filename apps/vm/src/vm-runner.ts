@@ -37,6 +37,10 @@ export interface RunStats {
   wallMs: number;
   /** Guest MMIO accesses no device claimed (read as all-ones, writes dropped). */
   unclaimedMmio: number;
+  /** Device interrupts the VMM relayed (INTx -> its PLIC). */
+  irqRelayed?: number;
+  /** Device interrupts KVM posted straight into a guest IMSIC file (--irqchip aia: the kvm-vfio bypass). */
+  irqBypassed?: number;
 }
 
 export interface RunResult {
@@ -109,6 +113,8 @@ export class VmRunner {
     } finally {
       this.stats.wallMs = performance.now() - t0;
       this.stats.instructions = this.m.vcpus.reduce((s, v) => s + vcpuInstructions(v), 0);
+      this.stats.irqRelayed = this.m.relayedIrqs;
+      this.stats.irqBypassed = this.m.aia?.bypassed ?? 0;
     }
   }
 
@@ -298,5 +304,6 @@ export function formatSummary(r: RunResult): string {
     `vm: ${r.reason} (status ${r.status})`,
     `vm: ${s.instructions.toLocaleString('en')} instructions retired in ${(s.wallMs / 1000).toFixed(2)} s wall: ${mips.toFixed(1)} MIPS`,
     `vm: exits: ${exits}${s.unclaimedMmio ? `; ${s.unclaimedMmio} unclaimed MMIO accesses` : ''}`,
+    `vm: device interrupts: ${s.irqRelayed ?? 0} relayed by the VMM, ${s.irqBypassed ?? 0} bypassed (posted by KVM)`,
   ].join('\n');
 }

@@ -65,8 +65,20 @@ describe('the tsvirt-vm bin', () => {
     expect(s.instructions).toBeGreaterThan(0);
     expect(s.exits.mmio).toBeGreaterThan(0);
     expect(typeof s.wall_ms).toBe('number');
+    expect([s.irqs_relayed, s.irqs_bypassed]).toEqual([2, 0]); // the GPU's two completions, through the VMM's PLIC
     expect(Object.keys(s).sort()).toEqual(
-      ['devices', 'exits', 'instructions', 'reason', 'status', 'unclaimed_mmio', 'version', 'wall_ms'].sort(),
+      [
+        'devices',
+        'exits',
+        'instructions',
+        'irqs_bypassed',
+        'irqs_relayed',
+        'reason',
+        'status',
+        'unclaimed_mmio',
+        'version',
+        'wall_ms',
+      ].sort(),
     );
   }, 120_000);
 

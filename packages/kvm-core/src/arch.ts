@@ -99,6 +99,12 @@ export interface KvmArchOps {
    */
   flushRemoteTlbs?(vm: KvmVm): void;
 
+  /**
+   * kvm_vm_ioctl_irq_line(): KVM_IRQ_LINE, where the arch drives its
+   * irqchip's pins directly (RISC-V: an APLIC source); absent, KVM_IRQ_LINE
+   * goes through setIrq.
+   */
+  irqLine?(vm: KvmVm, irq: number, level: number): void;
   /** kvm_set_irq(): drive interrupt line `irq` (a GSI) to `level` (0/1); used by KVM_IRQ_LINE and irqfd. */
   setIrq?(vm: KvmVm, irq: number, level: number): void;
   /** kvm_arch_intc_initialized(): irqfd assignment is EAGAIN while false (default true). */

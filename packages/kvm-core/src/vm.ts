@@ -319,6 +319,10 @@ export class KvmVm implements KernelFile {
   /** KVM_IRQ_LINE: ENXIO where the arch has no in-kernel interrupt controller. */
   irqLine(l: KvmIrqLevel): void {
     this.live('KVM_IRQ_LINE');
+    if (this.archOps.irqLine !== undefined) {
+      this.archOps.irqLine(this, l.irq, l.level);
+      return;
+    }
     if (this.archOps.setIrq === undefined) fail('ENXIO', 'no in-kernel irqchip', 'KVM_IRQ_LINE');
     this.archOps.setIrq(this, l.irq, l.level);
   }

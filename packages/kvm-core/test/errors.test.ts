@@ -32,6 +32,22 @@ describe('hooks an arch may lack', () => {
     expect(vm.irqfds).toHaveLength(0);
   });
 
+  it('an irqLine hook (kvm_vm_ioctl_irq_line) takes KVM_IRQ_LINE instead of setIrq, and its errno is returned', () => {
+    const arch = new FakeArch();
+    const lines: number[][] = [];
+    Object.assign(arch, {
+      irqLine(_vm: unknown, irq: number, level: number) {
+        if (irq === 0) fail('ENODEV', 'no source 0');
+        lines.push([irq, level]);
+      },
+    });
+    const vm = new Kvm({ arch, files: new FdTable() }).createVm();
+    vm.ioctl(KVM_IRQ_LINE, { irq: 7, level: 1 });
+    expect(lines).toEqual([[7, 1]]);
+    expect(arch.irqs).toEqual([]);
+    expect(errnoOf(() => vm.ioctl(KVM_IRQ_LINE, { irq: 0, level: 1 }))).toBe('ENODEV');
+  });
+
   it('no ONE_REG: get/set/list EINVAL and KVM_CAP_ONE_REG reads 0; no KVM_INTERRUPT: ENOTTY', () => {
     const { vm, kvm } = archWithout('getOneReg', 'setOneReg', 'getRegList', 'vcpuInterrupt');
     const v = vm.createVcpu(0);

@@ -37,6 +37,9 @@ import {
   ReservationSet,
   VS_INTERRUPTS,
 } from '@tsvirt/riscv-hart';
+import { aiaBypassAddProducer, aiaBypassDelProducer } from './aia-bypass.ts';
+import { KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, type KvmIrqRouting, type KvmMsi } from './aia-uapi.ts';
+import { aiaSetIrq, kvmSetGsiRouting, kvmSignalMsi } from './irq-routing.ts';
 import { mmioComplete } from './mmio.ts';
 import { riscvGetOneReg, riscvRegList, riscvSetOneReg } from './one-reg.ts';
 import { KVM_INTERRUPT_SET, KVM_INTERRUPT_UNSET } from './onereg-uapi.ts';
@@ -61,6 +64,10 @@ export interface KvmRiscvOptions {
   jit?: boolean;
   /** Visits before a block head is compiled (HartOptions.jitThreshold). Default riscv-hart's JIT_HOT. */
   jitThreshold?: number;
+  /** Guest interrupt files per hart (GEILEN; the AIA's HWACCEL mode uses one per vCPU). Default 1; 0 leaves only EMUL. */
+  aiaGuestFiles?: number;
+  /** Identities (N) of each hart's guest interrupt file. Default 255, as QEMU's virt IMSIC. */
+  imsicIds?: number;
 }
 
 /** hedeleg as KVM sets it: the exceptions the guest handles itself. */
@@ -93,6 +100,8 @@ export class KvmRiscvArch implements KvmArchOps {
       insnsPerTick: opts.insnsPerTick ?? 10,
       jit: opts.jit ?? true,
       jitThreshold: opts.jitThreshold ?? JIT_HOT,
+      aiaGuestFiles: opts.aiaGuestFiles ?? 1,
+      imsicIds: opts.imsicIds ?? 255,
       ...(opts.phys ? { phys: opts.phys } : {}),
     };
   }
@@ -111,7 +120,10 @@ export class KvmRiscvArch implements KvmArchOps {
       fail('EINVAL', 'no host memory: give Kvm an mm or KvmRiscvArch a phys', 'KVM_CREATE_VM');
     const vmid = this.vmids.alloc();
     const mmu = new KvmRiscvMmu(vm, { phys, mode: this.opts.gstageMode, vmid });
-    vm.arch = new RiscvVmState(mmu, vmid, this.opts.timebaseFrequency, this.opts.insnsPerTick);
+    vm.arch = new RiscvVmState(mmu, vmid, this.opts.timebaseFrequency, this.opts.insnsPerTick, {
+      nrHgei: this.opts.aiaGuestFiles,
+      maxIds: this.opts.imsicIds + 1,
+    });
     this.reservations.set(vm, new ReservationSet());
   }
 
@@ -174,6 +186,8 @@ export class KvmRiscvArch implements KvmArchOps {
       mem,
       jit: this.opts.jit,
       jitThreshold: this.opts.jitThreshold,
+      geilen: this.opts.aiaGuestFiles,
+      imsicIds: this.opts.imsicIds,
       reservations: this.reservations.get(vcpu.vm)!,
       readTime: () =>
         BigInt(vs.time + Math.floor((hart.instret - (state?.entryInstret ?? hart.instret)) / ipt)),
@@ -245,8 +259,63 @@ export class KvmRiscvArch implements KvmArchOps {
     else fail('EINVAL', `KVM_INTERRUPT irq ${irq} is neither KVM_INTERRUPT_SET nor _UNSET`, 'KVM_INTERRUPT');
   }
 
-  /** KVM_IRQ_LINE / irqfd: to the VMM's user-space interrupt controller, when it plugged one in (riscvVm(vm).irqLine). */
+  /**
+   * KVM_IRQ_LINE / irqfd: into the in-kernel AIA once it exists (GSI
+   * routing, irq-routing.ts), else to the VMM's user-space interrupt
+   * controller when it plugged one in (riscvVm(vm).irqLine).
+   */
   setIrq(vm: KvmVm, irq: number, level: number): void {
-    riscvVm(vm).irqLine?.(irq, level);
+    const s = riscvVm(vm);
+    if (s.aia.inKernel) aiaSetIrq(vm, irq, level);
+    else s.irqLine?.(irq, level);
+  }
+
+  /** kvm_arch_irq_bypass_add_producer(): post an MSI-routed device interrupt into the target IMSIC file. */
+  irqBypassAddProducer(vm: KvmVm, hostIrq: number, gsi: number): void {
+    aiaBypassAddProducer(vm, hostIrq, gsi);
+  }
+
+  /** kvm_arch_irq_bypass_del_producer(). */
+  irqBypassDelProducer(vm: KvmVm, hostIrq: number, gsi: number): void {
+    aiaBypassDelProducer(vm, hostIrq, gsi);
+  }
+
+  /**
+   * kvm_vm_ioctl_irq_line() -> kvm_riscv_aia_inject_irq(): with the
+   * in-kernel AIA, the APLIC pin itself (not GSI routing): EBUSY before
+   * CTRL_INIT, ENODEV for source 0 or past the sources. Without it, the
+   * VMM's line (riscvVm(vm).irqLine), as setIrq.
+   */
+  irqLine(vm: KvmVm, irq: number, level: number): void {
+    const s = riscvVm(vm);
+    if (!s.aia.inKernel) {
+      s.irqLine?.(irq, level);
+      return;
+    }
+    if (!s.aia.initialized) fail('EBUSY', 'the AIA is not initialised', 'KVM_IRQ_LINE');
+    const aplic = s.aia.aplic;
+    if (aplic === undefined) fail('ENODEV', 'the AIA has no APLIC sources', 'KVM_IRQ_LINE');
+    try {
+      aplic.inject(irq, level !== 0);
+    } catch (e) {
+      (e as { syscall?: string }).syscall ??= 'KVM_IRQ_LINE';
+      throw e;
+    }
+  }
+
+  /** kvm_arch_intc_initialized(): an in-kernel AIA must be initialised before irqfds bind (EAGAIN). */
+  intcInitialized(vm: KvmVm): boolean {
+    const aia = riscvVm(vm).aia;
+    return !aia.inKernel || aia.initialized;
+  }
+
+  /** kvm_arch_vm_ioctl(): KVM_SET_GSI_ROUTING and KVM_SIGNAL_MSI (generic upstream, here with the only irqchip). */
+  vmIoctl(vm: KvmVm, cmd: number, arg: unknown): unknown {
+    if (cmd === KVM_SET_GSI_ROUTING) {
+      kvmSetGsiRouting(vm, arg as KvmIrqRouting);
+      return 0;
+    }
+    if (cmd === KVM_SIGNAL_MSI) return kvmSignalMsi(vm, arg as KvmMsi);
+    return fail('ENOTTY', `unknown vm ioctl 0x${cmd.toString(16)}`);
   }
 }

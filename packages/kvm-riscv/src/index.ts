@@ -1,5 +1,11 @@
+export * from './aia.ts';
+export * from './aia-aplic.ts';
+export * from './aia-bypass.ts';
+export { registerRiscvAia, riscvAiaDeviceOps } from './aia-device.ts';
+export * from './aia-uapi.ts';
 export { KvmRiscvArch, type KvmRiscvOptions } from './arch.ts';
 export { setExternalInterrupt } from './irq.ts';
+export { aiaSetIrq, kvmSetGsiRouting, kvmSignalMsi } from './irq-routing.ts';
 export { decodeMmio, type MmioDecode } from './mmio.ts';
 export { createKvmRiscvModule, KVM_RISCV, kvmRiscvModule } from './module.ts';
 export { riscvGetOneReg, riscvRegList, riscvSetOneReg } from './one-reg.ts';

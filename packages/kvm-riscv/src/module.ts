@@ -1,5 +1,6 @@
 import { defineModule, type VmmModule } from '@tsvirt/core-bus';
 import { KVM, type Kvm } from '@tsvirt/kvm-core';
+import { registerRiscvAia } from './aia-device.ts';
 import { KvmRiscvArch, type KvmRiscvOptions } from './arch.ts';
 
 /** DI token for the registered KvmRiscvArch. */
@@ -13,7 +14,9 @@ export function createKvmRiscvModule(opts: KvmRiscvOptions = {}): VmmModule {
     dependsOn: ['kvm-core'],
     register(c) {
       const arch = new KvmRiscvArch(opts);
-      c.resolve<Kvm>(KVM).registerArch(arch);
+      const kvm = c.resolve<Kvm>(KVM);
+      kvm.registerArch(arch);
+      registerRiscvAia(kvm);
       c.registerInstance(KVM_RISCV, arch);
     },
   });

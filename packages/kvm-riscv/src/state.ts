@@ -2,6 +2,7 @@ import { fail } from '@tsvirt/core-bus';
 import type { KvmVcpu, KvmVm } from '@tsvirt/kvm-core';
 import type { KvmRiscvMmu } from '@tsvirt/kvm-riscv-mmu';
 import type { Hart } from '@tsvirt/riscv-hart';
+import { KvmAia, VcpuAia } from './aia.ts';
 import type { MmioDecode } from './mmio.ts';
 
 /** KVM_RISCV_SBI_EXT_STATUS_*: per-vCPU availability of each SBI extension. */
@@ -22,6 +23,8 @@ export class RiscvVmState {
    * input here so irqfd relays reach it.
    */
   irqLine: ((gsi: number, level: number) => void) | undefined;
+  /** The in-kernel AIA (struct kvm_aia); in use once KVM_DEV_TYPE_RISCV_AIA is created. */
+  readonly aia: KvmAia;
 
   constructor(
     /** The VM's G-stage MMU. */
@@ -32,7 +35,11 @@ export class RiscvVmState {
     readonly timebaseFrequency: number,
     /** Guest instructions per timebase tick: the deterministic clock. */
     readonly insnsPerTick: number,
-  ) {}
+    /** The harts' guest interrupt files and their N + 1 (kvm_riscv_aia_nr_hgei, kvm_riscv_aia_max_ids). */
+    aiaHw: { nrHgei: number; maxIds: number } = { nrHgei: 0, maxIds: 256 },
+  ) {
+    this.aia = new KvmAia(aiaHw.nrHgei, aiaHw.maxIds);
+  }
 
   /** Advance the virtual clock by `retired` instructions. */
   advance(retired: number): void {
@@ -81,6 +88,8 @@ export class RiscvVcpuState {
   entryInstret = 0;
   /** Guest instructions KVM or user space completed (MMIO, SBI, wfi): they trapped, so are not in instret. */
   completedInsns = 0;
+  /** struct kvm_vcpu_aia: the vCPU's IMSIC. */
+  readonly aia = new VcpuAia();
 
   constructor(
     /** The hart that runs the vCPU. */

@@ -9,6 +9,7 @@ import {
   type HartExit,
   MIP_VSTIP,
 } from '@tsvirt/riscv-hart';
+import { aiaEmulateCsr } from './aia-csr.ts';
 import { decodeMmio, mmioComplete, mmioStoreData } from './mmio.ts';
 import { sbiEcall } from './sbi.ts';
 import { type RiscvVcpuState, type RiscvVmState, riscvVcpu, riscvVm } from './state.ts';
@@ -175,7 +176,8 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
         if (guestPageFault(vcpu, s, vs, e)) return;
         break;
       case 'virtual-instruction':
-        // truly_illegal_insn(): the guest sees an illegal instruction.
+        // The AIA CSRs KVM emulates (aia-csr.ts); otherwise truly_illegal_insn(): an illegal instruction.
+        if (aiaEmulateCsr(vcpu, Number(e.tval & 0xffff_ffffn))) break;
         h.redirectTrap(EXC_ILLEGAL_INST, e.tval);
         break;
       case 'illegal-instruction':

@@ -1,3 +1,4 @@
+import * as A from './aia.ts';
 import * as C from './csr.ts';
 import { illegal, virtualInsn } from './exceptions.ts';
 import { fpOff, markFsDirty } from './exec-fd.ts';
@@ -56,6 +57,14 @@ export const CSRS = new Set<number>([
   C.CSR_HGATP,
   C.CSR_HGEIP,
   C.CSR_MSTATUS,
+  A.CSR_SISELECT,
+  A.CSR_SIREG,
+  A.CSR_STOPEI,
+  A.CSR_STOPI,
+  A.CSR_VSISELECT,
+  A.CSR_VSIREG,
+  A.CSR_VSTOPEI,
+  A.CSR_VSTOPI,
 ]);
 for (let n = C.CSR_CYCLE; n <= C.CSR_HPMCOUNTER31; n++) CSRS.add(n);
 
@@ -71,6 +80,10 @@ const VS_ALIAS = new Map<number, number>([
   [C.CSR_SIP, C.CSR_VSIP],
   [C.CSR_STIMECMP, C.CSR_VSTIMECMP],
   [C.CSR_SATP, C.CSR_VSATP],
+  [A.CSR_SISELECT, A.CSR_VSISELECT],
+  [A.CSR_SIREG, A.CSR_VSIREG],
+  [A.CSR_STOPEI, A.CSR_VSTOPEI],
+  [A.CSR_STOPI, A.CSR_VSTOPI],
 ]);
 
 /**
@@ -97,6 +110,12 @@ export function csrCheck(h: Hart, csr: number, write: boolean, raw: number): num
     } else if (u && ((h.scounteren >>> bit) & 1) === 0) illegal(h, raw);
   }
   if (csr <= C.CSR_FCSR && fpOff(h)) illegal(h, raw);
+  const alias = VS_ALIAS.get(csr);
+  if (alias !== undefined && A.isAiaCsr(alias)) {
+    // AIA: no HS-level IMSIC is modelled (illegal from HS); vsireg/vstopei need a valid VGEIN/vsiselect.
+    if (v === 0) illegal(h, raw);
+    if (h.aia.accessFault(alias, h.hstatus)) virtualInsn(h, raw);
+  } else if (v === 0 && h.aia.accessFault(csr, h.hstatus)) illegal(h, raw);
   if (v === 1) {
     if (csr === C.CSR_SATP && (h.hstatus & C.HSTATUS_VTVM) !== 0) virtualInsn(h, raw);
     if (csr === C.CSR_STIMECMP && ((h.henvcfg & C.ENVCFG_STCE) === 0n || ((h.hcounteren >>> 1) & 1) === 0))
@@ -189,7 +208,7 @@ export function csrRead(h: Hart, num: number): bigint {
     case C.CSR_HGATP:
       return h.hgatp;
     default:
-      return 0n; // hpmcounters, hgeie/hgeip (GEILEN = 0)
+      return h.aia.read(num, h.hstatus, h.hip() & h.hie & h.hideleg); // AIA CSRs; 0 for hpmcounters
   }
 }
 
@@ -285,7 +304,7 @@ export function csrWrite(h: Hart, num: number, v: bigint): void {
       h.updateContext();
       return;
     case C.CSR_HSTATUS:
-      h.hstatus = lo & C.HSTATUS_WRITABLE;
+      h.hstatus = lo & (C.HSTATUS_WRITABLE | A.HSTATUS_VGEIN);
       return;
     case C.CSR_HEDELEG:
       h.hedeleg = lo & C.HEDELEG_WRITABLE;
@@ -294,7 +313,7 @@ export function csrWrite(h: Hart, num: number, v: bigint): void {
       h.hideleg = lo & C.HIDELEG_WRITABLE;
       return;
     case C.CSR_HIE:
-      h.hie = lo & C.VS_INTERRUPTS;
+      h.hie = lo & (C.VS_INTERRUPTS | C.MIP_SGEIP);
       return;
     case C.CSR_HIP:
       h.hvip = (h.hvip & ~C.MIP_VSSIP) | (lo & C.MIP_VSSIP);
@@ -326,7 +345,8 @@ export function csrWrite(h: Hart, num: number, v: bigint): void {
       return;
     }
     default:
-      return; // hgeie: GEILEN = 0, read-only zero
+      h.aia.write(num, h.hstatus, v); // AIA CSRs (aia.ts)
+      return;
   }
 }
 

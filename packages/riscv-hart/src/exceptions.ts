@@ -137,9 +137,14 @@ export function checkInterrupts(h: Hart): boolean {
   // only enabled interrupts are delegated ones the guest masks (S-mode with
   // vsstatus.SIE clear), or because no enabled one is pending in hvip and the
   // timer is not enabled.
-  if ((hie & ~h.hideleg & C.VS_INTERRUPTS) === 0 && h.priv !== C.PRV_U && (h.vsstatus & C.SR_SIE) === 0)
+  // The guest interrupt files (AIA hgeip) feed VSEIP and SGEIP, so they count too.
+  if (
+    (hie & ~h.hideleg & (C.VS_INTERRUPTS | C.MIP_SGEIP)) === 0 &&
+    h.priv !== C.PRV_U &&
+    (h.vsstatus & C.SR_SIE) === 0
+  )
     return false;
-  if ((h.hvip & hie) === 0 && (hie & C.MIP_VSTIP) === 0) return false;
+  if ((h.hvip & hie) === 0 && (hie & C.MIP_VSTIP) === 0 && h.aia.hgeip === 0) return false;
   const pend = h.hip() & hie;
   if (pend === 0) return false;
   const toHs = pend & ~h.hideleg;
@@ -156,6 +161,7 @@ export function checkInterrupts(h: Hart): boolean {
 
 /** Priority among VS interrupts: external, software, timer (privileged spec 3.1.9 order). */
 function pickIrq(bits: number): number {
+  if ((bits & C.MIP_SGEIP) !== 0) return C.IRQ_S_GEXT; // HS-level SGEI outranks every VS interrupt
   if ((bits & C.MIP_VSEIP) !== 0) return C.IRQ_VS_EXT;
   if ((bits & C.MIP_VSSIP) !== 0) return C.IRQ_VS_SOFT;
   return C.IRQ_VS_TIMER;

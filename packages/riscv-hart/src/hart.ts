@@ -1,4 +1,5 @@
 import { fail } from '@tsvirt/core-bus';
+import * as A from './aia.ts';
 import * as C from './csr.ts';
 import { CSRS, csrRead, csrWrite, MASK64, PPN_MASK, sx } from './csr-file.ts';
 import { checkInterrupts, deliverVS, record } from './exceptions.ts';
@@ -30,6 +31,10 @@ export interface HartOptions {
   jit?: boolean;
   /** Times a block head is reached before it is compiled. Default JIT_HOT. */
   jitThreshold?: number;
+  /** GEILEN: guest interrupt files (VS-level IMSIC files) of this hart, 0..30 (aia.ts). Default 0. */
+  geilen?: number;
+  /** N, the highest identity of each guest interrupt file. Default 255 (QEMU virt's IMSIC). */
+  imsicIds?: number;
 }
 
 /** Instructions between interrupt/timer checks. */
@@ -159,6 +164,8 @@ export class Hart implements FpuState {
   readonly resvId: number;
   /** Cause and trap values recorded by the trap being taken. */
   readonly pending = new PendingTrap();
+  /** AIA: guest interrupt files, hgeie/hgeip, vsiselect (aia.ts). */
+  readonly aia: A.HartAia;
 
   // Internal machinery below: public only so the execute, trap and CSR
   // modules (execute.ts, exceptions.ts, csr-file.ts, exec-*.ts,
@@ -203,6 +210,7 @@ export class Hart implements FpuState {
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
     this.readTime = opts.readTime ?? (() => this.hostTime);
+    this.aia = new A.HartAia(opts.geilen ?? 0, opts.imsicIds ?? 255);
     this.ctx = {
       v: 1,
       priv: C.PRV_S,
@@ -338,9 +346,10 @@ export class Hart implements FpuState {
 
   // ---- interrupts ----
 
-  /** hip as hardware computes it: hvip plus the Sstc VS timer. */
+  /** hip as hardware computes it: hvip, the Sstc VS timer, and the guest interrupt files (VSEIP via VGEIN, SGEIP). */
   hip(): number {
     let p = this.hvip & C.VS_INTERRUPTS;
+    if (this.aia.hgeip !== 0) p |= this.aia.hipBits(this.hstatus);
     if ((this.henvcfg & C.ENVCFG_STCE) !== 0n && this.vsTime() >= this.vstimecmp) p |= C.MIP_VSTIP;
     return p;
   }

@@ -1,3 +1,4 @@
+export * from './aia.ts';
 export * from './csr.ts';
 export type { ExitKind, HartExit } from './exit.ts';
 export type { FpuState } from './fpu/state.ts';

@@ -3,9 +3,11 @@
  * guest under KVM) that exercises the board end to end. It prints on the
  * 16550 UART, finds the sample GPU by walking PCI config space, assigns its
  * BARs, sets a display mode, draws into VRAM directly, submits DMA FILL /
- * COPY / FENCE commands and waits for the completion interrupt through the
- * PLIC, starts the other harts with SBI HSM and has each report in, then
- * shuts the VM down with SBI SRST. Any failure shuts down with reason
+ * COPY / FENCE commands and waits for the completion interrupt, starts the other harts with SBI HSM and has each report in, then
+ * shuts the VM down with SBI SRST. The completion interrupt comes through
+ * whichever interrupt controller the device tree describes: the PLIC (the
+ * GPU's INTx) or, with "riscv,imsics", the hart's IMSIC file (the GPU's MSI,
+ * written to the IMSIC page; claimed through the stopei CSR). Any failure shuts down with reason
  * "system failure", so the VMM exits non-zero.
  */
 #include <stdint.h>
@@ -22,6 +24,8 @@ typedef uint8_t u8;
 #define MMIO32_BASE 0x40000000UL
 #define MMIO64_BASE 0x400000000UL
 #define PCIE_IRQ_BASE 0x20
+#define IMSIC_S 0x28000000UL /* S-level IMSIC pages, 4 KiB per hart */
+#define GPU_MSI_ID 3 /* the IMSIC identity the GPU's MSI carries (1 is Linux's IPI) */
 
 /* Sample GPU (packages/sample-vendor-gpu/SPEC.md) */
 #define GPU_VENDOR 0x7e57
@@ -125,6 +129,18 @@ static void fail(const char *what) {
 /* ---- PCI ---- */
 static u64 cfg(u32 dev, u32 off) { return ECAM + ((u64)dev << 15) + off; }
 
+/* pci_find_capability() */
+static u32 find_cap(u32 dev, u32 id) {
+	if (!(rd32(cfg(dev, 4)) & (1u << 20))) return 0; /* Status.Capabilities List */
+	u32 pos = rd32(cfg(dev, 0x34)) & 0xfc;
+	for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
+		u32 h = rd32(cfg(dev, pos));
+		if ((h & 0xff) == id) return pos;
+		pos = (h >> 8) & 0xfc;
+	}
+	return 0;
+}
+
 static int find_gpu(void) {
 	int gpu = -1;
 	for (u32 dev = 0; dev < 32; dev++) {
@@ -175,17 +191,49 @@ static volatile u32 fence_irqs;
 static volatile u32 error_irqs;
 static u64 gpu_regs;
 static u32 gpu_irq;
+static int use_imsic;
+
+/* Does the flattened device tree contain this NUL-terminated string (a compatible value)? */
+static int dtb_has(u64 dtb, const char *s) {
+	const u8 *p = (const u8 *)dtb;
+	if (!dtb || p[0] != 0xd0 || p[1] != 0x0d || p[2] != 0xfe || p[3] != 0xed) return 0;
+	u32 total = ((u32)p[4] << 24) | ((u32)p[5] << 16) | ((u32)p[6] << 8) | p[7];
+	u32 n = 0;
+	while (s[n]) n++;
+	for (u32 i = 0; i + n < total; i++) {
+		u32 j = 0;
+		while (j <= n && p[i + j] == (u8)s[j]) j++;
+		if (j > n) return 1;
+	}
+	return 0;
+}
+
+/* The IMSIC file's registers through siselect (0x150) / sireg (0x151); stopei is 0x15c. */
+static void imsic_write(u64 isel, u64 v) { asm volatile("csrw 0x150, %0\n\tcsrw 0x151, %1" ::"r"(isel), "r"(v)); }
+static u64 imsic_claim(void) {
+	u64 v;
+	asm volatile("csrrw %0, 0x15c, zero" : "=r"(v));
+	return v >> 16;
+}
+
+static void gpu_status(void) {
+	u32 st = rd32(gpu_regs + GPU_INT_STATUS);
+	if (st & INT_FENCE) fence_irqs++;
+	if (st & INT_ERROR) error_irqs++;
+	wr32(gpu_regs + GPU_INT_STATUS, st);
+}
 
 void trap_handler(u64 cause, u64 tval) {
+	if (cause == ((1ull << 63) | 9) && use_imsic) {
+		/* Supervisor external from the IMSIC: claim every pending identity. */
+		for (u64 id; (id = imsic_claim()) != 0;)
+			if (id == GPU_MSI_ID) gpu_status();
+		return;
+	}
 	if (cause == ((1ull << 63) | 9)) {
 		/* Supervisor external: claim from the PLIC context of hart 0. */
 		u32 src = rd32(PLIC + 0x200004);
-		if (src == gpu_irq) {
-			u32 st = rd32(gpu_regs + GPU_INT_STATUS);
-			if (st & INT_FENCE) fence_irqs++;
-			if (st & INT_ERROR) error_irqs++;
-			wr32(gpu_regs + GPU_INT_STATUS, st);
-		}
+		if (src == gpu_irq) gpu_status();
 		if (src) wr32(PLIC + 0x200004, src);
 		return;
 	}
@@ -255,7 +303,6 @@ void secondary_main(u64 hartid) {
 extern char secondary_entry[];
 
 void guest_main(u64 hartid, u64 dtb) {
-	(void)dtb;
 	puts_raw("tsvirt default guest: hello from hart ");
 	putdec(hartid);
 	puts_raw("\n");
@@ -306,11 +353,30 @@ void guest_main(u64 hartid, u64 dtb) {
 		for (u32 x = 0; x < WIDTH; x++) fb[y * WIDTH + x] = ((x * 255 / WIDTH) << 16) | ((y * 255 / HEIGHT) << 8) | 0x40;
 	puts_raw("drew gradient into VRAM\n");
 
-	/* Interrupt routing: GPU INTA of slot `dev` -> PLIC source, context 0 (hart 0 S-mode). */
-	gpu_irq = PCIE_IRQ_BASE + ((0 + (u32)dev) % 4);
-	wr32(PLIC + gpu_irq * 4, 1);
-	wr32(PLIC + 0x2000 + (gpu_irq / 32) * 4, 1u << (gpu_irq % 32));
-	wr32(PLIC + 0x200000, 0);
+	use_imsic = dtb_has(dtb, "riscv,imsics");
+	if (use_imsic) {
+		/* The GPU's MSI to this hart's IMSIC page, identity GPU_MSI_ID; the file delivers it. */
+		u32 msi = find_cap((u32)dev, 0x05);
+		if (!msi) fail("no MSI capability");
+		imsic_write(0x70, 1); /* eidelivery */
+		imsic_write(0x72, 0); /* eithreshold: every identity */
+		imsic_write(0xc0, 1ull << GPU_MSI_ID); /* eie0 */
+		wr32(cfg((u32)dev, msi + 4), (u32)(IMSIC_S + hartid * 0x1000));
+		wr32(cfg((u32)dev, msi + 8), (u32)((IMSIC_S + hartid * 0x1000) >> 32));
+		wr32(cfg((u32)dev, msi + 12), GPU_MSI_ID);
+		wr32(cfg((u32)dev, msi), rd32(cfg((u32)dev, msi)) | (1u << 16)); /* MSI enable */
+		if (!(rd32(cfg((u32)dev, msi)) & (1u << 16))) fail("MSI enable did not stick");
+		puts_raw("interrupts: IMSIC, gpu MSI -> identity ");
+		putdec(GPU_MSI_ID);
+		puts_raw("\n");
+	} else {
+		/* Interrupt routing: GPU INTA of slot `dev` -> PLIC source, context 0 (hart 0 S-mode). */
+		gpu_irq = PCIE_IRQ_BASE + ((0 + (u32)dev) % 4);
+		wr32(PLIC + gpu_irq * 4, 1);
+		wr32(PLIC + 0x2000 + (gpu_irq / 32) * 4, 1u << (gpu_irq % 32));
+		wr32(PLIC + 0x200000, 0);
+		puts_raw("interrupts: PLIC, gpu INTx\n");
+	}
 	wr32(gpu_regs + GPU_INT_ENABLE, INT_FENCE | INT_ERROR);
 	asm volatile("csrs sie, %0" ::"r"(1ul << 9));
 	asm volatile("csrs sstatus, %0" ::"r"(1ul << 1));
@@ -332,6 +398,24 @@ void guest_main(u64 hartid, u64 dtb) {
 	for (u32 x = 0; x < 64; x++)
 		if (readback[x] != image[x]) fail("copy-back mismatch");
 	puts_raw("dma complete: fence irq received, copy verified\n");
+#ifdef IRQBENCH
+	/* apps/vm/bench: IRQBENCH fences back to back, each waited for by its completion interrupt. */
+	puts_raw("irqbench: start\n");
+	u64 ticks = 0;
+	for (u32 i = 0; i < IRQBENCH; i++) {
+		u64 t0, t1;
+		asm volatile("rdtime %0" : "=r"(t0));
+		kick_and_wait(3 + i);
+		asm volatile("rdtime %0" : "=r"(t1));
+		ticks += t1 - t0;
+	}
+	puts_raw("irqbench: done n=");
+	putdec(IRQBENCH);
+	puts_raw(" guest_ticks=");
+	putdec(ticks);
+	puts_raw("\n");
+	shutdown(0);
+#endif
 
 	/* Start the other harts; each reports in, then stops. */
 	u32 started = 0;

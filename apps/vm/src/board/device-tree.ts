@@ -2,7 +2,14 @@ import { FdtNode, toDtb, u64Cells } from '@tsvirt/fdt';
 import { CFI_BANK_SIZE } from '../devices/cfi-flash.ts';
 import { plicSize } from '../devices/plic.ts';
 import {
+  AIA_NUM_SOURCES,
+  APLIC_S_BASE,
+  APLIC_S_SIZE,
   FLASH_BASES,
+  IMSIC_IPI_ID,
+  IMSIC_NUM_IDS,
+  IMSIC_PAGE_SIZE,
+  IMSIC_S_BASE,
   PCI_NUM_PINS,
   PCIE_ECAM_BASE,
   PCIE_ECAM_SIZE,
@@ -38,6 +45,8 @@ export interface BoardConfig {
   bootargs?: string;
   /** Guest physical range holding an initrd, if any. */
   initrd?: { start: number; end: number };
+  /** The interrupt controller: the VMM's PLIC (default) or KVM's AIA (APLIC in MSI mode + per-hart IMSICs). */
+  irqchip?: 'plic' | 'aia';
 }
 
 // PCI address space codes in the first cell of a `ranges` entry (IEEE 1275 PCI binding).
@@ -139,27 +148,68 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
     .prop('compatible', 'simple-bus')
     .prop('ranges', null);
 
-  const plicPh = nextPhandle++;
-  // One context per hart: the hart's supervisor external interrupt (cause 9).
+  // One context (PLIC) or interrupt file (IMSIC) per hart: its supervisor external interrupt (cause 9).
   const RV_IRQ_S_EXT = 9;
-  soc
-    .child(`plic@${PLIC_BASE.toString(16)}`)
-    .prop('phandle', plicPh)
-    .prop('riscv,ndev', PLIC_NDEV)
-    .prop('reg', [...u64Cells(PLIC_BASE), ...u64Cells(plicSize(cfg.cpus))])
-    .prop(
-      'interrupts-extended',
-      intcPhandles.flatMap((ph) => [ph, RV_IRQ_S_EXT]),
-    )
-    .prop('interrupt-controller', null)
-    .prop('compatible', ['sifive,plic-1.0.0', 'riscv,plic0'])
-    .prop('#address-cells', 0)
-    .prop('#interrupt-cells', 1);
+  const aia = cfg.irqchip === 'aia';
+  // The wired controller's phandle and how a wired interrupt is written (PLIC: 1 cell; APLIC: source, IRQ_TYPE_LEVEL_HIGH).
+  let wiredPh: number;
+  let wired: (irq: number) => number[];
+  let imsicPh = 0;
+  if (aia) {
+    imsicPh = nextPhandle++;
+    wiredPh = nextPhandle++;
+    const IRQ_TYPE_LEVEL_HIGH = 4;
+    wired = (irq) => [irq, IRQ_TYPE_LEVEL_HIGH];
+    // As QEMU's virt with aia=aplic-imsic under KVM: the S-level IMSICs, one page per hart ...
+    soc
+      .child(`imsics@${IMSIC_S_BASE.toString(16)}`)
+      .prop('phandle', imsicPh)
+      .prop('riscv,ipi-id', IMSIC_IPI_ID)
+      .prop('riscv,num-ids', IMSIC_NUM_IDS)
+      .prop('reg', [...u64Cells(IMSIC_S_BASE), ...u64Cells(IMSIC_PAGE_SIZE * 2 ** imsicHartBits(cfg.cpus))])
+      .prop(
+        'interrupts-extended',
+        intcPhandles.flatMap((ph) => [ph, RV_IRQ_S_EXT]),
+      )
+      .prop('msi-controller', null)
+      .prop('#msi-cells', 0)
+      .prop('interrupt-controller', null)
+      .prop('#address-cells', 0)
+      .prop('#interrupt-cells', 0)
+      .prop('compatible', 'riscv,imsics');
+    // ... and the S-level APLIC, delivering its wired sources as MSIs to them.
+    soc
+      .child(`aplic@${APLIC_S_BASE.toString(16)}`)
+      .prop('phandle', wiredPh)
+      .prop('riscv,num-sources', AIA_NUM_SOURCES)
+      .prop('reg', [...u64Cells(APLIC_S_BASE), ...u64Cells(APLIC_S_SIZE)])
+      .prop('msi-parent', imsicPh)
+      .prop('interrupt-controller', null)
+      .prop('#address-cells', 0)
+      .prop('#interrupt-cells', 2)
+      .prop('compatible', 'riscv,aplic');
+  } else {
+    wiredPh = nextPhandle++;
+    wired = (irq) => [irq];
+    soc
+      .child(`plic@${PLIC_BASE.toString(16)}`)
+      .prop('phandle', wiredPh)
+      .prop('riscv,ndev', PLIC_NDEV)
+      .prop('reg', [...u64Cells(PLIC_BASE), ...u64Cells(plicSize(cfg.cpus))])
+      .prop(
+        'interrupts-extended',
+        intcPhandles.flatMap((ph) => [ph, RV_IRQ_S_EXT]),
+      )
+      .prop('interrupt-controller', null)
+      .prop('compatible', ['sifive,plic-1.0.0', 'riscv,plic0'])
+      .prop('#address-cells', 0)
+      .prop('#interrupt-cells', 1);
+  }
 
   soc
     .child(`serial@${UART0_BASE.toString(16)}`)
-    .prop('interrupts', UART0_IRQ)
-    .prop('interrupt-parent', plicPh)
+    .prop('interrupts', wired(UART0_IRQ))
+    .prop('interrupt-parent', wiredPh)
     .prop('clock-frequency', UART0_CLOCK_HZ)
     .prop('reg', [...u64Cells(UART0_BASE), ...u64Cells(UART0_SIZE)])
     .prop('compatible', 'ns16550a');
@@ -168,11 +218,13 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
   const interruptMap: number[] = [];
   for (let slot = 0; slot < PCI_NUM_PINS; slot++) {
     for (let pin = 1; pin <= PCI_NUM_PINS; pin++) {
-      interruptMap.push(slot << 11, 0, 0, pin, plicPh, pciIntxIrq(slot, pin));
+      interruptMap.push(slot << 11, 0, 0, pin, wiredPh, ...wired(pciIntxIrq(slot, pin)));
     }
   }
-  soc
-    .child(`pci@${PCIE_ECAM_BASE.toString(16)}`)
+  const pci = soc.child(`pci@${PCIE_ECAM_BASE.toString(16)}`);
+  // With the AIA, PCI MSIs go to the IMSICs (Linux's pci-host-generic takes msi-parent).
+  if (aia) pci.prop('msi-parent', imsicPh);
+  pci
     .prop('interrupt-map-mask', [0x1800, 0, 0, 7])
     .prop('interrupt-map', interruptMap)
     .prop('ranges', [
@@ -202,6 +254,11 @@ export function buildDeviceTree(cfg: BoardConfig): FdtNode {
     .prop('#address-cells', 3);
 
   return root;
+}
+
+/** Hart-index bits of an IMSIC address for `cpus` harts (KVM_DEV_RISCV_AIA_CONFIG_HART_BITS; QEMU's imsic_num_bits()). */
+export function imsicHartBits(cpus: number): number {
+  return cpus <= 1 ? 0 : 32 - Math.clz32(cpus - 1);
 }
 
 export function buildDtb(cfg: BoardConfig): Uint8Array {

@@ -17,6 +17,21 @@ export const PLIC_BASE = 0x0c00_0000;
 /** Interrupt sources on the PLIC (1..PLIC_NDEV), as QEMU's virt. */
 export const PLIC_NDEV = 96;
 
+/** --irqchip aia: the S-level APLIC domain (QEMU virt's VIRT_APLIC_S), the size KVM's APLIC decodes. */
+export const APLIC_S_BASE = 0x0d00_0000;
+/** KVM_DEV_RISCV_APLIC_SIZE. */
+export const APLIC_S_SIZE = 0x4000;
+/** Wired sources on the APLIC (1..AIA_NUM_SOURCES - 1), as QEMU's virt (VIRT_IRQCHIP_NUM_SOURCES). */
+export const AIA_NUM_SOURCES = 96;
+/** --irqchip aia: the S-level IMSIC pages, one 4 KiB page per hart (QEMU virt's VIRT_IMSIC_S). */
+export const IMSIC_S_BASE = 0x2800_0000;
+/** One IMSIC interrupt file page. */
+export const IMSIC_PAGE_SIZE = 0x1000;
+/** Identities per IMSIC file (riscv,num-ids), as QEMU's virt (VIRT_IRQCHIP_NUM_MSIS). */
+export const IMSIC_NUM_IDS = 255;
+/** The IMSIC identity Linux and QEMU's virt reserve for IPIs (riscv,ipi-id). */
+export const IMSIC_IPI_ID = 1;
+
 export const PCIE_ECAM_BASE = 0x3000_0000;
 export const PCIE_ECAM_SIZE = 0x1000_0000; // 256 buses x 1 MiB
 export const PCIE_PIO_BASE = 0x0300_0000;

@@ -9,6 +9,7 @@ import {
   VFIO_IRQ_SET_DATA_NONE,
   VFIO_PCI_CONFIG_REGION_INDEX,
   VFIO_PCI_INTX_IRQ_INDEX,
+  VFIO_PCI_MSI_IRQ_INDEX,
   VFIO_REGION_INFO_FLAG_MMAP,
   type VfioDeviceFile,
   type VfioRegionInfo,
@@ -30,6 +31,10 @@ import {
 
 const PCI_CAP_ID_MSI = 0x05;
 const PCI_MSI_FLAGS_ENABLE = 0x1;
+const PCI_MSI_FLAGS_64BIT = 0x80;
+
+/** The MSI message the guest programmed (address and data), or undefined when it turned MSI off. */
+export type MsiMessage = { address: bigint; data: number } | undefined;
 const CONFIG_OFFSET = BigInt(VFIO_PCI_CONFIG_REGION_INDEX) << 40n;
 
 /** How a BAR reaches the guest: trapped (each access a VFIO region read/write) or mmapped (a KVM memslot). */
@@ -40,8 +45,10 @@ export type BarBacking = { kind: 'trap'; device: BusDevice } | { kind: 'mmap'; h
  * vfio-pci does it: config space reads and writes go to the device's VFIO
  * config region, except the BARs and the ROM BAR, which the VMM emulates
  * (the guest's BAR addresses are guest-physical and mean nothing to the
- * device), and MSI enable, which stays off because this board's PLIC has no
- * MSI controller: interrupts are INTx. BARs the device marks mmap-able are
+ * device), and MSI enable: with the PLIC (no MSI controller) it stays off
+ * and interrupts are INTx; with an MSI controller (`onMsi`, --irqchip aia) the
+ * enable bit is virtualised as QEMU's vfio_msi_enable() does it, and the VMM
+ * is told each message the guest programs so it can route it in KVM. BARs the device marks mmap-able are
  * mmapped from the device file into the VMM's address space once, so KVM
  * can back them with a memslot and the guest reaches them without exits.
  */
@@ -50,6 +57,10 @@ export class VfioPciFunction implements PciFunction {
   readonly regions: ({ size: number; mmap: boolean } | undefined)[] = [];
   private readonly hvas = new Map<number, number>();
   private msiCap = 0;
+  /** The guest's MSI enable bit (never written to the device: user space enables vectors with SET_IRQS). */
+  private msiEnabled = false;
+  /** Told when the guest enables, re-programs or disables MSI; absent: MSI stays off. */
+  onMsi: ((msg: MsiMessage) => void) | undefined;
 
   constructor(
     readonly device: VfioDeviceFile,
@@ -120,7 +131,10 @@ export class VfioPciFunction implements PciFunction {
       return (v >>> ((offset & 3) * 8)) & (size === 4 ? 0xffff_ffff : (1 << (size * 8)) - 1);
     }
     if (dw === PCI_ROM_ADDRESS) return 0; // no expansion ROM
-    return this.rawConfig(offset, size);
+    const v = this.rawConfig(offset, size);
+    if (this.msiEnabled && dw === this.msiCap && (offset & 3) + size > 2)
+      return v | (PCI_MSI_FLAGS_ENABLE << (16 - (offset & 3) * 8));
+    return v;
   }
 
   configWrite(offset: number, size: 1 | 2 | 4, value: number): BarChange[] {
@@ -134,12 +148,21 @@ export class VfioPciFunction implements PciFunction {
       return this.bars.writeReg(reg, merged);
     }
     if (dw === PCI_ROM_ADDRESS) return [];
+    let msiTouched = false;
     if (this.msiCap && dw === this.msiCap && (offset & 3) + size > 2) {
-      // Message Control is bytes 2-3 of the capability's first dword: keep MSI disabled.
+      // Message Control is bytes 2-3 of the capability's first dword: the device never sees the enable bit.
       const enableBit = PCI_MSI_FLAGS_ENABLE << (16 - (offset & 3) * 8);
+      if (this.onMsi !== undefined) {
+        const on = (value & enableBit) !== 0;
+        msiTouched = on !== this.msiEnabled;
+        this.msiEnabled = on;
+      }
       value &= ~enableBit;
+    } else if (this.msiEnabled && this.msiCap && offset >= this.msiCap + 4 && offset < this.msiCap + 16) {
+      msiTouched = true; // address or data re-programmed while enabled (QEMU's vfio_update_msi())
     }
     this.rawConfigWrite(offset, size, value);
+    if (msiTouched) this.onMsi?.(this.msiEnabled ? this.msiMessage() : undefined);
     if (dw === PCI_COMMAND && (offset & 3) < 2) return this.bars.setCommand(this.rawConfig(PCI_COMMAND, 2));
     return [];
   }
@@ -186,6 +209,38 @@ export class VfioPciFunction implements PciFunction {
         }
       },
     };
+  }
+
+  /** The message in the MSI capability: 32- or 64-bit address, 16-bit data. */
+  private msiMessage(): MsiMessage {
+    const cap = this.msiCap;
+    const is64 = (this.rawConfig(cap + 2, 2) & PCI_MSI_FLAGS_64BIT) !== 0;
+    const lo = BigInt(this.rawConfig(cap + 4, 4));
+    const hi = is64 ? BigInt(this.rawConfig(cap + 8, 4)) : 0n;
+    return { address: (hi << 32n) | lo, data: this.rawConfig(cap + (is64 ? 12 : 8), 2) };
+  }
+
+  /** vfio_enable_vectors(): MSI vector 0 signals `triggerFd`; undefined turns MSI off at the device. */
+  setMsiTrigger(triggerFd: number | undefined): void {
+    this.device.ioctl(
+      VFIO_DEVICE_SET_IRQS,
+      triggerFd === undefined
+        ? {
+            argsz: 20,
+            flags: VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+            index: VFIO_PCI_MSI_IRQ_INDEX,
+            start: 0,
+            count: 0,
+          }
+        : {
+            argsz: 24,
+            flags: VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+            index: VFIO_PCI_MSI_IRQ_INDEX,
+            start: 0,
+            count: 1,
+            data: [triggerFd],
+          },
+    );
   }
 
   /** Route INTx to `trigger`; `unmask()` re-arms it after the guest's end of interrupt. */

@@ -28,6 +28,8 @@ export interface QmpMigrationHost {
   event(name: string, data: Record<string, unknown>): void;
   /** On a destination: the incoming stream (query-migrate reports it until a migration of its own). */
   readonly incoming?: IncomingMigrationState;
+  /** Why this VM cannot migrate (QEMU's migration blockers), if it cannot. */
+  readonly blocker?: string | undefined;
 }
 
 /** The events a live migration raises, sent only with the `events` capability on (QEMU's migrate_events()). */
@@ -115,6 +117,7 @@ export function migrationCommands(host: QmpMigrationHost): QmpCommand[] {
       const scheme = colon < 0 ? uri : uri.slice(0, colon);
       if (live?.active) throw genericError("There's a migration process in progress");
       checkNotIncoming();
+      if (host.blocker !== undefined) throw genericError(host.blocker);
       if (scheme === 'tcp' || scheme === 'unix') return startLive(uri);
       if (scheme !== 'file')
         throw genericError(
