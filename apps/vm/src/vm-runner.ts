@@ -37,6 +37,12 @@ export interface RunStats {
   wallMs: number;
   /** Guest MMIO accesses no device claimed (read as all-ones, writes dropped). */
   unclaimedMmio: number;
+  /** When the first KVM_RUN began, in ms since the process started (performance.timeOrigin); undefined before. */
+  firstRunMs?: number;
+  /** The process's peak resident set (getrusage ru_maxrss), in bytes, at the end of the run. */
+  maxRssBytes: number;
+  /** Guest memory the guest has touched: host frames allocated by faults in the VMM's mm (host-mm), in bytes. */
+  guestTouchedBytes: number;
 }
 
 export interface RunResult {
@@ -74,7 +80,14 @@ export class VmRunner {
   private next = 0;
   /** The host workqueue: device work (a GPU's DMA ring) runs here between vCPU quanta. */
   private readonly wq: WorkQueue;
-  readonly stats: RunStats = { instructions: 0, exits: new Map(), wallMs: 0, unclaimedMmio: 0 };
+  readonly stats: RunStats = {
+    instructions: 0,
+    exits: new Map(),
+    wallMs: 0,
+    unclaimedMmio: 0,
+    maxRssBytes: 0,
+    guestTouchedBytes: 0,
+  };
 
   constructor(
     private readonly m: Machine,
@@ -109,6 +122,8 @@ export class VmRunner {
     } finally {
       this.stats.wallMs = performance.now() - t0;
       this.stats.instructions = this.m.vcpus.reduce((s, v) => s + vcpuInstructions(v), 0);
+      this.stats.maxRssBytes = process.resourceUsage().maxRSS * 1024;
+      this.stats.guestTouchedBytes = this.m.guestTouchedBytes();
     }
   }
 
@@ -214,6 +229,7 @@ export class VmRunner {
    * where QEMU would print "kvm run failed" and dump the registers.
    */
   private kvmRun(v: KvmVcpu): RunResult | undefined {
+    this.stats.firstRunMs ??= performance.now();
     try {
       v.kvmRun();
       return undefined;
@@ -298,5 +314,6 @@ export function formatSummary(r: RunResult): string {
     `vm: ${r.reason} (status ${r.status})`,
     `vm: ${s.instructions.toLocaleString('en')} instructions retired in ${(s.wallMs / 1000).toFixed(2)} s wall: ${mips.toFixed(1)} MIPS`,
     `vm: exits: ${exits}${s.unclaimedMmio ? `; ${s.unclaimedMmio} unclaimed MMIO accesses` : ''}`,
+    `vm: memory: peak RSS ${(s.maxRssBytes / 2 ** 20).toFixed(0)} MiB, guest touched ${(s.guestTouchedBytes / 2 ** 20).toFixed(1)} MiB`,
   ].join('\n');
 }

@@ -65,8 +65,25 @@ describe('the tsvirt-vm bin', () => {
     expect(s.instructions).toBeGreaterThan(0);
     expect(s.exits.mmio).toBeGreaterThan(0);
     expect(typeof s.wall_ms).toBe('number');
+    expect(typeof s.start_ms).toBe('number');
+    // The default guest's image, stack and DTB are in RAM at least; a 128 MiB guest touches far less than all.
+    expect(s.guest_touched_kib).toBeGreaterThan(0);
+    expect(s.guest_touched_kib).toBeLessThan(128 * 1024);
+    expect(s.max_rss_kib).toBeGreaterThan(s.guest_touched_kib);
     expect(Object.keys(s).sort()).toEqual(
-      ['devices', 'exits', 'instructions', 'reason', 'status', 'unclaimed_mmio', 'version', 'wall_ms'].sort(),
+      [
+        'devices',
+        'exits',
+        'guest_touched_kib',
+        'instructions',
+        'max_rss_kib',
+        'reason',
+        'start_ms',
+        'status',
+        'unclaimed_mmio',
+        'version',
+        'wall_ms',
+      ].sort(),
     );
   }, 120_000);
 
