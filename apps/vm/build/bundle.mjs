@@ -55,7 +55,14 @@ function fresh() {
 
 /** Build dist/ now: into a private directory first, then renamed in, so a concurrent start never sees half a build. */
 export async function buildBundle() {
-  const { build } = await import('esbuild');
+  let build;
+  try {
+    ({ build } = await import('esbuild'));
+  } catch (e) {
+    throw new Error(
+      `apps/vm/dist needs a build and esbuild is not installed (${e.code ?? e.message}): run bash scripts/setup.sh`,
+    );
+  }
   const builtAt = Date.now();
   const pkgs = packageEntries();
   const tmp = join(dist, `.tmp-${process.pid}-${builtAt}`);
@@ -106,7 +113,12 @@ export async function buildBundle() {
       (a, b) => Number(b.startsWith('chunk-')) - Number(a.startsWith('chunk-')),
     );
     for (const o of order) renameSync(join(tmp, o), join(dist, o));
-    const inputs = Object.keys(r.metafile.inputs).filter((i) => !i.startsWith('<'));
+    // Dependencies under node_modules change only with an install, whose record pnpm rewrites:
+    // one stat of that file instead of one per dependency file (an upgrade moves them anyway).
+    const inputs = [
+      ...Object.keys(r.metafile.inputs).filter((i) => !i.startsWith('<') && !i.includes('node_modules/')),
+      relative(app, join(app, '..', '..', 'node_modules', '.modules.yaml')),
+    ];
     writeFileSync(`${META}.${process.pid}`, JSON.stringify({ builtAt, inputs, outputs }));
     renameSync(`${META}.${process.pid}`, META);
     // Chunks of older builds, if no start could still be loading them.
