@@ -101,7 +101,8 @@ export async function buildBundle() {
       logLevel: 'error',
       // tsx is loaded only when a .ts plugin is given (src/plugins.ts), from the workspace.
       external: ['tsx', 'tsx/*'],
-      define: { TSVIRT_BUNDLE: JSON.stringify(bundle) },
+      // A string constant where it is used (an object would be a module of its own, initialised everywhere).
+      define: { TSVIRT_BUNDLE: JSON.stringify(JSON.stringify(bundle)) },
       // CommonJS dependencies (tsyringe) call require() for Node's modules.
       banner: {
         js: "import { createRequire as __tsvirtRequire } from 'node:module'; const require = __tsvirtRequire(import.meta.url);",

@@ -31,10 +31,15 @@ const HOST_IMPORTS = { from: import.meta.url, scope: '@tsvirt/' };
 
 /**
  * Set by build/bundle.mjs (esbuild's define) when this file runs from the
- * prebuilt dist/: each bundled @tsvirt package's entry, and its directory
- * in the workspace, both relative to dist/. Undefined when the sources run.
+ * prebuilt dist/: JSON of each bundled @tsvirt package's entry, and its
+ * directory in the workspace, both relative to dist/. Undefined when the
+ * sources run.
  */
-declare const TSVIRT_BUNDLE: { packages: Record<string, { entry: string; dir: string }> } | undefined;
+declare const TSVIRT_BUNDLE: string | undefined;
+
+interface BundleInfo {
+  packages: Record<string, { entry: string; dir: string }>;
+}
 
 // Run in Node's loader thread once the bundled VMM loads a plugin: plugins
 // resolve with the @tsvirt/source condition, as vm.sh's tsx run gave them
@@ -75,7 +80,8 @@ async function prepareBundledPluginLoad(paths: readonly string[]): Promise<void>
   if (bundleHooked) return;
   bundleHooked = true;
   const packages: Record<string, { entry: string; dir: string }> = {};
-  for (const [name, p] of Object.entries(TSVIRT_BUNDLE.packages)) {
+  const bundle = JSON.parse(TSVIRT_BUNDLE) as BundleInfo;
+  for (const [name, p] of Object.entries(bundle.packages)) {
     let dir: string;
     try {
       dir = realpathSync(fileURLToPath(new URL(p.dir, import.meta.url)));
