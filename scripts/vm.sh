@@ -7,6 +7,9 @@
 # `--linux --append "console=ttyS0 tsvirt.shell"` for init's shell).
 # The VMM runs in the caller's directory, so relative paths (--plugin,
 # --kernel, --screenshot) mean what they mean where the command was typed.
+# It runs as prebuilt JavaScript (apps/vm/dist/, made with esbuild by
+# apps/vm/build/bundle.mjs): the tsvirt-vm bin rebuilds it first when a
+# source changed since the last build, so a fresh clone needs nothing more.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 (cd "$root" && bash scripts/setup.sh)
@@ -26,4 +29,4 @@ if [ "$linux" = 1 ]; then
   initrd="$(sed -n 's/^TSVIRT_LINUX_INITRD=//p' <<<"$paths")"
   args=(--kernel "$image" --initrd "$initrd" --append "console=ttyS0 earlycon" ${args[@]+"${args[@]}"})
 fi
-exec "$root/node_modules/.bin/tsx" --conditions=@tsvirt/source --tsconfig "$root/apps/vm/tsconfig.json" "$root/apps/vm/src/main.ts" ${args[@]+"${args[@]}"}
+exec node "$root/apps/vm/bin/tsvirt-vm.mjs" ${args[@]+"${args[@]}"}

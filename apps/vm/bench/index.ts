@@ -4,6 +4,7 @@ import { boot } from '../src/scripted-boot.ts';
 import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
 import { irqchipSuite } from './irqchip.ts';
 import { migrationSuite } from './migration.ts';
+import { qemuStart, vmmRun, vmmStart, vmmStartFromSources } from './process.ts';
 import { haveQemu, runQemuScript } from './qemu.ts';
 
 // Whole-VM figures: the default guest's run time, and Debian's U-Boot
@@ -11,7 +12,9 @@ import { haveQemu, runQemuScript } from './qemu.ts';
 // TCG running the same U-Boot on its own virt board, in the same run; and
 // the Linux guest (scripts/build-linux-guest.sh) to its init's first line
 // and to power-off, next to QEMU booting the same Image and initramfs
-// through Debian's OpenSBI fw_jump.
+// through Debian's OpenSBI fw_jump (on 2 harts, and on 4 beside QEMU's
+// -smp 4). First, the VMM's own start as a user runs it (bench/process.ts),
+// and last, the memory a 256 MiB Linux guest's VMM process uses.
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 const CRC = 'crc32 82000000 4000000\r';
 const steps = [
@@ -48,6 +51,18 @@ function timed(name: string, measure: () => Promise<number>, baseline?: string) 
 }
 
 const cases = [
+  // The command to the first guest instruction, before (tsx transpiling the sources) and now (dist/).
+  ...(haveQemu() ? [timed('QEMU TCG: start to a guest that powers off at once (1 hart)', qemuStart)] : []),
+  timed(
+    'tsvirt: VMM start from the sources under tsx (before dist/)',
+    vmmStartFromSources,
+    haveQemu() ? 'QEMU TCG: start to a guest that powers off at once (1 hart)' : undefined,
+  ),
+  timed(
+    'tsvirt: VMM start, tsvirt-vm bin (dist/) to first KVM_RUN',
+    vmmStart,
+    haveQemu() ? 'QEMU TCG: start to a guest that powers off at once (1 hart)' : undefined,
+  ),
   timed('default guest: boot to SRST shutdown (2 harts)', async () => {
     const t0 = performance.now();
     const r = await boot([]);
@@ -86,11 +101,11 @@ const linuxSteps = [
 ];
 
 /** One Linux boot on our VM: [ms to init's first line, ms to power-off]. */
-async function ourLinux(g: LinuxGuest): Promise<[number, number]> {
+async function ourLinux(g: LinuxGuest, cpus = LINUX_CPUS): Promise<[number, number]> {
   const t0 = performance.now();
   let first = 0;
   const r = await boot(
-    ['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND, '--cpus', String(LINUX_CPUS)],
+    ['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND, '--cpus', String(cpus)],
     linuxSteps,
     (i, t) => {
       if (i === 0) first = t - t0;
@@ -101,10 +116,10 @@ async function ourLinux(g: LinuxGuest): Promise<[number, number]> {
 }
 
 /** The same Image and initramfs on QEMU's virt under OpenSBI fw_jump (no sample GPU there: init says so and powers off). */
-async function qemuLinux(g: LinuxGuest): Promise<[number, number]> {
+async function qemuLinux(g: LinuxGuest, cpus = LINUX_CPUS): Promise<[number, number]> {
   const at = await runQemuScript(g.image, linuxSteps, 600_000, {
     bios: FW_JUMP,
-    smp: LINUX_CPUS,
+    smp: cpus,
     // QEMU 7.2 gives only riscv,isa: the kernel reads it when told to (CONFIG_RISCV_ISA_FALLBACK is off).
     extra: ['-initrd', g.initrd, '-append', `${LINUX_APPEND} riscv_isa_fallback`],
   });
@@ -134,12 +149,60 @@ if (guest) {
       base('QEMU TCG: Linux to power-off'),
     ),
   );
+  if (q) cases.push(timed('QEMU TCG: Linux to power-off, 4 harts', async () => (await qemuLinux(g, 4))[1]));
+  cases.push(
+    timed(
+      'tsvirt: Linux to power-off, 4 harts',
+      async () => (await ourLinux(g, 4))[1],
+      base('QEMU TCG: Linux to power-off, 4 harts'),
+    ),
+  );
 }
 
 await runSuite('apps/vm: whole-VM run times (QEMU TCG as the reference where installed)', cases);
+
+if (guest) await memoryTable(guest);
 
 // The GPU's completion interrupts relayed by the VMM (--irqchip plic) and bypassed (--irqchip aia), side by side.
 await irqchipSuite();
 
 // Live migration of U-Boot between two processes, next to QEMU TCG (bench/migration.ts).
 await migrationSuite();
+
+/**
+ * The VMM process's peak RSS for a 256 MiB Linux guest booted to power-off
+ * (the bin's --json: getrusage's ru_maxrss at the end, and the guest RAM
+ * pages that have a host frame), against the aim of issue 15: under twice
+ * the guest's touched memory plus 100 MiB.
+ */
+async function memoryTable(g: LinuxGuest): Promise<void> {
+  const rows: string[][] = [];
+  for (const cpus of [1, 4]) {
+    const s = await vmmRun([
+      ...['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND],
+      ...['--mem', '256M', '--cpus', String(cpus)],
+    ]);
+    const rss = (s.max_rss_kib as number) / 1024;
+    const touched = (s.guest_touched_kib as number) / 1024;
+    const aim = 2 * touched + 100;
+    rows.push([
+      `tsvirt: Linux 256 MiB guest, ${cpus} hart${cpus > 1 ? 's' : ''}, to power-off`,
+      rss.toFixed(1),
+      touched.toFixed(1),
+      aim.toFixed(1),
+      rss < aim ? 'yes' : 'NO',
+    ]);
+  }
+  const head = ['case', 'peak RSS MiB', 'guest touched MiB', 'aim: 2x touched + 100', 'under aim'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (c: string[]) =>
+    `| ${c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join(' | ')} |`;
+  console.log(
+    [
+      '\n## apps/vm: memory of the VMM process (tsvirt-vm bin, --json)',
+      line(head),
+      `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`,
+      ...rows.map(line),
+    ].join('\n'),
+  );
+}

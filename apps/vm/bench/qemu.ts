@@ -47,13 +47,19 @@ export function runQemuScript(
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
+    // A write racing QEMU's exit is EPIPE: the exit handler below judges the run.
+    q.stdin.on('error', () => {});
     let out = '';
     let consumed = 0;
     let step = 0;
     const times: number[] = [];
     const timer = setTimeout(() => {
       q.kill('SIGKILL');
-      reject(new Error(`qemu: timed out at step ${step} (${steps[step]?.expect})`));
+      reject(
+        new Error(
+          `qemu: timed out at step ${step} (${steps[step]?.expect}); last output: ${out.slice(-300)}`,
+        ),
+      );
     }, timeoutMs);
     q.stdout.on('data', (d: Buffer) => {
       out += d.toString('latin1');
@@ -62,7 +68,8 @@ export function runQemuScript(
         if (at < 0) break;
         consumed = at + steps[step]!.expect.length;
         times.push(performance.now() - t0);
-        q.stdin.write(steps[step]!.send);
+        // Nothing to type after the last line (QEMU may have exited: its stdin is closed).
+        if (steps[step]!.send !== '') q.stdin.write(steps[step]!.send);
         step++;
       }
     });

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// The `tsvirt-mdev` command (mdevctl for tsvirt's mediated devices), run through tsx's loader as tsvirt-vm is.
-import { register as registerHooks } from 'node:module';
-import { register } from 'tsx/esm/api';
+// The `tsvirt-mdev` command (mdevctl for tsvirt's mediated devices), run from dist/ as tsvirt-vm is.
+import { vmmBundle } from '../build/bundle.mjs';
 
-registerHooks('./source-conditions.mjs', import.meta.url);
-register();
-const { runMdevCommand } = await import('../src/mdev-cli/main.ts');
+const { runMdevCommand } = await import(await vmmBundle('mdev-cli'));
 runMdevCommand(process.argv.slice(2));

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// The `tsvirt-vm` command: the VMM's TypeScript sources run through tsx's loader (the workspace has no build step).
-import { register as registerHooks } from 'node:module';
-import { register } from 'tsx/esm/api';
+// The `tsvirt-vm` command: the VMM prebuilt into dist/ (build/bundle.mjs), rebuilt first if a source changed.
+import { vmmBundle } from '../build/bundle.mjs';
 
-registerHooks('./source-conditions.mjs', import.meta.url);
-register();
-const { runVmCommand } = await import('../src/main.ts');
+const { runVmCommand } = await import(await vmmBundle('main'));
 runVmCommand(process.argv.slice(2));

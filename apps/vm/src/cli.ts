@@ -116,7 +116,7 @@ export function parseArgs(
     })
     .option(
       '--quantum <instructions>',
-      'instructions per vCPU time slice (deterministic round-robin)',
+      'round-robin period in instructions, shared among the runnable vCPUs (deterministic)',
       intArg('--quantum', 1000, 1e9),
       50_000,
     )

@@ -458,6 +458,19 @@ export class Machine {
     for (const v of this.vcpus.slice(1)) v.setMpState({ mp_state: KVM_MP_STATE_STOPPED });
   }
 
+  /**
+   * Guest RAM the guest has touched, in bytes: the pages of RAM's mapping
+   * that have a host frame (a fault populated them, as a VMM's RSS counts
+   * an anonymous mapping's present pages). Pages never touched cost nothing.
+   */
+  guestTouchedBytes(): number {
+    const page = 4096;
+    let present = 0;
+    for (let hva = this.ramHva; hva < this.ramHva + this.opts.mem; hva += page)
+      if (this.mm.pteOf(hva) !== undefined) present++;
+    return present * page;
+  }
+
   /** The first passthrough device's display, when it is a sample GPU. */
   display() {
     for (const p of this.passthrough) {

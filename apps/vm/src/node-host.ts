@@ -19,6 +19,7 @@ export const nodeVmHost: VmHost = {
   loadPlugins,
   mdevStore: () => new MdevStore(),
   yieldToHost: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  peakRssBytes: () => process.resourceUsage().maxRSS * 1024,
 };
 
 export { nodeVmHost as defaultVmHost };

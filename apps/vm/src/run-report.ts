@@ -30,7 +30,9 @@ export function formatDevice(d: DeviceReport): string {
 /**
  * `--json`: the summary as one JSON object on one line. Field names are
  * snake_case as in QMP and mdevctl's JSON; `exits` counts KVM exits by
- * name; `wall_ms` is the run's wall-clock time.
+ * name; `wall_ms` is the run's wall-clock time; `start_ms` the time from
+ * the process's start to the first KVM_RUN; `max_rss_kib` the process's peak
+ * RSS; `guest_touched_kib` the guest RAM that has host pages behind it.
  */
 export function summaryJson(r: RunResult, devices: readonly DeviceReport[], version: string): string {
   const s = r.stats;
@@ -44,6 +46,10 @@ export function summaryJson(r: RunResult, devices: readonly DeviceReport[], vers
     irqs_relayed: s.irqRelayed ?? 0,
     irqs_bypassed: s.irqBypassed ?? 0,
     wall_ms: Math.round(s.wallMs),
+    // The VMM's own start: from the process's start to the first KVM_RUN (null if no vCPU ran).
+    start_ms: s.firstRunMs === undefined ? null : Math.round(s.firstRunMs),
+    max_rss_kib: s.maxRssBytes === undefined ? null : Math.round(s.maxRssBytes / 1024),
+    guest_touched_kib: Math.round(s.guestTouchedBytes / 1024),
     devices,
   });
 }

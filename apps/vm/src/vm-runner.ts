@@ -41,6 +41,12 @@ export interface RunStats {
   irqRelayed?: number;
   /** Device interrupts KVM posted straight into a guest IMSIC file (--irqchip aia: the kvm-vfio bypass). */
   irqBypassed?: number;
+  /** When the first KVM_RUN began, in ms since the process started (performance.timeOrigin); undefined before. */
+  firstRunMs?: number;
+  /** The process's peak resident set (getrusage ru_maxrss), in bytes, at the end of the run; undefined where the host cannot tell (a browser). */
+  maxRssBytes?: number | undefined;
+  /** Guest memory the guest has touched: host frames allocated by faults in the VMM's mm (host-mm), in bytes. */
+  guestTouchedBytes: number;
 }
 
 export interface RunResult {
@@ -78,7 +84,14 @@ export class VmRunner {
   private next = 0;
   /** The host workqueue: device work (a GPU's DMA ring) runs here between vCPU quanta. */
   private readonly wq: WorkQueue;
-  readonly stats: RunStats = { instructions: 0, exits: new Map(), wallMs: 0, unclaimedMmio: 0 };
+  readonly stats: RunStats = {
+    instructions: 0,
+    exits: new Map(),
+    wallMs: 0,
+    unclaimedMmio: 0,
+    maxRssBytes: 0,
+    guestTouchedBytes: 0,
+  };
 
   constructor(
     private readonly m: Machine,
@@ -115,6 +128,8 @@ export class VmRunner {
       this.stats.instructions = this.m.vcpus.reduce((s, v) => s + vcpuInstructions(v), 0);
       this.stats.irqRelayed = this.m.relayedIrqs;
       this.stats.irqBypassed = this.m.aia?.bypassed ?? 0;
+      this.stats.maxRssBytes = this.m.host.peakRssBytes?.();
+      this.stats.guestTouchedBytes = this.m.guestTouchedBytes();
     }
   }
 
@@ -220,6 +235,7 @@ export class VmRunner {
    * where QEMU would print "kvm run failed" and dump the registers.
    */
   private kvmRun(v: KvmVcpu): RunResult | undefined {
+    this.stats.firstRunMs ??= performance.now();
     try {
       v.kvmRun();
       return undefined;
@@ -305,5 +321,6 @@ export function formatSummary(r: RunResult): string {
     `vm: ${s.instructions.toLocaleString('en')} instructions retired in ${(s.wallMs / 1000).toFixed(2)} s wall: ${mips.toFixed(1)} MIPS`,
     `vm: exits: ${exits}${s.unclaimedMmio ? `; ${s.unclaimedMmio} unclaimed MMIO accesses` : ''}`,
     `vm: device interrupts: ${s.irqRelayed ?? 0} relayed by the VMM, ${s.irqBypassed ?? 0} bypassed (posted by KVM)`,
+    `vm: memory: peak RSS ${s.maxRssBytes === undefined ? 'unknown' : `${(s.maxRssBytes / 2 ** 20).toFixed(0)} MiB`}, guest touched ${(s.guestTouchedBytes / 2 ** 20).toFixed(1)} MiB`,
   ].join('\n');
 }

@@ -127,9 +127,10 @@ describe('live migration of a guest running DMA and CPU writes in a loop (guest/
     expect(src.stdout).not.toContain(OK);
     const qd = await destinationQmp(dir, dst);
     expect((await qd.execute('query-status')).return).toEqual({ running: true, status: 'running' });
-    await finishesOn(dst, src.stdout);
+    // The source quits first, so its console is read to the end before the rounds are joined.
     await qs.execute('quit');
     expect(await src.exited).toBe(0);
+    await finishesOn(dst, src.stdout);
   }, 240_000);
 
   it('stopped at switchover: source and destination have the same RAM and screen, then it ends ok on the destination', async () => {
@@ -174,9 +175,10 @@ describe('live migration of a guest running DMA and CPU writes in a loop (guest/
 
     // Resumed, the guest finds every buffer as its checksums say and ends ok.
     expect(await qd.execute('cont')).toMatchObject({ return: {} });
-    await finishesOn(dst, src.stdout);
+    // The source quits first, so its console is read to the end before the rounds are joined.
     await qs.execute('quit');
     expect(await src.exited).toBe(0);
+    await finishesOn(dst, src.stdout);
   }, 240_000);
 
   it('through a snapshot file: saved mid-loop, restored in a new process, the checksums hold and it ends ok', async () => {

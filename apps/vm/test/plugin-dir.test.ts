@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { requireDebianTool } from '@tsvirt/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UBOOT, ubootBar0Steps, vmShScripted } from './uboot-process.ts';
@@ -45,6 +46,22 @@ describe('plugins from a directory outside the repository (bash scripts/vm.sh in
     ]);
     expect(r.stdout).toContain('pci 00:01.0 7e57:00ff class ff8000');
     expect(r.vmLines.join('\n')).not.toMatch(/--plugin/);
+  }, 200_000);
+
+  it("a .ts and an .mjs plugin get the VMM's own copy of @tsvirt/core-bus (dist/ entry), not a second one", () => {
+    const which = (name: string) => `import { defineModule } from '@tsvirt/core-bus';
+process.stderr.write('${name}: ' + import.meta.resolve('@tsvirt/core-bus') + '\\n');
+export default defineModule({ name: '${name}', register() {} });
+`;
+    writeFileSync(join(dir, 'which.ts'), which('which-ts'));
+    writeFileSync(join(dir, 'which.mjs'), which('which-mjs'));
+    const r = vmInDir(['--plugin', 'which.ts', '--plugin', 'which.mjs', '--no-summary']);
+    const entry = pathToFileURL(join(root, 'apps', 'vm', 'dist', 'pkg-core-bus.js')).href;
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('which-'))).toEqual([
+      `which-ts: ${entry}`,
+      `which-mjs: ${entry}`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
   }, 200_000);
 
   it('a plugin whose import does not resolve names the module it could not find (one line, status 2)', () => {

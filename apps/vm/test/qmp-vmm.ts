@@ -11,6 +11,7 @@ export class VmmProcess {
   stderr = '';
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
+  private closed = false;
 
   /** `nodeArgs`: options for node itself (the migration bench's `--cpu-prof`, which NODE_OPTIONS refuses). */
   constructor(args: string[], nodeArgs: string[] = []) {
@@ -24,7 +25,13 @@ export class VmmProcess {
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       this.stderr += d;
     });
-    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+    // 'close', not 'exit': the console's last bytes may still be in the pipe when the process exits.
+    this.exited = new Promise((r) =>
+      this.child.on('close', (code) => {
+        this.closed = true;
+        r(code);
+      }),
+    );
   }
 
   type(text: string): void {
@@ -37,8 +44,7 @@ export class VmmProcess {
     for (;;) {
       const at = this.stdout.indexOf(text, from);
       if (at >= 0) return at + text.length;
-      if (this.child.exitCode !== null)
-        throw new Error(`VMM exited waiting for ${JSON.stringify(text)}: ${this.stderr}`);
+      if (this.closed) throw new Error(`VMM exited waiting for ${JSON.stringify(text)}: ${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(text)}`);
       await new Promise((r) => setTimeout(r, 50));
     }

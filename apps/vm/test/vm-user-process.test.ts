@@ -66,14 +66,22 @@ describe('the tsvirt-vm bin', () => {
     expect(s.exits.mmio).toBeGreaterThan(0);
     expect(typeof s.wall_ms).toBe('number');
     expect([s.irqs_relayed, s.irqs_bypassed]).toEqual([2, 0]); // the GPU's two completions, through the VMM's PLIC
+    expect(typeof s.start_ms).toBe('number');
+    // The default guest's image, stack and DTB are in RAM at least; a 128 MiB guest touches far less than all.
+    expect(s.guest_touched_kib).toBeGreaterThan(0);
+    expect(s.guest_touched_kib).toBeLessThan(128 * 1024);
+    expect(s.max_rss_kib).toBeGreaterThan(s.guest_touched_kib);
     expect(Object.keys(s).sort()).toEqual(
       [
         'devices',
         'exits',
+        'guest_touched_kib',
         'instructions',
         'irqs_bypassed',
         'irqs_relayed',
+        'max_rss_kib',
         'reason',
+        'start_ms',
         'status',
         'unclaimed_mmio',
         'version',

@@ -26,6 +26,7 @@ export const sbiIpi: SbiExtension = {
     }
     const { targets, complete } = hartMaskTargets(call.vcpu, call.args[0]!, call.args[1]!);
     for (const t of targets) riscvVcpu(t).hart.setInterrupt(IRQ_VS_SOFT, true);
+    if (targets.some((t) => t !== call.vcpu)) call.state.yieldToTargets = true;
     if (!complete) ret.err = SBI_ERR_INVALID_PARAM;
   },
 };

@@ -59,7 +59,10 @@ export const sbiV01: SbiExtension = {
         call.state.hart.setInterrupt(IRQ_VS_SOFT, false);
         break;
       case SBI_EXT_0_1_SEND_IPI:
-        for (const t of legacyTargets(call, ret)) riscvVcpu(t).hart.setInterrupt(IRQ_VS_SOFT, true);
+        for (const t of legacyTargets(call, ret)) {
+          riscvVcpu(t).hart.setInterrupt(IRQ_VS_SOFT, true);
+          if (t !== call.vcpu) call.state.yieldToTargets = true;
+        }
         break;
       case SBI_EXT_0_1_REMOTE_FENCE_I:
         for (const t of legacyTargets(call, ret)) riscvVcpu(t).hart.flushCodeCache();

@@ -80,6 +80,13 @@ export class RiscvVcpuState {
   sbi: PendingSbi | undefined;
   /** Instructions left of this vCPU's scheduling quantum. */
   budget: number;
+  /**
+   * An IPI to another vCPU was just sent: end this quantum now so the
+   * targets run next (a directed yield, as kvm_vcpu_on_spin() yields to the
+   * vCPU a spinner waits for). On one thread the sender would otherwise spin
+   * out its quantum in csd_lock_wait() before any target could answer.
+   */
+  yieldToTargets = false;
   /** KVM_RISCV_SBI_EXT_STATUS_* by kvm_riscv_sbi_ext_id. */
   readonly sbiExtStatus: Uint8Array;
   /** struct kvm_riscv_timer.state. */

@@ -118,6 +118,19 @@ export function vcpuInstructions(vcpu: KvmVcpu): number {
 }
 
 /**
+ * The instructions a vCPU gets for its next turn: the quantum shared among
+ * the runnable vCPUs, as CFS divides sched_latency by nr_running, but never
+ * under an eighth of it (CFS's min_granularity). A vCPU running alone keeps
+ * the whole quantum (fewer returns to user space); on SMP a preempted lock
+ * holder or IPI target gets its turn sooner, so spinners waste less.
+ */
+function nextSlice(vcpu: KvmVcpu, s: RiscvVcpuState): number {
+  let runnable = 1;
+  for (const o of vcpu.vm.vcpus) if (o !== vcpu && vcpuRunnable(o)) runnable++;
+  return Math.max(Math.floor(s.quantum / runnable), Math.ceil(s.quantum / 8));
+}
+
+/**
  * kvm_arch_vcpu_ioctl_run(): run the hart until an exit user space must see.
  * A scheduling quantum that ends, or a vCPU that halts or stops, returns
  * KVM_EXIT_INTR (as a signal interrupting KVM_RUN would): call again.
@@ -146,7 +159,7 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
       s.suspended = false;
     }
     if (s.budget <= 0) {
-      s.budget = s.quantum;
+      s.budget = nextSlice(vcpu, s);
       run.exit_reason = KVM_EXIT_INTR;
       return;
     }
@@ -162,6 +175,11 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
         break;
       case 'ecall':
         if (sbiEcall(vcpu, s)) return;
+        if (s.yieldToTargets) {
+          // Directed yield after an IPI: the rest of the quantum goes to the targets (state.ts).
+          s.yieldToTargets = false;
+          s.budget = 0;
+        }
         break;
       case 'wfi':
         // kvm_riscv_vcpu_wfi(): step past it, halt unless an interrupt is pending.

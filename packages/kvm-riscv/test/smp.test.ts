@@ -24,6 +24,7 @@ import {
   SBI_HSM_STATE_STOPPED,
   SBI_HSM_STATE_SUSPENDED,
   setExternalInterrupt,
+  vcpuInstructions,
 } from '../src/index.ts';
 import { hartOf, MMIO, makeVm, RAM_GPA } from './support.ts';
 
@@ -260,5 +261,51 @@ describe("SBI RFENCE and the harts' compiled code", () => {
     expect(h1.getX(T0)).toBe(counted);
     expect(h1.getX(28)).toBeGreaterThan(1000n);
     expect(h1.compiledBlocks).toBeGreaterThan(0);
+  });
+});
+
+describe('scheduling: the slice and the directed yield', () => {
+  const LOOP = [addi(T0, T0, 1), jal(0, -4)];
+  /** One KVM_RUN of `v`: the instructions it completed. */
+  const turn = (v: KvmVcpu) => {
+    const before = vcpuInstructions(v);
+    v.kvmRun();
+    return vcpuInstructions(v) - before;
+  };
+
+  it('a slice is the quantum shared among the runnable vCPUs, never under an eighth of it', () => {
+    const t = makeVm(4 << 20, { quantum: 8000, jit: false });
+    t.load(RAM_GPA, LOOP);
+    const v = Array.from({ length: 10 }, (_, i) => t.vcpu(i));
+    for (const o of v.slice(4)) o.setMpState({ mp_state: KVM_MP_STATE_STOPPED });
+    expect(turn(v[0]!)).toBe(8000); // the first slice is the quantum; its end picks the next
+    expect(turn(v[0]!)).toBe(2000); // four runnable
+    for (const o of v.slice(4)) o.setMpState({ mp_state: 0 });
+    expect(turn(v[0]!)).toBe(2000);
+    expect(turn(v[0]!)).toBe(1000); // ten runnable: 800, held at an eighth
+    for (const o of v.slice(1)) o.setMpState({ mp_state: KVM_MP_STATE_STOPPED });
+    expect(turn(v[0]!)).toBe(1000);
+    expect(turn(v[0]!)).toBe(8000); // alone: the whole quantum
+    expect(v[0]!.run.exit_reason).toBe(KVM_EXIT_INTR);
+  });
+
+  it('a vCPU that sends an IPI to another ends its slice at the ecall; one to itself only does not', () => {
+    const t = makeVm(4 << 20, { quantum: 8000, jit: false });
+    const send = (mask: number) => [...L(A7, SBI_EXT_IPI), ...L(A6, 0), ...L(A0, mask), ...L(A1, 0), ECALL];
+    t.load(RAM_GPA, [...send(2), ...LOOP]);
+    t.load(ENTRY1, LOOP);
+    const entry2 = ENTRY1 + 0x100;
+    t.load(entry2, [...send(4), ...LOOP]);
+    const v0 = t.vcpu(0);
+    const v1 = t.vcpu(1, ENTRY1);
+    const v2 = t.vcpu(2, entry2);
+    const sent = turn(v0);
+    expect(v0.run.exit_reason).toBe(KVM_EXIT_INTR);
+    expect(sent).toBeLessThan(20); // the few instructions up to and including the ecall
+    expect(hartOf(v0).getX(T0)).toBe(0n); // the loop after it has not run
+    expect(hartOf(v1).hip() & (1 << 2)).not.toBe(0); // VSSIP pending on the target
+    // vCPU 2 sends to itself only (mask bit 2): it runs on to the end of its slice.
+    expect(turn(v2)).toBe(8001); // its slice, and the ecall KVM completed
+    expect(hartOf(v2).getX(T0)).toBeGreaterThan(1000n);
   });
 });

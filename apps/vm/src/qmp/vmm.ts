@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { vmVersion } from '../cli.ts';
 import {
   EXIT_GUEST_FAILURE,
   EXIT_GUEST_RESET,
@@ -27,11 +27,10 @@ import type { QmpEventSink, QmpPciFunction, QmpRunControl, QmpVm } from './vm.ts
 
 /** This VMM's version (apps/vm/package.json) as QEMU's VersionInfo; `package` says which program answers. */
 function vmmVersion(): QmpVersionInfo {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  const [major = 0, minor = 0, micro = 0] = pkg.version.split('.').map((n) => Number.parseInt(n, 10));
-  return { qemu: { major, minor, micro }, package: `tsvirt-vm ${pkg.version}` };
+  // vmVersion() reads it from a path that holds in the sources and in the bundle (dist/) alike.
+  const version = vmVersion();
+  const [major = 0, minor = 0, micro = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
+  return { qemu: { major, minor, micro }, package: `tsvirt-vm ${version}` };
 }
 
 /** The PCI functions on the board's ECAM host bridge; BARs when the function's are VMM-emulated. */
