@@ -62,3 +62,9 @@ export function runToExit(v: KvmVcpu, max = 100): number {
   }
   throw new Error('no exit');
 }
+
+/** KVM_RUN until the fake CPU's script is used up (each quantum ends with KVM_EXIT_INTR). */
+export function drain(v: KvmVcpu, max = 100): void {
+  for (let i = 0; i < max && cpuOf(v).steps.length > 0; i++) v.kvmRun();
+  if (cpuOf(v).steps.length > 0) throw new Error('script not used up');
+}
