@@ -206,7 +206,7 @@ function register(cpu: Arm64Cpu, insn: number): void {
     const bytes = 1 << size;
     if (opc === 0) {
       if (!writeback) cpu.syndrome = isvSyndrome(size, false, rt, size === 3, false);
-      cpu.checkAlign(addr, bytes, false);
+      cpu.checkAlign(addr, bytes, false, true);
       cpu.store(addr, bytes, cpu.xr(rt) & ones(bytes * 8), unpriv);
     } else if (opc === 1) {
       if (!writeback) cpu.syndrome = isvSyndrome(size, false, rt, size === 3, false);
@@ -300,7 +300,7 @@ function exclusiveOrdered(cpu: Arm64Cpu, insn: number): void {
     const addr = baseAddr(cpu, rn);
     if (o1 === 0) {
       // LDAR/STLR (and the LOR forms, treated alike): single-copy atomic, aligned.
-      cpu.checkAlign(addr, bytes, true);
+      cpu.checkAlign(addr, bytes, true, !load);
       cpu.syndrome = isvSyndrome(size, false, rt, size === 3, true);
       if (load) cpu.xw(rt, cpu.load(addr, bytes));
       else cpu.store(addr, bytes, cpu.xr(rt) & m);
@@ -338,7 +338,7 @@ function exclusiveOrdered(cpu: Arm64Cpu, insn: number): void {
   const eb = pairOp ? (size === 2 ? 4 : 8) : bytes;
   const total = pairOp ? eb * 2 : eb;
   const addr = baseAddr(cpu, rn);
-  cpu.checkAlign(addr, total, true);
+  cpu.checkAlign(addr, total, true, !load);
   const readAll = (): bigint =>
     pairOp ? cpu.load(addr, eb) | (cpu.load(addr + BigInt(eb), eb) << BigInt(eb * 8)) : cpu.load(addr, eb);
   if (load) {

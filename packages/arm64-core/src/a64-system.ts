@@ -114,7 +114,8 @@ function eret(cpu: Arm64Cpu): void {
     // NZCV, SS, IL, D/A/I/F and M[3:0] come back from SPSR_EL1.
     cpu.pstate = (spsr & 0xf030_03cf) >>> 0;
   } else {
-    cpu.pstate = (cpu.pstate | PSTATE_IL) >>> 0;
+    // Illegal return (AArch64.ExceptionReturn): EL and SP stay, the rest comes from SPSR, IL set.
+    cpu.pstate = ((spsr & 0xf000_03c0) | (cpu.pstate & 0xf) | PSTATE_IL) >>> 0;
   }
   cpu.monitorAddr = -1n;
   cpu.irqCheck = true;

@@ -256,9 +256,9 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   }
 
   /** Alignment checks: SCTLR_ELx.A, or always for exclusives and atomics. */
-  checkAlign(va: bigint, size: number, always: boolean): void {
+  checkAlign(va: bigint, size: number, always: boolean, write = false): void {
     if ((always || (this.sctlr & 2n) !== 0n) && (va & BigInt(size - 1)) !== 0n) {
-      this.lastAcc = ACC_READ;
+      this.lastAcc = write ? ACC_WRITE : ACC_READ;
       throw new Abort(false, FSC_ALIGNMENT, va, 0, false);
     }
   }
