@@ -209,7 +209,7 @@ export class KvmArmArch implements KvmArchOps {
     const idx = ((irq >>> KVM_ARM_IRQ_VCPU_SHIFT) & 0xff) | (((irq >>> KVM_ARM_IRQ_VCPU2_SHIFT) & 0xf) << 8);
     const num = irq & 0xffff;
     if (type === KVM_ARM_IRQ_TYPE_SPI || type === KVM_ARM_IRQ_TYPE_PPI)
-      fail('ENXIO', 'no in-kernel GIC: SPIs and PPIs are user space\'s', op);
+      fail('ENXIO', "no in-kernel GIC: SPIs and PPIs are user space's", op);
     if (type !== KVM_ARM_IRQ_TYPE_CPU) fail('EINVAL', `irq type ${type}`, op);
     const vcpu = vm.vcpus[idx];
     if (vcpu === undefined) fail('EINVAL', `no vCPU ${idx}`, op);

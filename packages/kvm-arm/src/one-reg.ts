@@ -1,8 +1,20 @@
 import { fail } from '@tsvirt/core-bus';
-import { KVM_REG_ARM_COPROC_MASK, KVM_REG_ARM_CORE, KVM_REG_ARM_FW, KVM_REG_ARM_FW_FEAT_BMAP } from '@tsvirt/kvm-arm-psci';
-import { KVM_REG_ARM64, KVM_REG_SIZE_MASK, KVM_REG_SIZE_U64, type KvmVcpu, kvmRegSize } from '@tsvirt/kvm-core';
+import {
+  KVM_REG_ARM_COPROC_MASK,
+  KVM_REG_ARM_CORE,
+  KVM_REG_ARM_FW,
+  KVM_REG_ARM_FW_FEAT_BMAP,
+} from '@tsvirt/kvm-arm-psci';
+import {
+  KVM_REG_ARM64,
+  KVM_REG_SIZE_MASK,
+  KVM_REG_SIZE_U64,
+  type KvmVcpu,
+  kvmRegSize,
+} from '@tsvirt/kvm-core';
 import { armVcpu } from './state.ts';
 import {
+  LISTED_SYSREGS,
   PSR_AA32_MODE_MASK,
   PSR_MODE_EL0T,
   PSR_MODE_EL1H,
@@ -13,7 +25,6 @@ import {
   SYS_CNTVOFF_EL2,
   SYS_ELR_EL1,
   SYS_SPSR_EL1,
-  LISTED_SYSREGS,
 } from './sysregs.ts';
 import {
   CORE_NR_REGS,
@@ -43,7 +54,8 @@ const hex = (v: bigint) => `0x${v.toString(16)}`;
 function coreRegSize(off: number): number | undefined {
   let size: number;
   if (off < CORE_OFF_SPSR + 2 * KVM_NR_SPSR) size = 8;
-  else if (off < CORE_OFF_VREGS) return undefined; // padding before the 16-byte aligned fp_regs
+  else if (off < CORE_OFF_VREGS)
+    return undefined; // padding before the 16-byte aligned fp_regs
   else if (off < CORE_OFF_FPSR) size = 16;
   else if (off === CORE_OFF_FPSR || off === CORE_OFF_FPCR) size = 4;
   else return undefined;
@@ -69,7 +81,11 @@ function coreOffset(id: bigint, op: string): number {
 
 /** The FP/SIMD part of struct kvm_regs: the Arm64Vcpu contract gives KVM no access to it. */
 function noFpSimd(id: bigint, op: string): never {
-  return fail('ENOENT', `FP/SIMD register ${hex(id)}: the vCPU does not expose its V registers, FPSR or FPCR`, op);
+  return fail(
+    'ENOENT',
+    `FP/SIMD register ${hex(id)}: the vCPU does not expose its V registers, FPSR or FPCR`,
+    op,
+  );
 }
 
 function requireInit(vcpu: KvmVcpu, op: string): void {
@@ -87,7 +103,8 @@ export function armGetOneReg(vcpu: KvmVcpu, id: bigint): bigint {
   requireInit(vcpu, G);
   const s = armVcpu(vcpu);
   const cpu = s.cpu;
-  if ((id & ~KVM_REG_SIZE_MASK) >> 32n !== KVM_REG_ARM64 >> 32n) fail('EINVAL', 'not an arm64 register id', G);
+  if ((id & ~KVM_REG_SIZE_MASK) >> 32n !== KVM_REG_ARM64 >> 32n)
+    fail('EINVAL', 'not an arm64 register id', G);
   const coproc = id & KVM_REG_ARM_COPROC_MASK;
   if (coproc === KVM_REG_ARM_CORE) {
     const off = coreOffset(id, G);
@@ -132,11 +149,12 @@ export function armSetOneReg(vcpu: KvmVcpu, id: bigint, value: bigint | Uint8Arr
   requireInit(vcpu, S);
   const s = armVcpu(vcpu);
   const cpu = s.cpu;
-  if ((id & ~KVM_REG_SIZE_MASK) >> 32n !== KVM_REG_ARM64 >> 32n) fail('EINVAL', 'not an arm64 register id', S);
+  if ((id & ~KVM_REG_SIZE_MASK) >> 32n !== KVM_REG_ARM64 >> 32n)
+    fail('EINVAL', 'not an arm64 register id', S);
   const coproc = id & KVM_REG_ARM_COPROC_MASK;
   if (coproc === KVM_REG_ARM_CORE) {
     const off = coreOffset(id, S);
-    if (off >= CORE_OFF_VREGS || typeof value !== 'bigint') return noFpSimd(id, S);
+    if (off >= CORE_OFF_VREGS || typeof value !== 'bigint') noFpSimd(id, S);
     if (off < CORE_OFF_SP) {
       cpu.x[off / 2] = value;
       return;

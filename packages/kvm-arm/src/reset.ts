@@ -1,4 +1,5 @@
 import type { ArmVcpuRegs } from '@tsvirt/kvm-arm-psci';
+import { KVM_VTCR_40BIT } from './stage2.ts';
 import type { ArmVcpuState } from './state.ts';
 import {
   HCR_GUEST_FLAGS,
@@ -10,7 +11,6 @@ import {
   SYS_VTTBR_EL2,
   VCPU_RESET_PSTATE_EL1,
 } from './sysregs.ts';
-import { KVM_VTCR_40BIT } from './stage2.ts';
 
 /**
  * kvm_reset_vcpu() for a 64-bit vCPU: general registers, SPs and PC zero,
@@ -27,7 +27,8 @@ export function resetVcpu(s: ArmVcpuState, bigEndian = false): void {
   cpu.pstate = VCPU_RESET_PSTATE_EL1;
   s.spsrAa32.fill(0n);
   const sctlr = cpu.getSysReg(SYS_SCTLR_EL1);
-  if (sctlr !== undefined) cpu.setSysReg(SYS_SCTLR_EL1, bigEndian ? sctlr | SCTLR_ELX_EE : sctlr & ~SCTLR_ELX_EE);
+  if (sctlr !== undefined)
+    cpu.setSysReg(SYS_SCTLR_EL1, bigEndian ? sctlr | SCTLR_ELX_EE : sctlr & ~SCTLR_ELX_EE);
   s.blocked = false;
   s.mmio = undefined;
 }

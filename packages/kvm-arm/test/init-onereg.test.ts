@@ -5,7 +5,13 @@ import {
   KVM_REG_ARM_PSCI_VERSION,
   type KvmVcpuInit,
 } from '@tsvirt/kvm-arm-psci';
-import { KVM_GET_REG_LIST, KVM_REG_ARM64, KVM_REG_SIZE_U32, type KvmRegList } from '@tsvirt/kvm-core';
+import {
+  KVM_GET_REG_LIST,
+  KVM_REG_ARM64,
+  KVM_REG_SIZE_U32,
+  type KvmRegList,
+  type KvmVcpu,
+} from '@tsvirt/kvm-core';
 import { describe, expect, it } from 'vitest';
 import {
   arm64SysReg,
@@ -31,8 +37,8 @@ import {
 } from '../src/index.ts';
 import { cpuOf, makeVm } from './support.ts';
 
-const get = (v: { getOneReg(r: { id: bigint; value?: bigint | Uint8Array }): void }, id: bigint) => {
-  const r: { id: bigint; value?: bigint | Uint8Array } = { id };
+const get = (v: KvmVcpu, id: bigint) => {
+  const r: { id: bigint; addr: bigint; value?: bigint | Uint8Array } = { id, addr: 0n };
   v.getOneReg(r);
   return r.value;
 };
@@ -51,9 +57,9 @@ describe('KVM_ARM_VCPU_INIT', () => {
     const v = t.vm.createVcpu(0);
     expect(() => v.kvmRun()).toThrow(expect.objectContaining({ code: 'ENOEXEC' }));
     expect(() => get(v, coreRegX(0))).toThrow(expect.objectContaining({ code: 'ENOEXEC' }));
-    expect(() => v.ioctl(KVM_ARM_VCPU_INIT, { target: KVM_ARM_TARGET_GENERIC_V8, features: [1 << 20] })).toThrow(
-      expect.objectContaining({ code: 'ENOENT' }),
-    );
+    expect(() =>
+      v.ioctl(KVM_ARM_VCPU_INIT, { target: KVM_ARM_TARGET_GENERIC_V8, features: [1 << 20] }),
+    ).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => v.ioctl(KVM_ARM_VCPU_INIT, { target: 1, features: [0] })).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),
     );
@@ -76,12 +82,12 @@ describe('ONE_REG', () => {
     const t = makeVm();
     const v = t.vcpu();
     const cpu = cpuOf(v);
-    v.setOneReg({ id: coreRegX(5), value: 0x1234n });
-    v.setOneReg({ id: KVM_REG_ARM_CORE_PC, value: 0x4008_0000n });
-    v.setOneReg({ id: KVM_REG_ARM_CORE_SP, value: 0x100n });
-    v.setOneReg({ id: KVM_REG_ARM_CORE_SP_EL1, value: 0x200n });
-    v.setOneReg({ id: coreRegSpsr(0), value: 0x3c5n });
-    v.setOneReg({ id: coreRegSpsr(3), value: 0x13n });
+    v.setOneReg({ addr: 0n, id: coreRegX(5), value: 0x1234n });
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_CORE_PC, value: 0x4008_0000n });
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_CORE_SP, value: 0x100n });
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_CORE_SP_EL1, value: 0x200n });
+    v.setOneReg({ addr: 0n, id: coreRegSpsr(0), value: 0x3c5n });
+    v.setOneReg({ addr: 0n, id: coreRegSpsr(3), value: 0x13n });
     expect([cpu.x[5], cpu.pc, cpu.spEl0, cpu.spEl1, cpu.sys.get(SYS_SPSR_EL1)]).toEqual([
       0x1234n,
       0x4008_0000n,
@@ -97,12 +103,14 @@ describe('ONE_REG', () => {
     const t = makeVm();
     const v = t.vcpu();
     // EL2h is not a mode a guest without nested virtualization may have.
-    expect(() => v.setOneReg({ id: KVM_REG_ARM_CORE_PSTATE, value: 0x9n })).toThrow(
+    expect(() => v.setOneReg({ addr: 0n, id: KVM_REG_ARM_CORE_PSTATE, value: 0x9n })).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),
     );
     expect(cpuOf(v).pstate).toBe(VCPU_RESET_PSTATE_EL1);
     // pc read as a u32: no field of that size there.
-    expect(() => get(v, coreRegId(64, KVM_REG_SIZE_U32))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => get(v, coreRegId(64, KVM_REG_SIZE_U32))).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
     // The padding between spsr[] and fp_regs.
     expect(() => get(v, coreRegId(82))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     // Past struct kvm_regs.
@@ -118,17 +126,17 @@ describe('ONE_REG', () => {
     const v = t.vcpu();
     const cpu = cpuOf(v);
     const SCTLR = arm64SysReg(3, 0, 1, 0, 0);
-    v.setOneReg({ id: SCTLR, value: 0x30d0_0801n });
+    v.setOneReg({ addr: 0n, id: SCTLR, value: 0x30d0_0801n });
     expect(get(v, SCTLR)).toBe(0x30d0_0801n);
     // PMCR_EL0: not on this CPU.
     expect(() => get(v, arm64SysReg(3, 3, 9, 12, 0))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
-    expect(() => v.setOneReg({ id: arm64SysReg(3, 3, 9, 12, 0), value: 0n })).toThrow(
+    expect(() => v.setOneReg({ addr: 0n, id: arm64SysReg(3, 3, 9, 12, 0), value: 0n })).toThrow(
       expect.objectContaining({ code: 'ENOENT' }),
     );
-    v.setOneReg({ id: KVM_REG_ARM_TIMER_CVAL, value: 5000n });
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_TIMER_CVAL, value: 5000n });
     expect(cpu.sys.get(SYS_CNTV_CVAL_EL0)).toBe(5000n);
     cpu.physCount = 1000n;
-    v.setOneReg({ id: KVM_REG_ARM_TIMER_CNT, value: 400n });
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_TIMER_CNT, value: 400n });
     expect(cpu.sys.get(SYS_CNTVOFF_EL2)).toBe(600n);
     expect(get(v, KVM_REG_ARM_TIMER_CNT)).toBe(400n);
   });
@@ -137,9 +145,9 @@ describe('ONE_REG', () => {
     const t = makeVm();
     const v = t.vcpu();
     expect(get(v, KVM_REG_ARM_PSCI_VERSION)).toBe(0x10001n);
-    v.setOneReg({ id: KVM_REG_ARM_PSCI_VERSION, value: 0x2n });
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_PSCI_VERSION, value: 0x2n });
     expect(get(v, KVM_REG_ARM_PSCI_VERSION)).toBe(0x2n);
-    expect(() => v.setOneReg({ id: KVM_REG_ARM_PSCI_VERSION, value: 0x30000n })).toThrow(
+    expect(() => v.setOneReg({ addr: 0n, id: KVM_REG_ARM_PSCI_VERSION, value: 0x30000n })).toThrow(
       expect.objectContaining({ code: 'EINVAL' }),
     );
     const list: KvmRegList = { n: 0, reg: [] };

@@ -34,7 +34,7 @@ describe('PSCI through HVC and SMC', () => {
     ] as const) {
       const t = makeVm(1 << 20, { quantum: 10 });
       const v = t.vcpu();
-      v.setOneReg({ id: KVM_REG_ARM_PSCI_VERSION, value: reg });
+      v.setOneReg({ addr: 0n, id: KVM_REG_ARM_PSCI_VERSION, value: reg });
       const cpu = cpuOf(v);
       cpu.pc = BigInt(RAM_GPA);
       cpu.push(hvc(PSCI_0_2_FN_PSCI_VERSION), hvc(PSCI_1_0_FN_PSCI_FEATURES, [BigInt(PSCI_0_2_FN64_CPU_ON)]));
@@ -91,7 +91,12 @@ describe('PSCI through HVC and SMC', () => {
     expect(c0.x[0]).toBe(U64(PSCI_RET_ALREADY_ON));
     expect(t.vm.archOps.getMpState!(v1)).toBe(KVM_MP_STATE_RUNNABLE);
     c1.push((cpu) => {
-      expect([cpu.pc, cpu.x[0], cpu.x[5], cpu.pstate]).toEqual([0x4008_0000n, 0xc0ffeen, 0n, VCPU_RESET_PSTATE_EL1]);
+      expect([cpu.pc, cpu.x[0], cpu.x[5], cpu.pstate]).toEqual([
+        0x4008_0000n,
+        0xc0ffeen,
+        0n,
+        VCPU_RESET_PSTATE_EL1,
+      ]);
       return hvc(PSCI_0_2_FN_CPU_OFF)(cpu);
     });
     v1.kvmRun();
@@ -99,7 +104,7 @@ describe('PSCI through HVC and SMC', () => {
     expect(t.vm.archOps.getMpState!(v1)).toBe(KVM_MP_STATE_STOPPED);
   });
 
-  it('CPU_ON hands the caller\'s endianness to the target', () => {
+  it("CPU_ON hands the caller's endianness to the target", () => {
     const t = makeVm(1 << 20, { quantum: 10 });
     const v0 = t.vcpu(0);
     const v1 = t.vcpu(1, true);

@@ -1,5 +1,5 @@
-import { KVM_EXIT_MMIO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '@tsvirt/kvm-core';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '@tsvirt/host-mm';
+import { KVM_EXIT_MMIO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from '@tsvirt/kvm-core';
 import { describe, expect, it } from 'vitest';
 import { armVm, SYS_ESR_EL1, SYS_FAR_EL1, SYS_VBAR_EL1, SYS_VTCR_EL2, SYS_VTTBR_EL2 } from '../src/index.ts';
 import { dabt, iabt, sys64, walkStage2 } from './fake-cpu.ts';
@@ -33,7 +33,11 @@ describe('stage 2', () => {
 
   it('a read fault in a read-only slot maps the page read-only; a write there is MMIO', () => {
     const t = makeVm(1 << 20, { quantum: 10 });
-    const flash = t.mm.mmap({ length: 1 << 16, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    const flash = t.mm.mmap({
+      length: 1 << 16,
+      prot: PROT_READ | PROT_WRITE,
+      flags: MAP_PRIVATE | MAP_ANONYMOUS,
+    });
     t.vm.setUserMemoryRegion({
       slot: 1,
       flags: KVM_MEM_READONLY,
@@ -45,7 +49,9 @@ describe('stage 2', () => {
     const cpu = cpuOf(v);
     cpu.push(iabt(0x1000n));
     drain(v);
-    expect(walkStage2(cpu.mem, cpu.sys.get(SYS_VTTBR_EL2)!, cpu.sys.get(SYS_VTCR_EL2)!, 0x1000n)).toMatchObject({
+    expect(
+      walkStage2(cpu.mem, cpu.sys.get(SYS_VTTBR_EL2)!, cpu.sys.get(SYS_VTCR_EL2)!, 0x1000n),
+    ).toMatchObject({
       s2ap: 1,
     });
     cpu.push(dabt(0x1008n, { write: true, rt: 2 }));

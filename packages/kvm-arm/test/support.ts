@@ -1,6 +1,12 @@
 import { FdTable } from '@tsvirt/core-bus';
 import { HostPhysMemory, MAP_ANONYMOUS, MAP_PRIVATE, MmStruct, PROT_READ, PROT_WRITE } from '@tsvirt/host-mm';
-import { KVM_ARM_PREFERRED_TARGET, KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_PSCI_0_2, type KvmVcpuInit } from '@tsvirt/kvm-arm-psci';
+import {
+  KVM_ARM_PREFERRED_TARGET,
+  KVM_ARM_VCPU_INIT,
+  KVM_ARM_VCPU_POWER_OFF,
+  KVM_ARM_VCPU_PSCI_0_2,
+  type KvmVcpuInit,
+} from '@tsvirt/kvm-arm-psci';
 import { KVM_EXIT_INTR, Kvm, type KvmVcpu, type KvmVm } from '@tsvirt/kvm-core';
 import { armVcpu, KvmArmArch, type KvmArmOptions } from '../src/index.ts';
 import { FakeCpu } from './fake-cpu.ts';
