@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { mainArm64 } from './arm64/main.ts';
 import { parseArgs, vmVersion } from './cli.ts';
 import { EXIT_BAD_CONFIG, EXIT_STDOUT_CLOSED, EXIT_VM_ERROR, VmConfigError } from './config-error.ts';
 import { TerminalConsole } from './console.ts';
@@ -26,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   out.on('error', onOutError);
   const opts = parseArgs(argv);
+  // The arm64 board has its own machine and loop (src/arm64); the riscv64 path below is unchanged.
+  if (opts.arch === 'arm64') return mainArm64(opts, out, () => stdoutClosed);
   const kernelPath = opts.kernel ?? DEFAULT_GUEST;
   // Refuse an unwritable screenshot before the guest runs, not after it.
   if (opts.screenshot) checkPngTarget('--screenshot', opts.screenshot);

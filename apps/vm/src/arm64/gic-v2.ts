@@ -63,7 +63,7 @@ export class GicV2 {
     this.spiTargets = new Uint8Array(n);
     this.spiEdge = new Uint8Array(n);
     this.dist = {
-      read: (off, data) => put(data, off, this.distRead(off & ~3, data.length, off & 3)),
+      read: (off, data) => put(data, off, this.distRead(off & ~3)),
       write: (off, data) => this.distWrite(off, data),
     };
     this.cpuIf = {
@@ -163,7 +163,7 @@ export class GicV2 {
     return off >= base && off < base + this.nrIrqs / 8 ? (off - base) * 8 : undefined;
   }
 
-  private distRead(off: number, len: number, sub: number): number {
+  private distRead(off: number): number {
     const c = this.cpus[this.currentCpu]!;
     if (off === 0x000) return this.dctlr;
     if (off === 0x004) return (this.nrIrqs / 32 - 1) | ((this.cpus.length - 1) << 5);
@@ -198,8 +198,6 @@ export class GicV2 {
     }
     if (off >= 0xfe0 && off < 0x1000)
       return [0x90, 0xb4, 0x2b, 0x00, 0x0d, 0xf0, 0x05, 0xb1][(off - 0xfe0) >> 2]!;
-    void len;
-    void sub;
     return 0;
   }
 
@@ -238,12 +236,20 @@ export class GicV2 {
       if (first === undefined) return;
       for (let i = 0; i < 32; i++) if ((v >>> i) & 1 && first + i < this.nrIrqs) fn(first + i);
     };
-    each(0x100, (id) => (id < 32 ? (c.enabled[id] = 1) : (this.spiEnabled[id - 32] = 1)));
-    each(0x180, (id) => (id < 32 ? (c.enabled[id] = 0) : (this.spiEnabled[id - 32] = 0)));
-    each(0x200, (id) => (id < 32 ? (c.pending[id] = 1) : (this.spiPending[id - 32] = 1)));
-    each(0x280, (id) => (id < 32 ? (c.pending[id] = 0) : (this.spiPending[id - 32] = 0)));
-    each(0x300, (id) => (id < 32 ? (c.active[id] = 1) : (this.spiActive[id - 32] = 1)));
-    each(0x380, (id) => (id < 32 ? (c.active[id] = 0) : (this.spiActive[id - 32] = 0)));
+    // Set-enable/clear-enable, set-pending/clear-pending, set-active/clear-active pairs.
+    const banks: [number, Uint8Array, Uint8Array, number][] = [
+      [0x100, c.enabled, this.spiEnabled, 1],
+      [0x180, c.enabled, this.spiEnabled, 0],
+      [0x200, c.pending, this.spiPending, 1],
+      [0x280, c.pending, this.spiPending, 0],
+      [0x300, c.active, this.spiActive, 1],
+      [0x380, c.active, this.spiActive, 0],
+    ];
+    for (const [base, banked, spi, value] of banks)
+      each(base, (id) => {
+        if (id < 32) banked[id] = value;
+        else spi[id - 32] = value;
+      });
     if (off >= 0xc00 && off < 0xc00 + this.nrIrqs / 4) {
       const first = (off - 0xc00) * 4;
       for (let i = 0; i < 16; i++) {
