@@ -32,6 +32,8 @@ import {
   KVM_ARM_VCPU_INIT,
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_PSCI_0_2,
+  KVM_REG_ARM_PSCI_VERSION,
+  type KvmArmHostModel,
   type KvmVcpuInit,
 } from '@tsvirt/kvm-arm-psci';
 import {
@@ -108,6 +110,12 @@ export interface Arm64MachineOptions {
   quantum: number;
   /** /chosen/bootargs. */
   append?: string;
+  /** The host kernel kvm-arm-psci models (default today's upstream). */
+  host?: KvmArmHostModel;
+  /** KVM_ARM_VCPU_PSCI_0_2 for the vCPUs (default true; without it KVM offers PSCI 0.1). */
+  psci02?: boolean;
+  /** KVM_REG_ARM_PSCI_VERSION, set before the first run (default: not set, the host's latest). */
+  psciVersion?: bigint;
 }
 
 /** The generic timer's frequency here: the counter counts retired instructions at a nominal 10 MHz. */
@@ -117,7 +125,10 @@ export const ARM64_CNTFRQ = 10_000_000n;
 const FLASH_SLOT = 400;
 
 /** The host modules of an arm64 VM: kvm-arm with arm64-core's CPU instead of kvm-riscv. */
-export function arm64HostModules(files: FdTable, opts: { mem: number; quantum: number }): VmmModule[] {
+export function arm64HostModules(
+  files: FdTable,
+  opts: { mem: number; quantum: number; host?: KvmArmHostModel },
+): VmmModule[] {
   const totalFrames = Math.min(2 ** 32 - 1, Math.max(1 << 20, Math.ceil((opts.mem + (1 << 30)) / 4096)));
   return [
     coreBusModule,
@@ -129,6 +140,7 @@ export function arm64HostModules(files: FdTable, opts: { mem: number; quantum: n
     createKvmCoreModule({ files }),
     createKvmArmModule({
       quantum: opts.quantum,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
       createCpu: (mem, id) => new Arm64Cpu(mem, { mpidr: BigInt(id), cntfrq: ARM64_CNTFRQ }),
     }),
   ];
@@ -212,8 +224,12 @@ export class Arm64Machine {
     for (let i = 0; i < opts.cpus; i++) {
       const v = vm.createVcpu(i);
       // PSCI 0.2+ for every vCPU; the secondaries start powered off, for CPU_ON.
-      init.features[0] = (1 << KVM_ARM_VCPU_PSCI_0_2) | (i > 0 ? 1 << KVM_ARM_VCPU_POWER_OFF : 0);
+      init.features[0] =
+        (opts.psci02 === false ? 0 : 1 << KVM_ARM_VCPU_PSCI_0_2) | (i > 0 ? 1 << KVM_ARM_VCPU_POWER_OFF : 0);
       v.ioctl(KVM_ARM_VCPU_INIT, init);
+      // The firmware register is VM-wide; setting it through one vCPU is enough, before any runs.
+      if (i === 0 && opts.psciVersion !== undefined)
+        v.setOneReg({ id: KVM_REG_ARM_PSCI_VERSION, addr: 0n, value: opts.psciVersion });
       this.vcpus.push(v);
     }
     this.gic = new GicV2(GIC_NR_IRQS, opts.cpus, (cpu, level) =>
