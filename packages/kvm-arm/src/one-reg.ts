@@ -24,7 +24,9 @@ import {
   SYS_CNTVCT_EL0,
   SYS_CNTVOFF_EL2,
   SYS_ELR_EL1,
+  SYS_MPIDR_EL1,
   SYS_SPSR_EL1,
+  SYS_VMPIDR_EL2,
 } from './sysregs.ts';
 import {
   CORE_NR_REGS,
@@ -205,6 +207,8 @@ export function armSetOneReg(vcpu: KvmVcpu, id: bigint, value: bigint | Uint8Arr
     return;
   }
   const enc = sysRegEncOf(id);
+  // MPIDR_EL1 is read-only to the guest; user space's value is what VMPIDR_EL2 gives it (reset_mpidr()'s register).
+  if (enc === SYS_MPIDR_EL1 && cpu.setSysReg(SYS_VMPIDR_EL2, value)) return;
   if (enc === undefined || cpu.getSysReg(enc) === undefined || !cpu.setSysReg(enc, value))
     fail('ENOENT', `no register ${hex(id)} on this vCPU`, S);
 }

@@ -48,9 +48,14 @@ export class PsciRegs implements ArmVcpuRegs {
   state: ArmVcpuState | undefined;
 
   constructor(
-    /** MPIDR_EL1 as the guest reads it. */
-    readonly mpidr: bigint,
+    /** reset_mpidr(): the MPIDR before the CPU exists or when it has no VMPIDR_EL2. */
+    private readonly resetMpidr: bigint,
   ) {}
+
+  /** MPIDR_EL1 as the guest reads it: VMPIDR_EL2, which user space may have set through ONE_REG. */
+  get mpidr(): bigint {
+    return this.state?.cpu.getSysReg(SYS_VMPIDR_EL2) ?? this.resetMpidr;
+  }
 
   private get s(): ArmVcpuState {
     return this.state!;

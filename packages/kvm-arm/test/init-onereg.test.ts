@@ -15,6 +15,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   arm64SysReg,
+  armVcpu,
   coreRegId,
   coreRegSpsr,
   coreRegV,
@@ -159,5 +160,17 @@ describe('ONE_REG', () => {
     expect(ids).toContain(arm64SysReg(3, 0, 1, 0, 0));
     expect(ids.every((id) => (id & 0xff00_0000_0000_0000n) === KVM_REG_ARM64)).toBe(true);
     for (const id of ids) get(v, id);
+  });
+});
+
+describe('MPIDR through ONE_REG', () => {
+  it('setting MPIDR_EL1 sets VMPIDR_EL2, and PSCI matches CPU_ON targets by the new value', () => {
+    const t = makeVm();
+    const v = t.vcpu(0);
+    const MPIDR = arm64SysReg(3, 0, 0, 0, 5);
+    v.setOneReg({ addr: 0n, id: MPIDR, value: 0x8000_0102n });
+    expect(cpuOf(v).sys.get(SYS_VMPIDR_EL2)).toBe(0x8000_0102n);
+    expect(get(v, MPIDR)).toBe(0x8000_0102n);
+    expect(armVcpu(v).psci.mpidrAff).toBe(0x102n);
   });
 });

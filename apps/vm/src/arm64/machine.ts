@@ -116,6 +116,8 @@ export interface Arm64MachineOptions {
   psci02?: boolean;
   /** KVM_REG_ARM_PSCI_VERSION, set before the first run (default: not set, the host's latest). */
   psciVersion?: bigint;
+  /** More KVM_ARM_VCPU_INIT feature bits (e.g. the review's KVM_ARM_VCPU_FORCE_PSCI_0_2 on its host). */
+  extraFeatures?: number;
 }
 
 /** The generic timer's frequency here: the counter counts retired instructions at a nominal 10 MHz. */
@@ -225,7 +227,9 @@ export class Arm64Machine {
       const v = vm.createVcpu(i);
       // PSCI 0.2+ for every vCPU; the secondaries start powered off, for CPU_ON.
       init.features[0] =
-        (opts.psci02 === false ? 0 : 1 << KVM_ARM_VCPU_PSCI_0_2) | (i > 0 ? 1 << KVM_ARM_VCPU_POWER_OFF : 0);
+        (opts.psci02 === false ? 0 : 1 << KVM_ARM_VCPU_PSCI_0_2) |
+        (i > 0 ? 1 << KVM_ARM_VCPU_POWER_OFF : 0) |
+        (opts.extraFeatures ?? 0);
       v.ioctl(KVM_ARM_VCPU_INIT, init);
       // The firmware register is VM-wide; setting it through one vCPU is enough, before any runs.
       if (i === 0 && opts.psciVersion !== undefined)

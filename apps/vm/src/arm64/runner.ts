@@ -81,12 +81,18 @@ export class Arm64Runner {
     return { status, reason, unclaimedMmio: this.unclaimed };
   }
 
-  async run(): Promise<Arm64RunResult> {
+  /**
+   * Run until the guest ends the VM; with `stopWhen`, also until it holds
+   * (checked between KVM_RUNs: the VM is then paused, as for a migration),
+   * which returns status -1.
+   */
+  async run(stopWhen?: () => boolean): Promise<Arm64RunResult> {
     const vcpus = this.m.vcpus;
     for (;;) {
       const sliceEnd = performance.now() + SLICE_MS;
       while (performance.now() < sliceEnd) {
         if (this.quit) return this.result(EXIT_USER_QUIT, 'quit from the console');
+        if (stopWhen?.()) return this.result(-1, 'stopped');
         let ran = false;
         for (let k = 0; k < vcpus.length; k++) {
           const v = vcpus[this.next]!;
