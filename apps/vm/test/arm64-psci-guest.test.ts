@@ -63,3 +63,26 @@ describe('the arm64 PSCI guest sees the version KVM_REG_ARM_PSCI_VERSION selects
     ).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
+
+describe('the arm64 timer guest: the virtual timer through KVM, the GIC and back', () => {
+  it('WFI halts, the idle VM moves to the deadline, PPI 27 is taken three times at EL1, then SYSTEM_OFF', async () => {
+    let out = '';
+    const m = Arm64Machine.create(
+      {
+        mem: 16 << 20,
+        cpus: 1,
+        bios: readFileSync(join(import.meta.dirname, '..', 'guest', 'arm64-timer', 'timer.bin')),
+        mdev: [],
+        quantum: 20_000,
+      },
+      (b) => {
+        out += String.fromCharCode(b);
+      },
+    );
+    const r = new Arm64Runner(m);
+    r.markInputEnded();
+    const res = await r.run();
+    expect(out).toBe('arm64-timer guest\nirq 27\nirq 27\nirq 27\nthree timer interrupts\n');
+    expect(res.status).toBe(0);
+  }, 120_000);
+});
