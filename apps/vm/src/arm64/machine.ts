@@ -123,7 +123,7 @@ export interface Arm64MachineOptions {
 /** The generic timer's frequency here: the counter counts retired instructions at a nominal 10 MHz. */
 export const ARM64_CNTFRQ = 10_000_000n;
 
-/** The flash's memslot: past any the address space allocates for RAM and BARs. */
+/** The flash banks' memslots: past any the address space allocates for RAM and BARs. */
 const FLASH_SLOT = 400;
 
 /** The host modules of an arm64 VM: kvm-arm with arm64-core's CPU instead of kvm-riscv. */
@@ -169,7 +169,7 @@ export interface Arm64Passthrough {
 /**
  * The arm64 board, QEMU's `virt` for arm64 in miniature: RAM at
  * 0x40000000, the firmware in read-only flash at 0 (QEMU's -bios: the CPU
- * executes it in place), a GICv2 in user space driving each vCPU's IRQ
+ * executes it in place; the second bank erased), a GICv2 in user space driving each vCPU's IRQ
  * input through KVM_IRQ_LINE, a PL011, the ECAM PCIe host with each --mdev
  * passed through, and a device tree at the start of RAM, where QEMU leaves
  * it for firmware (U-Boot's qemu-arm board reads it there). vCPU 0 starts
@@ -256,20 +256,23 @@ export class Arm64Machine {
     });
     this.memory = new GuestAddressSpace(system, this.mmio, vm, mm);
     this.memory.commit();
-    // Flash bank 0 as a read-only memslot: the CPU fetches the firmware in place; a
-    // write (a CFI command) exits to user space, where no flash device answers it yet.
+    // The flash banks as read-only memslots: the CPU fetches the firmware from bank 0 in
+    // place; bank 1 reads erased (0xff), as QEMU's blank pflash1. A write (a CFI command)
+    // exits to user space, where no flash device answers it yet.
     this.flashHva = mm.mmap({
-      length: FLASH_BANK_SIZE,
+      length: 2 * FLASH_BANK_SIZE,
       prot: PROT_READ | PROT_WRITE,
       flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
     });
-    vm.setUserMemoryRegion({
-      slot: FLASH_SLOT,
-      flags: KVM_MEM_READONLY,
-      guest_phys_addr: BigInt(FLASH_BASE),
-      memory_size: BigInt(FLASH_BANK_SIZE),
-      userspace_addr: BigInt(this.flashHva),
-    });
+    mm.copyToUser(this.flashHva + FLASH_BANK_SIZE, new Uint8Array(FLASH_BANK_SIZE).fill(0xff));
+    for (let bank = 0; bank < 2; bank++)
+      vm.setUserMemoryRegion({
+        slot: FLASH_SLOT + bank,
+        flags: KVM_MEM_READONLY,
+        guest_phys_addr: BigInt(FLASH_BASE + bank * FLASH_BANK_SIZE),
+        memory_size: BigInt(FLASH_BANK_SIZE),
+        userspace_addr: BigInt(this.flashHva + bank * FLASH_BANK_SIZE),
+      });
   }
 
   /** As the riscv board: each --mdev in a shared type1v2 container with guest RAM mapped, INTx relayed to its SPI. */
