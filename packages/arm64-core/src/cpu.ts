@@ -124,7 +124,8 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
 
   run(budget: number): Arm64Exit {
     let retired = 0;
-    while (retired < budget) {
+    // Exceptions taken count against the budget too, so a guest looping on a fault still returns.
+    for (let steps = 0; steps < budget; steps++) {
       if (this.irqCheck) {
         this.irqCheck = false;
         if (this.takeInterrupt()) continue;

@@ -9,7 +9,10 @@ import type { Arm64Exit } from './exit.ts';
  * exit, as on hardware.
  */
 export interface Arm64Vcpu {
-  /** Run at most `budget` instructions, or until something is taken to EL2. */
+  /**
+   * Run at most `budget` steps (an instruction retired, or an exception or
+   * interrupt taken at EL1), or until something is taken to EL2.
+   */
   run(budget: number): Arm64Exit;
   /** General purpose registers X0-X30. */
   readonly x: BigUint64Array;
@@ -34,4 +37,11 @@ export interface Arm64Vcpu {
   setVirtualFiq(level: boolean): void;
   /** Invalidate all cached translations (TLBI VMALLS12E1 from EL2, after stage-2 changes). */
   flushTlb(): void;
+  /**
+   * The EL1 virtual timer's output (CNTV_CTL_EL0 ENABLE, not IMASK, and
+   * CNTVCT >= CNTV_CVAL): the level of PPI 27 into the GIC.
+   */
+  vtimerLevel(): boolean;
+  /** The EL1 physical timer's output (CNTP_*): the level of PPI 30. */
+  ptimerLevel(): boolean;
 }
