@@ -16,6 +16,11 @@ export interface Arm64Vcpu {
   run(budget: number): Arm64Exit;
   /** General purpose registers X0-X30. */
   readonly x: BigUint64Array;
+  /**
+   * V0-V31 as 64-bit halves (V[n] = v[2n] | v[2n+1] << 64), the FP/SIMD part
+   * of KVM's core registers; FPSR/FPCR go through getSysReg/setSysReg.
+   */
+  readonly v: BigUint64Array;
   /** The program counter. */
   pc: bigint;
   /** PSTATE as SPSR_ELx lays it out (NZCV, DAIF, M[3:0], SP select). */

@@ -18,7 +18,7 @@ describe.skipIf(!uboot)("Debian's qemu_arm64 U-Boot on Arm64Cpu", () => {
       entry: 0,
       x0: 0x4000_0000n,
       ramSize: 128 * 1024 * 1024,
-      flashSize: 64 * 1024 * 1024,
+      flashSize: 128 * 1024 * 1024,
       maxInsns: 200_000_000,
       input: ' version\npoweroff\n',
     });
