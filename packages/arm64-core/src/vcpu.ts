@@ -25,8 +25,9 @@ export interface Arm64Vcpu {
   pc: bigint;
   /** PSTATE as SPSR_ELx lays it out (NZCV, DAIF, M[3:0], SP select). */
   pstate: number;
-  /** SP_EL0 and SP_EL1. */
+  /** SP_EL0. */
   spEl0: bigint;
+  /** SP_EL1. */
   spEl1: bigint;
   /**
    * An EL1/EL0 system register (or an EL2 control) by its MRS/MSR encoding
@@ -39,6 +40,7 @@ export interface Arm64Vcpu {
   setSysReg(enc: number, value: bigint): boolean;
   /** HCR_EL2.VI / VF: the virtual IRQ and FIQ lines into EL1 (a GIC's output). */
   setVirtualIrq(level: boolean): void;
+  /** The virtual FIQ line (HCR_EL2.VF). */
   setVirtualFiq(level: boolean): void;
   /** Invalidate all cached translations (TLBI VMALLS12E1 from EL2, after stage-2 changes). */
   flushTlb(): void;
