@@ -26,7 +26,7 @@ export function testVm(
   ]);
   const words = new Uint8Array(code.length * 4);
   const dv = new DataView(words.buffer);
-  code.forEach((w, i) => dv.setUint32(i * 4, w >>> 0, true));
+  for (const [i, w] of code.entries()) dv.setUint32(i * 4, w >>> 0, true);
   mem.write(CODE, words);
   const s2 = new Stage2Builder(mem, S2_TABLES);
   s2.identity(CODE, 4 * 1024 * 1024);
