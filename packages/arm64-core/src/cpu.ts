@@ -130,6 +130,8 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
 
   /** @internal The EL1&0 translation regime and its TLB. */
   readonly mmu: Mmu;
+  /** @internal Encodings whose EL1 MRS/MSR exit to EL2 (trapSysRegs). */
+  readonly trappedSysRegs = new Set<number>();
   /** @internal The system registers by encoding. */
   readonly sysRegs: Map<number, SysRegAccess>;
   private virq = false;
@@ -216,6 +218,14 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     (r.hostWrite ?? r.write ?? (() => undefined))(BigInt.asUintN(64, value));
     this.irqCheck = true;
     return r.hostWrite !== undefined || r.write !== undefined;
+  }
+
+  /** Make EL1 MRS/MSR of these encodings exit to EL2 with EC 0x18 (or stop doing so). */
+  trapSysRegs(encs: Iterable<number>, trapped = true): void {
+    for (const enc of encs) {
+      if (trapped) this.trappedSysRegs.add(enc);
+      else this.trappedSysRegs.delete(enc);
+    }
   }
 
   /** The virtual IRQ line (HCR_EL2.VI as a GIC drives it). */

@@ -38,6 +38,14 @@ export interface Arm64Vcpu {
   getSysReg(enc: number): bigint | undefined;
   /** Set one; false when the CPU does not implement it. */
   setSysReg(enc: number, value: bigint): boolean;
+  /**
+   * Make MRS/MSR at EL1 of these encodings exit to EL2 ('trap', EC 0x18,
+   * ISS Op0/Op2/Op1/CRn/Rt/CRm/Direction, PC at the instruction), whether or
+   * not the CPU implements them: registers the hypervisor emulates, such as
+   * the GICv3 CPU interface (ICC_*), which KVM reaches through ICH_HCR_EL2
+   * traps. The hypervisor completes a read by writing X[Rt], then skips it.
+   */
+  trapSysRegs(encs: Iterable<number>, trapped?: boolean): void;
   /** HCR_EL2.VI / VF: the virtual IRQ and FIQ lines into EL1 (a GIC's output). */
   setVirtualIrq(level: boolean): void;
   /** The virtual FIQ line (HCR_EL2.VF). */

@@ -147,3 +147,25 @@ describe('system registers through the contract', () => {
     expect(cpu.getSysReg(MIDR_EL1)).toBe(0x411f_d070n);
   });
 });
+
+describe('system registers the hypervisor emulates', () => {
+  it('trapSysRegs: an unimplemented ICC_* register exits with EC 0x18 instead of UNDEFINED, until untrapped', () => {
+    // mrs x3, icc_iar1_el1 (S3_0_C12_C12_0)
+    const { cpu } = testVm([0xd538cc03, 0xd538cc03]);
+    cpu.setSysReg(VBAR_EL1, VBAR);
+    const ICC_IAR1_EL1 = sysReg(3, 0, 12, 12, 0);
+    expect(cpu.getSysReg(ICC_IAR1_EL1)).toBeUndefined();
+    cpu.trapSysRegs([ICC_IAR1_EL1]);
+    const exit = cpu.run(10);
+    expect(ec(exit.esr)).toBe(ESR_EC_SYS64);
+    // Op0=3 Op2=0 Op1=0 CRn=12 Rt=3 CRm=12 read
+    expect(iss(exit.esr)).toBe((3 << 20) | (12 << 10) | (3 << 5) | (12 << 1) | 1);
+    expect(exit.pc).toBe(BigInt(CODE));
+    cpu.x[3] = 27n;
+    cpu.pc += 4n;
+    cpu.trapSysRegs([ICC_IAR1_EL1], false);
+    cpu.run(1);
+    expect(cpu.pc).toBe(VBAR + 0x200n); // UNDEFINED again
+    expect(cpu.x[3]).toBe(27n);
+  });
+});
