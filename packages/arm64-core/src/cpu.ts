@@ -133,7 +133,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   /** @internal Encodings whose EL1 MRS/MSR exit to EL2 (trapSysRegs). */
   readonly trappedSysRegs = new Set<number>();
   /** @internal The system registers by encoding. */
-  readonly sysRegs: Map<number, SysRegAccess>;
+  sysRegs: Map<number, SysRegAccess>;
   private virq = false;
   private vfiq = false;
   /** @internal Re-check interrupts before the next instruction (DAIF, lines or HCR changed). */
@@ -218,6 +218,56 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     (r.hostWrite ?? r.write ?? (() => undefined))(BigInt.asUintN(64, value));
     this.irqCheck = true;
     return r.hostWrite !== undefined || r.write !== undefined;
+  }
+
+  /**
+   * The guest-visible system registers this CPU implements, by encoding
+   * (what KVM_GET_REG_LIST lists); EL2 controls are not included.
+   */
+  sysRegList(): number[] {
+    return [...this.sysRegs.entries()].filter(([, r]) => !r.el2).map(([enc]) => enc);
+  }
+
+  /**
+   * The architectural reset of the EL1/EL0 state (kvm_reset_vcpu()): general
+   * and vector registers zero, PSTATE EL1h with DAIF masked, EL1 system
+   * registers at their reset values, the monitor clear, the TLB empty. The EL2
+   * controls and the ID registers (set by the hypervisor) are kept.
+   */
+  reset(): void {
+    const ids = [...this.sysRegs.entries()]
+      .filter(([, r]) => r.id3)
+      .map(([enc, r]) => [enc, r.read()] as const);
+    this.x.fill(0n);
+    this.v.fill(0n);
+    this.pc = 0n;
+    this.pstate = PSTATE_RESET;
+    this.spEl0 = 0n;
+    this.spEl1 = 0n;
+    this.sctlr = 0x30d0_0800n;
+    this.tcr = 0n;
+    this.ttbr0 = 0n;
+    this.ttbr1 = 0n;
+    this.mair = 0n;
+    this.vbar = 0n;
+    this.esr = 0n;
+    this.far = 0n;
+    this.elr = 0n;
+    this.spsr = 0n;
+    this.cpacr = 0n;
+    this.par = 0n;
+    this.cntkctl = 0n;
+    this.cntvCtl = 0n;
+    this.cntvCval = 0n;
+    this.cntpCtl = 0n;
+    this.cntpCval = 0n;
+    this.fpcr = 0n;
+    this.fpsr = 0n;
+    this.monitorAddr = -1n;
+    this.sysRegs = buildSysRegs(this);
+    for (const [enc, value] of ids) this.sysRegs.get(enc)?.hostWrite?.(value);
+    this.irqCheck = true;
+    this.flushTlb();
   }
 
   /** Make EL1 MRS/MSR of these encodings exit to EL2 with EC 0x18 (or stop doing so). */

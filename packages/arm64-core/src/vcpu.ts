@@ -38,6 +38,14 @@ export interface Arm64Vcpu {
   getSysReg(enc: number): bigint | undefined;
   /** Set one; false when the CPU does not implement it. */
   setSysReg(enc: number, value: bigint): boolean;
+  /** The encodings getSysReg accepts for guest-visible registers (KVM_GET_REG_LIST). */
+  sysRegList(): number[];
+  /**
+   * Architectural reset of the EL1/EL0 state (KVM_ARM_VCPU_INIT): registers
+   * zero, PSTATE EL1h with DAIF masked, EL1 system registers at reset; the
+   * EL2 controls and ID registers are kept.
+   */
+  reset(): void;
   /**
    * Make MRS/MSR at EL1 of these encodings exit to EL2 ('trap', EC 0x18,
    * ISS Op0/Op2/Op1/CRn/Rt/CRm/Direction, PC at the instruction), whether or

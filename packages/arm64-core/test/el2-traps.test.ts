@@ -169,3 +169,37 @@ describe('system registers the hypervisor emulates', () => {
     expect(cpu.x[3]).toBe(27n);
   });
 });
+
+describe('reset and the register list', () => {
+  it('reset() returns EL1 state to its reset values and keeps the EL2 controls and ID registers', () => {
+    const { cpu } = testVm([0xd4000021 /* svc #1 */]);
+    cpu.setSysReg(VBAR_EL1, VBAR);
+    cpu.setSysReg(ID_AA64PFR0_EL1, 0x0100_0011n); // GIC sysregs advertised by the hypervisor
+    cpu.setSysReg(VMPIDR_EL2, 0x8000_0001n);
+    cpu.x[5] = 9n;
+    cpu.setSysReg(SCTLR_EL1, 0x30d0_0804n);
+    cpu.run(1);
+    expect(cpu.pc).toBe(VBAR + 0x200n);
+    cpu.reset();
+    expect(cpu.pc).toBe(0n);
+    expect(cpu.x[5]).toBe(0n);
+    expect(cpu.pstate).toBe(0x3c5);
+    expect(cpu.getSysReg(SCTLR_EL1)).toBe(0x30d0_0800n);
+    expect(cpu.getSysReg(VBAR_EL1)).toBe(0n);
+    expect(cpu.getSysReg(ESR_EL1)).toBe(0n);
+    expect(cpu.getSysReg(ELR_EL1)).toBe(0n);
+    expect(cpu.getSysReg(ID_AA64PFR0_EL1)).toBe(0x0100_0011n);
+    expect(cpu.getSysReg(MPIDR_EL1)).toBe(0x8000_0001n);
+    expect(cpu.getSysReg(HCR_EL2)).toBe(HCR_VM);
+  });
+
+  it('sysRegList() lists guest-visible registers, each readable, and no EL2 control', () => {
+    const { cpu } = testVm([]);
+    const list = cpu.sysRegList();
+    expect(list).toContain(SCTLR_EL1);
+    expect(list).toContain(MIDR_EL1);
+    expect(list).not.toContain(HCR_EL2);
+    expect(list).not.toContain(VMPIDR_EL2);
+    for (const enc of list) expect(cpu.getSysReg(enc)).toBeTypeOf('bigint');
+  });
+});
