@@ -59,6 +59,16 @@ describe('synchronous exceptions taken to EL1', () => {
     expect(cpu.pc).toBe(BigInt(CODE) + 4n);
   });
 
+  it('SCTLR_EL1.A checks pairs too: a misaligned LDP is an alignment fault (DFSC 0x21)', () => {
+    const { cpu } = testVm([0xa94007e0 /* ldp x0, x1, [sp] */]);
+    cpu.setSysReg(VBAR_EL1, VBAR);
+    cpu.setSysReg(SCTLR_EL1, cpu.getSysReg(SCTLR_EL1)! | 2n);
+    cpu.spEl1 = BigInt(DATA) + 4n;
+    cpu.run(1);
+    expect(cpu.getSysReg(ESR_EL1)).toBe(0x9600_0021n);
+    expect(cpu.getSysReg(FAR_EL1)).toBe(BigInt(DATA) + 4n);
+  });
+
   it('an access to IPA with no host memory behind it (stage 2 off) is a synchronous external abort', () => {
     const { cpu } = testVm([0xf9400041 /* ldr x1, [x2] */], { stage2: false });
     cpu.setSysReg(VBAR_EL1, VBAR);
