@@ -161,6 +161,8 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   /** Run at most `budget` steps, or until something is taken to EL2 (see Arm64Vcpu.run). */
   run(budget: number): Arm64Exit {
     let retired = 0;
+    // The host may have changed PSTATE or HCR_EL2 directly since the last run.
+    this.irqCheck = true;
     // Exceptions taken count against the budget too, so a guest looping on a fault still returns.
     for (let steps = 0; steps < budget; steps++) {
       if (this.irqCheck) {

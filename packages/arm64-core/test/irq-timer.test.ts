@@ -34,6 +34,17 @@ describe('virtual interrupts from the hypervisor', () => {
     expect(cpu.pstate & 0x3c0).toBe(0x3c0);
   });
 
+  it('a PSTATE the host writes between runs is honoured (KVM_SET_ONE_REG of PSTATE)', () => {
+    const { cpu } = testVm([NOP, NOP, NOP], { hcr: HCR_VM | HCR_IMO });
+    cpu.setSysReg(VBAR_EL1, VBAR);
+    cpu.setVirtualIrq(true);
+    cpu.run(1); // masked
+    expect(cpu.pc).toBe(BigInt(CODE) + 4n);
+    cpu.pstate = 0x345; // EL1h, I clear
+    cpu.run(1);
+    expect(cpu.pc).toBe(VBAR + 0x280n);
+  });
+
   it('needs HCR_EL2.IMO, and is taken from EL0 at +0x480', () => {
     const { cpu } = testVm([NOP, NOP, NOP], { hcr: HCR_VM });
     cpu.setSysReg(VBAR_EL1, VBAR);
