@@ -105,6 +105,7 @@ function pair(cpu: Arm64Cpu, insn: number): void {
   const base = baseAddr(cpu, rn);
   const addr = mode === 1 ? base : BigInt.asUintN(64, base + offset);
   const size = 1 << scale;
+  cpu.checkAlign(addr, size, false, !load);
   const addr2 = BigInt.asUintN(64, addr + BigInt(size));
   if (v) {
     if (load) {
@@ -201,6 +202,7 @@ function register(cpu: Arm64Cpu, insn: number): void {
   }
   if (v) {
     fpAccessCheck(cpu);
+    cpu.checkAlign(addr, 1 << scale, false, (opc & 1) === 0);
     vecAccess(cpu, (opc & 1) === 1, addr, scale, rt);
   } else {
     const bytes = 1 << size;

@@ -168,6 +168,8 @@ function system(cpu: Arm64Cpu, insn: number): void {
   const enc = (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
   const reg = cpu.sysRegs.get(enc);
   const read = l === 1;
+  // Registers the hypervisor emulates (e.g. GICv3 ICC_*): EL1 accesses exit to EL2.
+  if (!el0 && cpu.trappedSysRegs.has(enc)) throw new El2Exit(ESR_EC_SYS64, sysIss(insn, read), cpu.pc, false);
   if (!reg || reg.el2) throw undefinedInstruction();
   if (el0) {
     if (!reg.el0) throw undefinedInstruction();

@@ -98,15 +98,23 @@ export function conditionHolds(cond: number, pstate: number): boolean {
  * 31:28, for 32- or 64-bit operands already masked to `bits`.
  */
 export function addWithCarry(x: bigint, y: bigint, carry: bigint, bits: 32 | 64): [bigint, number] {
-  const m = bits === 64 ? MASK64 : MASK32;
+  if (bits === 32) {
+    // 32-bit operands fit a double exactly: no BigInt arithmetic on this path.
+    const a = Number(x);
+    const b = Number(y);
+    const full = a + b + Number(carry);
+    const res = full >>> 0;
+    const v = ((a ^ res) & (b ^ res)) >>> 31;
+    const nzcv = (res >>> 31) * 8 + (res === 0 ? 4 : 0) + (full > 0xffff_ffff ? 2 : 0) + v;
+    return [BigInt(res), (nzcv << 28) >>> 0];
+  }
   const full = x + y + carry;
-  const res = full & m;
-  const top = BigInt(bits - 1);
-  const n = Number((res >> top) & 1n);
-  const z = res === 0n ? 1 : 0;
-  const c = full > m ? 1 : 0;
-  const v = Number((((x ^ res) & (y ^ res)) >> top) & 1n);
-  return [res, (n << 31) | (z << 30) | (c << 29) | (v << 28)];
+  const res = BigInt.asUintN(64, full);
+  const n = res >> 63n === 1n ? 8 : 0;
+  const z = res === 0n ? 4 : 0;
+  const c = full > MASK64 ? 2 : 0;
+  const v = ((x ^ res) & (y ^ res)) >> 63n === 1n ? 1 : 0;
+  return [res, ((n + z + c + v) << 28) >>> 0];
 }
 
 /** NZCV for a logical result (C and V cleared). */

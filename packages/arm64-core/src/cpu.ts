@@ -16,6 +16,7 @@ import type { PhysMemory } from './phys-memory.ts';
 import { buildSysRegs, type SysRegAccess } from './sysregs-table.ts';
 import type { Arm64Vcpu } from './vcpu.ts';
 
+/** How an Arm64Cpu is built. */
 export interface Arm64CpuOptions {
   /** MPIDR_EL1 affinity (Aff0..Aff3) before VMPIDR_EL2 is written; default 0. */
   mpidr?: bigint;
@@ -36,6 +37,7 @@ export const PSTATE_D = 1 << 9;
 export const PSTATE_IL = 1 << 20;
 /** EL1h: EL1 using SP_EL1; the reset state KVM gives a vCPU (with DAIF set). */
 export const PSTATE_EL1H = 0x5;
+/** PSTATE at vCPU reset: EL1h with D, A, I and F masked. */
 export const PSTATE_RESET = 0x3c5;
 
 /**
@@ -43,65 +45,98 @@ export const PSTATE_RESET = 0x3c5;
  * registers and the EL1&0 translation regime with stage 2.
  */
 export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
+  /** General purpose registers X0-X30. */
   readonly x = new BigUint64Array(31);
   /** V0-V31 as 64-bit halves: V[n] = v[2n] | v[2n+1] << 64. */
   readonly v = new BigUint64Array(64);
+  /** The program counter. */
   pc = 0n;
+  /** PSTATE in the SPSR layout; resets to EL1h with DAIF masked, as KVM's vCPU reset. */
   pstate = PSTATE_RESET;
+  /** SP_EL0. */
   spEl0 = 0n;
+  /** SP_EL1. */
   spEl1 = 0n;
 
-  // EL1 state the translation walk reads (TranslationRegs).
+  /** @internal SCTLR_EL1 (RES1 bits and SPAN set at reset). */
   sctlr = 0x30d0_0800n;
+  /** @internal TCR_EL1. */
   tcr = 0n;
+  /** @internal TTBR0_EL1. */
   ttbr0 = 0n;
+  /** @internal TTBR1_EL1. */
   ttbr1 = 0n;
-  // EL2 controls, written by the hypervisor.
+  /** @internal HCR_EL2. */
   hcr = 0n;
+  /** @internal VTTBR_EL2. */
   vttbr = 0n;
+  /** @internal VTCR_EL2. */
   vtcr = 0n;
+  /** @internal CNTVOFF_EL2. */
   cntvoff = 0n;
+  /** @internal VPIDR_EL2 (Cortex-A57 r1p0 by default). */
   vpidr = 0x411f_d070n;
+  /** @internal VMPIDR_EL2. */
   vmpidr: bigint;
-
-  // Other EL1 system registers read by the instructions.
+  /** @internal MAIR_EL1. */
   mair = 0n;
+  /** @internal VBAR_EL1. */
   vbar = 0n;
+  /** @internal ESR_EL1. */
   esr = 0n;
+  /** @internal FAR_EL1. */
   far = 0n;
+  /** @internal ELR_EL1. */
   elr = 0n;
+  /** @internal SPSR_EL1. */
   spsr = 0n;
+  /** @internal CPACR_EL1. */
   cpacr = 0n;
+  /** @internal PAR_EL1. */
   par = 0n;
+  /** @internal CNTKCTL_EL1. */
   cntkctl = 0n;
+  /** @internal CNTV_CTL_EL0 (ENABLE, IMASK). */
   cntvCtl = 0n;
+  /** @internal CNTV_CVAL_EL0. */
   cntvCval = 0n;
+  /** @internal CNTP_CTL_EL0. */
   cntpCtl = 0n;
+  /** @internal CNTP_CVAL_EL0. */
   cntpCval = 0n;
+  /** @internal FPCR. */
   fpcr = 0n;
+  /** @internal FPSR. */
   fpsr = 0n;
+  /** CNTFRQ_EL0 in Hz. */
   readonly cntfrq: bigint;
 
-  /** Where the current instruction goes next (branches rewrite it). */
+  /** @internal Where the current instruction goes next (branches rewrite it). */
   nextPc = 0n;
   /**
-   * ESR_EL2 ISS bits 24:14 (ISV, SAS, SSE, SRT, SF, AR) of the current
-   * load/store, for a stage-2 data abort KVM can emulate as MMIO; 0 when
-   * the instruction gives no valid syndrome. CM (bit 8) for cache maintenance.
+   * @internal ESR_EL2 ISS bits 24:14 (ISV, SAS, SSE, SRT, SF, AR) of the
+   * current load/store, for a stage-2 data abort KVM can emulate as MMIO; 0
+   * when the instruction gives no valid syndrome. CM (bit 8) for cache maintenance.
    */
   syndrome = 0;
-  /** Access kind of the translation in progress (ACC_*). */
+  /** @internal Access kind of the translation in progress (ACC_*). */
   lastAcc = ACC_READ;
-  /** The local exclusive monitor: armed address, size and the value loaded. */
+  /** @internal The local exclusive monitor: armed address (-1 when clear). */
   monitorAddr = -1n;
+  /** @internal The monitored size in bytes. */
   monitorSize = 0;
+  /** @internal The value the exclusive load read. */
   monitorValue = 0n;
 
+  /** @internal The EL1&0 translation regime and its TLB. */
   readonly mmu: Mmu;
-  readonly sysRegs: Map<number, SysRegAccess>;
+  /** @internal Encodings whose EL1 MRS/MSR exit to EL2 (trapSysRegs). */
+  readonly trappedSysRegs = new Set<number>();
+  /** @internal The system registers by encoding. */
+  sysRegs: Map<number, SysRegAccess>;
   private virq = false;
   private vfiq = false;
-  /** Re-check interrupts before the next instruction (DAIF, lines or HCR changed). */
+  /** @internal Re-check interrupts before the next instruction (DAIF, lines or HCR changed). */
   irqCheck = true;
   private retiredTotal = 0;
   private readonly counterFn: () => bigint;
@@ -110,6 +145,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   private fetchFrame: Uint8Array | undefined;
 
   constructor(
+    /** Host memory after stage 2. */
     readonly mem: PhysMemory,
     options: Arm64CpuOptions = {},
   ) {
@@ -122,9 +158,13 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
 
   // --- the Arm64Vcpu contract ---
 
+  /** Run at most `budget` steps, or until something is taken to EL2 (see Arm64Vcpu.run). */
   run(budget: number): Arm64Exit {
     let retired = 0;
-    while (retired < budget) {
+    // The host may have changed PSTATE or HCR_EL2 directly since the last run.
+    this.irqCheck = true;
+    // Exceptions taken count against the budget too, so a guest looping on a fault still returns.
+    for (let steps = 0; steps < budget; steps++) {
       if (this.irqCheck) {
         this.irqCheck = false;
         if (this.takeInterrupt()) continue;
@@ -167,11 +207,13 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     return { kind: 'budget', esr: 0, far: 0n, hpfar: 0n, pc: this.pc, retired };
   }
 
+  /** A system register by its ARM64_SYS_REG() encoding; undefined when not implemented. */
   getSysReg(enc: number): bigint | undefined {
     const r = this.sysRegs.get(enc);
     return r ? r.read() : undefined;
   }
 
+  /** Set a system register as the host (EL2 controls and ID registers included); false when not writable. */
   setSysReg(enc: number, value: bigint): boolean {
     const r = this.sysRegs.get(enc);
     if (!r) return false;
@@ -180,16 +222,77 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     return r.hostWrite !== undefined || r.write !== undefined;
   }
 
+  /**
+   * The guest-visible system registers this CPU implements, by encoding
+   * (what KVM_GET_REG_LIST lists); EL2 controls are not included.
+   */
+  sysRegList(): number[] {
+    return [...this.sysRegs.entries()].filter(([, r]) => !r.el2).map(([enc]) => enc);
+  }
+
+  /**
+   * The architectural reset of the EL1/EL0 state (kvm_reset_vcpu()): general
+   * and vector registers zero, PSTATE EL1h with DAIF masked, EL1 system
+   * registers at their reset values, the monitor clear, the TLB empty. The EL2
+   * controls and the ID registers (set by the hypervisor) are kept.
+   */
+  reset(): void {
+    const ids = [...this.sysRegs.entries()]
+      .filter(([, r]) => r.id3)
+      .map(([enc, r]) => [enc, r.read()] as const);
+    this.x.fill(0n);
+    this.v.fill(0n);
+    this.pc = 0n;
+    this.pstate = PSTATE_RESET;
+    this.spEl0 = 0n;
+    this.spEl1 = 0n;
+    this.sctlr = 0x30d0_0800n;
+    this.tcr = 0n;
+    this.ttbr0 = 0n;
+    this.ttbr1 = 0n;
+    this.mair = 0n;
+    this.vbar = 0n;
+    this.esr = 0n;
+    this.far = 0n;
+    this.elr = 0n;
+    this.spsr = 0n;
+    this.cpacr = 0n;
+    this.par = 0n;
+    this.cntkctl = 0n;
+    this.cntvCtl = 0n;
+    this.cntvCval = 0n;
+    this.cntpCtl = 0n;
+    this.cntpCval = 0n;
+    this.fpcr = 0n;
+    this.fpsr = 0n;
+    this.monitorAddr = -1n;
+    this.sysRegs = buildSysRegs(this);
+    for (const [enc, value] of ids) this.sysRegs.get(enc)?.hostWrite?.(value);
+    this.irqCheck = true;
+    this.flushTlb();
+  }
+
+  /** Make EL1 MRS/MSR of these encodings exit to EL2 with EC 0x18 (or stop doing so). */
+  trapSysRegs(encs: Iterable<number>, trapped = true): void {
+    for (const enc of encs) {
+      if (trapped) this.trappedSysRegs.add(enc);
+      else this.trappedSysRegs.delete(enc);
+    }
+  }
+
+  /** The virtual IRQ line (HCR_EL2.VI as a GIC drives it). */
   setVirtualIrq(level: boolean): void {
     this.virq = level;
     this.irqCheck = true;
   }
 
+  /** The virtual FIQ line (HCR_EL2.VF). */
   setVirtualFiq(level: boolean): void {
     this.vfiq = level;
     this.irqCheck = true;
   }
 
+  /** Invalidate every cached translation (after the hypervisor changes stage 2). */
   flushTlb(): void {
     this.mmu.flush();
     this.fetchKey = -1;
@@ -219,26 +322,28 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
 
   // --- state helpers for the decoder ---
 
-  /** The current exception level (0 or 1). */
+  /** @internal The current exception level (0 or 1). */
   el(): number {
     return (this.pstate >> 2) & 3;
   }
 
-  /** X[n] with register 31 as XZR. */
+  /** @internal X[n] with register 31 as XZR. */
   xr(n: number): bigint {
     return n === 31 ? 0n : this.x[n];
   }
 
+  /** @internal Write X[n]; register 31 (XZR) discards it. */
   xw(n: number, value: bigint): void {
     if (n !== 31) this.x[n] = value;
   }
 
-  /** X[n] with register 31 as the current SP. */
+  /** @internal X[n] with register 31 as the current SP. */
   xsp(n: number): bigint {
     if (n !== 31) return this.x[n];
     return (this.pstate & 1) !== 0 ? this.spEl1 : this.spEl0;
   }
 
+  /** @internal Write X[n] with register 31 as the current SP. */
   xspw(n: number, value: bigint): void {
     if (n !== 31) this.x[n] = value;
     else if ((this.pstate & 1) !== 0) this.spEl1 = value;
@@ -255,7 +360,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     return e.frame;
   }
 
-  /** Alignment checks: SCTLR_ELx.A, or always for exclusives and atomics. */
+  /** @internal Alignment checks: SCTLR_ELx.A, or always for exclusives and atomics. */
   checkAlign(va: bigint, size: number, always: boolean, write = false): void {
     if ((always || (this.sctlr & 2n) !== 0n) && (va & BigInt(size - 1)) !== 0n) {
       this.lastAcc = write ? ACC_WRITE : ACC_READ;
@@ -263,7 +368,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     }
   }
 
-  /** Load `size` (1, 2, 4, 8) bytes, little-endian. */
+  /** @internal Load `size` (1, 2, 4, 8) bytes, little-endian. */
   load(va: bigint, size: number, unpriv = false): bigint {
     const el0 = unpriv || this.el() === 0;
     const off = Number(va & 0xfffn);
@@ -288,6 +393,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     }
   }
 
+  /** @internal Store `size` (1, 2, 4, 8) bytes, little-endian. */
   store(va: bigint, size: number, value: bigint, unpriv = false): void {
     const el0 = unpriv || this.el() === 0;
     const off = Number(va & 0xfffn);
@@ -321,7 +427,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     }
   }
 
-  /** Translate for a cache maintenance or AT-like probe without touching memory. */
+  /** @internal Translate for a cache maintenance or AT-like probe without touching memory. */
   probe(va: bigint, acc: number): void {
     this.frameFor(va, acc, this.el() === 0);
   }
@@ -340,7 +446,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     return (f[off] | (f[off + 1] << 8) | (f[off + 2] << 16) | (f[off + 3] << 24)) >>> 0;
   }
 
-  /** Forget the cached fetch page (EL change, TLB flush). */
+  /** @internal Forget the cached fetch page (EL change, TLB flush). */
   resetFetch(): void {
     this.fetchKey = -1;
     this.fetchFrame = undefined;
@@ -389,7 +495,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     this.enterEl1(0, e.returnPc ?? pc);
   }
 
-  /** Exception entry to EL1: SPSR/ELR saved, DAIF masked, EL1h, PC from VBAR_EL1. */
+  /** @internal Exception entry to EL1: SPSR/ELR saved, DAIF masked, EL1h, PC from VBAR_EL1. */
   enterEl1(kind: number, elr: bigint): void {
     const from = this.pstate;
     let offset: bigint;
@@ -417,11 +523,12 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     return false;
   }
 
-  /** HCR_EL2.VI or the line, routed to EL1 when HCR_EL2.IMO is set. */
+  /** @internal HCR_EL2.VI or the line, routed to EL1 when HCR_EL2.IMO is set. */
   virqPending(): boolean {
     return (this.hcr & 0x10n) !== 0n && (this.virq || (this.hcr & 0x80n) !== 0n);
   }
 
+  /** @internal HCR_EL2.VF or the line, routed to EL1 when HCR_EL2.FMO is set. */
   vfiqPending(): boolean {
     return (this.hcr & 0x8n) !== 0n && (this.vfiq || (this.hcr & 0x40n) !== 0n);
   }

@@ -28,20 +28,37 @@ export function permFor(acc: number, el0: boolean): number {
   return el0 ? PERM_X0 : PERM_X1;
 }
 
+/** One page of the software TLB: both stages combined. */
 export interface TlbEntry {
   /** The host frame, or undefined: no memory there (an external abort). */
   frame: Uint8Array | undefined;
+  /** PERM_* bits allowed by stage 1 and stage 2 together. */
   perm: number;
+}
+
+/** A completed translation of one page. */
+export interface Translation {
+  /** The IPA of the page (stage 1's output). */
+  ipa: number;
+  /** The host frame and combined permissions. */
+  entry: TlbEntry;
 }
 
 /** The translation registers the walk reads (the CPU's live values). */
 export interface TranslationRegs {
+  /** SCTLR_EL1 (M, WXN). */
   sctlr: bigint;
+  /** TCR_EL1. */
   tcr: bigint;
+  /** TTBR0_EL1. */
   ttbr0: bigint;
+  /** TTBR1_EL1. */
   ttbr1: bigint;
+  /** HCR_EL2 (VM). */
   hcr: bigint;
+  /** VTTBR_EL2. */
   vttbr: bigint;
+  /** VTCR_EL2. */
   vtcr: bigint;
 }
 
@@ -65,11 +82,13 @@ function descAddr(lo: number, hi: number): number {
 export class Mmu {
   private readonly tlb = new Map<number, TlbEntry>();
 
+  /** Walks read tables from `mem` and the live registers in `regs`. */
   constructor(
     private readonly mem: PhysMemory,
     private readonly regs: TranslationRegs,
   ) {}
 
+  /** Empty the TLB. */
   flush(): void {
     this.tlb.clear();
   }
@@ -86,8 +105,8 @@ export class Mmu {
     return e;
   }
 
-  /** Translate without caching (AT instructions): the host PA or an Abort. */
-  translate(va: bigint, acc: number, el0: boolean): { ipa: number; entry: TlbEntry } {
+  /** Translate without caching (AT instructions): the IPA and host frame, or an Abort. */
+  translate(va: bigint, acc: number, el0: boolean): Translation {
     return this.walkFull(va, acc, el0);
   }
 
@@ -95,7 +114,7 @@ export class Mmu {
     return this.walkFull(va, acc, el0).entry;
   }
 
-  private walkFull(va: bigint, acc: number, el0: boolean): { ipa: number; entry: TlbEntry } {
+  private walkFull(va: bigint, acc: number, el0: boolean): Translation {
     const r = this.regs;
     if ((r.sctlr & 1n) === 0n) {
       // Stage 1 off: VA = IPA, flat permissions (D8.2.11).

@@ -3,6 +3,7 @@ import * as R from './sysreg.ts';
 
 /** How one system register reads and writes, and who may touch it. */
 export interface SysRegAccess {
+  /** MRS (and the host's getSysReg). */
   read(): bigint;
   /** MSR from the guest (and the host's setSysReg); absent: read-only. */
   write?(value: bigint): void;

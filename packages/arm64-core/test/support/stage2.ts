@@ -22,7 +22,7 @@ export class Stage2Builder {
 
   private table(addr: number, index: number): number {
     const d = this.mem.read64(addr + index * 8);
-    if (d & 1n) return Number(d & 0x0000_ffff_ffff_f000n);
+    if ((d & 3n) === 3n) return Number(d & 0x0000_ffff_ffff_f000n);
     const t = this.next;
     this.next += 0x1000;
     this.mem.write64(addr + index * 8, BigInt(t) | 3n);
