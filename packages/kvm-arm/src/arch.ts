@@ -176,7 +176,7 @@ export class KvmArmArch implements KvmArchOps {
     runVcpu(vcpu, run);
   }
 
-  getOneReg(vcpu: KvmVcpu, id: bigint): bigint {
+  getOneReg(vcpu: KvmVcpu, id: bigint): bigint | Uint8Array {
     return armGetOneReg(vcpu, id);
   }
 

@@ -8,7 +8,9 @@ import {
 import {
   KVM_REG_ARM64,
   KVM_REG_SIZE_MASK,
+  KVM_REG_SIZE_U32,
   KVM_REG_SIZE_U64,
+  KVM_REG_SIZE_U128,
   type KvmVcpu,
   kvmRegSize,
 } from '@tsvirt/kvm-core';
@@ -24,6 +26,8 @@ import {
   SYS_CNTVCT_EL0,
   SYS_CNTVOFF_EL2,
   SYS_ELR_EL1,
+  SYS_FPCR,
+  SYS_FPSR,
   SYS_MPIDR_EL1,
   SYS_SPSR_EL1,
   SYS_VMPIDR_EL2,
@@ -81,15 +85,6 @@ function coreOffset(id: bigint, op: string): number {
   return off;
 }
 
-/** The FP/SIMD part of struct kvm_regs: the Arm64Vcpu contract gives KVM no access to it. */
-function noFpSimd(id: bigint, op: string): never {
-  return fail(
-    'ENOENT',
-    `FP/SIMD register ${hex(id)}: the vCPU does not expose its V registers, FPSR or FPCR`,
-    op,
-  );
-}
-
 function requireInit(vcpu: KvmVcpu, op: string): void {
   if (!armVcpu(vcpu).psci.initialized) fail('ENOEXEC', 'KVM_ARM_VCPU_INIT first', op);
 }
@@ -101,7 +96,7 @@ function sysRegEncOf(id: bigint): number | undefined {
 }
 
 /** kvm_arm_get_reg(): core, firmware, timer and system registers; ENOEXEC before KVM_ARM_VCPU_INIT. */
-export function armGetOneReg(vcpu: KvmVcpu, id: bigint): bigint {
+export function armGetOneReg(vcpu: KvmVcpu, id: bigint): bigint | Uint8Array {
   requireInit(vcpu, G);
   const s = armVcpu(vcpu);
   const cpu = s.cpu;
@@ -126,7 +121,15 @@ export function armGetOneReg(vcpu: KvmVcpu, id: bigint): bigint {
         return cpu.getSysReg(SYS_SPSR_EL1) ?? 0n;
     }
     if (off < CORE_OFF_VREGS) return s.spsrAa32[(off - CORE_OFF_SPSR) / 2 - 1]!;
-    return noFpSimd(id, G);
+    if (off === CORE_OFF_FPSR) return cpu.getSysReg(SYS_FPSR) ?? 0n;
+    if (off === CORE_OFF_FPCR) return cpu.getSysReg(SYS_FPCR) ?? 0n;
+    // fp_regs.vregs[n]: 16 bytes, little-endian (V[n] = v[2n] | v[2n+1] << 64).
+    const n = (off - CORE_OFF_VREGS) / 4;
+    const out = new Uint8Array(16);
+    const dv = new DataView(out.buffer);
+    dv.setBigUint64(0, cpu.v[2 * n]!, true);
+    dv.setBigUint64(8, cpu.v[2 * n + 1]!, true);
+    return out;
   }
   if (coproc === KVM_REG_ARM_FW || coproc === KVM_REG_ARM_FW_FEAT_BMAP) return s.psci.getOneRegValue(id);
   if (kvmRegSize(id) !== 8) fail('ENOENT', `register ${hex(id)} is not 64-bit`, G);
@@ -156,7 +159,18 @@ export function armSetOneReg(vcpu: KvmVcpu, id: bigint, value: bigint | Uint8Arr
   const coproc = id & KVM_REG_ARM_COPROC_MASK;
   if (coproc === KVM_REG_ARM_CORE) {
     const off = coreOffset(id, S);
-    if (off >= CORE_OFF_VREGS || typeof value !== 'bigint') noFpSimd(id, S);
+    if (value instanceof Uint8Array) {
+      // Only the 16-byte V registers come as bytes (kvm-core converts the rest).
+      const n = (off - CORE_OFF_VREGS) / 4;
+      const dv = new DataView(value.buffer, value.byteOffset, 16);
+      cpu.v[2 * n] = dv.getBigUint64(0, true);
+      cpu.v[2 * n + 1] = dv.getBigUint64(8, true);
+      return;
+    }
+    if (off === CORE_OFF_FPSR || off === CORE_OFF_FPCR) {
+      cpu.setSysReg(off === CORE_OFF_FPSR ? SYS_FPSR : SYS_FPCR, value);
+      return;
+    }
     if (off < CORE_OFF_SP) {
       cpu.x[off / 2] = value;
       return;
@@ -215,7 +229,7 @@ export function armSetOneReg(vcpu: KvmVcpu, id: bigint, value: bigint | Uint8Arr
 
 /**
  * kvm_arm_copy_reg_indices(): the core registers (x0-x30, sp, pc, pstate,
- * sp_el1, elr_el1, spsr[0..4]; not the FP/SIMD ones, see noFpSimd), the
+ * sp_el1, elr_el1, spsr[0..4], vregs[0..31], fpsr, fpcr), the
  * firmware registers of the host model, the three timer registers, then the
  * EL1 system registers the CPU implements.
  */
@@ -224,6 +238,8 @@ export function armRegList(vcpu: KvmVcpu): bigint[] {
   const s = armVcpu(vcpu);
   const ids: bigint[] = [];
   for (let off = 0; off < CORE_OFF_SPSR + 2 * KVM_NR_SPSR; off += 2) ids.push(coreRegId(off));
+  for (let n = 0; n < 32; n++) ids.push(coreRegId(CORE_OFF_VREGS + 4 * n, KVM_REG_SIZE_U128));
+  ids.push(coreRegId(CORE_OFF_FPSR, KVM_REG_SIZE_U32), coreRegId(CORE_OFF_FPCR, KVM_REG_SIZE_U32));
   ids.push(...s.psci.vm.host.fwRegs);
   ids.push(KVM_REG_ARM_TIMER_CTL, KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_TIMER_CVAL);
   for (const enc of LISTED_SYSREGS)

@@ -13,17 +13,14 @@ import {
 } from './sysregs.ts';
 
 /**
- * kvm_reset_vcpu() for a 64-bit vCPU: general registers, SPs and PC zero,
- * PSTATE EL1h with DAIF masked, big-endian data when a CPU_ON caller was
- * (SCTLR_EL1.EE), the interrupt lines down. System registers other than
- * SCTLR_EL1.EE keep their values: resetting them is the CPU's business.
+ * kvm_reset_vcpu() for a 64-bit vCPU: the CPU's architectural reset
+ * (general, vector and EL1 system registers, PSTATE EL1h with DAIF masked;
+ * the EL2 controls KVM wrote are kept), big-endian data when a CPU_ON
+ * caller was (SCTLR_EL1.EE).
  */
 export function resetVcpu(s: ArmVcpuState, bigEndian = false): void {
   const cpu = s.cpu;
-  cpu.x.fill(0n);
-  cpu.pc = 0n;
-  cpu.spEl0 = 0n;
-  cpu.spEl1 = 0n;
+  cpu.reset();
   cpu.pstate = VCPU_RESET_PSTATE_EL1;
   s.spsrAa32.fill(0n);
   const sctlr = cpu.getSysReg(SYS_SCTLR_EL1);

@@ -59,6 +59,10 @@ export const SYS_CNTVCT_EL0 = sysRegEnc(3, 3, 14, 0, 2);
 export const SYS_CNTV_CTL_EL0 = sysRegEnc(3, 3, 14, 3, 1);
 /** CNTV_CVAL_EL0. */
 export const SYS_CNTV_CVAL_EL0 = sysRegEnc(3, 3, 14, 3, 2);
+/** FPCR. */
+export const SYS_FPCR = sysRegEnc(3, 3, 4, 4, 0);
+/** FPSR. */
+export const SYS_FPSR = sysRegEnc(3, 3, 4, 4, 1);
 /** MDSCR_EL1. */
 export const SYS_MDSCR_EL1 = sysRegEnc(2, 0, 0, 2, 2);
 

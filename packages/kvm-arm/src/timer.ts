@@ -8,15 +8,11 @@ export const ARCH_TIMER_CTRL_IT_MASK = 2n;
 
 /**
  * kvm_timer_should_fire() for the EL1 virtual timer: enabled, not masked,
- * and the virtual count has reached CNTV_CVAL_EL0. The CPU owns the count;
- * KVM reads it through the system registers.
+ * and the virtual count has reached CNTV_CVAL_EL0. The CPU owns the count
+ * and computes its output.
  */
 export function vtimerLevel(cpu: Arm64Vcpu): boolean {
-  const ctl = cpu.getSysReg(SYS_CNTV_CTL_EL0) ?? 0n;
-  if ((ctl & ARCH_TIMER_CTRL_ENABLE) === 0n || (ctl & ARCH_TIMER_CTRL_IT_MASK) !== 0n) return false;
-  const cval = cpu.getSysReg(SYS_CNTV_CVAL_EL0) ?? 0n;
-  const now = cpu.getSysReg(SYS_CNTVCT_EL0) ?? 0n;
-  return now >= cval;
+  return cpu.vtimerLevel();
 }
 
 /**

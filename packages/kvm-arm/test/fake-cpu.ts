@@ -21,6 +21,8 @@ import {
   SYS_ELR_EL1,
   SYS_ESR_EL1,
   SYS_FAR_EL1,
+  SYS_FPCR,
+  SYS_FPSR,
   SYS_HCR_EL2,
   SYS_MPIDR_EL1,
   SYS_SCTLR_EL1,
@@ -39,6 +41,7 @@ export type Step = (cpu: FakeCpu) => Arm64Exit;
 
 export class FakeCpu implements Arm64Vcpu {
   readonly x = new BigUint64Array(31);
+  readonly v = new BigUint64Array(64);
   pc = 0n;
   pstate = 0;
   spEl0 = 0n;
@@ -51,11 +54,17 @@ export class FakeCpu implements Arm64Vcpu {
   readonly sys = new Map<number, bigint>();
   readonly steps: Step[] = [];
 
+  /** Encodings made to trap (trapSysRegs). */
+  readonly trapped = new Set<number>();
+  resets = 0;
+
   constructor(
     readonly mem: PhysMemory,
     readonly id: number,
   ) {
     for (const r of [
+      SYS_FPCR,
+      SYS_FPSR,
       SYS_SCTLR_EL1,
       SYS_TCR_EL1,
       SYS_VBAR_EL1,
@@ -92,6 +101,40 @@ export class FakeCpu implements Arm64Vcpu {
     if (!this.sys.has(enc)) return false;
     this.sys.set(enc, value);
     return true;
+  }
+
+  sysRegList(): number[] {
+    // The EL2 controls (op1 = 4) are the hypervisor's, not guest-visible.
+    return [...this.sys.keys()].filter((enc) => ((enc >> 11) & 7) !== 4);
+  }
+
+  /** The architectural reset: registers zero, EL1h with DAIF masked, EL1 system registers at reset; EL2 kept. */
+  reset(): void {
+    this.resets++;
+    this.x.fill(0n);
+    this.v.fill(0n);
+    this.pc = 0n;
+    this.spEl0 = 0n;
+    this.spEl1 = 0n;
+    this.pstate = 0x3c5;
+    for (const enc of this.sysRegList()) this.sys.set(enc, 0n);
+    this.sys.set(SYS_SCTLR_EL1, 0x30d0_0800n);
+  }
+
+  trapSysRegs(encs: Iterable<number>, trapped = true): void {
+    for (const e of encs) {
+      if (trapped) this.trapped.add(e);
+      else this.trapped.delete(e);
+    }
+  }
+
+  vtimerLevel(): boolean {
+    const ctl = this.sys.get(SYS_CNTV_CTL_EL0)!;
+    return (ctl & 3n) === 1n && this.getSysReg(SYS_CNTVCT_EL0)! >= this.sys.get(SYS_CNTV_CVAL_EL0)!;
+  }
+
+  ptimerLevel(): boolean {
+    return false;
   }
 
   setVirtualIrq(level: boolean): void {

@@ -21,6 +21,7 @@ import {
   coreRegV,
   coreRegX,
   HCR_GUEST_FLAGS,
+  KVM_REG_ARM_CORE_FPCR,
   KVM_REG_ARM_CORE_PC,
   KVM_REG_ARM_CORE_PSTATE,
   KVM_REG_ARM_CORE_SP,
@@ -30,6 +31,7 @@ import {
   KVM_VTCR_40BIT,
   SYS_CNTV_CVAL_EL0,
   SYS_CNTVOFF_EL2,
+  SYS_FPCR,
   SYS_HCR_EL2,
   SYS_SPSR_EL1,
   SYS_VMPIDR_EL2,
@@ -97,6 +99,14 @@ describe('ONE_REG', () => {
       0x3c5n,
     ]);
     expect(get(v, coreRegSpsr(3))).toBe(0x13n);
+    // fp_regs: V registers as 16 little-endian bytes, FPSR/FPCR as u32.
+    const v7 = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    v.setOneReg({ addr: 0n, id: coreRegV(7), value: v7 });
+    expect([cpu.v[14], cpu.v[15]]).toEqual([0x0807_0605_0403_0201n, 0x100f_0e0d_0c0b_0a09n]);
+    expect(get(v, coreRegV(7))).toEqual(v7);
+    v.setOneReg({ addr: 0n, id: KVM_REG_ARM_CORE_FPCR, value: 0x0300_0000n });
+    expect(cpu.sys.get(SYS_FPCR)).toBe(0x0300_0000n);
+    expect(get(v, KVM_REG_ARM_CORE_FPCR)).toBe(0x0300_0000n);
     expect(get(v, KVM_REG_ARM_CORE_PSTATE)).toBe(BigInt(VCPU_RESET_PSTATE_EL1));
   });
 
@@ -116,8 +126,8 @@ describe('ONE_REG', () => {
     expect(() => get(v, coreRegId(82))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     // Past struct kvm_regs.
     expect(() => get(v, coreRegId(300))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
-    // The V registers: not reachable through the CPU contract.
-    expect(() => get(v, coreRegV(0))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    // A V register read as a u64: no field of that size there.
+    expect(() => get(v, coreRegId(84))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     // Another arch's id.
     expect(() => get(v, 0x8030_0000_0000_0000n)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
@@ -156,7 +166,8 @@ describe('ONE_REG', () => {
     v.ioctl(KVM_GET_REG_LIST, list);
     const ids = list.reg;
     expect(ids.slice(0, 2)).toEqual([coreRegX(0), coreRegX(1)]);
-    expect(ids.indexOf(KVM_REG_ARM_PSCI_VERSION)).toBe(41);
+    // 41 general and special registers, 32 V registers, FPSR and FPCR, then the firmware ones.
+    expect(ids.indexOf(KVM_REG_ARM_PSCI_VERSION)).toBe(75);
     expect(ids).toContain(arm64SysReg(3, 0, 1, 0, 0));
     expect(ids.every((id) => (id & 0xff00_0000_0000_0000n) === KVM_REG_ARM64)).toBe(true);
     for (const id of ids) get(v, id);

@@ -6,7 +6,7 @@ export interface Arm64VcpuState {
   /** KVM_GET_MP_STATE. */
   mpState: number;
   /** KVM_GET_REG_LIST ids with their KVM_GET_ONE_REG values. */
-  regs: [bigint, bigint][];
+  regs: [bigint, bigint | Uint8Array][];
 }
 
 /** The whole VM: every vCPU and guest RAM. */
@@ -27,10 +27,10 @@ function saveVcpu(v: KvmVcpu): Arm64VcpuState {
   v.ioctl(KVM_GET_REG_LIST, list);
   const mp = { mp_state: 0 };
   v.getMpState(mp);
-  const regs: [bigint, bigint][] = list.reg.map((id) => {
+  const regs: [bigint, bigint | Uint8Array][] = list.reg.map((id) => {
     const r: { id: bigint; addr: bigint; value?: bigint | Uint8Array } = { id, addr: 0n };
     v.getOneReg(r);
-    return [id, r.value as bigint];
+    return [id, r.value!];
   });
   return { mpState: mp.mp_state, regs };
 }
