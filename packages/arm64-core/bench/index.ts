@@ -44,7 +44,7 @@ await runSuite('arm64-core: MIPS (EL1, stage 2 on, stage 1 off), interpreter', [
 const int = readFileSync(new URL('../guest/bin/int.bin', import.meta.url));
 await runSuite('arm64-core: the int guest program to SYSTEM_OFF', [
   {
-    name: 'guest/bin/int.bin (about 2.9M instructions)',
+    name: 'guest/bin/int.bin (1.25M instructions)',
     fn: () => {
       const r = runImage(int);
       if (r.stop !== 'poweroff') throw new Error(`int: ${r.stop}`);

@@ -141,7 +141,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   private retiredTotal = 0;
   private readonly counterFn: () => bigint;
   // The page the last fetch came from (cleared with the TLB and on EL change).
-  private fetchKey = -1;
+  private fetchBase = 0n;
   private fetchFrame: Uint8Array | undefined;
 
   constructor(
@@ -163,6 +163,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
     let retired = 0;
     // The host may have changed PSTATE or HCR_EL2 directly since the last run.
     this.irqCheck = true;
+    this.fetchFrame = undefined;
     // Exceptions taken count against the budget too, so a guest looping on a fault still returns.
     for (let steps = 0; steps < budget; steps++) {
       if (this.irqCheck) {
@@ -295,7 +296,7 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   /** Invalidate every cached translation (after the hypervisor changes stage 2). */
   flushTlb(): void {
     this.mmu.flush();
-    this.fetchKey = -1;
+    this.fetchFrame = undefined;
   }
 
   // --- the generic timer (Arm ARM D11) ---
@@ -433,22 +434,23 @@ export class Arm64Cpu implements Arm64Vcpu, TranslationRegs {
   }
 
   private fetch(pc: bigint): number {
-    if ((pc & 3n) !== 0n) throw new SyncException(EC_PC_ALIGN, 0, undefined, pc);
-    const el0 = this.el() === 0;
-    const key = Number(pc >> 12n) * 2 + (el0 ? 1 : 0);
-    let f = this.fetchFrame;
-    if (key !== this.fetchKey || f === undefined) {
-      f = this.frameFor(pc, ACC_FETCH, el0);
-      this.fetchFrame = f;
-      this.fetchKey = key;
+    // Same page as the last fetch (the EL is part of the cached page: resetFetch on EL change).
+    const off = pc - this.fetchBase;
+    const f = this.fetchFrame;
+    if (f !== undefined && off >= 0n && off < 4096n) {
+      const o = Number(off);
+      if ((o & 3) === 0) return (f[o] | (f[o + 1] << 8) | (f[o + 2] << 16) | (f[o + 3] << 24)) >>> 0;
     }
-    const off = Number(pc & 0xfffn);
-    return (f[off] | (f[off + 1] << 8) | (f[off + 2] << 16) | (f[off + 3] << 24)) >>> 0;
+    if ((pc & 3n) !== 0n) throw new SyncException(EC_PC_ALIGN, 0, undefined, pc);
+    const frame = this.frameFor(pc, ACC_FETCH, this.el() === 0);
+    this.fetchFrame = frame;
+    this.fetchBase = pc & ~0xfffn;
+    const o = Number(pc & 0xfffn);
+    return (frame[o] | (frame[o + 1] << 8) | (frame[o + 2] << 16) | (frame[o + 3] << 24)) >>> 0;
   }
 
   /** @internal Forget the cached fetch page (EL change, TLB flush). */
   resetFetch(): void {
-    this.fetchKey = -1;
     this.fetchFrame = undefined;
   }
 

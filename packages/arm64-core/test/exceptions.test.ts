@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { CPACR_EL1, ELR_EL1, ESR_EL1, FAR_EL1, SCTLR_EL1, SPSR_EL1, VBAR_EL1 } from '../src/index.ts';
+import {
+  CPACR_EL1,
+  ELR_EL1,
+  ESR_EL1,
+  FAR_EL1,
+  SCTLR_EL1,
+  SPSR_EL1,
+  TCR_EL1,
+  TTBR0_EL1,
+  VBAR_EL1,
+} from '../src/index.ts';
 import { CODE, DATA, ec, testVm } from './support/test-vm.ts';
 
 const VBAR = 0x4002_0000n;
@@ -67,6 +77,23 @@ describe('synchronous exceptions taken to EL1', () => {
     cpu.run(1);
     expect(cpu.getSysReg(ESR_EL1)).toBe(0x9600_0021n);
     expect(cpu.getSysReg(FAR_EL1)).toBe(BigInt(DATA) + 4n);
+  });
+
+  it('an EL0 the host sets between runs fetches with EL0 permissions (UXN), not the EL1 ones cached before', () => {
+    const NOP = 0xd503201f;
+    const { cpu, mem } = testVm([NOP, NOP, NOP]);
+    // Stage 1: one 1 GiB block at 0x40000000, EL1-only data, UXN (EL1 may execute, EL0 may not).
+    mem.write64(DATA + 8, 0x4000_0000n | (1n << 10n) | (1n << 54n) | 1n);
+    cpu.setSysReg(TCR_EL1, 25n);
+    cpu.setSysReg(TTBR0_EL1, BigInt(DATA));
+    cpu.setSysReg(SCTLR_EL1, cpu.getSysReg(SCTLR_EL1)! | 1n);
+    cpu.setSysReg(VBAR_EL1, VBAR);
+    cpu.run(1);
+    expect(cpu.pc).toBe(BigInt(CODE) + 4n);
+    cpu.pstate = 0; // EL0t, as KVM_SET_ONE_REG would
+    cpu.run(1);
+    expect(cpu.pc).toBe(VBAR + 0x400n);
+    expect(cpu.getSysReg(ESR_EL1)).toBe(0x8200_000dn); // IABT from EL0, permission fault level 1
   });
 
   it('an access to IPA with no host memory behind it (stage 2 off) is a synchronous external abort', () => {
