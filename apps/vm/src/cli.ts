@@ -50,7 +50,14 @@ export interface VmOptions {
   json: boolean;
   /** The interrupt controller (`--irqchip`): the VMM's PLIC (default) or KVM's AIA. */
   irqchip?: 'plic' | 'aia';
+  /** The guest architecture (`--arch`): riscv64 (default) or arm64, the board under src/arm64. */
+  arch?: GuestArch;
+  /** Firmware for flash at 0 (`--bios`, as QEMU's -bios); arm64 only. */
+  bios?: string | undefined;
 }
+
+/** The boards this VMM builds. */
+export type GuestArch = 'riscv64' | 'arm64';
 
 export const DEFAULT_MDEV_TYPE = 'sample_gpu-small';
 export const MAX_CPUS = 8;
@@ -168,6 +175,14 @@ export function parseArgs(
       },
       'plic',
     )
+    .option('--arch <arch>', 'guest architecture: riscv64 or arm64 (a QEMU virt-like arm64 board)', (v) => {
+      if (v !== 'riscv64' && v !== 'arm64') throw new InvalidArgumentError('--arch must be riscv64 or arm64');
+      return v;
+    })
+    .option(
+      '--bios <file>',
+      'arm64: firmware for the flash at 0, entered at reset (as QEMU -bios u-boot.bin)',
+    )
     .option('--json', 'print the exit summary as one JSON line on stderr (status, reason, exits, devices...)')
     .option(
       '--config <file>',
@@ -216,6 +231,8 @@ export function parseArgs(
     qmp: o.qmp,
     json: o.json === true,
     irqchip: o.irqchip,
+    ...(o.arch !== undefined ? { arch: o.arch as GuestArch } : {}),
+    ...(o.bios !== undefined ? { bios: o.bios as string } : {}),
   };
 }
 

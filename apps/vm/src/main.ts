@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { mainArm64 } from './arm64/main.ts';
 import { parseArgs, vmVersion } from './cli.ts';
 import {
   EXIT_BAD_CONFIG,
@@ -33,6 +34,11 @@ export async function main(argv: string[]): Promise<number> {
   };
   out.on('error', onOutError);
   const opts = parseArgs(argv);
+  // The arm64 board has its own machine and loop (src/arm64); the riscv64 path below is unchanged.
+  if (opts.arch === 'arm64') return mainArm64(opts, out, () => stdoutClosed);
+  // The riscv64 board has no flash to execute firmware from: U-Boot or OpenSBI's payload is --kernel.
+  if (opts.bios !== undefined)
+    throw new VmConfigError('--bios is for --arch arm64; a riscv64 firmware is --kernel');
   const kernelPath = opts.kernel ?? DEFAULT_GUEST;
   // Refuse an unwritable screenshot before the guest runs, not after it.
   if (opts.screenshot) checkPngTarget('--screenshot', opts.screenshot);

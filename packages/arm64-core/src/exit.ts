@@ -13,11 +13,17 @@ export type Arm64ExitKind =
 
 /** ESR_EL2 exception classes KVM arm64 handles (Arm ARM D17.2.37). */
 export const ESR_EC_UNKNOWN = 0x00;
+/** EC 0x01: WFI or WFE trapped by HCR_EL2.TWI/TWE (ISS.TI: 0 WFI, 1 WFE). */
 export const ESR_EC_WFX = 0x01;
+/** EC 0x16: HVC from AArch64 (ISS = imm16). */
 export const ESR_EC_HVC64 = 0x16;
+/** EC 0x17: SMC from AArch64 trapped by HCR_EL2.TSC (ISS = imm16). */
 export const ESR_EC_SMC64 = 0x17;
+/** EC 0x18: a trapped MSR/MRS/SYS (ISS: Op0, Op2, Op1, CRn, Rt, CRm, Direction). */
 export const ESR_EC_SYS64 = 0x18;
+/** EC 0x20: instruction abort from a lower EL (a stage-2 fault on a fetch). */
 export const ESR_EC_IABT_LOW = 0x20;
+/** EC 0x24: data abort from a lower EL (a stage-2 fault: MMIO or an unmapped page). */
 export const ESR_EC_DABT_LOW = 0x24;
 
 /** The exit record: what EL2 would see in ESR_EL2, FAR_EL2 and HPFAR_EL2. */

@@ -1,0 +1,13 @@
+export { type Arm64CpuFactory, KvmArmArch, type KvmArmOptions } from './arch.ts';
+export { injectAbort, injectUndefined } from './inject.ts';
+export { decodeDabt, type MmioDecode, mmioComplete, mmioStoreData } from './mmio.ts';
+export { KvmArmMmu, type KvmArmMmuStats, type Stage2FaultResult } from './mmu.ts';
+export { createKvmArmModule, KVM_ARM } from './module.ts';
+export { armGetOneReg, armRegList, armSetOneReg } from './one-reg.ts';
+export { ArmVcpuScheduler } from './runner.ts';
+export { hpfarToIpa, KVM_VTCR_40BIT, PAGE_SIZE, type Stage2Leaf, Stage2PageTable } from './stage2.ts';
+export { ArmVcpuState, ArmVmState, armVcpu, armVm } from './state.ts';
+export * from './sysregs.ts';
+export { vtimerLevel } from './timer.ts';
+export * from './uapi.ts';
+export { idleSkip, runVcpu, vcpuHasInterrupts, vcpuRunnable } from './vcpu-run.ts';
