@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite checks against: dtc (DTB
 # validation), qemu-system-riscv64 (the reference CPU), U-Boot and OpenSBI
-# (real firmware), chromium (apps/web's browser test). Needs root (or sudo). When it cannot install, it says what
+# (real firmware), chromium (apps/web's browser test) and qemu-system-aarch64
+# (arm64-core's reference CPU). Needs root (or sudo). When it cannot install, it says what
 # is missing; the tests that need a tool then fail with that name in CI.
 set -uo pipefail
 need=()
@@ -10,6 +11,7 @@ command -v qemu-system-riscv64 >/dev/null 2>&1 || need+=(qemu-system-misc)
 [ -f /usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin ] || need+=(u-boot-qemu)
 [ -d /usr/lib/riscv64-linux-gnu/opensbi ] || need+=(opensbi)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
