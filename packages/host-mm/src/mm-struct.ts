@@ -703,6 +703,44 @@ export class MmStruct {
     }
   }
 
+  /**
+   * copy_to_user() of one whole page from `src` at `offset` to the page at
+   * `hva` (page aligned: EINVAL), as a VMM loads guest RAM it receives. A
+   * page not yet present in a private anonymous 4 KiB mapping is faulted in
+   * already holding the data (allocFrameFrom()), instead of being cleared by
+   * the fault and then overwritten; any other page goes the copyToUser()
+   * way. EFAULT as copyToUser(), or when `src` holds no whole page at
+   * `offset`; nothing is written then.
+   */
+  copyPageToUser(hva: number, src: Uint8Array, offset = 0): void {
+    if (!Number.isSafeInteger(hva) || hva % PAGE_SIZE !== 0)
+      fail('EINVAL', `address ${hva} is not page aligned`, 'copy_page_to_user');
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + PAGE_SIZE > src.length)
+      fail('EFAULT', `no whole page at offset ${offset} of a ${src.length}-byte source`, 'copy_page_to_user');
+    const vma = this.accessible(hva, true);
+    const vpn = hva / PAGE_SIZE;
+    const e = this.ptes.lookup(vpn, PTE_WRITE);
+    if (e >= 0) {
+      this.phys.frame(e).set(src.subarray(offset, offset + PAGE_SIZE));
+      return;
+    }
+    if (
+      e === PTE_NONE &&
+      vma.ops === undefined &&
+      vma.file === undefined &&
+      vma.pageSize === PAGE_SIZE &&
+      (vma.flags & (VM_HUGEPAGE | VM_SHARED)) === 0
+    ) {
+      // do_anonymous_page() with the copy folded in.
+      const prot = encodePgprot(vma.pageProt);
+      if ((prot & PTE_WRITE) !== 0) {
+        this.ptes.set(vpn, this.phys.allocFrameFrom(src, offset), prot);
+        return;
+      }
+    }
+    this.copyToUser(hva, src.subarray(offset, offset + PAGE_SIZE));
+  }
+
   // --- pinning and locked memory ---------------------------------------------------
 
   /**

@@ -12,6 +12,12 @@ export interface HostPhysMemoryOptions {
   chunkFrames?: number;
 }
 
+/** buffer_is_zero() over one page. */
+function isZeroPage(page: Uint8Array): boolean {
+  for (let i = 0; i < PAGE_SIZE; i++) if (page[i] !== 0) return false;
+  return true;
+}
+
 /**
  * The host's physical memory: 4 KiB page frames by pfn, each with a page
  * refcount (`struct page`'s _refcount) and a pin count (FOLL_PIN, counted
@@ -127,25 +133,49 @@ export class HostPhysMemory {
 
   // --- the frame allocator -------------------------------------------------
 
-  private claim(pfn: number): void {
+  private claim(pfn: number, clear = true): void {
     this.refs[pfn] = 1;
     this.allocated++;
     // A new page is zero (clear_page); only touched backing needs clearing.
-    this.frameIfPresent(pfn)?.fill(0);
+    if (clear) this.frameIfPresent(pfn)?.fill(0);
   }
 
-  /** alloc_page(): one zeroed frame with refcount 1; ENOMEM when none is free. */
-  allocFrame(): number {
+  /** The first free frame from freeHint, claimed; ENOMEM when none is free. */
+  private claimFirstFree(clear: boolean): number {
     const refs = this.refs;
     for (let p = this.freeHint; p < this.totalFrames; p++) {
       if (refs[p] === 0) {
-        this.claim(p);
+        this.claim(p, clear);
         this.freeHint = p + 1;
         return p;
       }
     }
     this.freeHint = this.totalFrames;
     return fail('ENOMEM', 'no free host frame');
+  }
+
+  /** alloc_page(): one zeroed frame with refcount 1; ENOMEM when none is free. */
+  allocFrame(): number {
+    return this.claimFirstFree(true);
+  }
+
+  /**
+   * A new frame (refcount 1) holding the 4096 bytes of `src` from `offset`:
+   * what a fresh anonymous page filled by copy_from_user() ends up as,
+   * written once instead of cleared and then overwritten. A page of zeros
+   * whose chunk has no backing yet stays unbacked (it reads as zero). EFAULT
+   * when `src` holds no whole page at `offset`, ENOMEM when no frame is
+   * free; either way nothing is allocated.
+   */
+  allocFrameFrom(src: Uint8Array, offset = 0): number {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + PAGE_SIZE > src.length)
+      fail('EFAULT', `no whole page at offset ${offset} of a ${src.length}-byte source`);
+    const pfn = this.claimFirstFree(false);
+    const page = src.subarray(offset, offset + PAGE_SIZE);
+    const f = this.frameIfPresent(pfn);
+    if (f !== undefined) f.set(page);
+    else if (!isZeroPage(page)) this.frame(pfn).set(page);
+    return pfn;
   }
 
   /**

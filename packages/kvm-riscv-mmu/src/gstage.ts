@@ -41,6 +41,26 @@ export interface GStageLeaf extends GStagePtep {
 
 const TWO22 = 2 ** 22;
 
+/** What wpPtMasked() did. */
+export interface GStageWpMasked {
+  /** A leaf lost W (the TLBs must be flushed). */
+  changed: boolean;
+  /** A set bit lay under a block leaf (the eager split has work). */
+  huge: boolean;
+}
+
+/** The first set bit at or above `from` of the 64-bit mask (lo, hi); 64 when none. */
+function nextBit(lo: number, hi: number, from: number): number {
+  if (from < 32) {
+    const w = lo & (-1 << from);
+    if (w !== 0) return 31 - Math.clz32(w & -w);
+    from = 32;
+  }
+  if (from >= 64) return 64;
+  const w = hi & (-1 << (from - 32));
+  return w !== 0 ? 63 - Math.clz32(w & -w) : 64;
+}
+
 /**
  * One VM's G-stage page table (struct kvm_gstage / kvm->arch.pgd) in host
  * frames with the real Sv39x4 / Sv48x4 PTE format and a 16 KiB root, so the
@@ -295,6 +315,98 @@ export class GStage {
       this.write(p, p.hpfn, p.flags & ~(PTE_W | PTE_D));
       return true;
     });
+  }
+
+  /**
+   * kvm_riscv_gstage_wp_pt_masked(): write-protect the page of each set bit
+   * of a 64-page mask (`lo` bits 0-31, `hi` bits 32-63) from `baseGfn`; the
+   * pages between set bits are left as they are. A huge leaf over a set bit
+   * loses W whole and its other bits are done with it; a bit whose walk meets
+   * an invalid entry is skipped. The level-0 table reached is kept for the
+   * following bits of the same 2 MiB block and a missing subtree skips every
+   * bit under it: the walks upstream would repeat find the same entries, as
+   * nothing else changes the table under the (modelled) MMU lock. No flush
+   * here: the dirty-log ioctl flushes once when it is done.
+   */
+  wpPtMasked(baseGfn: number, lo: number, hi: number): GStageWpMasked {
+    const out: GStageWpMasked = { changed: false, huge: false };
+    let tbl = -1; // level-0 table of the 2 MiB block starting at gfn tblGfn
+    let tblGfn = -1;
+    for (let b = nextBit(lo, hi, 0); b < 64; ) {
+      const gfn = baseGfn + b;
+      if (tbl < 0 || gfn - tblGfn >= 512 || gfn < tblGfn) {
+        tbl = -1;
+        const gpa = gfn * 4096;
+        this.checkGpa(gpa, 'gstage_wp_pt_masked');
+        let p = this.rootPtep(gpa);
+        for (;;) {
+          const pte = this.readLo(p);
+          const size = GSTAGE_LEVEL_SIZE[p.level]! / 4096;
+          if ((pte & PTE_V) === 0 || ((pte & PTE_RWX) === 0 && p.level === 0)) {
+            // Nothing mapped in this block: no bit under it has a leaf.
+            b = nextBit(lo, hi, b + (size - (gfn % size)));
+            break;
+          }
+          if ((pte & PTE_RWX) !== 0) {
+            if (p.level === 0) {
+              tbl = p.pfn;
+              tblGfn = gfn - (gfn % 512);
+              break;
+            }
+            // A block: protected whole, every bit it covers with it (clear_huge_mask()).
+            out.huge = true;
+            if ((pte & PTE_W) !== 0) {
+              this.write(p, this.ppnOf(p), pte & 0x3ff & ~(PTE_W | PTE_D));
+              out.changed = true;
+            }
+            b = nextBit(lo, hi, b + (size - (gfn % size)));
+            break;
+          }
+          p = { pfn: this.ppnOf(p), idx: this.index(gpa, p.level - 1), level: p.level - 1 };
+        }
+        if (tbl < 0) continue;
+      }
+      const v = this.view(tbl);
+      const i = (gfn - tblGfn) * 2;
+      const pte = v[i]!;
+      if ((pte & PTE_V) !== 0 && (pte & PTE_W) !== 0) {
+        v[i] = (pte & ~(PTE_W | PTE_D)) >>> 0;
+        out.changed = true;
+      }
+      b = nextBit(lo, hi, b + 1);
+    }
+    return out;
+  }
+
+  /**
+   * kvm_riscv_gstage_split_huge(): replace each block leaf on the path to
+   * `gpa` above `targetLevel` by a table of 512 leaves one level down with
+   * the block's permissions and frames, table pages from `cache`. Stops
+   * quietly where the path is unmapped or the cache is empty. True when a
+   * block was split (its translation may sit in a TLB: the caller flushes).
+   */
+  splitHuge(cache: KvmMmuMemoryCache, gpa: number, targetLevel: number): boolean {
+    this.checkGpa(gpa, 'gstage_split_huge');
+    let split = false;
+    let p = this.rootPtep(gpa);
+    while (p.level > targetLevel) {
+      const pte = this.readLo(p);
+      if ((pte & PTE_V) === 0) break;
+      if ((pte & PTE_RWX) !== 0) {
+        if (cache.count === 0) break;
+        const ppn = this.ppnOf(p);
+        const flags = pte & 0x3ff;
+        const child = cache.alloc();
+        this.tablePages++;
+        const step = GSTAGE_LEVEL_SIZE[p.level - 1]! / 4096;
+        for (let i = 0; i < 512; i++)
+          this.write({ pfn: child, idx: i, level: p.level - 1 }, ppn + i * step, flags);
+        this.write(p, child, PTE_V);
+        split = true;
+      }
+      p = { pfn: this.ppnOf(p), idx: this.index(gpa, p.level - 1), level: p.level - 1 };
+    }
+    return split;
   }
 
   /** Free every table page and the root (kvm_riscv_gstage_free_pgd()); idempotent. */

@@ -10,7 +10,7 @@ import {
   type KvmMrChange,
   type KvmVm,
 } from '@tsvirt/kvm-core';
-import { GSTAGE_LEVEL_SIZE, HGATP_MODE_SV48X4, PAGE_SIZE } from './constants.ts';
+import { GSTAGE_LEVEL_SIZE, HGATP_MODE_SV48X4, PAGE_SIZE, PMD_SIZE } from './constants.ts';
 import { GStage } from './gstage.ts';
 import { KvmMmuMemoryCache } from './page-cache.ts';
 
@@ -135,51 +135,74 @@ export class KvmRiscvMmu {
   }
 
   /**
-   * Write-protect the pages of `slot` at gfnOffset + i for each bit i of
-   * `mask` (kvm_arch_mmu_enable_log_dirty_pt_masked()). A huge leaf over one
-   * of them is dropped whole: logging maps 4 KiB pages, so it refaults small.
-   * The caller (kvm-core) flushes the TLBs.
+   * kvm_arch_mmu_enable_log_dirty_pt_masked(): write-protect the pages of
+   * `slot` at gfnOffset + i for each bit i of `mask`
+   * (kvm_riscv_gstage_wp_pt_masked(): exactly those pages; a huge leaf over
+   * one of them loses W whole). With KVM_DIRTY_LOG_INITIALLY_SET nothing was
+   * split when logging started, so the blocks from the first to the last
+   * marked page are split to 4 KiB now (eager_page_split, on by default
+   * upstream), for the guest's next writes to be logged page by page. The
+   * caller (kvm-core) flushes the TLBs once for the whole ioctl.
    */
   enableLogDirtyPtMasked(slot: KvmMemorySlot, gfnOffset: number, mask: bigint): void {
-    const g = this.gstage;
-    let m = mask;
-    let i = 0;
-    while (m !== 0n) {
-      const lo = Number(m & 0xffff_ffffn);
-      if (lo === 0) {
-        m >>= 32n;
-        i += 32;
-        continue;
-      }
-      for (let b = 0; b < 32; b++) {
-        if ((lo & (1 << b)) === 0) continue;
-        const gpa = (slot.baseGfn + gfnOffset + i + b) * PAGE_SIZE;
-        const leaf = g.getLeaf(gpa);
-        if (leaf === undefined) continue;
-        if (leaf.level === 0) g.wpRange(gpa, PAGE_SIZE);
-        else g.zapRange(gpa, PAGE_SIZE);
-      }
-      m >>= 32n;
-      i += 32;
+    const lo = Number(mask & 0xffff_ffffn);
+    const hi = Number((mask >> 32n) & 0xffff_ffffn);
+    if ((lo | hi) === 0) return;
+    const base = slot.baseGfn + gfnOffset;
+    const done = this.gstage.wpPtMasked(base, lo, hi);
+    // Only blocks under marked pages can be split (the range is at most 64
+    // pages: the 2 MiB blocks of its first and last page), so a mask that met
+    // none has nothing for mmu_split_huge_pages() to do.
+    if (done.huge && this.vm.dirtyLogInitiallySet) {
+      const first = lo !== 0 ? 31 - Math.clz32(lo & -lo) : 63 - Math.clz32(hi & -hi);
+      const last = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(lo);
+      this.splitHugePages((base + first) * PAGE_SIZE, (base + last + 1) * PAGE_SIZE);
     }
   }
 
-  /** Logging switched on (kvm_mmu_wp_memory_region()): 4 KiB leaves lose W, huge ones go. The caller flushes. */
+  /**
+   * mmu_split_huge_pages(): split every block leaf in the 2 MiB blocks from
+   * `start` to `end` down to 4 KiB, topping the cache up for each
+   * (kvm->arch.pgd_split_page_cache); stops quietly when no page is left, as
+   * upstream does. True when something was split.
+   */
+  private splitHugePages(start: number, end: number): boolean {
+    const g = this.gstage;
+    let split = false;
+    for (let addr = Math.floor(start / PMD_SIZE) * PMD_SIZE; addr < end; addr += PMD_SIZE) {
+      try {
+        this.cache.topup(g.levels);
+      } catch {
+        break;
+      }
+      split = g.splitHuge(this.cache, addr, 0) || split;
+    }
+    return split;
+  }
+
+  /**
+   * Logging switched on (mmu_wp_memory_region() then mmu_split_memory_region()):
+   * every leaf of the slot loses W, huge ones whole, then the blocks are split
+   * to 4 KiB pages. The caller flushes.
+   */
   writeProtectMemslot(slot: KvmMemorySlot): void {
     const g = this.gstage;
     const start = slot.baseGfn * PAGE_SIZE;
     const end = start + slot.npages * PAGE_SIZE;
+    let huge = false;
     let addr = start;
     const stop = { level: 0 };
     while (addr < end) {
       const leaf = g.getLeaf(addr, stop);
       const size = GSTAGE_LEVEL_SIZE[leaf ? leaf.level : stop.level]!;
+      addr = Math.floor(addr / size) * size;
       if (leaf !== undefined) {
-        if (leaf.level === 0) g.wpRange(addr, PAGE_SIZE);
-        else g.zapRange(addr, PAGE_SIZE);
+        g.wpRange(addr, size);
+        if (leaf.level > 0) huge = true;
       }
-      addr = Math.floor(addr / size) * size + size;
+      addr += size;
     }
+    if (huge) this.splitHugePages(start, end);
   }
 
   /**
@@ -238,7 +261,15 @@ export class KvmRiscvMmu {
         return 'mapped';
       }
       if (writable) vm.markPageDirty(gfn);
-      const replaced = this.gstage.map(this.cache, gpaBase, pfn, size, !writable);
+      // kvm_riscv_gstage_map_page(): a block over the page while logging
+      // maps 4 KiB (a block write-protected when logging started) is split
+      // first, and that flushes.
+      const old = this.gstage.getLeaf(gpaBase);
+      const split =
+        old !== undefined &&
+        GSTAGE_LEVEL_SIZE[old.level]! > size &&
+        this.gstage.splitHuge(this.cache, gpaBase, GSTAGE_LEVEL_SIZE.indexOf(size as 4096));
+      const replaced = this.gstage.map(this.cache, gpaBase, pfn, size, !writable) || split;
       if (size === PAGE_SIZE) this.stats.mapped4k++;
       else if (size === GSTAGE_LEVEL_SIZE[1]) this.stats.mapped2m++;
       else this.stats.mapped1g++;

@@ -39,9 +39,9 @@ export const ramSection: SectionHandler = {
       const i = dv.getUint32(at, true);
       if (i >= pages) fail('EINVAL', `RAM page ${i} is beyond RAM`);
     }
-    for (let k = 0, at = r.pos; k < n; k++, at += 4 + PAGE_SIZE) {
-      const i = dv.getUint32(at, true);
-      m.mm.copyToUser(m.ramHva + i * PAGE_SIZE, p.subarray(at + 4, at + 4 + PAGE_SIZE));
-    }
+    // A page arriving for the first time is faulted in holding its data
+    // (copyPageToUser()), not cleared and then overwritten.
+    for (let k = 0, at = r.pos; k < n; k++, at += 4 + PAGE_SIZE)
+      m.mm.copyPageToUser(m.ramHva + dv.getUint32(at, true) * PAGE_SIZE, p, at + 4);
   },
 };
