@@ -62,7 +62,7 @@ async function savedMidLoop(n = 20) {
 
 describe('the in-kernel AIA in the migration stream (in process)', () => {
   it('a VM saved mid-way through its MSI loop resumes in a new VM and its interrupts keep arriving through the bypass', async () => {
-    const { src, out, stream, bypassedAtSave } = await savedMidLoop();
+    const { out, stream, bypassedAtSave } = await savedMidLoop();
     expect(stream, out).toBeDefined();
     expect(out).not.toContain('irqbench: done');
     const ids = decodeStream(stream!).map((s) => s.id);
