@@ -293,7 +293,11 @@ export class Hart implements FpuState {
    * sets pc, a0 and a1.
    */
   reset(): void {
-    this.resetBlob ??= saveHart(new Hart({ mem: this.mem }));
+    // The same guest interrupt files as this hart, so the blob's AIA part fits (all reset).
+    const nrIds = this.aia.files[1]?.nrIds;
+    this.resetBlob ??= saveHart(
+      new Hart({ mem: this.mem, geilen: this.aia.geilen, ...(nrIds ? { imsicIds: nrIds } : {}) }),
+    );
     restoreHart(this, this.resetBlob);
     this.flushCodeCache();
   }

@@ -208,3 +208,98 @@ describe('vsireg / vstopei access faults', () => {
     expect(hart.getCsr(AIA.CSR_VSIREG)).toBe(0x1234_5678_9abc_def0n);
   });
 });
+
+describe('the AIA state in save()/restore() (RVHT version 2)', () => {
+  /** The guest above, run until it has turned its file on and spins; hgeie enables file 1. */
+  function configured() {
+    const g = imsicGuest();
+    expect(g.hart.run(200).kind).not.toBe('ecall');
+    g.hart.setCsr(C.CSR_HGEIE, 0b10n);
+    return g;
+  }
+  const version = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(4, true);
+
+  it("carries hgeie, vsiselect and the guest files: an MSI to the restored hart's file is taken by its guest", () => {
+    const a = configured();
+    a.hart.aia.files[2]!.setPending(9); // file 2: pending, not delivered (delivery off there)
+    const blob = a.hart.save();
+    expect(version(blob)).toBe(2);
+    const b = imsicGuest();
+    b.hart.restore(blob);
+    expect(b.hart.save()).toEqual(blob);
+    expect(b.hart.getCsr(C.CSR_HGEIE)).toBe(0b10n);
+    expect(b.hart.aia.vsiselect).toBe(AIA.IMSIC_EIE0);
+    expect(b.hart.aia.files[1]!.eidelivery).toBe(1);
+    expect(b.hart.aia.files[2]!.read(AIA.IMSIC_EIP0)).toBe(1n << 9n);
+    // The guest's setup is not run again (pc is in its spin loop): the file it enabled is the restored one.
+    b.hart.aia.files[1]!.setPending(5);
+    expect(b.hart.getCsr(C.CSR_HGEIP)).toBe(0b10n);
+    expect(b.hart.run(10_000).kind).toBe('ecall');
+    expect(b.hart.getX(7)).toBe(BigInt((5 << 16) | 5));
+  });
+
+  it('a pending identity saved in a delivering file signals hgeip at once and is taken after restore', () => {
+    const a = configured();
+    a.hart.aia.files[1]!.setPending(7);
+    const blob = a.hart.save(); // saved between the MSI and the guest's next instruction
+    const b = imsicGuest();
+    b.hart.restore(blob);
+    expect(b.hart.getCsr(C.CSR_HGEIP)).toBe(0b10n);
+    expect(b.hart.run(10_000).kind).toBe('ecall');
+    expect(b.hart.getX(7)).toBe(BigInt((7 << 16) | 7));
+  });
+
+  it('a version 1 blob (no AIA part) is still read: the AIA state is reset to power-on', () => {
+    const a = configured();
+    const fresh = bareHart(16).hart.save(); // GEILEN 0: the AIA part is its 16-byte head only
+    const v1 = a.hart.save().slice(0, fresh.length - 16);
+    new DataView(v1.buffer).setUint32(4, 1, true);
+    const b = configured();
+    b.hart.aia.files[1]!.setPending(3);
+    b.hart.restore(v1);
+    expect(b.hart.getCsr(C.CSR_HGEIE)).toBe(0n);
+    expect(b.hart.aia.vsiselect).toBe(0);
+    expect(b.hart.aia.files[1]!.eidelivery).toBe(0);
+    expect(b.hart.getCsr(C.CSR_HGEIP)).toBe(0n);
+    expect(b.hart.pc).toBe(a.hart.pc);
+  });
+
+  const corrupt: [string, number, number][] = [
+    // [what, the byte offset from the AIA part's start, a value]
+    ['another GEILEN', 0, 3],
+    ['hgeie naming no file', 8, 0x80],
+    ['vsiselect past its WARL range', 13, 0x10],
+    ['eidelivery 2', 16, 2],
+    ['identity 0 pending', 24, 1],
+  ];
+  for (const [what, at, v] of corrupt) {
+    it(`${what}: EINVAL and the hart is unchanged`, () => {
+      const a = configured();
+      const blob = a.hart.save().slice();
+      const aiaAt = bareHart(16).hart.save().length - 16;
+      blob[aiaAt + at] = v;
+      const t = configured();
+      t.hart.aia.files[1]!.setPending(4);
+      const before = t.hart.save();
+      expect(kernelCode(() => t.hart.restore(blob))).toBe('EINVAL');
+      expect(t.hart.save()).toEqual(before);
+    });
+  }
+
+  it('a blob cut inside the files, or from a hart with files of another size, is EINVAL', () => {
+    const blob = configured().hart.save();
+    const t = configured();
+    expect(kernelCode(() => t.hart.restore(blob.subarray(0, blob.length - 4)))).toBe('EINVAL');
+    const small = bareHart(1024, { geilen: 2, imsicIds: 63 }).hart;
+    expect(kernelCode(() => small.restore(blob))).toBe('EINVAL');
+  });
+
+  it('reset() on a hart with guest files returns them to power-on', () => {
+    const a = configured();
+    a.hart.aia.files[1]!.setPending(5);
+    a.hart.reset();
+    expect(a.hart.aia.files[1]!.eidelivery).toBe(0);
+    expect(a.hart.getCsr(C.CSR_HGEIE)).toBe(0n);
+    expect(a.hart.getCsr(C.CSR_HGEIP)).toBe(0n);
+  });
+});

@@ -2,6 +2,7 @@ import { isKernelError, type KernelError } from '@tsvirt/core-bus';
 import type { VmOptions } from '../cli.ts';
 import type { Machine } from '../machine.ts';
 import type { MigrationContext, SectionHandler } from './section.ts';
+import { aiaSection, checkIrqchip } from './sections/aia.ts';
 import { cfiFlashSection, plicSection, uartSection } from './sections/board-devices.ts';
 import { checkConfig, configurationSection, decodeConfig } from './sections/configuration.ts';
 import { cpuSection, timerSection } from './sections/cpu.ts';
@@ -9,7 +10,7 @@ import { globalstateSection } from './sections/globalstate.ts';
 import { memslotsSection } from './sections/memslots.ts';
 import { pciSection } from './sections/pci.ts';
 import { ramSection } from './sections/ram.ts';
-import { vfioSection } from './sections/vfio.ts';
+import { vfioMsiSection, vfioSection } from './sections/vfio.ts';
 import {
   decodeStream,
   encodeStream,
@@ -21,9 +22,11 @@ import {
 /**
  * The sections, in the order the source writes them and the destination
  * loads them: the configuration first (checked before anything is built),
- * RAM, the vCPUs then the VM clock, the board devices (the PLIC after the
- * vCPUs: it drives their interrupt lines), the VMM's PCI state (BARs placed
- * again) before each device's own state, and the memslot check last.
+ * RAM, the vCPUs then the VM clock, the board devices (the PLIC or the AIA
+ * after the vCPUs: the PLIC drives their interrupt lines, the AIA's files
+ * are theirs; the AIA after the UART, whose line it re-drives), the VMM's
+ * PCI state (BARs placed again) before each device's own state, the MSI
+ * routes after the device's config space, and the memslot check last.
  */
 export const SECTIONS: readonly SectionHandler[] = [
   configurationSection,
@@ -34,8 +37,10 @@ export const SECTIONS: readonly SectionHandler[] = [
   uartSection,
   cfiFlashSection,
   plicSection,
+  aiaSection,
   pciSection,
   vfioSection,
+  vfioMsiSection,
   memslotsSection,
 ];
 
@@ -81,6 +86,7 @@ export function checkStream(bytes: Uint8Array, opts: VmOptions): Section[] {
   if (config?.id !== 'configuration')
     throw new MigrationError("stream does not start with a 'configuration' section");
   checkConfigSection(config, opts);
+  checkIrqchip(sections, opts.irqchip ?? 'plic');
   return sections;
 }
 
@@ -124,6 +130,7 @@ export function loadVmState(m: Machine, sections: readonly Section[]): Migration
 
 /** Every section the VM needs is in the stream, and none it has no device for (ids and instances only). */
 export function checkInstances(m: Machine, sections: readonly Pick<Section, 'id' | 'instance'>[]): void {
+  checkIrqchip(sections, m.aia === undefined ? 'plic' : 'aia');
   for (const h of SECTIONS) {
     const want = h.instances?.(m);
     const have = sections.filter((s) => s.id === h.id).map((s) => s.instance);

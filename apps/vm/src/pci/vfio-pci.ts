@@ -58,7 +58,24 @@ export class VfioPciFunction implements PciFunction {
   private readonly hvas = new Map<number, number>();
   private msiCap = 0;
   /** The guest's MSI enable bit (never written to the device: user space enables vectors with SET_IRQS). */
-  private msiEnabled = false;
+  private msiOn = false;
+
+  /** Whether the guest has MSI enabled (the VMM's virtualised bit). */
+  get msiEnabled(): boolean {
+    return this.msiOn;
+  }
+
+  /**
+   * A migrated guest's MSI enable (QEMU's vfio_pci_load_config() then
+   * vfio_msi_enable()): with the device's config space loaded, the VMM is
+   * told the message as if the guest had just enabled it. Ignored without
+   * an MSI controller or capability.
+   */
+  loadMsiEnable(on: boolean): void {
+    if (this.onMsi === undefined || this.msiCap === 0 || on === this.msiOn) return;
+    this.msiOn = on;
+    this.onMsi(on ? this.msiMessage() : undefined);
+  }
   /** Told when the guest enables, re-programs or disables MSI; absent: MSI stays off. */
   onMsi: ((msg: MsiMessage) => void) | undefined;
 
@@ -155,7 +172,7 @@ export class VfioPciFunction implements PciFunction {
       if (this.onMsi !== undefined) {
         const on = (value & enableBit) !== 0;
         msiTouched = on !== this.msiEnabled;
-        this.msiEnabled = on;
+        this.msiOn = on;
       }
       value &= ~enableBit;
     } else if (this.msiEnabled && this.msiCap && offset >= this.msiCap + 4 && offset < this.msiCap + 16) {

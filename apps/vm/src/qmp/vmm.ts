@@ -123,12 +123,6 @@ export async function startQmp(
       get state() {
         return run.state;
       },
-      // migrate_add_blocker(): the in-kernel AIA's state (APLIC, IMSIC files) is not in the stream yet.
-      get blocker() {
-        return machine?.aia === undefined
-          ? undefined
-          : 'Migration is disabled: the in-kernel AIA (--irqchip aia) has no migration support yet';
-      },
       stop: () => run.stop(),
       cont: () => run.cont(),
       migrated: () => run.migrated?.(),

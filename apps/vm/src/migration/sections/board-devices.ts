@@ -12,13 +12,17 @@ export const uartSection: SectionHandler = {
 
 /**
  * The PLIC (QEMU's "riscv_plic"): loaded after the vCPUs, since it drives
- * each context's external interrupt line to its saved level.
+ * each context's external interrupt line to its saved level. Only with
+ * --irqchip plic: with the AIA the PLIC is not on the bus (the 'aia'
+ * section carries the interrupt controller instead).
  */
 export const plicSection: SectionHandler = {
   id: 'plic',
   version: 1,
-  instances: () => [0],
-  save: (m, w) => w.section('plic', 0, 1, m.plic.saveState()),
+  instances: (m) => (m.aia === undefined ? [0] : []),
+  save: (m, w) => {
+    if (m.aia === undefined) w.section('plic', 0, 1, m.plic.saveState());
+  },
   load: (m, s) => m.plic.loadState(s.payload),
 };
 

@@ -38,3 +38,31 @@ export const vfioSection: SectionHandler = {
     vfioLoadDevice(p.fn.device, m.files, data);
   },
 };
+
+/**
+ * The VMM's virtualised MSI enable of each passed-through function
+ * (--irqchip aia; QEMU's vfio_pci_load_config() re-enabling MSI): the
+ * message itself is in the device's config space (the 'vfio' section,
+ * loaded before). A function that had MSI on gets its KVM MSI route, the
+ * trigger eventfd bound with KVM_IRQFD and the vector enabled with
+ * VFIO_DEVICE_SET_IRQS again, so its interrupts are posted through the
+ * bypass on the destination too.
+ */
+export const vfioMsiSection: SectionHandler = {
+  id: 'vfio-msi',
+  version: 1,
+  instances: (m) => (m.aia === undefined ? [] : m.passthrough.map((p) => p.slot)),
+  save(m, w) {
+    if (m.aia === undefined) return;
+    for (const p of m.passthrough)
+      w.section('vfio-msi', p.slot, 1, new ByteWriter().u8(p.fn.msiEnabled ? 1 : 0).finish());
+  },
+  load(m, s) {
+    const p = passthroughAt(m, s.instance);
+    const r = new ByteReader(s.payload, `section 'vfio-msi' instance ${s.instance}`);
+    const on = r.u8();
+    r.end();
+    if (on > 1) throw new MigrationError(`slot ${s.instance}: bad MSI enable ${on}`);
+    p.fn.loadMsiEnable(on === 1);
+  },
+};
