@@ -151,19 +151,35 @@ export async function main(argv: string[]): Promise<number> {
   return result.status;
 }
 
+/**
+ * Exit once stdout and stderr have handed their last bytes to the OS: writes to
+ * a pipe are asynchronous in Node, so process.exit() at once drops what a slow
+ * reader has not taken yet (the guest's last console lines, the summary).
+ */
+export function exitAfterOutput(status: number): void {
+  let open = 2;
+  const done = () => {
+    if (--open === 0) process.exit(status);
+  };
+  for (const s of [process.stdout, process.stderr])
+    if (s.destroyed || !s.writable) done();
+    else process.exit(status);
+}
+
 /** Run the VMM as a command (src/main.ts or the `tsvirt-vm` bin) and exit with its status. */
 export function runVmCommand(argv: string[]): void {
   main(argv).then(
-    (status) => process.exit(status),
+    (status) => exitAfterOutput(status),
     (e: unknown) => {
       const err = e as { code?: string; message?: string };
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
+        return exitAfterOutput(0);
       if (e instanceof VmConfigError) {
         process.stderr.write(`vm: ${e.message}\n`);
-        process.exit(EXIT_BAD_CONFIG);
+        return exitAfterOutput(EXIT_BAD_CONFIG);
       }
       process.stderr.write(`vm: internal error: ${err.message ?? String(e)}\n`);
-      process.exit(EXIT_VM_ERROR);
+      exitAfterOutput(EXIT_VM_ERROR);
     },
   );
 }
