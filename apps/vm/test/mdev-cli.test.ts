@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -347,4 +348,20 @@ describe('tsvirt-mdev: a bad command line is status 2 and one line', () => {
     for (const c of ['types', 'list', 'define', 'undefine', 'start', 'stop', 'modify'])
       expect(r.out).toContain(c);
   });
+});
+
+describe('tsvirt-mdev as a command', () => {
+  it('a reader that has gone (| true) ends it quietly with status 141, no stack trace', () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'tsvirt-mdev.mjs');
+    const r = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" "${bin}" types | true; echo "status \${PIPESTATUS[0]}"`],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(r.stdout.trim()).toBe('status 141');
+    expect(r.stderr).toBe('');
+  }, 150_000);
 });
