@@ -163,7 +163,7 @@ export function exitAfterOutput(status: number): void {
   };
   for (const s of [process.stdout, process.stderr])
     if (s.destroyed || !s.writable) done();
-    else process.exit(status);
+    else s.write('', done);
 }
 
 /** Run the VMM as a command (src/main.ts or the `tsvirt-vm` bin) and exit with its status. */
