@@ -11,4 +11,4 @@ export { ReservationSet } from './reservation.ts';
 export { expandCompressed, RVC_TABLE } from './rvc.ts';
 export { HART_SNAPSHOT_MAGIC, HART_SNAPSHOT_VERSION, restoreHart, SAVED_CSRS, saveHart } from './snapshot.ts';
 export { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_SIZE, Tlb, TlbSet, TlbWay } from './tlb.ts';
-export { PendingTrap } from './trap.ts';
+export { PendingTrap, TRAP_CHARGE } from './trap.ts';

@@ -5,6 +5,15 @@
  */
 export const TRAP: { readonly trap: true } = Object.freeze({ trap: true });
 
+/**
+ * What taking one trap costs against run()'s budget, in instructions. A trap
+ * retires nothing, yet on hardware it takes cycles and the host's timer still
+ * preempts: a guest whose handler itself traps (vstvec at an illegal
+ * instruction or at an unmapped page) must not hold its vCPU's thread forever.
+ * Charged, not retired: instret and the guest's clock do not move.
+ */
+export const TRAP_CHARGE = 1;
+
 /** What a trap records before TRAP is thrown. */
 export class PendingTrap {
   /** Exception or interrupt code (scause). */
