@@ -7,7 +7,7 @@ import type { Hart } from './hart.ts';
 import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
-import { RVC_TABLE } from './rvc.ts';
+import { RVC_TABLE, rvcExpand } from './rvc.ts';
 import { ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
 import { TRAP } from './trap.ts';
 
@@ -122,7 +122,7 @@ export function exec(h: Hart, n: number): number {
       if ((raw & 3) !== 3) {
         insn = rvc[raw]!;
         len = 2;
-        if (insn === 0) illegal(h, raw);
+        if (insn === 0 && (insn = rvcExpand(raw)) === 0) illegal(h, raw);
       }
       let npc = pc + len;
       const rd = (insn >> 7) & 31;

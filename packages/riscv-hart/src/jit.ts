@@ -1,5 +1,6 @@
 import { blockAmo, blockCsr, blockFpMem, blockFpOp, blockLoad, blockStore } from './jit-calls.ts';
 import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
+import { rvcExpand } from './rvc.ts';
 import { TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
@@ -239,7 +240,7 @@ export function compileBlock(
     if ((raw & 3) !== 3) {
       insn = rvc[raw]!;
       len = 2;
-      if (insn === 0) break;
+      if (insn === 0 && (insn = rvcExpand(raw)) === 0) break;
     }
     const code = emit(insn, raw, len, cur, pcs.length);
     if (code === undefined) break;
