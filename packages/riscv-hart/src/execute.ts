@@ -1,5 +1,5 @@
 import * as C from './csr.ts';
-import { illegal, takeTrap } from './exceptions.ts';
+import { illegal, record, takeTrap } from './exceptions.ts';
 import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
 import { csrKeepsChunk, system } from './exec-system.ts';
@@ -20,6 +20,8 @@ import { TRAP } from './trap.ts';
 // An exception anywhere is the TRAP throw, caught here and taken by takeTrap.
 
 const TWO32 = 4294967296;
+/** Zihintpause `pause`: FENCE with pred = W, succ = 0, fm = 0, rs1 = rd = x0. */
+export const PAUSE = 0x0100000f;
 
 /** Run up to n instructions from h.pcNum; returns the number retired. */
 export function exec(h: Hart, n: number): number {
@@ -527,6 +529,13 @@ export function exec(h: Hart, n: number): number {
           if (f3 !== 0) illegal(h, raw);
           pc = npc;
           i++;
+          if (insn === PAUSE && h.pauseExits) {
+            // Zihintpause: a spin-wait hint. With PAUSE exiting armed it ends
+            // the run, retired, as a pause-loop exit hands the CPU back.
+            h.pcNum = pc;
+            h.exitRec = record(h, 'pause', -1, false, 0n, 0n, 0n, false);
+            break loop;
+          }
           continue loop;
         }
         case 0x2f:

@@ -204,6 +204,13 @@ export class Hart implements FpuState {
   codeEpoch = 0;
   /** Set by a block's CSR write (jit-calls.ts blockCsr) when the chunk must end after the block. */
   jitStop = false;
+  /**
+   * PAUSE exiting: a Zihintpause `pause` ends run() with a 'pause' exit
+   * (retired, pc past it). KVM arms it while another vCPU could use the
+   * CPU, as x86 KVM's pause-loop exiting (kvm_vcpu_on_spin()) gives a
+   * spinning vCPU's time to the lock holder; otherwise `pause` is a no-op.
+   */
+  pauseExits = false;
 
   constructor(opts: HartOptions) {
     this.jit = opts.jit ?? true;

@@ -533,8 +533,9 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
       };
     }
     case 0x0f:
-      // FENCE orders nothing here (harts run one at a time); FENCE.I ends the block.
-      return f3 === 0 ? { text: '', ends: false } : undefined;
+      // FENCE orders nothing here (harts run one at a time); FENCE.I ends the block, and so
+      // does `pause` (0x0100000f), which the interpreter runs so it can end the run (Hart.pauseExits).
+      return f3 === 0 && insn !== 0x0100000f ? { text: '', ends: false } : undefined;
     case 0x2f:
       return { text: `${call(k, `lib.blockAmo(h,${insn},${raw},${len})`)}${reload(rd)}`, ends: false };
     case 0x07:
