@@ -1,4 +1,5 @@
 import { KVM_EXIT_INTR, KVM_MP_STATE_STOPPED, type KvmVcpu } from '@tsvirt/kvm-core';
+import { TRAP_CHARGE } from '@tsvirt/riscv-hart';
 import { addi, jal } from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import { vcpuInstructions } from '../src/index.ts';
@@ -29,7 +30,7 @@ describe('pause-loop exiting (Zihintpause pause in a spin loop)', () => {
     const t = makeVm(4 << 20, { quantum: 8000, jit: false });
     t.load(RAM_GPA, SPIN);
     const v0 = t.vcpu(0);
-    expect(turn(v0)).toBe(8000 - 1); // the first touch of the code page was a guest-page fault
+    expect(turn(v0)).toBe(8000 - TRAP_CHARGE); // the first touch of the code page was a guest-page fault
     const v1 = t.vcpu(1, RAM_GPA);
     v1.setMpState({ mp_state: KVM_MP_STATE_STOPPED });
     expect(turn(v0)).toBe(8000);
