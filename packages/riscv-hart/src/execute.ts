@@ -124,7 +124,11 @@ export function exec(h: Hart, n: number): number {
       if ((raw & 3) !== 3) {
         insn = rvc[raw]!;
         len = 2;
-        if (insn === 0 && (insn = rvcExpand(raw)) === 0) illegal(h, raw);
+        if (insn === 0) {
+          // Not expanded yet (the table fills on first use), or reserved.
+          insn = rvcExpand(raw);
+          if (insn === 0) illegal(h, raw);
+        }
       }
       let npc = pc + len;
       const rd = (insn >> 7) & 31;

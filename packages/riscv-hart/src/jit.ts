@@ -240,7 +240,10 @@ export function compileBlock(
     if ((raw & 3) !== 3) {
       insn = rvc[raw]!;
       len = 2;
-      if (insn === 0 && (insn = rvcExpand(raw)) === 0) break;
+      if (insn === 0) {
+        insn = rvcExpand(raw);
+        if (insn === 0) break;
+      }
     }
     const code = emit(insn, raw, len, cur, pcs.length);
     if (code === undefined) break;
