@@ -123,6 +123,20 @@ describe('hostile guests (issue 13)', () => {
     }, 60_000);
   }
 
+  for (const jit of [[], ['--jit-threshold', '1']]) {
+    it(`trapstorm ${jit.join(' ') || '(default jit)'}: stvec on an illegal instruction, trapping forever; Ctrl-A x answered within 100 ms`, async () => {
+      const r = await runGuest('trapstorm', {
+        argv: jit,
+        quitWhen: (out, turns) => out.includes('trapping forever') && turns > 5,
+      });
+      expect(r.output).toContain('hostile trapstorm: trapping forever');
+      expect(r.status, r.reason).toBe(EXIT_USER_QUIT);
+      expect(r.reason).toBe('quit from the console');
+      expect(r.maxGap).toBeLessThan(CONSOLE_BOUND_MS);
+      expect(r.quitLatency).toBeLessThan(CONSOLE_BOUND_MS);
+    }, 60_000);
+  }
+
   it('wfi with every interrupt masked, console input ended: status 3, "every vCPU is halted"', async () => {
     const r = await runGuest('wfi');
     expect(r.output).toContain('hostile wfi: waiting for nothing');

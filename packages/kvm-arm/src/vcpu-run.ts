@@ -243,7 +243,10 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
       return;
     }
     const e = cpu.run(s.budget);
-    s.budget -= Math.max(1, e.retired);
+    // A 'budget' exit used every step it was given, exceptions taken included
+    // (arm64-core counts them as steps): a guest whose vector traps again
+    // forever retires nothing, yet its slice is over.
+    s.budget = e.kind === 'budget' ? 0 : s.budget - Math.max(1, e.retired);
     if (e.kind === 'trap' && handleTrap(vcpu, s, e)) return;
   }
 }

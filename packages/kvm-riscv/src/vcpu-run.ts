@@ -23,6 +23,12 @@ export function vcpuRunnable(vcpu: KvmVcpu): boolean {
   return !s.powerOff && (!s.blocked || vcpuHasInterrupts(vcpu));
 }
 
+/** Another vCPU of the VM is runnable: this one's spinning could be its time. */
+function otherRunnable(vcpu: KvmVcpu): boolean {
+  for (const o of vcpu.vm.vcpus) if (o !== vcpu && vcpuRunnable(o)) return true;
+  return false;
+}
+
 /**
  * Every vCPU of the VM is stopped or halted: move the virtual clock to the
  * earliest deadline that can wake one (a vstimecmp with VSTIP enabled), as
@@ -149,8 +155,7 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
     if (s.blocked) {
       if (!vcpuHasInterrupts(vcpu)) {
         // Halted: sleep through the clock if the whole VM is idle, else yield.
-        const others = vcpu.vm.vcpus.some((v) => v !== vcpu && vcpuRunnable(v));
-        if (others || !idleSkip(vcpu.vm) || !vcpuHasInterrupts(vcpu)) {
+        if (otherRunnable(vcpu) || !idleSkip(vcpu.vm) || !vcpuHasInterrupts(vcpu)) {
           run.exit_reason = KVM_EXIT_INTR;
           return;
         }
@@ -164,6 +169,8 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
       return;
     }
     s.entryInstret = h.instret;
+    // Pause-loop exiting only pays when another vCPU could take the CPU.
+    h.pauseExits = otherRunnable(vcpu);
     const e = h.run(s.budget);
     s.entryInstret = h.instret;
     // The quantum counts compile work too (riscv-hart's JIT_COMPILE_CHARGE), so one KVM_RUN stays short in wall time.
@@ -180,6 +187,12 @@ export function runVcpu(vcpu: KvmVcpu, run: KvmRun): void {
           s.yieldToTargets = false;
           s.budget = 0;
         }
+        break;
+      case 'pause':
+        // A spinning vCPU (Zihintpause `pause` in cpu_relax()): give up the rest
+        // of the slice so the lock holder runs, as kvm_vcpu_on_spin() does on a
+        // pause-loop exit.
+        s.budget = 0;
         break;
       case 'wfi':
         // kvm_riscv_vcpu_wfi(): step past it, halt unless an interrupt is pending.

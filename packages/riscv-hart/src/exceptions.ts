@@ -2,7 +2,7 @@ import * as C from './csr.ts';
 import { sx } from './csr-file.ts';
 import type { ExitKind, HartExit } from './exit.ts';
 import type { Hart } from './hart.ts';
-import { TRAP } from './trap.ts';
+import { TRAP, TRAP_CHARGE } from './trap.ts';
 
 // Exceptions and interrupts: raising an exception records the cause and trap
 // values in the hart's PendingTrap and throws TRAP (the run loop catches it);
@@ -52,6 +52,7 @@ export function raiseCause(h: Hart, cause: number, tval: bigint): never {
 /** An exception was raised at pcNum: into the guest if hedeleg says so, else an exit. */
 export function takeTrap(h: Hart): void {
   const p = h.pending;
+  h.trapCharge += TRAP_CHARGE;
   const cause = p.cause;
   if (h.v === 1 && ((h.hedeleg >>> cause) & 1) !== 0) {
     deliverVS(h, cause, false, p.tval);
@@ -149,11 +150,13 @@ export function checkInterrupts(h: Hart): boolean {
   if (pend === 0) return false;
   const toHs = pend & ~h.hideleg;
   if (toHs !== 0) {
+    h.trapCharge += TRAP_CHARGE;
     h.exitRec = record(h, 'interrupt', pickIrq(toHs), true, 0n, 0n, 0n, false);
     return true;
   }
   if (h.priv === C.PRV_U || (h.vsstatus & C.SR_SIE) !== 0) {
     // VS interrupt n is seen by the guest as the S interrupt n - 1.
+    h.trapCharge += TRAP_CHARGE;
     deliverVS(h, pickIrq(pend) - 1, true, 0n);
   }
   return false;

@@ -1,5 +1,5 @@
 import * as C from './csr.ts';
-import { illegal, takeTrap } from './exceptions.ts';
+import { illegal, record, takeTrap } from './exceptions.ts';
 import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
 import { csrKeepsChunk, system } from './exec-system.ts';
@@ -7,7 +7,7 @@ import type { Hart } from './hart.ts';
 import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
-import { RVC_TABLE } from './rvc.ts';
+import { RVC_TABLE, rvcExpand } from './rvc.ts';
 import { ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
 import { TRAP } from './trap.ts';
 
@@ -20,6 +20,8 @@ import { TRAP } from './trap.ts';
 // An exception anywhere is the TRAP throw, caught here and taken by takeTrap.
 
 const TWO32 = 4294967296;
+/** Zihintpause `pause`: FENCE with pred = W, succ = 0, fm = 0, rs1 = rd = x0. */
+export const PAUSE = 0x0100000f;
 
 /** Run up to n instructions from h.pcNum; returns the number retired. */
 export function exec(h: Hart, n: number): number {
@@ -122,7 +124,11 @@ export function exec(h: Hart, n: number): number {
       if ((raw & 3) !== 3) {
         insn = rvc[raw]!;
         len = 2;
-        if (insn === 0) illegal(h, raw);
+        if (insn === 0) {
+          // Not expanded yet (the table fills on first use), or reserved.
+          insn = rvcExpand(raw);
+          if (insn === 0) illegal(h, raw);
+        }
       }
       let npc = pc + len;
       const rd = (insn >> 7) & 31;
@@ -527,6 +533,13 @@ export function exec(h: Hart, n: number): number {
           if (f3 !== 0) illegal(h, raw);
           pc = npc;
           i++;
+          if (insn === PAUSE && h.pauseExits) {
+            // Zihintpause: a spin-wait hint. With PAUSE exiting armed it ends
+            // the run, retired, as a pause-loop exit hands the CPU back.
+            h.pcNum = pc;
+            h.exitRec = record(h, 'pause', -1, false, 0n, 0n, 0n, false);
+            break loop;
+          }
           continue loop;
         }
         case 0x2f:

@@ -8,6 +8,8 @@ export type ExitKind =
   | 'wfi'
   /** wfi completed with nothing pending (hstatus.VTW=0): the hart idles; pc is past the wfi. */
   | 'idle'
+  /** Zihintpause `pause` with Hart.pauseExits set: retired, pc is past it; resume at will. */
+  | 'pause'
   /** Guest-page fault (cause 20/21/23): htval = GPA >> 2, htinst = transformed instruction or 0. */
   | 'guest-page-fault'
   /** Virtual-instruction exception (cause 22) other than wfi; tval = instruction bits. */

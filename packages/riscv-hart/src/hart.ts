@@ -190,6 +190,8 @@ export class Hart implements FpuState {
   readonly jitThreshold: number;
   /** Block compiles of this run() call, in instructions (JIT_COMPILE_CHARGE each). */
   compileCharge = 0;
+  /** Traps taken in this run() call, in instructions (trap.ts TRAP_CHARGE each): into VS or out to HS. */
+  trapCharge = 0;
   /** Compiled blocks by head pc (null: the head does not start a compilable block). */
   readonly blocks = new Map<number, JitBlock | null>();
   /** How often block heads were reached, by pc hash (HEAD_HOT once one in the slot is compiled). */
@@ -202,6 +204,13 @@ export class Hart implements FpuState {
   codeEpoch = 0;
   /** Set by a block's CSR write (jit-calls.ts blockCsr) when the chunk must end after the block. */
   jitStop = false;
+  /**
+   * PAUSE exiting: a Zihintpause `pause` ends run() with a 'pause' exit
+   * (retired, pc past it). KVM arms it while another vCPU could use the
+   * CPU, as x86 KVM's pause-loop exiting (kvm_vcpu_on_spin()) gives a
+   * spinning vCPU's time to the lock holder; otherwise `pause` is a no-op.
+   */
+  pauseExits = false;
 
   constructor(opts: HartOptions) {
     this.jit = opts.jit ?? true;
@@ -379,21 +388,21 @@ export class Hart implements FpuState {
     if (!Number.isSafeInteger(budget) || budget < 0) fail('EINVAL', `budget ${budget} is not a count`, 'run');
     this.exitRec = undefined;
     this.compileCharge = 0;
+    this.trapCharge = 0;
     let done = 0;
-    let rounds = 0;
     for (;;) {
       if (checkInterrupts(this)) break;
-      if (done + this.compileCharge >= budget || rounds >= budget) {
+      const used = done + this.compileCharge + this.trapCharge;
+      if (used >= budget) {
         this.exitRec = record(this, 'budget', -1, false, 0n, 0n, 0n, false);
         break;
       }
-      done += exec(this, Math.min(budget - done - this.compileCharge, CHUNK));
-      rounds++; // a trap storm that retires nothing still ends
+      done += exec(this, Math.min(budget - used, CHUNK));
       if (this.exitRec !== undefined) break;
     }
     const r = this.exitRec!;
     r.retired = done;
-    r.charged = done + this.compileCharge;
+    r.charged = done + this.compileCharge + this.trapCharge;
     return r;
   }
 

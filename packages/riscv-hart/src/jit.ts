@@ -1,5 +1,6 @@
 import { blockAmo, blockCsr, blockFpMem, blockFpOp, blockLoad, blockStore } from './jit-calls.ts';
 import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
+import { rvcExpand } from './rvc.ts';
 import { TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
@@ -239,7 +240,10 @@ export function compileBlock(
     if ((raw & 3) !== 3) {
       insn = rvc[raw]!;
       len = 2;
-      if (insn === 0) break;
+      if (insn === 0) {
+        insn = rvcExpand(raw);
+        if (insn === 0) break;
+      }
     }
     const code = emit(insn, raw, len, cur, pcs.length);
     if (code === undefined) break;
@@ -532,8 +536,9 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
       };
     }
     case 0x0f:
-      // FENCE orders nothing here (harts run one at a time); FENCE.I ends the block.
-      return f3 === 0 ? { text: '', ends: false } : undefined;
+      // FENCE orders nothing here (harts run one at a time); FENCE.I ends the block, and so
+      // does `pause` (0x0100000f), which the interpreter runs so it can end the run (Hart.pauseExits).
+      return f3 === 0 && insn !== 0x0100000f ? { text: '', ends: false } : undefined;
     case 0x2f:
       return { text: `${call(k, `lib.blockAmo(h,${insn},${raw},${len})`)}${reload(rd)}`, ends: false };
     case 0x07:

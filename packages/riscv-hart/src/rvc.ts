@@ -1,5 +1,5 @@
 // RV64C: each 16-bit instruction expands to the 32-bit instruction it is
-// defined as (the C extension's "expands to" column). The table is built once;
+// defined as (the C extension's "expands to" column), built on first use;
 // 0 marks a reserved or illegal encoding, which raises illegal-instruction.
 // HINT encodings (e.g. c.nop with imm != 0, c.li x0) expand to their no-op
 // 32-bit forms, as the spec makes them legal.
@@ -174,9 +174,19 @@ export function expandCompressed(c: number): number {
   return 0;
 }
 
-/** All 65536 expansions; entries whose low bits are 11 (32-bit forms) are 0. */
-export const RVC_TABLE: Int32Array = (() => {
-  const t = new Int32Array(65536);
-  for (let c = 0; c < 65536; c++) if ((c & 3) !== 3) t[c] = expandCompressed(c);
-  return t;
-})();
+/**
+ * Expansions by 16-bit encoding, filled on first use by rvcExpand(): 0 is an
+ * encoding not expanded yet (or reserved). Building all 49152 at module load
+ * was about an eighth of the VMM's start; a guest uses a few thousand. The
+ * interpreter reads the table inline and calls rvcExpand() only on a 0.
+ */
+export const RVC_TABLE: Int32Array = new Int32Array(65536);
+
+/** The 32-bit expansion of `c` (0 for reserved/illegal), remembered in RVC_TABLE. */
+export function rvcExpand(c: number): number {
+  const hit = RVC_TABLE[c]!;
+  if (hit !== 0) return hit;
+  const x = (c & 3) === 3 ? 0 : expandCompressed(c);
+  RVC_TABLE[c] = x;
+  return x;
+}

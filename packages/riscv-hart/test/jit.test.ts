@@ -1,7 +1,7 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import { type Hart, JIT_COMPILE_CHARGE, JIT_HOT } from '../src/index.ts';
+import { type Hart, JIT_COMPILE_CHARGE, JIT_HOT, TRAP_CHARGE } from '../src/index.ts';
 import { bareHart, RAM } from './setup.ts';
 
 // The block compiler against the interpreter: the same program on two harts,
@@ -186,9 +186,10 @@ describe('faults inside a compiled block', () => {
     const ej = j!.hart.run(10_000_000);
     const ei = interp!.hart.run(10_000_000);
     expect(ej.kind).not.toBe('budget');
-    // The same exit, but for the compiles the compiling hart was charged.
+    // The same exit, but for the compiles the compiling hart was charged (both were charged the trap).
     expect({ ...ej, charged: 0 }).toEqual({ ...ei, charged: 0 });
-    expect(ej.charged - ej.retired).toBe(j!.hart.compiledBlocks * JIT_COMPILE_CHARGE);
+    expect(ei.charged).toBe(ei.retired + TRAP_CHARGE);
+    expect(ej.charged - ej.retired).toBe(j!.hart.compiledBlocks * JIT_COMPILE_CHARGE + TRAP_CHARGE);
     expect(j!.hart.compiledBlocks).toBeGreaterThan(0);
     // the ld's pc: after li (its length varies) and the first addi
     const ldPc = BigInt(RAM + 4 * A.li(30, 100_000n).length + 4);

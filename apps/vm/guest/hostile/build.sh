@@ -18,7 +18,7 @@ build() { # build <name> <source> [cflags...]
   rm -f "$name.elf"
   echo "built $(wc -c < "$name.bin") bytes: $name.bin"
 }
-for guest in bars cfgspace dma plic sbi spin wfi selfmod; do
+for guest in bars cfgspace dma plic sbi spin wfi selfmod trapstorm; do
   build "$guest" "$guest.c"
 done
 # One binary per fault (faults.c).
