@@ -33,20 +33,7 @@ import { createKvmRiscvModule, riscvCoreReg, setExternalInterrupt } from '@tsvir
 import { kvmVfioModule } from '@tsvirt/kvm-vfio';
 import { MDEV_CORE, type MdevCore, type MdevDevice, mdevCoreModule } from '@tsvirt/mdev-core';
 import sampleGpuModule, { sampleGpuOf } from '@tsvirt/sample-vendor-gpu';
-import {
-  ioctl,
-  VFIO_CORE,
-  VFIO_DMA_MAP_FLAG_READ,
-  VFIO_DMA_MAP_FLAG_WRITE,
-  VFIO_GROUP_GET_DEVICE_FD,
-  VFIO_GROUP_SET_CONTAINER,
-  VFIO_IOMMU_MAP_DMA,
-  VFIO_SET_IOMMU,
-  VFIO_TYPE1v2_IOMMU,
-  type VfioCore,
-  type VfioDeviceFile,
-  vfioCoreModule,
-} from '@tsvirt/vfio-core';
+import { VFIO_CORE, type VfioCore, vfioCoreModule } from '@tsvirt/vfio-core';
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
 import { defaultVmHost } from '#default-host';
 import { GuestAddressSpace } from './board/address-space.ts';
@@ -79,11 +66,11 @@ import { Plic, plicSize } from './devices/plic.ts';
 import { Uart16550 } from './devices/uart16550.ts';
 import { kernelFootprint, placeInitrd } from './initrd.ts';
 import { type LoadedKernel, prepareKernel } from './kernel-loader.ts';
-import { resolveMdev } from './mdev-boot.ts';
 import { EcamHost } from './pci/ecam-host.ts';
 import type { BarChange } from './pci/pci-function.ts';
 import { PciHostSpaces } from './pci/pci-host-spaces.ts';
-import { type MsiMessage, VfioPciFunction } from './pci/vfio-pci.ts';
+import { VfioPassthroughSetup } from './pci/vfio-passthrough.ts';
+import type { MsiMessage, VfioPciFunction } from './pci/vfio-pci.ts';
 import { loadHostModules } from './plugins.ts';
 import { formatMemSize } from './size.ts';
 import type { VmHost } from './vm-host.ts';
@@ -285,34 +272,16 @@ export class Machine {
   /** Create each --mdev, put its group in one type1v2 container with guest RAM mapped, and plug it into a slot. */
   private attachMdevs(): void {
     const host = this.loader.host;
-    const mdevs = host.resolve<MdevCore>(MDEV_CORE);
-    const vfio = host.resolve<VfioCore>(VFIO_CORE);
-    const files = this.files;
-    let container: number | undefined;
+    const setup = new VfioPassthroughSetup(
+      this.files,
+      host.resolve<MdevCore>(MDEV_CORE),
+      host.resolve<VfioCore>(VFIO_CORE),
+      this.mm,
+      { hva: this.ramHva, gpa: RAM_BASE, size: this.opts.mem },
+      () => this.host.mdevStore(),
+    );
     for (const [i, typeName] of this.opts.mdev.entries()) {
-      const want = resolveMdev(typeName, mdevs, () => this.host.mdevStore());
-      let mdev: MdevDevice;
-      try {
-        mdev = mdevs.createDevice(want.parent, want.type, want.uuid);
-      } catch (e) {
-        throw new VmConfigError(`--mdev ${typeName}: ${(e as Error).message}`);
-      }
-      const group = vfio.open(files, `/dev/vfio/${mdev.iommuGroup!.id}`);
-      if (container === undefined) container = vfio.open(files, '/dev/vfio/vfio');
-      ioctl(files, group, VFIO_GROUP_SET_CONTAINER, container);
-      if (i === 0) {
-        ioctl(files, container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
-        // Guest RAM at IOVA = guest physical address, so the device's DMA addresses are the guest's.
-        ioctl(files, container, VFIO_IOMMU_MAP_DMA, {
-          argsz: 32,
-          flags: VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-          vaddr: BigInt(this.ramHva),
-          iova: BigInt(RAM_BASE),
-          size: BigInt(this.opts.mem),
-        });
-      }
-      const device = files.get(ioctl(files, group, VFIO_GROUP_GET_DEVICE_FD, mdev.uuid)) as VfioDeviceFile;
-      const fn = new VfioPciFunction(device, this.mm);
+      const { mdev, fn } = setup.open(typeName);
       const slot = i + 1;
       this.registerBars(fn, slot);
       this.ecam.attach(slot, 0, fn);
@@ -330,11 +299,11 @@ export class Machine {
           this.relayedIrqs++;
           this.plic.setLevel(irq, true);
         });
-        fn.enableIntx(files.install(trigger));
+        fn.enableIntx(this.files.install(trigger));
       }
       this.passthrough.push(p);
     }
-    this.vfioContainer = container;
+    this.vfioContainer = setup.container;
   }
 
   /**

@@ -46,30 +46,17 @@ import {
 } from '@tsvirt/kvm-core';
 import { MDEV_CORE, type MdevCore, type MdevDevice, mdevCoreModule } from '@tsvirt/mdev-core';
 import sampleGpuModule from '@tsvirt/sample-vendor-gpu';
-import {
-  ioctl,
-  VFIO_CORE,
-  VFIO_DMA_MAP_FLAG_READ,
-  VFIO_DMA_MAP_FLAG_WRITE,
-  VFIO_GROUP_GET_DEVICE_FD,
-  VFIO_GROUP_SET_CONTAINER,
-  VFIO_IOMMU_MAP_DMA,
-  VFIO_SET_IOMMU,
-  VFIO_TYPE1v2_IOMMU,
-  type VfioCore,
-  type VfioDeviceFile,
-  vfioCoreModule,
-} from '@tsvirt/vfio-core';
+import { VFIO_CORE, type VfioCore, vfioCoreModule } from '@tsvirt/vfio-core';
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
 import { GuestAddressSpace } from '../board/address-space.ts';
 import { MemoryRegion } from '../board/memory-region.ts';
 import { VmConfigError } from '../config-error.ts';
-import { resolveMdev } from '../mdev-boot.ts';
 import { MdevStore } from '../mdev-cli/store.ts';
 import { EcamHost } from '../pci/ecam-host.ts';
 import type { BarChange } from '../pci/pci-function.ts';
 import { PciHostSpaces } from '../pci/pci-host-spaces.ts';
-import { VfioPciFunction } from '../pci/vfio-pci.ts';
+import { VfioPassthroughSetup } from '../pci/vfio-passthrough.ts';
+import type { VfioPciFunction } from '../pci/vfio-pci.ts';
 import { buildArm64Dtb } from './device-tree.ts';
 import { GicV2 } from './gic-v2.ts';
 import {
@@ -278,33 +265,16 @@ export class Arm64Machine {
   /** As the riscv board: each --mdev in a shared type1v2 container with guest RAM mapped, INTx relayed to its SPI. */
   private attachMdevs(): void {
     const host = this.loader.host;
-    const mdevs = host.resolve<MdevCore>(MDEV_CORE);
-    const vfio = host.resolve<VfioCore>(VFIO_CORE);
-    const files = this.files;
-    let container: number | undefined;
+    const setup = new VfioPassthroughSetup(
+      this.files,
+      host.resolve<MdevCore>(MDEV_CORE),
+      host.resolve<VfioCore>(VFIO_CORE),
+      this.mm,
+      { hva: this.ramHva, gpa: RAM_BASE, size: this.opts.mem },
+      () => new MdevStore(),
+    );
     for (const [i, typeName] of this.opts.mdev.entries()) {
-      const want = resolveMdev(typeName, mdevs, () => new MdevStore());
-      let mdev: MdevDevice;
-      try {
-        mdev = mdevs.createDevice(want.parent, want.type, want.uuid);
-      } catch (e) {
-        throw new VmConfigError(`--mdev ${typeName}: ${(e as Error).message}`);
-      }
-      const group = vfio.open(files, `/dev/vfio/${mdev.iommuGroup!.id}`);
-      if (container === undefined) container = vfio.open(files, '/dev/vfio/vfio');
-      ioctl(files, group, VFIO_GROUP_SET_CONTAINER, container);
-      if (i === 0) {
-        ioctl(files, container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
-        ioctl(files, container, VFIO_IOMMU_MAP_DMA, {
-          argsz: 32,
-          flags: VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-          vaddr: BigInt(this.ramHva),
-          iova: BigInt(RAM_BASE),
-          size: BigInt(this.opts.mem),
-        });
-      }
-      const device = files.get(ioctl(files, group, VFIO_GROUP_GET_DEVICE_FD, mdev.uuid)) as VfioDeviceFile;
-      const fn = new VfioPciFunction(device, this.mm);
+      const { mdev, fn } = setup.open(typeName);
       const slot = i + 1;
       this.registerBars(fn, slot);
       this.ecam.attach(slot, 0, fn);
@@ -318,7 +288,7 @@ export class Arm64Machine {
           fd.read();
           this.gic.setSpi(spi, true);
         });
-        fn.enableIntx(files.install(trigger));
+        fn.enableIntx(this.files.install(trigger));
       }
       this.passthrough.push({ mdev, fn, slot, spi });
     }
