@@ -299,7 +299,14 @@ export class DmaEngine implements WorkStruct {
 
   /** Move the chunk of a checked command at `at`; returns its bytes, or -1 on a DMA fault. */
   private step(c: GpuCommand, at: number): number {
-    if (c.opcode === OP_FENCE) return 0;
+    if (c.opcode === OP_FENCE) {
+      // A FENCE with an address writes its value there first (a breadcrumb, as GPUs write
+      // their seqno), so the write is visible before FENCE_VALUE and the interrupt.
+      if (c.addr === 0n) return 0;
+      const v = new Uint8Array(4);
+      new DataView(v.buffer).setUint32(0, c.value >>> 0, true);
+      return this.dmaRw(c.addr, v, true) ? 0 : -1;
+    }
     const n = Math.min(ENGINE_CHUNK_BYTES, c.length - at);
     if (n <= 0) return 0;
     const vram = this.gpu.vram;

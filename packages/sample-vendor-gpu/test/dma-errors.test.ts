@@ -109,6 +109,7 @@ describe('guest mistakes are device errors; nothing outside the device changes',
       ERR_VRAM_RANGE,
     ],
     ['DMA_FAULT (unmapped source)', cmd(OP_COPY_TO_VRAM, { addr: 0x1000n, length: 64 }), ERR_DMA_FAULT],
+    ['DMA_FAULT (FENCE write-back to an unmapped IOVA)', cmd(OP_FENCE, { addr: 0x1000n, value: 3 }), ERR_DMA_FAULT],
     [
       'DMA_FAULT (copy-out running past guest RAM)',
       cmd(OP_COPY_FROM_VRAM, { addr: RAM_IOVA + BigInt(RAM_SIZE) - 8n, length: 16 }),
@@ -125,6 +126,17 @@ describe('guest mistakes are device errors; nothing outside the device changes',
     expect(g.rd32(R(REG_FENCE_VALUE))).toBe(0);
     expect(Buffer.from(g.guestRead(RAM_IOVA + 4n * PAGE, RAM_SIZE - 4 * 4096)).equals(ramBefore)).toBe(true);
     expect(g.dirty()).toEqual([]);
+  });
+
+  it('a FENCE with an address writes its value there (dirty-tracked) before FENCE_VALUE and the interrupt', () => {
+    const g = setup();
+    const at = RAM_IOVA + 8n * PAGE + 12n;
+    g.submit(cmd(OP_FENCE, { addr: at, value: 0xfeedf00d }));
+    g.drain();
+    expect([...g.guestRead(at, 4)]).toEqual([0x0d, 0xf0, 0xed, 0xfe]);
+    expect(g.rd32(R(REG_FENCE_VALUE))).toBe(0xfeedf00d);
+    expect(g.rd32(R(REG_INT_STATUS)) & INT_ERROR).toBe(0);
+    expect(g.dirty()).toContain(Number((at - RAM_IOVA) / PAGE));
   });
 
   it('DMA_FAULT: a copy out of VRAM into a read-only mapping writes nothing', () => {

@@ -189,6 +189,7 @@ static void bar_set(u32 dev, u32 bar, u64 addr) {
 /* ---- interrupts ---- */
 static volatile u32 fence_irqs;
 static volatile u32 error_irqs;
+static volatile u32 msi_irqs;
 static u64 gpu_regs;
 static u32 gpu_irq;
 static int use_imsic;
@@ -226,8 +227,10 @@ static void gpu_status(void) {
 void trap_handler(u64 cause, u64 tval) {
 	if (cause == ((1ull << 63) | 9) && use_imsic) {
 		/* Supervisor external from the IMSIC: claim every pending identity. */
+		/* An MSI is an edge that needs no acknowledging at the device: count it and let
+		 * the waiter check the fence's write-back in RAM, as a driver checks its seqno. */
 		for (u64 id; (id = imsic_claim()) != 0;)
-			if (id == GPU_MSI_ID) gpu_status();
+			if (id == GPU_MSI_ID) msi_irqs++;
 		return;
 	}
 	if (cause == ((1ull << 63) | 9)) {
@@ -265,14 +268,25 @@ static void submit(u32 op, u64 addr, u32 vram_off, u32 len, u32 value) {
 	tail++;
 }
 
+/* The FENCE's write-back (SPEC.md): with MSI the waiter reads this, not FENCE_VALUE. */
+static volatile u32 fence_wb;
+
 static void kick_and_wait(u32 fence) {
-	submit(OP_FENCE, 0, 0, 0, fence);
+	submit(OP_FENCE, use_imsic ? (u64)&fence_wb : 0, 0, 0, fence);
 	asm volatile("fence w, o" ::: "memory");
 	wr32(gpu_regs + GPU_RING_TAIL, tail % RING_ENTRIES);
 	/* Sleep with interrupts masked so a completion between the check and wfi still wakes us. */
 	for (;;) {
 		asm volatile("csrc sstatus, %0" ::"r"(1ul << 1));
 		if (fence_irqs || error_irqs) break;
+		if (msi_irqs) {
+			msi_irqs = 0;
+			asm volatile("csrs sstatus, %0" ::"r"(1ul << 1));
+			if (fence_wb == fence) return;
+			/* Signalled, but not this fence: INT_STATUS says why (an error stops the engine). */
+			gpu_status();
+			continue;
+		}
 		asm volatile("wfi");
 		asm volatile("csrs sstatus, %0" ::"r"(1ul << 1));
 	}
