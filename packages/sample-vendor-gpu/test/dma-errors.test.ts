@@ -109,7 +109,11 @@ describe('guest mistakes are device errors; nothing outside the device changes',
       ERR_VRAM_RANGE,
     ],
     ['DMA_FAULT (unmapped source)', cmd(OP_COPY_TO_VRAM, { addr: 0x1000n, length: 64 }), ERR_DMA_FAULT],
-    ['DMA_FAULT (FENCE write-back to an unmapped IOVA)', cmd(OP_FENCE, { addr: 0x1000n, value: 3 }), ERR_DMA_FAULT],
+    [
+      'DMA_FAULT (FENCE write-back to an unmapped IOVA)',
+      cmd(OP_FENCE, { addr: 0x1000n, value: 3 }),
+      ERR_DMA_FAULT,
+    ],
     [
       'DMA_FAULT (copy-out running past guest RAM)',
       cmd(OP_COPY_FROM_VRAM, { addr: RAM_IOVA + BigInt(RAM_SIZE) - 8n, length: 16 }),
