@@ -1,7 +1,7 @@
 import { blockAmo, blockCsr, blockFpMem, blockFpOp, blockLoad, blockStore } from './jit-calls.ts';
 import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
 import { rvcExpand } from './rvc.ts';
-import { TLB_MASK } from './tlb.ts';
+import { TLB_INVALID, TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
 // and including its first branch or jump, becomes one JavaScript function
@@ -168,6 +168,13 @@ function pair(v: number): [number, number] {
 const FLUSH = '@F@';
 /** Instructions of the block's earlier passes, for a CSR read of instret inside a loop: `it*n+` or nothing. */
 const PASSES = '@P@';
+/**
+ * Before a call that may trap inside a loop: `h.jitLoops=it;` (the passes
+ * completed, which the interpreter needs only when the block returns
+ * BLOCK_TRAP), or nothing. Storing it there rather than at the top of every
+ * pass keeps the loop free of stores to the hart.
+ */
+const LOOPS = '@L@';
 
 /** The registers a block reads and writes (by number), filled while it is emitted. */
 interface RegUse {
@@ -175,6 +182,22 @@ interface RegUse {
   written: Set<number>;
 }
 let regs: RegUse = { used: new Set(), written: new Set() };
+
+// Loads in a loop keep the last translation each one used in locals (its
+// page's tag, the frame's views and byte offset): the next pass's access to
+// the same page then skips the TLB arrays, whose loads (tag, views, base,
+// then the view's elements) lie on the loop's critical path when a loaded
+// value feeds the next address (a table lookup). A local copy is a TLB hit
+// made earlier in the same call: any call into the interpreter may fill or
+// flush the TLB, so every call forgets them (INVALIDATE). Outside loops the
+// markers vanish and a load is the plain TLB lookup.
+/** Load sites of the block being compiled: index -> the fast access (reads m and p). */
+let loadSites = new Map<number, string>();
+/** At a load site: `@A<k>@` the cached hit ("if (...) {...} else"), `@B<k>@` the cache refill. */
+const CACHE_HIT = (k: number) => `@A${k}@`;
+const CACHE_FILL = (k: number) => `@B${k}@`;
+/** After a call into the interpreter: every load site's cached translation is forgotten. */
+const INVALIDATE = '@I@';
 
 /** The low / high word of the register at Int32Array index i (= 2 * number). */
 function rl(i: number): string {
@@ -205,6 +228,8 @@ function reload(rd: number): string {
 
 /** The effective address of rs1 + imm as vlo/vhi (the interpreter's carry rule). */
 function ea(r1: number, imm: number): string {
+  // No offset: the address is the register itself (no carry into the high word).
+  if (imm === 0) return `const vlo=${rl(r1)};const vhi=${rh(r1)};`;
   return `const a=${rl(r1)};const vlo=(a+${imm})|0;const vhi=(${rh(r1)}+${imm >> 31}+(vlo>>>0<a>>>0?1:0))|0;`;
 }
 
@@ -223,6 +248,7 @@ export function compileBlock(
   epoch: number,
 ): JitBlock | undefined {
   regs = { used: new Set(), written: new Set() };
+  loadSites = new Map();
   const pcs: number[] = [];
   const halves: number[] = [];
   const pageBase = pc - pageOff;
@@ -273,13 +299,30 @@ export function compileBlock(
     // A loop: iterate while the branch is taken and another pass fits the budget.
     const n = pcs.length;
     body =
-      `let it=0;for(;;){h.jitLoops=it;${body}{${br!.pre}` +
+      `@CACHES@let it=0;for(;;){${body}{${br!.pre}` +
       `if(${br!.cond}){it++;if((it+1)*${n}<=left)continue;h.jitLoops=it;${FLUSH}return ${pc};}` +
       `h.jitLoops=it+1;${FLUSH}return ${br!.fall};}}`;
   } else if (!ended) body += `${FLUSH}return ${cur};`;
   const load = [...regs.used].map((r) => `let r${r}l=x[${r << 1}],r${r}h=x[${(r << 1) + 1}];`).join('');
   const flush = [...regs.written].map((r) => `x[${r << 1}]=r${r}l;x[${(r << 1) + 1}]=r${r}h;`).join('');
-  body = body.replaceAll(PASSES, loop ? `it*${pcs.length}+` : '');
+  let caches = '';
+  for (const [k, fast] of loadSites) {
+    const c = `c${k}`;
+    if (loop) caches += `let ${c}l=${TLB_INVALID},${c}h=0,${c}b=0,${c}m=null;`;
+    const hit = loop
+      ? `if((vlo&-4096)===${c}l&&vhi===${c}h){const m=${c}m;const p=${c}b+(vlo&4095);${fast}}else `
+      : '';
+    // The frame's offset kept as an int32 (cheaper on the critical path): frames below 2 GiB in their buffer.
+    const fill = loop
+      ? `{const b=rBase[e];if(b<2147483648){${c}l=vlo&-4096;${c}h=vhi;${c}b=b|0;${c}m=m;}}`
+      : '';
+    body = body.replace(CACHE_HIT(k), () => hit).replace(CACHE_FILL(k), () => fill);
+  }
+  const forget = loop ? [...loadSites.keys()].map((k) => `c${k}l=${TLB_INVALID};`).join('') : '';
+  body = body.replaceAll(INVALIDATE, forget).replace('@CACHES@', () => caches);
+  body = body
+    .replaceAll(PASSES, loop ? `it*${pcs.length}+` : '')
+    .replaceAll(LOOPS, loop ? 'h.jitLoops=it;' : '');
   const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
   const idx = Int32Array.from(halves);
   const was = Uint16Array.from(idx, (k) => u16[k]!);
@@ -474,7 +517,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
     }
     case 0x03: {
       if (f3 === 7) return undefined;
-      const slow = `${FLUSH}h.jitIndex=${k};if(lib.blockLoad(h,vlo,vhi,${f3},${rd},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};${reload(rd)}`;
+      const slow = `${FLUSH}${LOOPS}h.jitIndex=${k};if(lib.blockLoad(h,vlo,vhi,${f3},${rd},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};${INVALIDATE}${reload(rd)}`;
       let fast: string;
       switch (f3) {
         case 3:
@@ -499,10 +542,11 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           fast = `if((p&1)===0){${put(rd, 'm.u16[p>>>1]', '0')}ok=1;}`;
           break;
       }
+      loadSites.set(k, fast);
       return {
         text:
-          `${ea(r1, insn >> 20)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
-          `if(rTagLo[e]===(vlo&-4096)&&rTagHi[e]===vhi){const m=rMem[e];const p=rBase[e]+(vlo&4095);${fast}}` +
+          `${ea(r1, insn >> 20)}let ok=0;${CACHE_HIT(k)}{const e=(vlo>>>12)&${TLB_MASK};` +
+          `if(rTagLo[e]===(vlo&-4096)&&rTagHi[e]===vhi){const m=rMem[e];${CACHE_FILL(k)}const p=rBase[e]+(vlo&4095);${fast}}}` +
           `if(ok===0){${slow}}`,
         ends: false,
       };
@@ -531,7 +575,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
           `${ea(r1, imm)}const e=(vlo>>>12)&${TLB_MASK};let ok=0;` +
           `if(wTagLo[e]===(vlo&-4096)&&wTagHi[e]===vhi){const m=wMem[e];const p=wBase[e]+(vlo&4095);${fast}` +
           `if(ok===1&&resv.active!==0)resv.store(wHpa[e]+(vlo&4095),${1 << f3});}` +
-          `if(ok===0){${FLUSH}h.jitIndex=${k};if(lib.blockStore(h,vlo,vhi,${f3},${r2},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};}`,
+          `if(ok===0){${FLUSH}${LOOPS}h.jitIndex=${k};if(lib.blockStore(h,vlo,vhi,${f3},${r2},${insn},${raw},${len})!==0)return ${BLOCK_TRAP};${INVALIDATE}}`,
         ends: false,
       };
     }
@@ -567,7 +611,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
 
 /** A call into jit-calls.ts for instruction k: registers written back first; a trap leaves the block. */
 function call(k: number, expr: string): string {
-  return `${FLUSH}h.jitIndex=${k};if(${expr}!==0)return ${BLOCK_TRAP};`;
+  return `${FLUSH}${LOOPS}h.jitIndex=${k};if(${expr}!==0)return ${BLOCK_TRAP};${INVALIDATE}`;
 }
 
 /** SLLI by a constant: l, hh from al, ah. */
