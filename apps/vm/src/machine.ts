@@ -186,9 +186,21 @@ export class Machine {
   /** Each function's BAR regions (by BAR number), made when it is plugged in. */
   private readonly barRegions = new Map<VfioPciFunction, (MemoryRegion | undefined)[]>();
 
+  /**
+   * Bytes the guest has written to its console (the UART and the legacy SBI
+   * putchar): the vCPU loop hands new output to the host soon after it
+   * changes, without waiting for the end of its slice.
+   */
+  consoleBytes = 0;
+  /** Every guest console byte, to the host's callback. */
+  private readonly consoleOut = (byte: number): void => {
+    this.consoleBytes++;
+    this.hostConsole(byte);
+  };
+
   private constructor(
     readonly opts: VmOptions,
-    private readonly consoleOut: (byte: number) => void,
+    private readonly hostConsole: (byte: number) => void,
     /** Files, plugins, the mdev store and the event loop, from Node or a browser. */
     readonly host: VmHost,
   ) {}

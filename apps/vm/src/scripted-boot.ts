@@ -32,15 +32,22 @@ export async function boot(
   const path = opts.kernel ?? DEFAULT_GUEST;
   let output = '';
   let consumed = 0;
+  /** Output already searched for the current step's `expect` (the runner calls back often). */
+  let searched = 0;
   let step = 0;
   const machine = await Machine.create(opts, path, readFileSync(path), (b) => {
     output += String.fromCharCode(b);
   });
   const runner: VmRunner = new VmRunner(machine, () => {
     while (step < script.length) {
-      const at = output.indexOf(script[step]!.expect, consumed);
-      if (at < 0) break;
-      consumed = at + script[step]!.expect.length;
+      const expect = script[step]!.expect;
+      const at = output.indexOf(expect, Math.max(consumed, searched - expect.length + 1));
+      if (at < 0) {
+        searched = output.length;
+        break;
+      }
+      consumed = at + expect.length;
+      searched = consumed;
       onStep(step, performance.now());
       const send = script[step]!.send;
       runner.feed([...Buffer.from(typeof send === 'string' ? send : send(output))]);

@@ -72,6 +72,15 @@ const EXIT_NAMES: Record<number, string> = {
 const SLICE_MS = 20;
 
 /**
+ * How soon after the guest writes to its console the host gets it
+ * (onSlice), however much of the slice is left. QEMU's chardev writes each
+ * byte as the guest stores it; handing over after a millisecond keeps that
+ * latency without a host write per byte from a guest printing a line
+ * character by character.
+ */
+const CONSOLE_HANDOVER_MS = 1;
+
+/**
  * The VMM's vCPU loop: deterministic round-robin over the vCPUs (each KVM_RUN
  * ends at the arch's quantum with KVM_EXIT_INTR), handling each exit as
  * kvmtool does: MMIO on the board's bus, SBI calls KVM forwards (the legacy
@@ -82,6 +91,10 @@ export class VmRunner {
   private wake: (() => void) | undefined;
   private quit = false;
   private next = 0;
+  /** The guest's console byte count (Machine.consoleBytes) the host was last told about. */
+  private consoleSeen = 0;
+  /** When new console output is due at the host (performance.now()); 0 when none is waiting. */
+  private consoleDue = 0;
   /** The host workqueue: device work (a GPU's DMA ring) runs here between vCPU quanta. */
   private readonly wq: WorkQueue;
   readonly stats: RunStats = {
@@ -95,8 +108,14 @@ export class VmRunner {
 
   constructor(
     private readonly m: Machine,
+    /**
+     * The host's turn: at the end of each slice, within CONSOLE_HANDOVER_MS of
+     * guest console output, and before the loop waits (paused, or every vCPU
+     * halted); it takes the console output the host's consoleOut buffered.
+     */
     private readonly onSlice: () => void = () => {},
   ) {
+    this.consoleSeen = m.consoleBytes;
     this.wq = m.loader.host.resolve<WorkQueue>(WORK_QUEUE);
   }
 
@@ -153,19 +172,35 @@ export class VmRunner {
           const done = this.kvmRun(v) ?? this.handleExit(v);
           if (done) return done;
           this.pumpInput();
+          if (this.m.consoleBytes !== this.consoleSeen) this.consoleWritten();
         }
+        if (this.consoleDue !== 0 && performance.now() >= this.consoleDue) this.handOver();
         // Device work queued by the guest's MMIO (doorbells) runs here, not inside the access.
         const worked = this.runDeviceWork();
         if (!ran && !worked && !idleSkip(this.m.vm)) {
-          // Every vCPU is stopped or waiting for an interrupt only user space can raise: wait for input.
+          // Every vCPU is stopped or waiting for an interrupt only user space can raise: hand over
+          // what the guest printed (its prompt), then wait for input.
+          if (this.consoleDue !== 0) this.handOver();
           if (vcpus.every((v) => !vcpuRunnable(v)) && !(await this.waitForInput())) {
             return this.result(EXIT_VM_ERROR, 'every vCPU is halted and nothing can wake them');
           }
         }
       }
-      this.onSlice();
+      this.handOver();
       await this.m.host.yieldToHost();
     }
+  }
+
+  /** The guest wrote to its console: the host gets it within CONSOLE_HANDOVER_MS. */
+  private consoleWritten(): void {
+    this.consoleSeen = this.m.consoleBytes;
+    if (this.consoleDue === 0) this.consoleDue = performance.now() + CONSOLE_HANDOVER_MS;
+  }
+
+  /** onSlice: the host takes the console output (and does its periodic work); nothing is due after it. */
+  private handOver(): void {
+    this.consoleDue = 0;
+    this.onSlice();
   }
 
   /**
@@ -200,7 +235,7 @@ export class VmRunner {
 
   private async whilePaused(): Promise<void> {
     // Hand over what the guest printed before the stop: a paused VM's console must not hold it back.
-    this.onSlice();
+    this.handOver();
     while (this.pauseRequested && !this.quit) {
       await new Promise<void>((resolve) => {
         this.wake = () => {
