@@ -204,9 +204,12 @@ export class GStage {
   /**
    * kvm_riscv_gstage_set_pte(): install a leaf at `level`, creating the
    * intermediate tables from `cache`. EEXIST when a leaf already maps a
-   * larger block above the target level. Returns true when the entry
-   * replaced a valid one with another frame or fewer permissions (the
-   * caller must flush the TLBs).
+   * larger block above the target level. A table where the leaf goes (a
+   * block split for dirty logging, logging since switched off) gives way
+   * to the block: upstream overwrites the entry; its table pages are freed
+   * here, as arm64's stage-2 walker does (stage2_map_walk_table_pre()).
+   * Returns true when the entry replaced a valid one with another frame,
+   * fewer permissions or a table (the caller must flush the TLBs).
    */
   setPte(level: number, cache: KvmMmuMemoryCache, gpa: number, hpfn: number, flags: number): boolean {
     let p = this.rootPtep(gpa);
@@ -225,8 +228,16 @@ export class GStage {
       p = { pfn: next, idx: this.index(gpa, p.level - 1), level: p.level - 1 };
     }
     const old = this.readLo(p);
-    if ((old & PTE_V) !== 0 && (old & PTE_RWX) === 0)
-      fail('EEXIST', `a table already sits at level ${level} for gpa 0x${gpa.toString(16)}`);
+    if ((old & PTE_V) !== 0 && (old & PTE_RWX) === 0) {
+      if (level === 0) fail('EEXIST', `a table entry at level 0 for gpa 0x${gpa.toString(16)}`);
+      const table = this.ppnOf(p);
+      this.freeTable(table, level - 1, 512);
+      this.phys.putPage(table);
+      this.views.delete(table);
+      this.tablePages--;
+      this.write(p, hpfn, flags);
+      return true;
+    }
     const oldPpn = (old & PTE_V) !== 0 ? this.ppnOf(p) : -1;
     this.write(p, hpfn, flags);
     // Only a translation that moved or lost a permission can be stale in a
@@ -409,22 +420,25 @@ export class GStage {
     return split;
   }
 
+  /** Free the table pages below the `entries` entries at `pfn` (a table at `level`), not `pfn` itself. */
+  private freeTable(pfn: number, level: number, entries: number): void {
+    for (let i = 0; i < entries; i++) {
+      const p = { pfn: pfn + (i >>> 9), idx: i & 511, level };
+      const lo = this.readLo(p);
+      if ((lo & PTE_V) === 0 || (lo & PTE_RWX) !== 0 || level === 0) continue;
+      const child = this.ppnOf(p);
+      this.freeTable(child, level - 1, 512);
+      this.phys.putPage(child);
+      this.views.delete(child);
+      this.tablePages--;
+    }
+  }
+
   /** Free every table page and the root (kvm_riscv_gstage_free_pgd()); idempotent. */
   free(): void {
     if (this.freed) return;
     this.freed = true;
-    const freeTable = (pfn: number, level: number, entries: number) => {
-      for (let i = 0; i < entries; i++) {
-        const p = { pfn: pfn + (i >>> 9), idx: i & 511, level };
-        const lo = this.readLo(p);
-        if ((lo & PTE_V) === 0 || (lo & PTE_RWX) !== 0 || level === 0) continue;
-        const child = this.ppnOf(p);
-        freeTable(child, level - 1, 512);
-        this.phys.putPage(child);
-        this.tablePages--;
-      }
-    };
-    freeTable(this.pgdPfn, this.levels - 1, 2048);
+    this.freeTable(this.pgdPfn, this.levels - 1, 2048);
     this.phys.freeFrames(this.pgdPfn, GSTAGE_PGD_PAGES);
     this.views.clear();
   }

@@ -133,7 +133,7 @@ function hugeSlot(initiallySet: boolean) {
   const log = () => {
     t.vm.setUserMemoryRegion({ ...region, flags: KVM_MEM_LOG_DIRTY_PAGES });
   };
-  return { t, mmu, log };
+  return { t, mmu, log, region };
 }
 
 describe('dirty logging over a huge mapping', () => {
@@ -170,6 +170,24 @@ describe('dirty logging over a huge mapping', () => {
       const leaf = mmu.gstage.getLeaf(gpa)!;
       expect([gpa, leaf.level, leaf.flags & PTE_W]).toEqual([gpa, 0, 0]);
     }
+  });
+
+  it('logging switched off again (a cancelled migration): a fault under the split block maps the block back whole', () => {
+    const { t, mmu, log, region } = hugeSlot(false);
+    const g = mmu.gstage;
+    const hpfn = g.getLeaf(0x8020_0000)!.hpfn;
+    log();
+    expect(g.getLeaf(0x8030_5000)!.level).toBe(0);
+    const tables = g.tablePages;
+    t.vm.setUserMemoryRegion(region);
+    const flushes = t.flushes();
+    expect(mmu.handleFault(0x8030_5000, true)).toBe('mapped');
+    // The 4 KiB table gives way to the block over the same frames (its page freed), and the
+    // 4 KiB translations a TLB may hold are flushed.
+    const leaf = g.getLeaf(0x8030_5000)!;
+    expect([leaf.level, leaf.hpfn, leaf.flags & PTE_W]).toEqual([1, hpfn, PTE_W]);
+    expect(g.tablePages).toBe(tables - 1);
+    expect(t.flushes()).toBe(flushes + 1);
   });
 
   it('a write fault under a write-protected block splits it and maps the page writable', () => {
