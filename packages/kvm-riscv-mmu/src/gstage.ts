@@ -265,6 +265,8 @@ export class GStage {
     this.checkGpa(gpa, 'gstage_map');
     if (gpa % size !== 0 || hpfn % (size / 4096) !== 0)
       fail('EINVAL', `gpa 0x${gpa.toString(16)} / pfn ${hpfn} not aligned to ${size}`);
+    // A PTE holds a 44-bit PPN: a frame past it would be mapped somewhere else.
+    if (hpfn < 0 || hpfn + size / 4096 > 2 ** 44) fail('EINVAL', `pfn ${hpfn} is past the 44-bit PPN`);
     let flags = PTE_V | PTE_R | PTE_U | PTE_A;
     if (exec) flags |= PTE_X;
     if (!readOnly) flags |= PTE_W | PTE_D;

@@ -72,6 +72,18 @@ describe('GStage tables', () => {
     expect(leaf.hpfn).toBe(0x400);
   });
 
+  it("EINVAL for a frame past the PTE's 44-bit PPN (it would map another frame)", () => {
+    const { g, cache } = setup();
+    expect(() => g.map(cache, 0x8000_0000, 2 ** 44, 4096, false)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => g.map(cache, 0x8000_0000, 2 ** 44 - 512, MB2, false)).not.toThrow();
+    expect(() => g.map(cache, 0x8020_0000, 2 ** 44, MB2, false)).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(g.getLeaf(0x8000_0000)!.hpfn).toBe(2 ** 44 - 512);
+  });
+
   it('EINVAL for a misaligned block, an unknown size or a gpa past the guest space', () => {
     const { g, cache } = setup();
     expect(() => g.map(cache, 0x8000_1000, 0x400, MB2, false)).toThrow(
