@@ -323,10 +323,33 @@ export function compileBlock(
   body = body
     .replaceAll(PASSES, loop ? `it*${pcs.length}+` : '')
     .replaceAll(LOOPS, loop ? 'h.jitLoops=it;' : '');
-  const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
+  const fn = blockFunction(`"use strict";${load}${body.replaceAll(FLUSH, flush)}`);
   const idx = Int32Array.from(halves);
   const was = Uint16Array.from(idx, (k) => u16[k]!);
   return { fn, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
+}
+
+/**
+ * Block functions by their source text, for the whole process. The text is
+ * the whole behaviour (every pc, field and constant is folded in; the state
+ * comes in as arguments), so equal text is an equal function: the harts of a
+ * machine, which run the same kernel, share each block, and a block compiled
+ * again (another VM in the process, a guest reboot, a FENCE.I that changed
+ * other code) gets back the function V8 has already optimized instead of a
+ * new one that starts in V8's interpreter.
+ */
+const fnCache = new Map<string, BlockFn>();
+/** Distinct block functions kept before the cache starts over. */
+const FN_CACHE_MAX = 1 << 14;
+
+function blockFunction(src: string): BlockFn {
+  let fn = fnCache.get(src);
+  if (fn === undefined) {
+    if (fnCache.size >= FN_CACHE_MAX) fnCache.clear();
+    fn = new Function(...PARAMS, src) as BlockFn;
+    fnCache.set(src, fn);
+  }
+  return fn;
 }
 
 interface Emitted {

@@ -358,6 +358,36 @@ describe('the compile threshold', () => {
   });
 });
 
+describe('block functions are shared by their source text', () => {
+  it('harts running the same code share one function; other code at the same pc gets its own and its own result', () => {
+    const run = (body: number[], jit: boolean) => {
+      const { hart, mem } = bareHart(64, { jit, jitThreshold: THRESHOLD });
+      mem.code(RAM, program(body));
+      expect(hart.run(100_000).kind).toBe('ecall');
+      const fns = new Map([...hart.blocks].flatMap(([pc, b]) => (b === null ? [] : [[pc, b.fn] as const])));
+      return { x5: hart.getX(5), x6: hart.getX(6), fns };
+    };
+    const same = [A.addi(5, 5, 1), A.xor(6, 6, 5)];
+    const other = [A.addi(5, 5, 3), A.xor(6, 6, 5)];
+    const a = run(same, true);
+    const b = run(same, true);
+    const c = run(other, true);
+    for (const [body, got] of [
+      [same, a],
+      [same, b],
+      [other, c],
+    ] as const) {
+      const want = run(body, false);
+      expect([got.x5, got.x6]).toEqual([want.x5, want.x6]);
+    }
+    expect(a.fns.size).toBeGreaterThan(0);
+    for (const [pc, fn] of a.fns) {
+      expect(b.fns.get(pc)).toBe(fn);
+      if (c.fns.has(pc)) expect(c.fns.get(pc)).not.toBe(fn);
+    }
+  });
+});
+
 describe('FENCE.I', () => {
   it('code the guest rewrites is seen after FENCE.I, in compiled code too', () => {
     // x5 += 1 for LOOPS iterations; then the loop's addi is rewritten to add 2, FENCE.I, and the loop runs again.
