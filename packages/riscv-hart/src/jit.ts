@@ -648,7 +648,8 @@ function shiftLeft(sh: number): string {
 function shiftRight(sh: number, arith: boolean): string {
   if (sh === 0) return 'const l=al,hh=ah;';
   if (sh < 32) return `const l=(al>>>${sh})|(ah<<${32 - sh}),hh=ah${arith ? '>>' : '>>>'}${sh};`;
-  return arith ? `const l=ah>>${sh - 32},hh=ah>>31;` : `const l=ah>>>${sh - 32},hh=0;`;
+  // |0: locals hold int32 words; ah>>>0 (a shift by 32) would be an unsigned number and compare unequal.
+  return arith ? `const l=ah>>${sh - 32},hh=ah>>31;` : `const l=(ah>>>${sh - 32})|0,hh=0;`;
 }
 
 /** SLL/SRL/SRA by s = bl & 63, into the declared l, hh. */
@@ -657,5 +658,5 @@ function dynShift(dir: 'left' | 'right', arith: boolean): string {
     return 'if(s===0){l=al;hh=ah;}else if(s<32){hh=(ah<<s)|(al>>>(32-s));l=al<<s;}else{hh=al<<(s-32);l=0;}';
   if (arith)
     return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>s;}else{l=ah>>(s-32);hh=ah>>31;}';
-  return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>>s;}else{l=ah>>>(s-32);hh=0;}';
+  return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>>s;}else{l=(ah>>>(s-32))|0;hh=0;}';
 }
