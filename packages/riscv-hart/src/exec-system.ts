@@ -157,6 +157,7 @@ export function privileged(h: Hart, insn: number, raw: number, pc: number, len: 
     } else {
       // A GPA names no virtual page: drop all of the VMID's combined translations.
       h.tlb.flush(1, rs2 === 0 ? undefined : h.x32[rs2 << 1]! & 0x3fff, undefined);
+      h.mmu.flush();
     }
   } else {
     if (v === 1 && insn === 0x30200073) illegal(h, raw); // mret

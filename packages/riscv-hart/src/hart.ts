@@ -327,12 +327,14 @@ export class Hart implements FpuState {
   /** G-stage tables changed (unmap, write-protect): drop every combined translation of `vmid` (all if omitted). */
   flushGStage(vmid?: number): void {
     this.tlb.flush(1, vmid, undefined);
+    this.mmu.flush();
     this.fPage = Number.NaN;
   }
 
   /** Drop every cached translation of every context. */
   flushAllTlb(): void {
     this.tlb.flushEverything();
+    this.mmu.flush();
     this.fPage = Number.NaN;
   }
 

@@ -323,10 +323,33 @@ export function compileBlock(
   body = body
     .replaceAll(PASSES, loop ? `it*${pcs.length}+` : '')
     .replaceAll(LOOPS, loop ? 'h.jitLoops=it;' : '');
-  const fn = new Function(...PARAMS, `"use strict";${load}${body.replaceAll(FLUSH, flush)}`) as BlockFn;
+  const fn = blockFunction(`"use strict";${load}${body.replaceAll(FLUSH, flush)}`);
   const idx = Int32Array.from(halves);
   const was = Uint16Array.from(idx, (k) => u16[k]!);
   return { fn, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
+}
+
+/**
+ * Block functions by their source text, for the whole process. The text is
+ * the whole behaviour (every pc, field and constant is folded in; the state
+ * comes in as arguments), so equal text is an equal function: the harts of a
+ * machine, which run the same kernel, share each block, and a block compiled
+ * again (another VM in the process, a guest reboot, a FENCE.I that changed
+ * other code) gets back the function V8 has already optimized instead of a
+ * new one that starts in V8's interpreter.
+ */
+const fnCache = new Map<string, BlockFn>();
+/** Distinct block functions kept before the cache starts over. */
+const FN_CACHE_MAX = 1 << 14;
+
+function blockFunction(src: string): BlockFn {
+  let fn = fnCache.get(src);
+  if (fn === undefined) {
+    if (fnCache.size >= FN_CACHE_MAX) fnCache.clear();
+    fn = new Function(...PARAMS, src) as BlockFn;
+    fnCache.set(src, fn);
+  }
+  return fn;
 }
 
 interface Emitted {
@@ -625,7 +648,8 @@ function shiftLeft(sh: number): string {
 function shiftRight(sh: number, arith: boolean): string {
   if (sh === 0) return 'const l=al,hh=ah;';
   if (sh < 32) return `const l=(al>>>${sh})|(ah<<${32 - sh}),hh=ah${arith ? '>>' : '>>>'}${sh};`;
-  return arith ? `const l=ah>>${sh - 32},hh=ah>>31;` : `const l=ah>>>${sh - 32},hh=0;`;
+  // |0: locals hold int32 words; ah>>>0 (a shift by 32) would be an unsigned number and compare unequal.
+  return arith ? `const l=ah>>${sh - 32},hh=ah>>31;` : `const l=(ah>>>${sh - 32})|0,hh=0;`;
 }
 
 /** SLL/SRL/SRA by s = bl & 63, into the declared l, hh. */
@@ -634,5 +658,5 @@ function dynShift(dir: 'left' | 'right', arith: boolean): string {
     return 'if(s===0){l=al;hh=ah;}else if(s<32){hh=(ah<<s)|(al>>>(32-s));l=al<<s;}else{hh=al<<(s-32);l=0;}';
   if (arith)
     return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>s;}else{l=ah>>(s-32);hh=ah>>31;}';
-  return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>>s;}else{l=ah>>>(s-32);hh=0;}';
+  return 'if(s===0){l=al;hh=ah;}else if(s<32){l=(al>>>s)|(ah<<(32-s));hh=ah>>>s;}else{l=(ah>>>(s-32))|0;hh=0;}';
 }

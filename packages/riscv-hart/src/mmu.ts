@@ -10,7 +10,7 @@ import {
   EXC_STORE_PAGE_FAULT,
   PRV_U,
 } from './csr.ts';
-import { frameOf, memViews, type PhysMemory } from './phys-memory.ts';
+import { frameOf, type MemViews, memViews, type PhysMemory } from './phys-memory.ts';
 import { ACC_EXEC, ACC_READ, ACC_WRITE, type TlbSet } from './tlb.ts';
 import { type PendingTrap, TRAP } from './trap.ts';
 
@@ -22,6 +22,10 @@ const PTE_X = 8;
 const PTE_U = 16;
 const PTE_A = 64;
 const PTE_D = 128;
+/** Entries of the G-stage TLB (direct-mapped by guest-physical page). */
+const G_TLB_SIZE = 1024;
+/** Entries of the host frame cache (direct-mapped by pfn). */
+const FRAME_CACHE_SIZE = 1024;
 
 const PAGE_FAULT = [EXC_LOAD_PAGE_FAULT, EXC_STORE_PAGE_FAULT, EXC_INST_PAGE_FAULT];
 const GUEST_PAGE_FAULT = [EXC_LOAD_GUEST_PAGE_FAULT, EXC_STORE_GUEST_PAGE_FAULT, EXC_INST_GUEST_PAGE_FAULT];
@@ -71,6 +75,29 @@ export class Mmu {
   /** Set while an HLVX runs: it needs execute permission but faults as a load. */
   xAsLoad = false;
 
+  // The G-stage TLB: leaf translations of guest-physical pages, as hardware
+  // keeps them beside the combined ones (until HFENCE.GVMA), so the VS-stage
+  // walk's PTE reads and a new page's final step skip the G-stage walk. An
+  // entry holds a walk that succeeded: the page's host address and the leaf
+  // PTE as it was left (A, and D if it was set); an access its bits do not
+  // allow walks again, which faults or sets A/D exactly as before.
+  /** Guest-physical page number of each entry; -1 when empty. */
+  private readonly gTag = new Float64Array(G_TLB_SIZE).fill(-1);
+  /** Host physical address of each entry's 4 KiB page. */
+  private readonly gHpa = new Float64Array(G_TLB_SIZE);
+  /** Low word of each entry's leaf PTE. */
+  private readonly gPte = new Int32Array(G_TLB_SIZE);
+  /** hgatp root and mode the entries were walked from. */
+  private gRoot = -1;
+  private gMode = -1;
+  // Host frames by pfn: PhysMemory.frame() makes a new view per call, and
+  // a walk reads up to 24 PTEs. A frame's storage does not move while it is
+  // mapped, as the TLB's own entries already assume; flushed with the TLB.
+  /** pfn of each frame cache entry; -1 when empty. */
+  private readonly fTag = new Float64Array(FRAME_CACHE_SIZE).fill(-1);
+  private readonly fViews: (MemViews | undefined)[] = new Array(FRAME_CACHE_SIZE).fill(undefined);
+  private readonly fOff = new Float64Array(FRAME_CACHE_SIZE);
+
   constructor(
     private readonly mem: PhysMemory,
     private readonly ctx: MmuContext,
@@ -98,9 +125,27 @@ export class Mmu {
     }
     const hpa = c.v === 1 ? this.gstage(gpa, acc, acc, lo, hi, htinst) : gpa;
     const pfn = Math.floor(hpa / 4096);
+    const fi = this.frameSlot(pfn);
+    if (fi < 0) this.fault(ACCESS_FAULT[acc]!, lo, hi, c.v === 1);
+    return set.ways[acc]!.fill(lo, hi, this.fViews[fi]!, this.fOff[fi]!, pfn * 4096);
+  }
+
+  /** Forget the G-stage TLB and the frame cache (HFENCE.GVMA, or KVM changed G-stage tables). */
+  flush(): void {
+    this.gTag.fill(-1);
+    this.fTag.fill(-1);
+  }
+
+  /** The frame cache slot holding `pfn`, filled from PhysMemory on a miss; -1 for no memory there. */
+  private frameSlot(pfn: number): number {
+    const i = pfn & (FRAME_CACHE_SIZE - 1);
+    if (this.fTag[i] === pfn) return i;
     const frame = frameOf(this.mem, pfn);
-    if (frame === undefined) this.fault(ACCESS_FAULT[acc]!, lo, hi, c.v === 1);
-    return set.ways[acc]!.fill(lo, hi, memViews(frame.buffer), frame.byteOffset, pfn * 4096);
+    if (frame === undefined) return -1;
+    this.fTag[i] = pfn;
+    this.fViews[i] = memViews(frame.buffer);
+    this.fOff[i] = frame.byteOffset;
+    return i;
   }
 
   /** First-stage walk; returns the (guest) physical address of the page. */
@@ -160,6 +205,19 @@ export class Mmu {
   private gstage(gpa: number, perm: number, acc: number, lo: number, hi: number, htinst: number): number {
     const c = this.ctx;
     if (c.gMode === 0) return gpa;
+    if (c.gRoot !== this.gRoot || c.gMode !== this.gMode) {
+      // Another VM's tables (hgatp changed): these entries are not its translations.
+      this.gTag.fill(-1);
+      this.gRoot = c.gRoot;
+      this.gMode = c.gMode;
+    }
+    const gpn = Math.floor(gpa / 4096);
+    const gi = gpn & (G_TLB_SIZE - 1);
+    if (this.gTag[gi] === gpn) {
+      const pl = this.gPte[gi]!;
+      const need = PTE_A | (perm === ACC_WRITE ? PTE_D : 0);
+      if ((pl & need) === need && permits(pl, perm, c.hsMxr)) return this.gHpa[gi]! + (gpa % 4096);
+    }
     const levels = c.gMode === 8 ? 3 : 4;
     if (gpa >= 2 ** (12 + 9 * levels + 2)) this.guestFault(acc, lo, hi, gpa, htinst);
     let a = c.gRoot;
@@ -187,16 +245,20 @@ export class Mmu {
         if (!c.hwAd) this.guestFault(acc, lo, hi, gpa, htinst);
         this.pteI32![this.pteIdx] = pl | need;
       }
-      return ppn * 4096 + (gpa % (span * 4096));
+      const hpa = ppn * 4096 + (gpa % (span * 4096));
+      this.gTag[gi] = gpn;
+      this.gHpa[gi] = hpa - (gpa % 4096);
+      this.gPte[gi] = pl | need;
+      return hpa;
     }
     return this.guestFault(acc, lo, hi, gpa, htinst);
   }
 
   private readPte(hpa: number): boolean {
-    const frame = frameOf(this.mem, Math.floor(hpa / 4096));
-    if (frame === undefined) return false;
-    const v = memViews(frame.buffer);
-    const idx = (frame.byteOffset + (hpa % 4096)) >>> 2;
+    const fi = this.frameSlot(Math.floor(hpa / 4096));
+    if (fi < 0) return false;
+    const v = this.fViews[fi]!;
+    const idx = (this.fOff[fi]! + (hpa % 4096)) >>> 2;
     this.pteI32 = v.i32;
     this.pteIdx = idx;
     this.pteLo = v.i32[idx]!;

@@ -358,6 +358,62 @@ describe('the compile threshold', () => {
   });
 });
 
+describe('register words inside a block', () => {
+  it('a logical right shift by exactly 32 compares equal to the same value held elsewhere (beq, bne, div)', () => {
+    // x6 = 0xc0029073_0000_0000: shifted right by 32 its low word has bit 31 set.
+    // x7 = 0x0000_0000_c002_9073 (the same value, from li); x9 = 32 for SRL.
+    const body = [
+      A.srli(5, 6, 32),
+      A.beq(5, 7, 8),
+      A.addi(10, 10, 1), // skipped when equal
+      A.srl(8, 6, 9),
+      A.bne(8, 7, 8),
+      A.addi(11, 11, 1), // runs when equal
+      A.divu(12, 5, 7), // 1 when equal
+      A.add(13, 13, 12),
+    ];
+    const [jit, int] = twoHarts(program(body), (h) => {
+      h.setX(6, 0xc002_9073_0000_0000n);
+      h.setX(7, 0xc002_9073n);
+      h.setX(9, 32n);
+    });
+    for (const { hart } of [jit!, int!]) expect(hart.run(1_000_000).kind).toBe('ecall');
+    expect(int!.hart.getX(10)).toBe(0n);
+    expect(int!.hart.getX(11)).toBe(BigInt(LOOPS));
+    expect(state(jit!.hart, jit!.mem)).toEqual(state(int!.hart, int!.mem));
+  });
+});
+
+describe('block functions are shared by their source text', () => {
+  it('harts running the same code share one function; other code at the same pc gets its own and its own result', () => {
+    const run = (body: number[], jit: boolean) => {
+      const { hart, mem } = bareHart(64, { jit, jitThreshold: THRESHOLD });
+      mem.code(RAM, program(body));
+      expect(hart.run(100_000).kind).toBe('ecall');
+      const fns = new Map([...hart.blocks].flatMap(([pc, b]) => (b === null ? [] : [[pc, b.fn] as const])));
+      return { x5: hart.getX(5), x6: hart.getX(6), fns };
+    };
+    const same = [A.addi(5, 5, 1), A.xor(6, 6, 5)];
+    const other = [A.addi(5, 5, 3), A.xor(6, 6, 5)];
+    const a = run(same, true);
+    const b = run(same, true);
+    const c = run(other, true);
+    for (const [body, got] of [
+      [same, a],
+      [same, b],
+      [other, c],
+    ] as const) {
+      const want = run(body, false);
+      expect([got.x5, got.x6]).toEqual([want.x5, want.x6]);
+    }
+    expect(a.fns.size).toBeGreaterThan(0);
+    for (const [pc, fn] of a.fns) {
+      expect(b.fns.get(pc)).toBe(fn);
+      if (c.fns.has(pc)) expect(c.fns.get(pc)).not.toBe(fn);
+    }
+  });
+});
+
 describe('FENCE.I', () => {
   it('code the guest rewrites is seen after FENCE.I, in compiled code too', () => {
     // x5 += 1 for LOOPS iterations; then the loop's addi is rewritten to add 2, FENCE.I, and the loop runs again.

@@ -1,7 +1,7 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import { PTE_A, PTE_D, PTE_U, RWX } from './pt.ts';
+import { PTE_A, PTE_D, PTE_R, PTE_U, RWX } from './pt.ts';
 import { GPA, HPA, twoStageHart, VA } from './two-stage.ts';
 
 const DATA = VA + 0x10_0000;
@@ -112,5 +112,60 @@ describe('TLB invalidation', () => {
     t.hart.pc = va64(code);
     expect(t.hart.run(10).kind).toBe('ecall');
     expect(t.hart.getX(4)).toBe(2n);
+  });
+});
+
+describe('G-stage TLB (guest-physical leaf translations kept beside the combined ones)', () => {
+  const G_FLAGS = RWX | PTE_U | PTE_A | PTE_D;
+  it('a VS-stage re-walk after sfence.vma reuses the G-stage translation until flushGStage', () => {
+    const t = setup();
+    expect(t.again()).toBe(1n);
+    // KVM moves the data page's GPA to another frame; the VS side is unchanged.
+    t.g.map(t.gRoot, GPA + 0x10_0000, HPA + 0x20_0000, G_FLAGS, 3, true);
+    t.mem.code(t.host(VA) + 8, [A.sfenceVma(0, 0), A.ECALL]);
+    t.hart.pc = va64(VA + 8);
+    expect(t.hart.run(10).kind).toBe('ecall');
+    expect(t.again()).toBe(1n); // stale G-stage entry, as hardware may keep it
+    t.hart.flushGStage(1);
+    expect(t.again()).toBe(2n);
+  });
+  it('a G-stage entry without W is walked again on a store: a page made writable is used at once', () => {
+    const t = setup();
+    t.g.map(t.gRoot, GPA + 0x10_0000, HPA + 0x10_0000, PTE_R | PTE_U | PTE_A | PTE_D, 3, true);
+    t.hart.flushGStage(1);
+    expect(t.again()).toBe(1n); // read through the read-only G-stage page
+    t.mem.code(t.host(VA) + 8, [A.sd(4, 1, 0), A.ECALL]);
+    t.hart.setX(4, 9n);
+    t.hart.pc = va64(VA + 8);
+    const e = t.hart.run(10);
+    expect(e.kind).toBe('guest-page-fault');
+    expect(e.cause).toBe(23);
+    // KVM's write fault handler makes it writable (no flush needed for a new permission).
+    t.g.map(t.gRoot, GPA + 0x10_0000, HPA + 0x10_0000, G_FLAGS, 3, true);
+    t.hart.pc = va64(VA + 8);
+    expect(t.hart.run(10).kind).toBe('ecall');
+    expect(t.mem.r64(HPA + 0x10_0000)).toBe(9n);
+  });
+  it('a store after a load sets D in the G-stage leaf (the cached entry had only A)', () => {
+    const t = setup();
+    t.g.map(t.gRoot, GPA + 0x10_0000, HPA + 0x10_0000, RWX | PTE_U, 3, true);
+    t.hart.flushGStage(1);
+    const slot = t.g.leafSlot(t.gRoot, GPA + 0x10_0000, 3, true);
+    expect(t.again()).toBe(1n);
+    expect(Number(t.mem.r64(slot)) & (PTE_A | PTE_D)).toBe(PTE_A);
+    t.mem.code(t.host(VA) + 8, [A.sd(4, 1, 0), A.ECALL]);
+    t.hart.pc = va64(VA + 8);
+    expect(t.hart.run(10).kind).toBe('ecall');
+    expect(Number(t.mem.r64(slot)) & (PTE_A | PTE_D)).toBe(PTE_A | PTE_D);
+  });
+  it('another hgatp root is walked: entries of the old tables are not used', () => {
+    const t = setup();
+    expect(t.again()).toBe(1n);
+    // A second G-stage (VMID 2) mapping the data GPA to another frame.
+    const root2 = t.g.alloc(4);
+    for (let off = 0; off < 4 << 20; off += 4096) t.g.map(root2, GPA + off, HPA + off, G_FLAGS, 3, true);
+    t.g.map(root2, GPA + 0x10_0000, HPA + 0x20_0000, G_FLAGS, 3, true);
+    t.hart.setCsr(0x680, (8n << 60n) | (2n << 44n) | BigInt(root2 / 4096));
+    expect(t.again()).toBe(2n);
   });
 });
