@@ -144,3 +144,10 @@ export async function vmmRun(args: string[]): Promise<Record<string, unknown>> {
     throw new Error(`tsvirt-vm: status ${r.status}: ${r.stderr.slice(-2000)}`);
   return r.summary;
 }
+
+/** The bin's spawn-to-exit time, ms, for a run with `args` that must end with status 0. */
+export async function vmmRunMs(args: string[]): Promise<number> {
+  const r = await timedProcess(process.execPath, [VM_BIN, ...args], userEnv());
+  if (r.status !== 0) throw new Error(`tsvirt-vm: status ${r.status}: ${r.stderr.slice(-2000)}`);
+  return r.totalMs;
+}

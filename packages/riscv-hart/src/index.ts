@@ -3,6 +3,7 @@ export * from './csr.ts';
 export type { ExitKind, HartExit } from './exit.ts';
 export type { FpuState } from './fpu/state.ts';
 export { Hart, type HartOptions, JIT_COMPILE_CHARGE, JIT_HOT } from './hart.ts';
+export { clearBlockFunctionCache } from './jit.ts';
 export { htinstLoad, htinstStore } from './memory-access.ts';
 export { HTINST_PTE_READ, HTINST_PTE_WRITE, type MmuContext } from './mmu.ts';
 export { div32, div64, mul64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';

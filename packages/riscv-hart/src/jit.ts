@@ -342,6 +342,15 @@ const fnCache = new Map<string, BlockFn>();
 /** Distinct block functions kept before the cache starts over. */
 const FN_CACHE_MAX = 1 << 14;
 
+/**
+ * Forget every cached block function: the next compile of each block makes a
+ * new one, as in a fresh process. For benchmarks that boot several VMs in one
+ * process and must not let a boot reuse what an earlier one compiled.
+ */
+export function clearBlockFunctionCache(): void {
+  fnCache.clear();
+}
+
 function blockFunction(src: string): BlockFn {
   let fn = fnCache.get(src);
   if (fn === undefined) {

@@ -1,7 +1,13 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import { type Hart, JIT_COMPILE_CHARGE, JIT_HOT, TRAP_CHARGE } from '../src/index.ts';
+import {
+  clearBlockFunctionCache,
+  type Hart,
+  JIT_COMPILE_CHARGE,
+  JIT_HOT,
+  TRAP_CHARGE,
+} from '../src/index.ts';
 import { bareHart, RAM } from './setup.ts';
 
 // The block compiler against the interpreter: the same program on two harts,
@@ -411,6 +417,21 @@ describe('block functions are shared by their source text', () => {
       expect(b.fns.get(pc)).toBe(fn);
       if (c.fns.has(pc)) expect(c.fns.get(pc)).not.toBe(fn);
     }
+  });
+  it('after clearBlockFunctionCache() the same code compiles to a new function that computes the same', () => {
+    const run = () => {
+      const { hart, mem } = bareHart(64, { jit: true, jitThreshold: THRESHOLD });
+      mem.code(RAM, program([A.addi(5, 5, 7), A.xor(6, 6, 5)]));
+      expect(hart.run(100_000).kind).toBe('ecall');
+      const fns = [...hart.blocks.values()].flatMap((b) => (b === null ? [] : [b.fn]));
+      return { x: [hart.getX(5), hart.getX(6)], fns };
+    };
+    const before = run();
+    clearBlockFunctionCache();
+    const after = run();
+    expect(after.x).toEqual(before.x);
+    expect(before.fns.length).toBeGreaterThan(0);
+    for (const fn of after.fns) expect(before.fns).not.toContain(fn);
   });
 });
 
