@@ -24,11 +24,12 @@ export interface IncomingVm {
 }
 
 /**
- * `--incoming tcp:127.0.0.1:PORT` / `unix:PATH` (QEMU's -incoming): listen,
- * take one connection and load the stream as it arrives, as QEMU's
- * destination does during pre-copy (qemu_loadvm_state_main()): each
- * section is framed and CRC-checked on arrival, the configuration section
- * is checked against the flags before `build` makes the VM (not run), and
+ * `--incoming tcp:127.0.0.1:PORT` / `unix:PATH` (QEMU's -incoming): `build`
+ * the VM (not run), listen, take one connection and load the stream as it
+ * arrives, as QEMU's destination does during pre-copy
+ * (qemu_loadvm_state_main()): each section is framed and CRC-checked on
+ * arrival, the configuration section is checked against the flags before
+ * anything is loaded into the VM, and
  * every 'ram' section goes into guest memory as it comes, so at switchover
  * only the last dirty pages and the device state remain. The device
  * sections wait for the end marker (count and whole-stream CRC32) and are
@@ -46,6 +47,11 @@ export async function receiveIncoming(
   const address = opts.incoming!;
   const name = `--incoming ${formatQmpAddress(address)}`;
   const state = qmp?.state;
+  // The VM is made before listening, as QEMU makes its machine before -incoming listens: the
+  // stream is not held up while it is built (tens of ms), and a source can connect only to a
+  // destination ready to load. It is used only once the configuration section is checked, and a
+  // refused stream leaves it never run.
+  const built = await build();
   const server = createServer({ allowHalfOpen: true });
   try {
     if (address.kind === 'unix') await prepareUnixPath(address.path);
@@ -85,7 +91,7 @@ export async function receiveIncoming(
   const abortStream = () => socket.destroy();
   qmp?.signal.addEventListener('abort', abortStream, { once: true });
   state?.set('active');
-  const loader = new IncomingLoader(opts, build);
+  const loader = new IncomingLoader(opts, async () => built);
   try {
     let refusal: unknown;
     try {

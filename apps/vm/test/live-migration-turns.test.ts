@@ -1,0 +1,141 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../src/cli.ts';
+import { Machine } from '../src/machine.ts';
+import { DEFAULT_GUEST } from '../src/main.ts';
+import { MIGRATION_ACK, receiveIncoming } from '../src/migration/incoming-socket.ts';
+import { IncomingMigrationState } from '../src/migration/incoming-state.ts';
+import { LiveMigration, type LiveMigrationHost } from '../src/migration/live.ts';
+import { saveDeviceState } from '../src/migration/snapshot.ts';
+import { MigrationStreamReader } from '../src/migration/stream.ts';
+
+async function machine(): Promise<Machine> {
+  const opts = parseArgs(['--cpus', '1', '--mem', '64M']);
+  return Machine.create(opts, DEFAULT_GUEST, readFileSync(DEFAULT_GUEST), () => {});
+}
+
+/** A source host over a machine that is not run: records the thread-sharing calls and the statuses. */
+function host(m: Machine) {
+  const sharing: boolean[] = [];
+  const statuses: string[] = [];
+  let state = 'running';
+  const h: LiveMigrationHost = {
+    machine: m,
+    get state() {
+      return state;
+    },
+    stop: () => {
+      state = 'paused';
+    },
+    cont: () => {
+      state = 'running';
+    },
+    migrated: () => {
+      state = 'postmigrate';
+    },
+    sharing: (on) => sharing.push(on),
+    saveDevices: (w, runState) => saveDeviceState(m, w, { runState }),
+    statusChanged: (s) => statuses.push(s),
+    passDone: () => {},
+  };
+  return { h, sharing, statuses };
+}
+
+/** Listen on a free loopback port; `onConnection` gets the source's socket. */
+async function listen(onConnection: (s: Socket) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer({ allowHalfOpen: true }, onConnection);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** Settle within `ms`, or say it did not. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  return Promise.race([p, new Promise<'timed out'>((r) => setTimeout(() => r('timed out'), ms))]);
+}
+
+describe('live migration: the sender shares the thread with the vCPU loop, and finishes on the acknowledgement', () => {
+  it('completes once the destination acknowledges, though it keeps the connection open; the vCPU loop gets its long turns back', async () => {
+    const m = await machine();
+    const kept: Socket[] = [];
+    const { server, port } = await listen((s) => {
+      kept.push(s);
+      const reader = new MigrationStreamReader();
+      s.on('data', (d: Buffer) => {
+        reader.push(d);
+        // Loaded (here: checked to its end marker): acknowledge, and do not close.
+        if (reader.ended) s.write(Uint8Array.of(MIGRATION_ACK));
+      });
+    });
+    try {
+      const { h, sharing, statuses } = host(m);
+      const job = new LiveMigration(
+        h,
+        { kind: 'tcp', host: '127.0.0.1', port },
+        {
+          downtimeLimit: 300,
+          maxBandwidth: 0,
+        },
+      );
+      expect(await within(job.start(), 10_000)).toBeUndefined();
+      expect(job.status).toBe('completed');
+      expect(statuses).toEqual(['setup', 'active', 'completed']);
+      // Short guest turns only while the guest runs beside the sender; then the vCPU loop's own again.
+      expect(sharing).toEqual([true, false]);
+      expect(h.state).toBe('postmigrate');
+    } finally {
+      for (const s of kept) s.destroy();
+      server.close();
+    }
+  });
+
+  it('a destination that refuses (closes at once): failed, the source runs on with its long turns back', async () => {
+    const m = await machine();
+    const { server, port } = await listen((s) => s.destroy());
+    try {
+      const { h, sharing } = host(m);
+      const job = new LiveMigration(
+        h,
+        { kind: 'tcp', host: '127.0.0.1', port },
+        {
+          downtimeLimit: 300,
+          maxBandwidth: 0,
+        },
+      );
+      await job.start();
+      expect(job.status).toBe('failed');
+      expect(job.errorDesc).toBe('the destination closed the connection');
+      expect(sharing.at(-1)).toBe(false);
+      expect(h.state).toBe('running');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('--incoming: the destination VM exists before the stream is listened for', () => {
+  it('builds the VM first (as QEMU before -incoming listens), then listens; quit while waiting runs nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incoming-'));
+    const opts = parseArgs(['--cpus', '1', '--mem', '64M', '--incoming', `unix:${join(dir, 'mig.sock')}`]);
+    const order: string[] = [];
+    const state = new IncomingMigrationState(opts.incoming!);
+    const abort = new AbortController();
+    const done = receiveIncoming(
+      opts,
+      () => {
+        order.push('listening');
+        abort.abort();
+      },
+      async () => {
+        order.push('build');
+        return machine();
+      },
+      { state, signal: abort.signal },
+    );
+    await expect(within(done, 10_000)).rejects.toThrow(/quit through QMP/);
+    expect(order).toEqual(['build', 'listening']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
