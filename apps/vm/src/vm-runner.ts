@@ -81,6 +81,14 @@ const SLICE_MS = 20;
 export const MIGRATION_GUEST_SLICE_MS = 2;
 
 /**
+ * What a live migration asks of the vCPU loop while it sends: before each
+ * turn the loop calls it, and a promise returned means "wait for it" (the
+ * sender is blocked on a full socket and wants the thread as soon as the
+ * kernel takes more; it resolves within a bounded time).
+ */
+export type MigrationHold = () => Promise<void> | undefined;
+
+/**
  * The VMM's vCPU loop: deterministic round-robin over the vCPUs (each KVM_RUN
  * ends at the arch's quantum with KVM_EXIT_INTR), handling each exit as
  * kvmtool does: MMIO on the board's bus, SBI calls KVM forwards (the legacy
@@ -93,6 +101,7 @@ export class VmRunner {
   private next = 0;
   /** This loop's turn before the event loop gets the thread back: SLICE_MS, shorter while a migration sends. */
   private sliceMs = SLICE_MS;
+  private migrationHold: MigrationHold | undefined;
   /** The host workqueue: device work (a GPU's DMA ring) runs here between vCPU quanta. */
   private readonly wq: WorkQueue;
   readonly stats: RunStats = {
@@ -120,12 +129,14 @@ export class VmRunner {
   }
 
   /**
-   * A live migration is sending (true) or has ended (false): the guest runs
-   * MIGRATION_GUEST_SLICE_MS turns between the sender's, as QEMU's vCPU
-   * threads run beside its migration thread, instead of SLICE_MS ones.
+   * A live migration is sending (its hold) or has ended (undefined): the
+   * guest runs MIGRATION_GUEST_SLICE_MS turns between the sender's, as
+   * QEMU's vCPU threads run beside its migration thread, instead of
+   * SLICE_MS ones, and waits out the hold before each.
    */
-  setMigrating(on: boolean): void {
-    this.sliceMs = on ? MIGRATION_GUEST_SLICE_MS : SLICE_MS;
+  shareWithMigration(hold: MigrationHold | undefined): void {
+    this.migrationHold = hold;
+    this.sliceMs = hold !== undefined ? MIGRATION_GUEST_SLICE_MS : SLICE_MS;
   }
 
   requestQuit(): void {
@@ -160,6 +171,8 @@ export class VmRunner {
   private async loop(): Promise<RunResult> {
     const vcpus = this.m.vcpus;
     for (;;) {
+      const held = this.migrationHold?.();
+      if (held !== undefined) await held;
       const sliceEnd = performance.now() + this.sliceMs;
       while (performance.now() < sliceEnd) {
         if (this.pauseRequested) await this.whilePaused();

@@ -11,6 +11,7 @@ import { IncomingMigrationState } from '../src/migration/incoming-state.ts';
 import { LiveMigration, type LiveMigrationHost } from '../src/migration/live.ts';
 import { saveDeviceState } from '../src/migration/snapshot.ts';
 import { MigrationStreamReader } from '../src/migration/stream.ts';
+import type { MigrationHold } from '../src/vm-runner.ts';
 
 async function machine(): Promise<Machine> {
   const opts = parseArgs(['--cpus', '1', '--mem', '64M']);
@@ -36,7 +37,7 @@ function host(m: Machine) {
     migrated: () => {
       state = 'postmigrate';
     },
-    sharing: (on) => sharing.push(on),
+    shareThread: (hold) => sharing.push(hold !== undefined),
     saveDevices: (w, runState) => saveDeviceState(m, w, { runState }),
     statusChanged: (s) => statuses.push(s),
     passDone: () => {},
@@ -87,6 +88,56 @@ describe('live migration: the sender shares the thread with the vCPU loop, and f
       expect(h.state).toBe('postmigrate');
     } finally {
       for (const s of kept) s.destroy();
+      server.close();
+    }
+  });
+
+  it('while the socket is full the vCPU loop is held (until the kernel takes more), and never once the migration ends', async () => {
+    const m = await machine();
+    // 32 MiB of data: far more than the socket may queue before the sender stops (8 MiB).
+    const data = new Uint8Array(1 << 20).fill(0x5a);
+    for (let mib = 0; mib < 32; mib++) m.mm.copyToUser(m.ramHva + (16 + mib) * (1 << 20), data);
+    let dst: Socket | undefined;
+    const { server, port } = await listen((s) => {
+      dst = s;
+      s.pause(); // reads nothing until the test says so
+      const reader = new MigrationStreamReader();
+      s.on('data', (d: Buffer) => {
+        reader.push(d);
+        if (reader.ended) s.end(Uint8Array.of(MIGRATION_ACK));
+      });
+    });
+    try {
+      let hold: MigrationHold | undefined;
+      const { h } = host(m);
+      h.shareThread = (x) => {
+        hold = x;
+      };
+      const job = new LiveMigration(
+        h,
+        { kind: 'tcp', host: '127.0.0.1', port },
+        {
+          downtimeLimit: 300,
+          maxBandwidth: 0,
+        },
+      );
+      const done = job.start();
+      // The destination reads nothing: the sender fills the socket, and the guest is held.
+      let held: Promise<void> | undefined;
+      for (let i = 0; i < 500 && held === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        held = hold?.();
+      }
+      expect(held).toBeInstanceOf(Promise);
+      expect(job.status).toBe('active');
+      // It reads again: the hold ends, and the migration completes.
+      dst!.resume();
+      expect(await within(held!, 5000)).toBeUndefined();
+      expect(await within(done, 10_000)).toBeUndefined();
+      expect(job.status).toBe('completed');
+      expect(hold).toBeUndefined();
+    } finally {
+      dst?.destroy();
       server.close();
     }
   });

@@ -3,6 +3,7 @@ import { PAGE_SIZE } from '@tsvirt/host-mm';
 import type { Machine } from '../machine.ts';
 import type { QmpAddress } from '../qmp/address.ts';
 import { strerror } from '../qmp/strerror.ts';
+import type { MigrationHold } from '../vm-runner.ts';
 import { DirtyTracker, dirtyPages } from './dirty-tracker.ts';
 import { MIGRATION_ACK } from './incoming-socket.ts';
 import { RamPageWriter } from './ram-pages.ts';
@@ -33,7 +34,7 @@ const LIVE_PAGES_PER_SECTION = 256;
  * How long one turn of sending runs at most before the event loop gets the
  * thread back (ms). QEMU's migration thread has a core of its own beside
  * the vCPUs; here both share one thread: while a migration is active the
- * vCPU loop runs short turns (`sharing`, vm-runner's
+ * vCPU loop runs short turns (`shareThread`, vm-runner's
  * MIGRATION_GUEST_SLICE_MS) between the sender's, so the guest keeps about
  * a fifth of the thread, much as QEMU's auto-converge throttles a guest.
  */
@@ -57,8 +58,11 @@ export interface LiveMigrationHost {
   stop(): void;
   cont(): void;
   migrated(): void;
-  /** The sender shares the thread with the vCPU loop (true) or is done with it (false): see SEND_SLICE_MS. */
-  sharing?(on: boolean): void;
+  /**
+   * The sender shares the thread with the vCPU loop (its hold: see
+   * MigrationHold and SEND_SLICE_MS) or is done with it (undefined).
+   */
+  shareThread?(hold: MigrationHold | undefined): void;
   /** Every section but 'configuration' and 'ram' of the stopped VM (globalstate, vCPUs, devices, memslots). */
   saveDevices(w: MigrationStreamWriter, runState: 'running' | 'paused'): void;
   /** A status change (the MIGRATION event) and a dirty-bitmap sync (MIGRATION_PASS). */
@@ -213,7 +217,24 @@ export class LiveMigration {
     if (s.writableLength > SOCKET_QUEUE_HIGH) this.needDrain = true;
   }
 
-  /** Wait while the socket holds more than SOCKET_QUEUE_LOW (the guest runs meanwhile). */
+  /**
+   * The vCPU loop's hold: while the sender waits for the socket to take
+   * more, the guest waits too (at most SEND_SLICE_MS), so the thread is
+   * free the moment the kernel has room and the sender's next turn is not
+   * queued behind a guest turn; otherwise the guest runs between turns.
+   */
+  private readonly hold: MigrationHold = () => {
+    if (!this.needDrain || this.stoppedVm) return undefined;
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, SEND_SLICE_MS);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  };
+
+  /** Wait while the socket holds more than SOCKET_QUEUE_LOW (the guest waits meanwhile: `hold`). */
   private async drain(): Promise<void> {
     while (this.needDrain && this.failure === undefined && !this.cancelRequested) await this.wait();
     this.check();
@@ -279,6 +300,8 @@ export class LiveMigration {
     let tracking = false;
     let wasRunning = false;
     try {
+      // From the start: the connection's callbacks are not kept waiting behind a long guest turn.
+      this.host.shareThread?.(this.hold);
       const s = await this.connect();
       this.attach(s);
       this.check();
@@ -288,7 +311,6 @@ export class LiveMigration {
       this.ram = new RamPageWriter(m, w, LIVE_PAGES_PER_SECTION);
       this.setupTime = performance.now() - this.t0;
       this.activeStart = performance.now();
-      this.host.sharing?.(true);
       this.setStatus('active');
       configurationSection.save(m, w, { runState: 'running' });
       // The first pass: every page (QEMU's first ram_find_and_save_block() round, its bitmap all
@@ -322,7 +344,7 @@ export class LiveMigration {
       wasRunning = this.host.state === 'running';
       const stopAt = performance.now();
       this.host.stop();
-      this.host.sharing?.(false);
+      this.host.shareThread?.(undefined);
       this.stoppedVm = true;
       // What the last pass left dirty, and what the guest dirtied since: both go now.
       const last = tracker.sync();
@@ -348,7 +370,7 @@ export class LiveMigration {
       this.setStatus('completed');
     } catch (e) {
       // migrate_fd_cleanup(): logging off, the stream closed, the VM running again if it was.
-      this.host.sharing?.(false);
+      this.host.shareThread?.(undefined);
       if (tracking) {
         try {
           tracker.stop();
