@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/cli.ts';
 import { Machine } from '../src/machine.ts';
 import { DEFAULT_GUEST } from '../src/main.ts';
-import { MIGRATION_ACK, receiveIncoming } from '../src/migration/incoming-socket.ts';
+import { loadFromSocket, MIGRATION_ACK, receiveIncoming } from '../src/migration/incoming-socket.ts';
 import { IncomingMigrationState } from '../src/migration/incoming-state.ts';
 import { LiveMigration, type LiveMigrationHost } from '../src/migration/live.ts';
 import { saveDeviceState } from '../src/migration/snapshot.ts';
@@ -188,5 +188,73 @@ describe('--incoming: the destination VM exists before the stream is listened fo
     await expect(within(done, 10_000)).rejects.toThrow(/quit through QMP/);
     expect(order).toEqual(['build', 'listening']);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("--incoming: the connection's chunks reach the loader in order", () => {
+  /** A connected loopback pair: the source's end and the destination's. */
+  async function pair(): Promise<{ src: Socket; dst: Socket; close(): void }> {
+    let accept!: (s: Socket) => void;
+    const accepted = new Promise<Socket>((r) => {
+      accept = r;
+    });
+    const server = createServer({ allowHalfOpen: true }, (c) => accept(c));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const src = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const dst = await accepted;
+    const close = () => {
+      src.destroy();
+      dst.destroy();
+      server.close();
+    };
+    return { src, dst, close };
+  }
+
+  it('a load that waits holds back the chunks after it (none lost, none reordered), then the end settles it', async () => {
+    const { src, dst, close } = await pair();
+    try {
+      const seen: number[] = [];
+      let first = true;
+      const done = loadFromSocket(dst, {
+        async push(chunk) {
+          // The first chunk's load waits (as for the VM's build): later ones queue behind it.
+          if (first) {
+            first = false;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          seen.push(...chunk);
+        },
+      });
+      for (let i = 0; i < 200; i++) {
+        src.write(Uint8Array.of(i));
+        await new Promise((r) => setImmediate(r));
+      }
+      src.end();
+      expect(await within(done, 5000)).toBeUndefined();
+      expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    } finally {
+      close();
+    }
+  });
+
+  it('a refused chunk is the result, and what follows is not loaded', async () => {
+    const { src, dst, close } = await pair();
+    try {
+      let pushes = 0;
+      const done = loadFromSocket(dst, {
+        async push() {
+          pushes++;
+          throw new Error('refused');
+        },
+      });
+      src.write(Uint8Array.of(1));
+      const refusal = await within(done, 5000);
+      src.write(Uint8Array.of(2));
+      await new Promise((r) => setTimeout(r, 50));
+      expect((refusal as Error).message).toBe('refused');
+      expect(pushes).toBe(1);
+    } finally {
+      close();
+    }
   });
 });
