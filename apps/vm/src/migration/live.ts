@@ -226,11 +226,17 @@ export class LiveMigration {
   private readonly hold: MigrationHold = () => {
     if (!this.needDrain || this.stoppedVm) return undefined;
     return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, SEND_SLICE_MS);
-      this.waiters.push(() => {
+      const wake = () => {
         clearTimeout(t);
         resolve();
-      });
+      };
+      // Bounded: a stalled destination does not stop the guest, nor pile up waiters.
+      const t = setTimeout(() => {
+        const k = this.waiters.indexOf(wake);
+        if (k >= 0) this.waiters.splice(k, 1);
+        resolve();
+      }, SEND_SLICE_MS);
+      this.waiters.push(wake);
     });
   };
 
