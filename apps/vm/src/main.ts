@@ -64,8 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     const abort = new AbortController();
     if (opts.qmp)
       qmp = await startQmp(opts.qmp, { incoming, onQuit: () => abort.abort(), progress: !!opts.progress });
-    // A live migration's destination builds the VM once the configuration section has arrived and
-    // checked, loads RAM as it comes, and the device state after the end marker (never run before).
+    // A live migration's destination builds the VM before it listens, checks the configuration
+    // section, loads RAM as it comes, and the device state after the end marker (never run before).
     let live: Awaited<ReturnType<typeof receiveIncoming>>;
     try {
       live = await receiveIncoming(

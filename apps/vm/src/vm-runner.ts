@@ -81,6 +81,23 @@ const SLICE_MS = 20;
 const CONSOLE_HANDOVER_MS = 1;
 
 /**
+ * The guest's turn while a live migration sends (ms). The sender and the
+ * vCPUs share this thread (QEMU gives its migration thread a core of its
+ * own): between the sender's turns the guest runs this long, and the
+ * socket's queue is written to the kernel after each turn, so a short one
+ * keeps the loopback connection busy instead of idle for a whole slice.
+ */
+export const MIGRATION_GUEST_SLICE_MS = 2;
+
+/**
+ * What a live migration asks of the vCPU loop while it sends: before each
+ * turn the loop calls it, and a promise returned means "wait for it" (the
+ * sender is blocked on a full socket and wants the thread as soon as the
+ * kernel takes more; it resolves within a bounded time).
+ */
+export type MigrationHold = () => Promise<void> | undefined;
+
+/**
  * The VMM's vCPU loop: deterministic round-robin over the vCPUs (each KVM_RUN
  * ends at the arch's quantum with KVM_EXIT_INTR), handling each exit as
  * kvmtool does: MMIO on the board's bus, SBI calls KVM forwards (the legacy
@@ -95,6 +112,9 @@ export class VmRunner {
   private consoleSeen = 0;
   /** When new console output is due at the host (performance.now()); 0 when none is waiting. */
   private consoleDue = 0;
+  /** This loop's turn before the event loop gets the thread back: SLICE_MS, shorter while a migration sends. */
+  private sliceMs = SLICE_MS;
+  private migrationHold: MigrationHold | undefined;
   /** The host workqueue: device work (a GPU's DMA ring) runs here between vCPU quanta. */
   private readonly wq: WorkQueue;
   readonly stats: RunStats = {
@@ -125,6 +145,17 @@ export class VmRunner {
     for (const b of bytes) this.input.push(b);
     this.pumpInput();
     this.wake?.();
+  }
+
+  /**
+   * A live migration is sending (its hold) or has ended (undefined): the
+   * guest runs MIGRATION_GUEST_SLICE_MS turns between the sender's, as
+   * QEMU's vCPU threads run beside its migration thread, instead of
+   * SLICE_MS ones, and waits out the hold before each.
+   */
+  shareWithMigration(hold: MigrationHold | undefined): void {
+    this.migrationHold = hold;
+    this.sliceMs = hold !== undefined ? MIGRATION_GUEST_SLICE_MS : SLICE_MS;
   }
 
   requestQuit(): void {
@@ -159,7 +190,9 @@ export class VmRunner {
   private async loop(): Promise<RunResult> {
     const vcpus = this.m.vcpus;
     for (;;) {
-      const sliceEnd = performance.now() + SLICE_MS;
+      const held = this.migrationHold?.();
+      if (held !== undefined) await held;
+      const sliceEnd = performance.now() + this.sliceMs;
       while (performance.now() < sliceEnd) {
         if (this.pauseRequested) await this.whilePaused();
         if (this.quit) return this.result(EXIT_USER_QUIT, 'quit from the console');

@@ -1,5 +1,8 @@
 import { fail } from '@tsvirt/core-bus';
 
+/** One decoder for every id string (made once: a stream reads one per section head). */
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 /** A growable little-endian byte buffer: how every section payload is written. */
 export class ByteWriter {
   private buf = new Uint8Array(256);
@@ -121,7 +124,7 @@ export class ByteReader {
   }
 
   str(): string {
-    return new TextDecoder('utf-8', { fatal: false }).decode(this.bytes(this.u8()));
+    return UTF8.decode(this.bytes(this.u8()));
   }
 
   /** The payload must be used up exactly: trailing bytes mean a format this build does not know. */

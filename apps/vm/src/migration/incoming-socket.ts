@@ -24,11 +24,12 @@ export interface IncomingVm {
 }
 
 /**
- * `--incoming tcp:127.0.0.1:PORT` / `unix:PATH` (QEMU's -incoming): listen,
- * take one connection and load the stream as it arrives, as QEMU's
- * destination does during pre-copy (qemu_loadvm_state_main()): each
- * section is framed and CRC-checked on arrival, the configuration section
- * is checked against the flags before `build` makes the VM (not run), and
+ * `--incoming tcp:127.0.0.1:PORT` / `unix:PATH` (QEMU's -incoming): `build`
+ * the VM (not run), listen, take one connection and load the stream as it
+ * arrives, as QEMU's destination does during pre-copy
+ * (qemu_loadvm_state_main()): each section is framed and CRC-checked on
+ * arrival, the configuration section is checked against the flags before
+ * anything is loaded into the VM, and
  * every 'ram' section goes into guest memory as it comes, so at switchover
  * only the last dirty pages and the device state remain. The device
  * sections wait for the end marker (count and whole-stream CRC32) and are
@@ -46,6 +47,11 @@ export async function receiveIncoming(
   const address = opts.incoming!;
   const name = `--incoming ${formatQmpAddress(address)}`;
   const state = qmp?.state;
+  // The VM is made before listening, as QEMU makes its machine before -incoming listens: the
+  // stream is not held up while it is built (tens of ms), and a source can connect only to a
+  // destination ready to load. It is used only once the configuration section is checked, and a
+  // refused stream leaves it never run.
+  const built = await build();
   const server = createServer({ allowHalfOpen: true });
   try {
     if (address.kind === 'unix') await prepareUnixPath(address.path);
@@ -85,22 +91,9 @@ export async function receiveIncoming(
   const abortStream = () => socket.destroy();
   qmp?.signal.addEventListener('abort', abortStream, { once: true });
   state?.set('active');
-  const loader = new IncomingLoader(opts, build);
+  const loader = new IncomingLoader(opts, async () => built);
   try {
-    let refusal: unknown;
-    try {
-      // Not destroyed when the input ends: the acknowledgement goes back on it.
-      for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        try {
-          await loader.push(chunk);
-        } catch (e) {
-          refusal = e;
-          break;
-        }
-      }
-    } catch {
-      // A reset (the source killed) ends the stream too; what arrived is checked and found short.
-    }
+    const refusal = await loadFromSocket(socket, loader);
     if (qmp?.signal.aborted) throw new IncomingAborted();
     if (refusal !== undefined) throw refusal;
     const { machine, runState } = loader.finish();
@@ -119,6 +112,61 @@ export async function receiveIncoming(
     if (e instanceof MigrationError) throw new VmConfigError(`${name}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Feed the connection's chunks to the loader, in order, until the input
+ * ends (the source's end, a reset, or the socket destroyed by `quit`) or
+ * the loader refuses a chunk: the refusal, or undefined. The socket is not
+ * destroyed here: the acknowledgement goes back on it. 'data' events, not
+ * the stream's async iterator (a promise and a Readable read() per 64 KiB
+ * chunk); the socket is paused only while a chunk's load waits on
+ * something (at most the VM's build).
+ */
+export function loadFromSocket(socket: Socket, loader: Pick<IncomingLoader, 'push'>): Promise<unknown> {
+  return new Promise((resolve) => {
+    const backlog: Buffer[] = [];
+    let busy = false;
+    let ended = false;
+    let settled = false;
+    const settle = (refusal: unknown) => {
+      if (settled) return;
+      settled = true;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      // The 'error' listener stays: a failure writing the acknowledgement must not be uncaught.
+      resolve(refusal);
+    };
+    const pump = (chunk: Buffer) => {
+      busy = true;
+      loader.push(chunk).then(
+        () => {
+          busy = false;
+          const next = backlog.shift();
+          if (next !== undefined) pump(next);
+          else if (ended) settle(undefined);
+          else if (socket.isPaused()) socket.resume();
+        },
+        (e: unknown) => settle(e),
+      );
+    };
+    const onData = (chunk: Buffer) => {
+      if (settled) return;
+      if (!busy) return pump(chunk);
+      backlog.push(chunk);
+      socket.pause();
+    };
+    // A reset (the source killed) ends the input too: what arrived is checked and found short.
+    const onEnd = () => {
+      ended = true;
+      if (!busy) settle(undefined);
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    socket.on('error', onEnd);
+  });
 }
 
 /** QMP `quit` while the destination waited for or loaded the stream: no VM, the VMM exits 0 as QEMU's. */

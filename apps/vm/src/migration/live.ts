@@ -3,6 +3,7 @@ import { PAGE_SIZE } from '@tsvirt/host-mm';
 import type { Machine } from '../machine.ts';
 import type { QmpAddress } from '../qmp/address.ts';
 import { strerror } from '../qmp/strerror.ts';
+import type { MigrationHold } from '../vm-runner.ts';
 import { DirtyTracker, dirtyPages } from './dirty-tracker.ts';
 import { MIGRATION_ACK } from './incoming-socket.ts';
 import { RamPageWriter } from './ram-pages.ts';
@@ -30,20 +31,25 @@ export const MAX_PASSES = 30;
 /** Pages per 'ram' section on a socket: 1 MiB records, each one socket write of its own buffer. */
 const LIVE_PAGES_PER_SECTION = 256;
 /**
- * How long one turn of sending runs before the vCPU loop gets the event
- * loop back (ms). QEMU's migration thread has a core of its own beside the
- * vCPUs; here both share one thread, and the vCPU loop's turn is 20 ms
- * (vm-runner's SLICE_MS): while a migration is active it gets about a
- * fifth of the thread (more while the socket is full), much as QEMU's
- * auto-converge throttles a guest.
+ * How long one turn of sending runs at most before the event loop gets the
+ * thread back (ms). QEMU's migration thread has a core of its own beside
+ * the vCPUs; here both share one thread: while a migration is active the
+ * vCPU loop runs short turns (`shareThread`, vm-runner's
+ * MIGRATION_GUEST_SLICE_MS) between the sender's, so the guest keeps about
+ * a fifth of the thread, much as QEMU's auto-converge throttles a guest.
  */
-const SEND_SLICE_MS = 80;
+const SEND_SLICE_MS = 8;
 /**
- * Socket back-pressure: stop producing while more than this is queued in
- * the socket (QEMU's QEMUFile blocks on a full socket); resume once it
- * drains. Large, so the kernel always has data while the next pieces are made.
+ * Socket back-pressure (QEMU's QEMUFile blocks on a full socket). Node
+ * hands queued chunks to the kernel only when the event loop polls, so a
+ * turn ends once more than SOCKET_QUEUE_HIGH is queued in the socket (the
+ * poll after it refills the kernel's buffer), and the next one starts once
+ * no more than SOCKET_QUEUE_LOW is left: the kernel always has data while
+ * the next pieces are made, and nothing piles up that only a long wait
+ * would flush.
  */
-const SOCKET_HIGH_WATER = 64 << 20;
+const SOCKET_QUEUE_HIGH = 8 << 20;
+const SOCKET_QUEUE_LOW = 4 << 20;
 
 /** What a live migration needs of the VMM. */
 export interface LiveMigrationHost {
@@ -52,6 +58,11 @@ export interface LiveMigrationHost {
   stop(): void;
   cont(): void;
   migrated(): void;
+  /**
+   * The sender shares the thread with the vCPU loop (its hold: see
+   * MigrationHold and SEND_SLICE_MS) or is done with it (undefined).
+   */
+  shareThread?(hold: MigrationHold | undefined): void;
   /** Every section but 'configuration' and 'ram' of the stopped VM (globalstate, vCPUs, devices, memslots). */
   saveDevices(w: MigrationStreamWriter, runState: 'running' | 'paused'): void;
   /** A status change (the MIGRATION event) and a dirty-bitmap sync (MIGRATION_PASS). */
@@ -167,7 +178,11 @@ export class LiveMigration {
       this.wakeAll();
     });
     s.on('data', (d: Buffer) => {
-      if (d.includes(MIGRATION_ACK)) this.acked = true;
+      // The waiter wakes now, not when the connection closes after it.
+      if (d.includes(MIGRATION_ACK)) {
+        this.acked = true;
+        this.wakeAll();
+      }
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       // The destination refuses a stream as soon as it can (its configuration section, a bad CRC)
@@ -190,13 +205,42 @@ export class LiveMigration {
     if (this.stoppedVm) this.downtimeBytes += chunk.length;
     const s = this.socket!;
     if (s.destroyed) return;
-    // Once written, a RAM section's buffer serves the next one.
-    s.write(chunk, () => this.ram?.recycle(chunk));
-    // write() says false past the socket's 16 KiB highWaterMark; wait only once far more is queued.
-    if (s.writableLength > SOCKET_HIGH_WATER) this.needDrain = true;
+    s.write(chunk, () => {
+      // Once written, a RAM section's buffer serves the next one.
+      this.ram?.recycle(chunk);
+      if (this.needDrain && s.writableLength <= SOCKET_QUEUE_LOW) {
+        this.needDrain = false;
+        this.wakeAll();
+      }
+    });
+    // write() says false past the socket's 16 KiB highWaterMark; the turn ends only once far more is queued.
+    if (s.writableLength > SOCKET_QUEUE_HIGH) this.needDrain = true;
   }
 
-  /** Wait while the socket holds more than SOCKET_HIGH_WATER (the guest runs meanwhile). */
+  /**
+   * The vCPU loop's hold: while the sender waits for the socket to take
+   * more, the guest waits too (at most SEND_SLICE_MS), so the thread is
+   * free the moment the kernel has room and the sender's next turn is not
+   * queued behind a guest turn; otherwise the guest runs between turns.
+   */
+  private readonly hold: MigrationHold = () => {
+    if (!this.needDrain || this.stoppedVm) return undefined;
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      // Bounded: a stalled destination does not stop the guest, nor pile up waiters.
+      const t = setTimeout(() => {
+        const k = this.waiters.indexOf(wake);
+        if (k >= 0) this.waiters.splice(k, 1);
+        resolve();
+      }, SEND_SLICE_MS);
+      this.waiters.push(wake);
+    });
+  };
+
+  /** Wait while the socket holds more than SOCKET_QUEUE_LOW (the guest waits meanwhile: `hold`). */
   private async drain(): Promise<void> {
     while (this.needDrain && this.failure === undefined && !this.cancelRequested) await this.wait();
     this.check();
@@ -247,13 +291,8 @@ export class LiveMigration {
       while (i < pages.length) {
         before?.(pages[i]!);
         ram.add(pages[i++]!, skipZero);
-        if ((i & 63) === 0) {
-          if (this.needDrain) {
-            ram.flush();
-            await this.drain();
-          }
-          if (performance.now() >= sliceEnd) break;
-        }
+        // The turn ends when the socket has enough queued or its time is up.
+        if ((i & 63) === 0 && (this.needDrain || performance.now() >= sliceEnd)) break;
       }
       ram.flush();
       this.remaining = (pages.length - i) * PAGE_SIZE;
@@ -267,6 +306,8 @@ export class LiveMigration {
     let tracking = false;
     let wasRunning = false;
     try {
+      // From the start: the connection's callbacks are not kept waiting behind a long guest turn.
+      this.host.shareThread?.(this.hold);
       const s = await this.connect();
       this.attach(s);
       this.check();
@@ -309,6 +350,7 @@ export class LiveMigration {
       wasRunning = this.host.state === 'running';
       const stopAt = performance.now();
       this.host.stop();
+      this.host.shareThread?.(undefined);
       this.stoppedVm = true;
       // What the last pass left dirty, and what the guest dirtied since: both go now.
       const last = tracker.sync();
@@ -334,6 +376,7 @@ export class LiveMigration {
       this.setStatus('completed');
     } catch (e) {
       // migrate_fd_cleanup(): logging off, the stream closed, the VM running again if it was.
+      this.host.shareThread?.(undefined);
       if (tracking) {
         try {
           tracker.stop();

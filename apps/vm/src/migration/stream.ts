@@ -23,10 +23,12 @@ export const QEMU_VM_EOF = 0x02;
 export const QEMU_VM_SECTION_FULL = 0x04;
 
 const HEADER_SIZE = 8;
+/** One encoder for the section ids (made once: the writer encodes one per section). */
+const UTF8 = new TextEncoder();
 
 /** Bytes of a section's head: type, id length, id, instance, version, payload length. */
 export function sectionHeadLength(id: string): number {
-  const n = new TextEncoder().encode(id).length;
+  const n = UTF8.encode(id).length;
   if (n > 255) throw new RangeError(`string too long for the stream: ${id}`);
   return 2 + n + 12;
 }
@@ -78,7 +80,7 @@ export class MigrationStreamWriter {
     const len = buf.length - headLen - 4;
     if (len < 0) throw new RangeError('section buffer shorter than its head and CRC');
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const name = new TextEncoder().encode(id);
+    const name = UTF8.encode(id);
     buf[0] = QEMU_VM_SECTION_FULL;
     buf[1] = name.length;
     buf.set(name, 2);
@@ -187,6 +189,10 @@ export class MigrationStreamReader {
   private count = 0;
   private state: 'header' | 'sections' | 'ended' = 'header';
   private trailing = 0;
+  /** The head of the section being received, parsed once. */
+  private pendingHead:
+    | { headLen: number; id: string; instance: number; version: number; len: number }
+    | undefined;
 
   get ended(): boolean {
     return this.state === 'ended';
@@ -236,40 +242,48 @@ export class MigrationStreamReader {
         this.buffered = 0;
         break;
       }
-      if (this.buffered < 1) break;
-      const at = this.offset;
-      const type = this.peek(1)[0]!;
-      if (type === QEMU_VM_EOF) {
-        if (this.buffered < 9) break;
-        const r = new ByteReader(this.take(5), 'stream');
-        r.u8();
-        const count = r.u32();
-        const want = this.crc;
-        const got = new ByteReader(this.take(4), 'stream').u32();
-        if (got !== want) throw new MigrationError('stream checksum mismatch (CRC32 over the whole stream)');
-        if (count !== this.count)
-          throw new MigrationError(`stream ends after ${this.count} sections, its end marker says ${count}`);
-        this.state = 'ended';
-        continue;
+      // A section whose head was read while its payload was still arriving: only its length is
+      // checked again (a 1 MiB section comes in sixteen socket reads).
+      let head = this.pendingHead;
+      if (head === undefined) {
+        if (this.buffered < 1) break;
+        const at = this.offset;
+        const type = this.peek(1)[0]!;
+        if (type === QEMU_VM_EOF) {
+          if (this.buffered < 9) break;
+          const r = new ByteReader(this.take(5), 'stream');
+          r.u8();
+          const count = r.u32();
+          const want = this.crc;
+          const got = new ByteReader(this.take(4), 'stream').u32();
+          if (got !== want)
+            throw new MigrationError('stream checksum mismatch (CRC32 over the whole stream)');
+          if (count !== this.count)
+            throw new MigrationError(
+              `stream ends after ${this.count} sections, its end marker says ${count}`,
+            );
+          this.state = 'ended';
+          continue;
+        }
+        if (type !== QEMU_VM_SECTION_FULL)
+          throw new MigrationError(`unknown section type 0x${type.toString(16)} at offset ${at}`);
+        // type, id length, id, instance, version, payload length; then the payload and its CRC.
+        if (this.buffered < 2) break;
+        const idLen = this.peek(2)[1]!;
+        const headLen = 2 + idLen + 12;
+        if (this.buffered < headLen) break;
+        const hr = new ByteReader(this.peek(headLen), 'stream');
+        hr.u8();
+        head = { headLen, id: hr.str(), instance: hr.u32(), version: hr.u32(), len: hr.u32() };
+        this.pendingHead = head;
       }
-      if (type !== QEMU_VM_SECTION_FULL)
-        throw new MigrationError(`unknown section type 0x${type.toString(16)} at offset ${at}`);
-      // type, id length, id, instance, version, payload length; then the payload and its CRC.
-      if (this.buffered < 2) break;
-      const idLen = this.peek(2)[1]!;
-      const headLen = 2 + idLen + 12;
-      if (this.buffered < headLen) break;
-      const hr = new ByteReader(this.peek(headLen), 'stream');
-      hr.u8();
-      const id = hr.str();
-      const instance = hr.u32();
-      const version = hr.u32();
-      const len = hr.u32();
+      const { headLen, id, instance, version, len } = head;
       if (this.buffered < headLen + len + 4) break;
+      this.pendingHead = undefined;
       // The section's CRC is read once; the stream's is combined from it.
-      const head = this.take(headLen, false);
+      const headBytes = this.take(headLen, false);
       const payload = this.take(len, false, id === scratch);
-      const want = crc32(payload, crc32(head));
+      const want = crc32(payload, crc32(headBytes));
       this.crc = crc32Combine(this.crc, want, headLen + len);
       if (new ByteReader(this.take(4), 'stream').u32() !== want)
         throw new MigrationError(`section '${id}' instance ${instance}: checksum mismatch (CRC32)`);

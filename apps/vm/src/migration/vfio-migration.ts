@@ -79,18 +79,28 @@ function dataFile(files: FdTable, fd: number, op: 'read' | 'write'): DataFile {
  * it, and leave the device in STOP (resumed only when the VM is: `cont`).
  */
 export function vfioSaveDevice(device: VfioDeviceFile, files: FdTable): Uint8Array {
+  return concatBytes(vfioSaveDeviceChunks(device, files));
+}
+
+/** vfioSaveDevice() as the data fd gave it, one piece per read(2): the caller lays them out once. */
+export function vfioSaveDeviceChunks(device: VfioDeviceFile, files: FdTable): Uint8Array[] {
   if (vfioGetState(device) === VFIO_DEVICE_STATE_RUNNING) vfioSetState(device, VFIO_DEVICE_STATE_STOP);
   const fd = vfioSetState(device, VFIO_DEVICE_STATE_STOP_COPY);
   const chunks: Uint8Array[] = [];
   try {
     const f = dataFile(files, fd, 'read');
-    const buf = new Uint8Array(DATA_CHUNK);
-    for (let n = f.read!(buf); n > 0; n = f.read!(buf)) chunks.push(buf.slice(0, n));
+    // Each read fills a buffer of its own, kept as it is (no copy of what it read).
+    for (;;) {
+      const buf = new Uint8Array(DATA_CHUNK);
+      const n = f.read!(buf);
+      if (n <= 0) break;
+      chunks.push(n === DATA_CHUNK ? buf : buf.subarray(0, n));
+    }
   } finally {
     files.close(fd);
   }
   vfioSetState(device, VFIO_DEVICE_STATE_STOP);
-  return concatBytes(chunks);
+  return chunks;
 }
 
 /**

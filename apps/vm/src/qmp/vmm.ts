@@ -145,6 +145,7 @@ export async function startQmp(
             stop: () => run.stop(),
             cont: () => run.cont(),
             migrated: () => run.migrated?.(),
+            shareThread: (hold) => runner?.shareWithMigration(hold),
             saveDevices(w, runState) {
               devicesStopped = m.passthrough.length > 0;
               saveDeviceState(m, w, { runState });

@@ -1,8 +1,8 @@
 import type { Machine } from '../../machine.ts';
 import { ByteReader, ByteWriter } from '../byte-io.ts';
 import type { SectionHandler } from '../section.ts';
-import { MigrationError } from '../stream.ts';
-import { vfioLoadDevice, vfioSaveDevice } from '../vfio-migration.ts';
+import { MigrationError, sectionHeadLength } from '../stream.ts';
+import { vfioLoadDevice, vfioSaveDeviceChunks } from '../vfio-migration.ts';
 import { passthroughAt } from './pci.ts';
 
 /**
@@ -21,8 +21,22 @@ export const vfioSection: SectionHandler = {
   instances: (m) => m.passthrough.map((p) => p.slot),
   save(m, w) {
     for (const p of m.passthrough) {
-      const data = vfioSaveDevice(p.fn.device, m.files);
-      w.section('vfio', p.slot, 1, new ByteWriter().str(p.mdev.type.sysfsName).blob(data).finish());
+      // The blob (VRAM included: megabytes, while the VM is stopped) is copied once, from the
+      // data fd's reads into the section buffer: the payload is the mdev type, then the blob.
+      const chunks = vfioSaveDeviceChunks(p.fn.device, m.files);
+      const type = new ByteWriter().str(p.mdev.type.sysfsName).finish();
+      const size = chunks.reduce((n, c) => n + c.length, 0);
+      const head = sectionHeadLength('vfio');
+      const buf = new Uint8Array(head + type.length + 4 + size + 4);
+      buf.set(type, head);
+      let at = head + type.length;
+      new DataView(buf.buffer).setUint32(at, size, true);
+      at += 4;
+      for (const c of chunks) {
+        buf.set(c, at);
+        at += c.length;
+      }
+      w.sectionInPlace(buf, 'vfio', p.slot, 1);
     }
   },
   load(m: Machine, s) {
