@@ -8,13 +8,21 @@ import { ACC_EXEC } from './tlb.ts';
 // SYSTEM: the CSR instructions, ecall/ebreak, sret, wfi, the TLB fences
 // (sfence.vma, hfence.vvma/gvma) and the H extension's HLV/HLVX/HSV.
 
-/** Executes a SYSTEM instruction; returns the next pc. */
-export function system(h: Hart, insn: number, raw: number, pc: number, len: number): number {
+/**
+ * Executes the SYSTEM instruction at h.pcNum and leaves the next pc there
+ * (pcs pass through the hart, not as arguments or results: see exec()).
+ */
+export function system(h: Hart, insn: number, raw: number, len: number): void {
   const f3 = (insn >> 12) & 7;
-  if (f3 === 0) return privileged(h, insn, raw, pc, len);
+  const pc = h.pcNum;
+  if (f3 === 0) {
+    h.pcNum = privileged(h, insn, raw, pc, len);
+    return;
+  }
   if (f3 === 4) {
     hypervisorLoadStore(h, insn, raw);
-    return pc + len;
+    h.pcNum = pc + len;
+    return;
   }
   const csr = insn >>> 20;
   const rs1 = (insn >> 15) & 31;
@@ -28,7 +36,7 @@ export function system(h: Hart, insn: number, raw: number, pc: number, len: numb
     csrWrite(h, num, op === 1 ? src : op === 2 ? old | src : old & ~src & MASK64);
   }
   if (rd !== 0) h.x[rd] = BigInt.asIntN(64, old);
-  return pc + len;
+  h.pcNum = pc + len;
 }
 
 /**
