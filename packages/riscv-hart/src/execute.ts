@@ -68,7 +68,6 @@ export function exec(h: Hart, n: number): number {
   let fBase = h.fBase;
   let pc = h.pcNum;
   let i = 0;
-  const blocks = h.blocks;
   const jit = h.jit;
   const heat = h.heat;
   const frontPc = h.frontPc;

@@ -2,7 +2,6 @@ import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import type { Hart } from '../src/index.ts';
 import { PTE_A, PTE_D, RWX } from './pt.ts';
-import { bareHart, RAM } from './setup.ts';
 import { GPA, twoStageHart, VA } from './two-stage.ts';
 
 // Compiled blocks leave their next pc in the hart (h.pcNum) and exec() finds
