@@ -59,7 +59,7 @@ export function system(h: Hart, insn: number, raw: number, len: number): void {
  * this tens of thousands of times a boot, and the general path's BigInt
  * value and register write allocate on each. The same result as csrRead
  * (UXL = 64, SD when FS is dirty) and csrWrite (the writable bits only,
- * then updateContext).
+ * then updateContext when SUM or MXR changed).
  */
 function statusAccess(h: Hart, num: number, f3: number, rs1: number, rd: number): void {
   const x = h.x32;
@@ -71,7 +71,9 @@ function statusAccess(h: Hart, num: number, f3: number, rs1: number, rd: number)
     const w = (op === 1 ? src : op === 2 ? lo | src : lo & ~src) & C.SSTATUS_WRITABLE;
     if (v) h.vsstatus = (h.vsstatus & ~C.SSTATUS_WRITABLE) | w;
     else h.mstatus = (h.mstatus & ~C.SSTATUS_WRITABLE) | w;
-    h.updateContext();
+    // Of these bits only SUM and MXR reach the translation context: an SIE
+    // toggle (local_irq_save/restore) keeps it, the TLB set and the fetch page.
+    if (((lo ^ w) & (C.SR_SUM | C.SR_MXR)) !== 0) h.updateContext();
   }
   if (rd !== 0) {
     x[rd << 1] = lo;

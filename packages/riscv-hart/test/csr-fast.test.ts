@@ -1,7 +1,9 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
+import { PTE_A, PTE_D, PTE_U, RWX } from './pt.ts';
 import { bareHart, RAM } from './setup.ts';
+import { GPA, twoStageHart, VA } from './two-stage.ts';
 
 // sstatus and time are read and written without BigInts on their common
 // path (exec-system.ts statusAccess, the rdtime case): the 64-bit values the
@@ -37,6 +39,34 @@ describe('sstatus in int32 words', () => {
     expect(e.kind).toBe('ecall');
     expect(hart.getX(8)).toBe(UXL64 | BigInt(C.SR_SUM | C.SR_FS_INITIAL));
     expect(hart.getX(9)).toBe(UXL64 | BigInt(C.SR_SIE));
+  });
+});
+
+describe('sstatus writes and the translation context', () => {
+  it('setting and clearing SUM takes effect at the next load; SIE toggles between change nothing', () => {
+    const { hart, mem, host, vs, vsRoot } = twoStageHart();
+    const DATA = VA + 0x10_0000; // a U page
+    vs.map(vsRoot, DATA, GPA + 0x10_0000, RWX | PTE_U | PTE_A | PTE_D, 3);
+    mem.w64(host(DATA), 0x1234_5678_9abc_def0n);
+    const code = [
+      ...A.li(8, BigInt.asUintN(64, BigInt(DATA))),
+      ...A.li(9, BigInt(C.SR_SUM)),
+      A.csrrs(0, 0x100, 9), // SUM on
+      A.csrrsi(0, 0x100, C.SR_SIE),
+      A.ld(5, 8, 0), // allowed
+      A.csrrci(0, 0x100, C.SR_SIE),
+      A.csrrc(0, 0x100, 9), // SUM off
+      A.csrrsi(0, 0x100, C.SR_SIE),
+      A.ld(6, 8, 0), // a load page fault, though the first ld left its translation in the TLB
+      A.ECALL,
+    ];
+    mem.code(host(VA), code);
+    const e = hart.run(100);
+    expect(hart.getX(5)).toBe(0x1234_5678_9abc_def0n);
+    expect(e.kind).toBe('exception');
+    expect(e.cause).toBe(C.EXC_LOAD_PAGE_FAULT);
+    expect(e.pc).toBe(BigInt.asUintN(64, BigInt(VA + 4 * (code.length - 2))));
+    expect(hart.getX(6)).toBe(0n);
   });
 });
 
