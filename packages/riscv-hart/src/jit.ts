@@ -377,7 +377,7 @@ function blockFunction(src: string): BlockFn {
 
 interface Emitted {
   text: string;
-  /** The instruction transfers control: it returns the next pc. */
+  /** The instruction transfers control: it leaves the next pc in h.pcNum and returns. */
   ends: boolean;
   /** A conditional branch, in parts: operand reads, the taken condition, both targets. */
   branch?: { pre: string; cond: string; target: number; fall: number };
