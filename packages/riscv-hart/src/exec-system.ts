@@ -8,13 +8,21 @@ import { ACC_EXEC } from './tlb.ts';
 // SYSTEM: the CSR instructions, ecall/ebreak, sret, wfi, the TLB fences
 // (sfence.vma, hfence.vvma/gvma) and the H extension's HLV/HLVX/HSV.
 
-/** Executes a SYSTEM instruction; returns the next pc. */
-export function system(h: Hart, insn: number, raw: number, pc: number, len: number): number {
+/**
+ * Executes the SYSTEM instruction at h.pcNum and leaves the next pc there
+ * (pcs pass through the hart, not as arguments or results: see exec()).
+ */
+export function system(h: Hart, insn: number, raw: number, len: number): void {
   const f3 = (insn >> 12) & 7;
-  if (f3 === 0) return privileged(h, insn, raw, pc, len);
+  const pc = h.pcNum;
+  if (f3 === 0) {
+    h.pcNum = privileged(h, insn, raw, pc, len);
+    return;
+  }
   if (f3 === 4) {
     hypervisorLoadStore(h, insn, raw);
-    return pc + len;
+    h.pcNum = pc + len;
+    return;
   }
   const csr = insn >>> 20;
   const rs1 = (insn >> 15) & 31;
@@ -22,14 +30,59 @@ export function system(h: Hart, insn: number, raw: number, pc: number, len: numb
   const op = f3 & 3;
   const write = op === 1 || rs1 !== 0;
   const num = csrCheck(h, csr, write, raw);
+  if (num === C.CSR_TIME) {
+    // rdtime (time is read-only: csrCheck let no write through). The
+    // BigInt64Array store wraps to 64 bits, as csrRead's asUintN and the
+    // register write's asIntN would, without their two BigInts: U-Boot's
+    // delay loops read time some 350 thousand times a boot.
+    if (rd !== 0) h.x[rd] = h.v === 1 ? h.readTime() + h.htimedelta : h.readTime();
+    h.pcNum = pc + len;
+    return;
+  }
+  if (num === C.CSR_SSTATUS || num === C.CSR_VSSTATUS) {
+    statusAccess(h, num, f3, rs1, rd);
+    h.pcNum = pc + len;
+    return;
+  }
   const old = csrRead(h, num);
   if (write) {
     const src = f3 >= 5 ? BigInt(rs1) : BigInt.asUintN(64, h.x[rs1]!);
     csrWrite(h, num, op === 1 ? src : op === 2 ? old | src : old & ~src & MASK64);
   }
   if (rd !== 0) h.x[rd] = BigInt.asIntN(64, old);
-  return pc + len;
+  h.pcNum = pc + len;
 }
+
+/**
+ * sstatus (or vsstatus, which sstatus is while V=1) read and written in
+ * int32 words: Linux's local_irq_save/restore and uaccess SUM toggles do
+ * this tens of thousands of times a boot, and the general path's BigInt
+ * value and register write allocate on each. The same result as csrRead
+ * (UXL = 64, SD when FS is dirty) and csrWrite (the writable bits only,
+ * then updateContext when SUM or MXR changed).
+ */
+function statusAccess(h: Hart, num: number, f3: number, rs1: number, rd: number): void {
+  const x = h.x32;
+  const v = num === C.CSR_VSSTATUS;
+  const lo = v ? h.vsstatus : h.mstatus & C.SSTATUS_WRITABLE;
+  const op = f3 & 3;
+  if (op === 1 || rs1 !== 0) {
+    const src = f3 >= 5 ? rs1 : x[rs1 << 1]!;
+    const w = (op === 1 ? src : op === 2 ? lo | src : lo & ~src) & C.SSTATUS_WRITABLE;
+    if (v) h.vsstatus = (h.vsstatus & ~C.SSTATUS_WRITABLE) | w;
+    else h.mstatus = (h.mstatus & ~C.SSTATUS_WRITABLE) | w;
+    // Of these bits only SUM and MXR reach the translation context: an SIE
+    // toggle (local_irq_save/restore) keeps it, the TLB set and the fetch page.
+    if (((lo ^ w) & (C.SR_SUM | C.SR_MXR)) !== 0) h.updateContext();
+  }
+  if (rd !== 0) {
+    x[rd << 1] = lo;
+    x[(rd << 1) + 1] = (lo & C.SR_FS) === C.SR_FS_DIRTY ? STATUS_HI | 0x80000000 : STATUS_HI;
+  }
+}
+
+/** The high word of a 64-bit status CSR: UXL (bits 33:32) = 2, 64-bit. */
+const STATUS_HI = 2;
 
 /**
  * HLV/HLVX/HSV: an access from HS (or U with hstatus.HU) made as though

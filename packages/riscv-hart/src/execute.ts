@@ -4,7 +4,7 @@ import { amo } from './exec-a.ts';
 import { fpMem, fpOp } from './exec-fd.ts';
 import { csrKeepsChunk, system } from './exec-system.ts';
 import type { Hart } from './hart.ts';
-import { BLOCK_TRAP, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
+import { BLOCK_TRAP, FRONT_MASK, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
 import { RVC_TABLE, rvcExpand } from './rvc.ts';
@@ -22,6 +22,29 @@ import { TRAP } from './trap.ts';
 const TWO32 = 4294967296;
 /** Zihintpause `pause`: FENCE with pred = W, succ = 0, fm = 0, rs1 = rd = x0. */
 export const PAUSE = 0x0100000f;
+
+/**
+ * The block at h.pcNum from the block map, on a miss in the front table
+ * (hart.ts frontPc), compiled if it is absent or its bytes now come from
+ * elsewhere; the front table then holds it. Out of exec() so that pc is
+ * boxed for the Map only here: a boxing in exec() would be hoisted by V8 to
+ * the top of its loop and allocate a HeapNumber per instruction.
+ */
+function findBlock(h: Hart, u16: Uint16Array, hoff: number, off: number, hx: number): JitBlock | null {
+  const pc = h.pcNum;
+  let b = h.blocks.get(pc);
+  if (
+    b === undefined ||
+    (b !== null && (b.u16 !== u16 || b.hoff !== hoff || (b.epoch !== h.codeEpoch && !sameCode(b))))
+  ) {
+    b = h.compileAt(pc, u16, hoff, off);
+    h.heat[hx] = HEAD_HOT;
+  } else if (b !== null) b.epoch = h.codeEpoch;
+  const fx = hx & FRONT_MASK;
+  h.frontPc[fx] = pc;
+  h.frontBlock[fx] = b;
+  return b;
+}
 
 /** Run up to n instructions from h.pcNum; returns the number retired. */
 export function exec(h: Hart, n: number): number {
@@ -45,9 +68,10 @@ export function exec(h: Hart, n: number): number {
   let fBase = h.fBase;
   let pc = h.pcNum;
   let i = 0;
-  const blocks = h.blocks;
   const jit = h.jit;
   const heat = h.heat;
+  const frontPc = h.frontPc;
+  const frontBlock = h.frontBlock;
   /** A head is compiled on its threshold-th visit. */
   const threshold = h.jitThreshold - 1;
   /** pc is a block head: the chunk's start, or where a branch, jump or block went. */
@@ -64,41 +88,48 @@ export function exec(h: Hart, n: number): number {
         const hv = heat[hx]!;
         let b: JitBlock | null | undefined;
         if (hv >= threshold) {
-          b = blocks.get(pc);
+          // The front table first: a hit compares pc as a double, where a
+          // Map lookup would box it (a HeapNumber per hot head visit).
+          const fx = hx & FRONT_MASK;
+          b = frontPc[fx] === pc ? frontBlock[fx] : undefined;
           if (
             b === undefined ||
             (b !== null &&
               (b.u16 !== fU16 || b.hoff !== fBase + off || (b.epoch !== h.codeEpoch && !sameCode(b))))
           ) {
-            b = h.compileAt(pc, fU16, fBase + off, off);
-            heat[hx] = HEAD_HOT;
+            h.pcNum = pc;
+            b = findBlock(h, fU16, fBase + off, off, hx);
           } else if (b !== null) b.epoch = h.codeEpoch;
         } else heat[hx] = hv + 1;
         if (b != null && i + b.n <= n) {
           h.inflight = i; // for a CSR read of instret inside the block
-          pc = b.fn(
-            x,
-            rTagLo,
-            rTagHi,
-            rBase,
-            rMem,
-            wTagLo,
-            wTagHi,
-            wBase,
-            wMem,
-            wHpa,
-            resv,
-            h,
-            JIT_LIB,
-            n - i,
-          );
-          if (pc === BLOCK_TRAP) {
+          // The block leaves its next pc in h.pcNum (a double field, stored in
+          // place): a pc returned would be boxed on every block call.
+          if (
+            b.fn(
+              x,
+              rTagLo,
+              rTagHi,
+              rBase,
+              rMem,
+              wTagLo,
+              wTagHi,
+              wBase,
+              wMem,
+              wHpa,
+              resv,
+              h,
+              JIT_LIB,
+              n - i,
+            ) === BLOCK_TRAP
+          ) {
             // An exception inside the block: its earlier instructions retired.
             pc = b.pcs[h.jitIndex]!;
             i += (b.loop ? b.n * h.jitLoops : 0) + h.jitIndex;
             trapped = true;
             break;
           }
+          pc = h.pcNum;
           i += b.loop ? b.n * h.jitLoops : b.n;
           head = true;
           if (h.jitStop) {
@@ -114,7 +145,8 @@ export function exec(h: Hart, n: number): number {
         raw = fU16[h]!;
         if ((raw & 3) === 3) raw |= fU16[h + 1]! << 16;
       } else {
-        raw = fetchSlow(h, pc);
+        h.pcNum = pc;
+        raw = fetchSlow(h);
         fPage = h.fPage;
         fU16 = h.fU16;
         fBase = h.fBase;
@@ -551,7 +583,9 @@ export function exec(h: Hart, n: number): number {
           h.inflight = i; // instructions retired so far in this chunk, for instret reads
           const set0 = h.set;
           const sie0 = (h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE;
-          pc = system(h, insn, raw, pc, len);
+          h.pcNum = pc;
+          system(h, insn, raw, len);
+          pc = h.pcNum;
           i++;
           // Most SYSTEM instructions end the chunk: run() then checks
           // interrupts and the next chunk reloads what may have changed (the

@@ -7,7 +7,7 @@ import { hgatpVmid } from './exec-system.ts';
 import { exec } from './execute.ts';
 import type { HartExit } from './exit.ts';
 import type { FpuState } from './fpu/index.ts';
-import { compileBlock, HEAD_HOT, HEAD_SLOTS, type JitBlock } from './jit.ts';
+import { compileBlock, FRONT_SLOTS, HEAD_HOT, HEAD_SLOTS, type JitBlock } from './jit.ts';
 import { Mmu, type MmuContext } from './mmu.ts';
 import type { PhysMemory } from './phys-memory.ts';
 import { ReservationSet } from './reservation.ts';
@@ -194,6 +194,13 @@ export class Hart implements FpuState {
   trapCharge = 0;
   /** Compiled blocks by head pc (null: the head does not start a compilable block). */
   readonly blocks = new Map<number, JitBlock | null>();
+  /**
+   * A direct-mapped front for `blocks` at hot heads, by pc hash: the head's
+   * pc (NaN: empty) and its entry. exec() compares pc there as a double,
+   * without boxing it for the Map. Emptied whenever `blocks` drops entries.
+   */
+  readonly frontPc = new Float64Array(FRONT_SLOTS).fill(Number.NaN);
+  readonly frontBlock: (JitBlock | null)[] = new Array<JitBlock | null>(FRONT_SLOTS).fill(null);
   /** How often block heads were reached, by pc hash (HEAD_HOT once one in the slot is compiled). */
   readonly heat = new Uint16Array(HEAD_SLOTS);
   /** Set by a compiled block before a call that may trap: the index of that instruction. */
@@ -357,6 +364,7 @@ export class Hart implements FpuState {
   flushCodeCache(): void {
     this.codeEpoch++;
     for (const [pc, b] of this.blocks) if (b === null) this.blocks.delete(pc);
+    this.frontPc.fill(Number.NaN);
   }
 
   // ---- interrupts ----
@@ -418,7 +426,10 @@ export class Hart implements FpuState {
   /** Compile the block at a hot head (or recompile one whose bytes now come from elsewhere). */
   compileAt(pc: number, u16: Uint16Array, hoff: number, pageOff: number): JitBlock | null {
     // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
-    if (this.blocks.size >= JIT_MAX_BLOCKS) this.blocks.clear();
+    if (this.blocks.size >= JIT_MAX_BLOCKS) {
+      this.blocks.clear();
+      this.frontPc.fill(Number.NaN);
+    }
     const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch) ?? null;
     // Charged when a function was made (a head whose first instruction does not compile costs one decode).
     if (b !== null) this.compileCharge += JIT_COMPILE_CHARGE;

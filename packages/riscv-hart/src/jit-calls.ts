@@ -107,7 +107,8 @@ export function blockCsr(
   const sie0 = (h.v === 1 ? h.vsstatus : h.mstatus) & C.SR_SIE;
   h.inflight = before + retired;
   try {
-    system(h, insn, raw, pc, len);
+    h.pcNum = pc;
+    system(h, insn, raw, len);
   } catch (e) {
     if (e !== TRAP) throw e;
     return 1;

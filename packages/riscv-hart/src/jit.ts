@@ -54,6 +54,10 @@ const PARAMS = [
  * A compiled block. `left` is the instruction budget left in the chunk: a
  * block that branches back to its own head loops inside while whole
  * iterations fit, and reports the iterations it completed in `h.jitLoops`.
+ * It returns BLOCK_OK with its next pc in `h.pcNum`, or BLOCK_TRAP. The pc
+ * goes through the hart's field (a double stored in place) rather than as
+ * the result: pcs are above 2^30, so a returned pc would be a new HeapNumber
+ * per block call.
  */
 export type BlockFn = (
   x: Int32Array,
@@ -101,12 +105,22 @@ export const JIT_LIB: JitLib = {
   blockCsr,
 };
 
+/** What a block returns when it ran to its end: its next pc is in h.pcNum. */
+export const BLOCK_OK = 0;
 /**
- * What a block returns instead of a pc when an instruction in it took an
- * exception (h.jitIndex names it; h.pending holds the trap). Never a pc: pcs
- * are even.
+ * What a block returns when an instruction in it took an exception
+ * (h.jitIndex names it; h.pending holds the trap).
  */
 export const BLOCK_TRAP = -1;
+
+/** Entries of a hart's front table for the block map (Hart.frontPc). */
+export const FRONT_SLOTS = 1 << 12;
+export const FRONT_MASK = FRONT_SLOTS - 1;
+
+/** A block's exit to the pc expression `pc`: h.pcNum, then BLOCK_OK. */
+function leave(pc: string | number): string {
+  return `h.pcNum=${pc};return ${BLOCK_OK};`;
+}
 
 export interface JitBlock {
   readonly fn: BlockFn;
@@ -300,9 +314,9 @@ export function compileBlock(
     const n = pcs.length;
     body =
       `@CACHES@let it=0;for(;;){${body}{${br!.pre}` +
-      `if(${br!.cond}){it++;if((it+1)*${n}<=left)continue;h.jitLoops=it;${FLUSH}return ${pc};}` +
-      `h.jitLoops=it+1;${FLUSH}return ${br!.fall};}}`;
-  } else if (!ended) body += `${FLUSH}return ${cur};`;
+      `if(${br!.cond}){it++;if((it+1)*${n}<=left)continue;h.jitLoops=it;${FLUSH}${leave(pc)}}` +
+      `h.jitLoops=it+1;${FLUSH}${leave(br!.fall)}}}`;
+  } else if (!ended) body += `${FLUSH}${leave(cur)}`;
   const load = [...regs.used].map((r) => `let r${r}l=x[${r << 1}],r${r}h=x[${(r << 1) + 1}];`).join('');
   const flush = [...regs.written].map((r) => `x[${r << 1}]=r${r}l;x[${(r << 1) + 1}]=r${r}h;`).join('');
   let caches = '';
@@ -363,7 +377,7 @@ function blockFunction(src: string): BlockFn {
 
 interface Emitted {
   text: string;
-  /** The instruction transfers control: it returns the next pc. */
+  /** The instruction transfers control: it leaves the next pc in h.pcNum and returns. */
   ends: boolean;
   /** A conditional branch, in parts: operand reads, the taken condition, both targets. */
   branch?: { pre: string; cond: string; target: number; fall: number };
@@ -497,7 +511,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
         (((insn >>> 21) & 0x3ff) << 1);
       const [l, hh] = pair(npc);
       const link = put(rd, String(l), String(hh));
-      return { text: `${link}${FLUSH}return ${pc + imm};`, ends: true, jump: { link, target: pc + imm } };
+      return { text: `${link}${FLUSH}${leave(pc + imm)}`, ends: true, jump: { link, target: pc + imm } };
     }
     case 0x67: {
       if (f3 !== 0) return undefined;
@@ -507,7 +521,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
         text:
           `const al=${rl(r1)};const tl=(al+${imm})|0;` +
           `const th=(${rh(r1)}+${imm >> 31}+(tl>>>0<al>>>0?1:0))|0;` +
-          `${put(rd, String(l), String(hh))}${FLUSH}return th*${TWO32}+((tl&-2)>>>0);`,
+          `${put(rd, String(l), String(hh))}${FLUSH}${leave(`th*${TWO32}+((tl&-2)>>>0)`)}`,
         ends: true,
       };
     }
@@ -542,7 +556,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
         (((insn >>> 8) & 0xf) << 1);
       const pre = `const al=${rl(r1)},ah=${rh(r1)},bl=${rl(r2)},bh=${rh(r2)};`;
       return {
-        text: `${pre}${FLUSH}return (${cond})?${pc + off}:${npc};`,
+        text: `${pre}${FLUSH}${leave(`(${cond})?${pc + off}:${npc}`)}`,
         ends: true,
         branch: { pre, cond, target: pc + off, fall: npc },
       };
@@ -634,7 +648,7 @@ function emit(insn: number, raw: number, len: number, pc: number, k: number): Em
       // A read goes on; a write may change what the run loop must see
       // (interrupt enables, the translation context), so the block ends after it.
       if ((f3 & 3) !== 1 && ((insn >> 15) & 31) === 0) return { text, ends: false };
-      return { text: `${text}${FLUSH}return ${npc};`, ends: true };
+      return { text: `${text}${FLUSH}${leave(npc)}`, ends: true };
     }
     default:
       return undefined;

@@ -9,7 +9,9 @@ import { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
 
 const TWO32 = 4294967296;
 
-export function fetchSlow(h: Hart, pc: number): number {
+/** Fetch at h.pcNum through the TLB (a new fetch page): the raw instruction, and the page cached in h. */
+export function fetchSlow(h: Hart): number {
+  const pc = h.pcNum;
   const lo = pc | 0;
   const hi = Math.floor(pc / TWO32) | 0;
   const e = entry(h, lo, hi, ACC_EXEC, 0);
