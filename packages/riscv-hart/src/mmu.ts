@@ -200,7 +200,9 @@ export class Mmu {
   /**
    * G-stage walk of `gpa` for permission kind `perm`; faults are reported as
    * guest-page faults of the original access kind `acc` (H spec: implicit
-   * VS-stage accesses fault as the access that caused them).
+   * VS-stage accesses fault as the access that caused them). `htinst` is
+   * HTINST_PTE_READ/WRITE for those implicit accesses (never the value of an
+   * explicit one, whose transformed instruction has a real opcode).
    */
   private gstage(gpa: number, perm: number, acc: number, lo: number, hi: number, htinst: number): number {
     const c = this.ctx;
@@ -211,12 +213,16 @@ export class Mmu {
       this.gRoot = c.gRoot;
       this.gMode = c.gMode;
     }
+    // HS-level MXR (never vsstatus.MXR) reaches the G-stage, and only for the
+    // explicit access: a VS-stage walk's implicit PTE reads need G-stage R
+    // (priv spec clarification, riscv-isa-manual #1543).
+    const mxr = c.hsMxr && htinst !== HTINST_PTE_READ;
     const gpn = Math.floor(gpa / 4096);
     const gi = gpn & (G_TLB_SIZE - 1);
     if (this.gTag[gi] === gpn) {
       const pl = this.gPte[gi]!;
       const need = PTE_A | (perm === ACC_WRITE ? PTE_D : 0);
-      if ((pl & need) === need && permits(pl, perm, c.hsMxr)) return this.gHpa[gi]! + (gpa % 4096);
+      if ((pl & need) === need && permits(pl, perm, mxr)) return this.gHpa[gi]! + (gpa % 4096);
     }
     const levels = c.gMode === 8 ? 3 : 4;
     if (gpa >= 2 ** (12 + 9 * levels + 2)) this.guestFault(acc, lo, hi, gpa, htinst);
@@ -237,7 +243,7 @@ export class Mmu {
         continue;
       }
       // Every G-stage access is a user-level access: U must be set.
-      if ((pl & PTE_U) === 0 || !permits(pl, perm, c.hsMxr)) this.guestFault(acc, lo, hi, gpa, htinst);
+      if ((pl & PTE_U) === 0 || !permits(pl, perm, mxr)) this.guestFault(acc, lo, hi, gpa, htinst);
       const span = 2 ** (9 * level);
       if (ppn % span !== 0) this.guestFault(acc, lo, hi, gpa, htinst);
       const need = PTE_A | (perm === ACC_WRITE ? PTE_D : 0);

@@ -1,7 +1,7 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
 import * as C from '../src/csr.ts';
-import { PTE_A, PTE_D, PTE_R, PTE_W } from './pt.ts';
+import { PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X } from './pt.ts';
 import { GPA, HPA, twoStageHart, VA } from './two-stage.ts';
 
 const sys4 = (f7: number, rs2: number, rs1: number, rd: number) =>
@@ -57,6 +57,33 @@ describe('HLV/HLVX/HSV', () => {
     const e = t.hart.run(10);
     expect(e.cause).toBe(21);
     expect(e.htval).toBe(BigInt((GPA + 0x10_0000) / 4));
+  });
+  it('HS sstatus.MXR makes an execute-only G-stage page readable to the access, not to the VS-stage walk', () => {
+    // The priv spec's clarification (riscv-isa-manual #1543, Spike #1760): MXR
+    // covers explicit accesses only; the implicit reads of VS-level page tables
+    // need G-stage read permission whatever MXR says.
+    const execOnly = (gpa: number) => {
+      const slot = t.g.leafSlot(t.gRoot, gpa, 3, true);
+      t.mem.w64(slot, (t.mem.r64(slot) & ~0x3ffn) | BigInt(PTE_V | PTE_X | PTE_U | PTE_A));
+      t.hart.flushGStage();
+    };
+    const t = hs([hlvD(3, 1)]);
+    t.hart.setCsr(C.CSR_SSTATUS, BigInt(C.SR_MXR));
+    t.mem.w64(HPA + 0x10_0000, 0x1122_3344_5566_7788n);
+    execOnly(GPA + 0x10_0000); // the data page: MXR lets the load read it
+    let e = t.hart.run(10);
+    expect(e.kind).toBe('ecall');
+    expect(t.hart.getX(3)).toBe(0x1122_3344_5566_7788n);
+
+    const u = hs([hlvD(3, 1)]);
+    u.hart.setCsr(C.CSR_SSTATUS, BigInt(C.SR_MXR));
+    const slot = u.g.leafSlot(u.gRoot, u.vsRoot, 3, true); // the VS root table's page
+    u.mem.w64(slot, (u.mem.r64(slot) & ~0x3ffn) | BigInt(PTE_V | PTE_X | PTE_U | PTE_A));
+    u.hart.flushGStage();
+    e = u.hart.run(10);
+    expect(e.cause).toBe(21); // load guest-page fault on the implicit PTE read
+    expect(e.htinst).toBe(0x3000n); // HTINST_PTE_READ
+    expect(e.htval).toBe(BigInt((u.vsRoot + 256 * 8) / 4)); // the root PTE of VA (index 256)
   });
   it('from V=1 they are virtual instructions; from U without hstatus.HU illegal', () => {
     const t = twoStageHart();
