@@ -85,4 +85,29 @@ describe('time without BigInt wrapping', () => {
     hart.run(10);
     expect(hart.getX(1)).toBe(4n);
   });
+  it('a time read the counter enables forbid still traps: virtual instruction in VS/VU, illegal in U', () => {
+    const rdtime = A.csrrs(1, 0xc01, 0);
+    const cases: [priv: number, v: number, hcounteren: bigint, scounteren: bigint, kind: string][] = [
+      [C.PRV_S, 1, 0n, 2n, 'virtual-instruction'], // hcounteren.TM clear
+      [C.PRV_U, 1, 2n, 0n, 'virtual-instruction'], // VU: hcounteren.TM set, scounteren.TM clear
+      [C.PRV_U, 1, 0n, 2n, 'virtual-instruction'],
+      [C.PRV_U, 0, 2n, 0n, 'illegal-instruction'], // U: scounteren.TM clear
+    ];
+    for (const [priv, v, hc, sc, kind] of cases) {
+      // jitThreshold 1: the loop of reads is compiled, and a read traps there too.
+      for (const jitThreshold of [1, 1000]) {
+        const { hart, mem } = bareHart(1024, { jitThreshold });
+        mem.code(RAM, [rdtime, A.jal(0, -4)]);
+        hart.setCsr(C.CSR_HCOUNTEREN, hc);
+        hart.setCsr(C.CSR_SCOUNTEREN, sc);
+        hart.setMode(priv, v);
+        hart.hostTime = 77n;
+        hart.setX(1, 5n);
+        const e = hart.run(1000);
+        expect(e.kind).toBe(kind);
+        expect(hart.pc).toBe(BigInt(RAM));
+        expect(hart.getX(1)).toBe(5n);
+      }
+    }
+  });
 });
