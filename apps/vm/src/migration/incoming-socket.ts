@@ -1,5 +1,5 @@
 import { unlinkSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import type { VmOptions } from '../cli.ts';
 import { VmConfigError } from '../config-error.ts';
 import type { Machine } from '../machine.ts';
@@ -52,7 +52,8 @@ export async function receiveIncoming(
   // destination ready to load. It is used only once the configuration section is checked, and a
   // refused stream leaves it never run.
   const built = await build();
-  const server = createServer({ allowHalfOpen: true });
+  // Paused on accept: the connection is read only once moved to its reused buffer.
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
   try {
     if (address.kind === 'unix') await prepareUnixPath(address.path);
     await new Promise<void>((resolve, reject) => {
@@ -77,7 +78,7 @@ export async function receiveIncoming(
     }
   };
   let onAbort: (() => void) | undefined;
-  const socket = await new Promise<Socket | undefined>((resolve) => {
+  const accepted = await new Promise<Socket | undefined>((resolve) => {
     server.once('connection', resolve);
     onAbort = () => resolve(undefined);
     if (qmp?.signal.aborted) onAbort();
@@ -85,15 +86,16 @@ export async function receiveIncoming(
   });
   // One stream per destination, as QEMU's: no second source is listened for.
   stopListening();
-  if (socket === undefined) throw new IncomingAborted();
+  if (accepted === undefined) throw new IncomingAborted();
+  const loader = new IncomingLoader(opts, async () => built);
+  const { socket, done } = loadFromAcceptedSocket(accepted, loader);
   qmp?.signal.removeEventListener('abort', onAbort!);
   // QMP quit while the stream comes in: drop it (the source sees the connection close).
   const abortStream = () => socket.destroy();
   qmp?.signal.addEventListener('abort', abortStream, { once: true });
   state?.set('active');
-  const loader = new IncomingLoader(opts, async () => built);
   try {
-    const refusal = await loadFromSocket(socket, loader);
+    const refusal = await done;
     if (qmp?.signal.aborted) throw new IncomingAborted();
     if (refusal !== undefined) throw refusal;
     const { machine, runState } = loader.finish();
@@ -169,6 +171,74 @@ export function loadFromSocket(socket: Socket, loader: Pick<IncomingLoader, 'pus
   });
 }
 
+/** The destination reads the stream into one buffer of this size, reused for every read. */
+export const INCOMING_READ_BUFFER = 1 << 20;
+
+/**
+ * The accepted connection, read into one reused INCOMING_READ_BUFFER
+ * (net.Socket's `onread`), its chunks fed to the loader in order until the
+ * input ends or the loader refuses one: the refusal, or undefined; and the
+ * socket to acknowledge on. Read as 'data' events instead, each read is a
+ * new 64 KiB buffer, and that churn (135 MiB of them for 128 MiB of guest
+ * RAM) drove V8's external-memory GCs, each pause of which left the source
+ * stalled on a full receive buffer. Node gives an accepted socket no
+ * `onread`, so its handle moves to a new Socket that has one (Node's own
+ * `_handle`; without one, `loadFromSocket` reads it as it is). Reading
+ * pauses while a chunk's load is pending, so the buffer is never
+ * overwritten under it.
+ */
+export function loadFromAcceptedSocket(
+  accepted: Socket,
+  loader: Pick<IncomingLoader, 'push'>,
+): { socket: Socket; done: Promise<unknown> } {
+  const handle = (accepted as unknown as { _handle?: unknown })._handle;
+  if (handle === undefined || handle === null)
+    return { socket: accepted, done: loadFromSocket(accepted, loader) };
+  (accepted as unknown as { _handle: unknown })._handle = null;
+  let socket: Socket;
+  let resolveDone: (refusal: unknown) => void = () => {};
+  const done = new Promise<unknown>((r) => {
+    resolveDone = r;
+  });
+  let settled = false;
+  let busy = false;
+  let ended = false;
+  const settle = (refusal: unknown) => {
+    if (settled) return;
+    settled = true;
+    resolveDone(refusal);
+  };
+  const onread = (n: number, buf: Uint8Array): boolean => {
+    if (settled) return false;
+    busy = true;
+    loader.push(buf.subarray(0, n), true).then(
+      () => {
+        busy = false;
+        if (ended) settle(undefined);
+        else socket.resume();
+      },
+      (e: unknown) => settle(e),
+    );
+    // Paused until this chunk is loaded: the next read would overwrite it.
+    return false;
+  };
+  socket = new Socket({
+    handle,
+    allowHalfOpen: true,
+    onread: { buffer: Buffer.allocUnsafe(INCOMING_READ_BUFFER), callback: onread },
+  } as ConstructorParameters<typeof Socket>[0]);
+  // A reset (the source killed) ends the input too: what arrived is checked and found short.
+  const onEnd = () => {
+    ended = true;
+    if (!busy) settle(undefined);
+  };
+  socket.on('end', onEnd);
+  socket.on('close', onEnd);
+  socket.on('error', onEnd);
+  socket.resume();
+  return { socket, done };
+}
+
 /** QMP `quit` while the destination waited for or loaded the stream: no VM, the VMM exits 0 as QEMU's. */
 export class IncomingAborted extends Error {
   override readonly name = 'IncomingAborted';
@@ -196,8 +266,15 @@ export class IncomingLoader {
     private readonly build: () => Promise<Machine>,
   ) {}
 
-  /** Take a chunk of the stream; throws a MigrationError (or the build's error) to refuse it. */
-  async push(chunk: Uint8Array): Promise<void> {
+  /**
+   * Take a chunk of the stream; throws a MigrationError (or the build's
+   * error) to refuse it. `reused`: the caller overwrites the chunk once
+   * this settles (a socket read into one buffer), so nothing kept refers
+   * to it: the device sections are copied, and the reader copies out the
+   * part of a section still incomplete (`compact`).
+   */
+  async push(chunk: Uint8Array, reused = false): Promise<void> {
+    const keep = (s: Section): Section => (reused ? { ...s, payload: new Uint8Array(s.payload) } : s);
     // A 'ram' section is loaded before the next is parsed, so its payload may reuse one buffer.
     for (const s of this.reader.sections(chunk, 'ram')) {
       checkSection(s, this.seen);
@@ -206,16 +283,18 @@ export class IncomingLoader {
         if (s.id !== 'configuration')
           throw new MigrationError("stream does not start with a 'configuration' section");
         checkConfigSection(s, this.opts);
+        const kept = keep(s);
         this.machine = await this.build();
-        this.deferred.push(s);
+        this.deferred.push(kept);
       } else if (s.id === 'ram') {
         // QEMU's ram_load(): the page goes into guest memory now; a later pass may send it again.
         loadSection(this.machine, s, this.ctx);
         this.ramLoaded++;
       } else {
-        this.deferred.push(s);
+        this.deferred.push(keep(s));
       }
     }
+    if (reused) this.reader.compact();
   }
 
   /** The input ended: the end marker must have been verified; then the device state is loaded. */

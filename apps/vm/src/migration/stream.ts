@@ -198,6 +198,41 @@ export class MigrationStreamReader {
     return this.state === 'ended';
   }
 
+  /** Two buffers `compact` copies into in turn (the one not holding what is buffered now). */
+  private carry: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+  private carryIdx = 0;
+
+  /**
+   * Copy what is still buffered (a section not yet whole) out of the
+   * chunks given so far, which the caller is then free to overwrite: how a
+   * socket read into one reused buffer is fed. Sections already given out
+   * keep referring to those chunks.
+   */
+  compact(): void {
+    if (this.buffered === 0) {
+      this.chunks = [];
+      this.first = 0;
+      this.skip = 0;
+      return;
+    }
+    const idx = this.carryIdx ^ 1;
+    if (this.carry[idx]!.length < this.buffered)
+      this.carry[idx] = new Uint8Array(Math.max(this.buffered, 2 * this.carry[idx]!.length));
+    const out = this.carry[idx]!.subarray(0, this.buffered);
+    let o = 0;
+    let skip = this.skip;
+    for (let k = this.first; k < this.chunks.length; k++) {
+      const part = this.chunks[k]!.subarray(skip);
+      out.set(part, o);
+      o += part.length;
+      skip = 0;
+    }
+    this.chunks = [out];
+    this.first = 0;
+    this.skip = 0;
+    this.carryIdx = idx;
+  }
+
   /** Take a chunk; returns the sections it completed, in stream order. */
   push(chunk: Uint8Array): Section[] {
     return [...this.sections(chunk)];
