@@ -84,6 +84,34 @@ describe('a stream read into one reused buffer', () => {
       expect(got).toEqual(want);
     }
   });
+
+  it('refuses a corrupted byte in a section put together across reads of the reused buffer', async () => {
+    const stream = snapshotVm(await machine([]));
+    // A byte in the middle of the first 'ram' section's pages (past its head), which spans many reads.
+    const bad = stream.slice();
+    const at = stream.length >> 1;
+    bad[at]! ^= 0x41;
+    const want = whole(bad);
+    expect(typeof want).toBe('string');
+    for (const size of [1000, 65536]) {
+      const r = new MigrationStreamReader();
+      const buf = new Uint8Array(size);
+      let got: string | undefined;
+      try {
+        for (let o = 0; o < bad.length; o += size) {
+          const n = Math.min(size, bad.length - o);
+          buf.set(bad.subarray(o, o + n));
+          for (const _ of r.sections(buf.subarray(0, n), 'ram'));
+          r.compact();
+          buf.fill(0xee);
+        }
+        r.finish();
+      } catch (e) {
+        got = (e as Error).message;
+      }
+      expect(got).toBe(want);
+    }
+  });
 });
 
 describe('the destination reads the stream as it arrives', () => {

@@ -177,6 +177,9 @@ export function decodeStream(bytes: Uint8Array): Section[] {
  * input, refuses what `decodeStream` refuses for a stream cut short or
  * with bytes after the end marker. A refusal is the same one line.
  */
+/** The largest section `compact` makes room for ahead of its bytes (a 4 MiB VFIO blob fits). */
+const ASSEMBLE_MAX = 16 << 20;
+
 export class MigrationStreamReader {
   private chunks: Uint8Array[] = [];
   /** The first chunk not wholly consumed, and how much of it is. */
@@ -201,23 +204,41 @@ export class MigrationStreamReader {
   /** Two buffers `compact` copies into in turn (the one not holding what is buffered now). */
   private carry: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   private carryIdx = 0;
+  /**
+   * After `compact`, the carry buffer holding the start of a section whose
+   * head is known, with room for the whole section: the next chunks' bytes
+   * of that section are appended there, so it completes in one piece.
+   */
+  private assembling: Uint8Array | undefined;
 
   /**
    * Copy what is still buffered (a section not yet whole) out of the
    * chunks given so far, which the caller is then free to overwrite: how a
    * socket read into one reused buffer is fed. Sections already given out
-   * keep referring to those chunks.
+   * keep referring to those chunks. When the section's head is known, the
+   * copy has room for all of it and the rest is appended as it arrives
+   * (each byte of a section that spans reads is copied once, not once per
+   * read and again to join the pieces).
    */
   compact(): void {
+    // Still assembling, nothing else buffered: the bytes are already out of the caller's chunks.
+    if (this.assembling !== undefined && this.chunks.length === 1 && this.first === 0 && this.skip === 0)
+      return;
+    this.assembling = undefined;
     if (this.buffered === 0) {
       this.chunks = [];
       this.first = 0;
       this.skip = 0;
       return;
     }
+    const pending = this.pendingHead;
+    // A length beyond ASSEMBLE_MAX (a corrupted one, say) gets no room made ahead of its bytes.
+    const head =
+      pending !== undefined && pending.headLen + pending.len + 4 <= ASSEMBLE_MAX ? pending : undefined;
+    const whole = head === undefined ? this.buffered : Math.max(this.buffered, head.headLen + head.len + 4);
     const idx = this.carryIdx ^ 1;
-    if (this.carry[idx]!.length < this.buffered)
-      this.carry[idx] = new Uint8Array(Math.max(this.buffered, 2 * this.carry[idx]!.length));
+    if (this.carry[idx]!.length < whole)
+      this.carry[idx] = new Uint8Array(Math.max(whole, 2 * this.carry[idx]!.length));
     const out = this.carry[idx]!.subarray(0, this.buffered);
     let o = 0;
     let skip = this.skip;
@@ -231,6 +252,7 @@ export class MigrationStreamReader {
     this.first = 0;
     this.skip = 0;
     this.carryIdx = idx;
+    if (head !== undefined) this.assembling = this.carry[idx]!.subarray(0, whole);
   }
 
   /** Take a chunk; returns the sections it completed, in stream order. */
@@ -252,8 +274,22 @@ export class MigrationStreamReader {
       return;
     }
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    const into = this.assembling;
+    if (into !== undefined) {
+      // The section `compact` began to assemble: append its next bytes to it.
+      this.assembling = undefined;
+      const at = this.chunks[0]!.length;
+      const n = Math.min(into.length - at, chunk.length);
+      into.set(chunk.subarray(0, n), at);
+      this.chunks[0] = into.subarray(0, at + n);
+      this.buffered += n;
+      if (at + n < into.length) this.assembling = into;
+      chunk = chunk.subarray(n);
+    }
+    if (chunk.length !== 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     for (;;) {
       if (this.state === 'header') {
         if (this.buffered < HEADER_SIZE) break;
