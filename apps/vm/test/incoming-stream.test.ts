@@ -170,6 +170,20 @@ describe('the destination reads the stream as it arrives', () => {
     expect(loader.finish()).toEqual({ machine: dst, runState: 'running' });
   });
 
+  it('pushNow takes nothing before the VM is built, then loads at once and refuses a bad chunk', async () => {
+    const src = await machine([]);
+    const stream = snapshotVm(src);
+    const dst = await machine([], true);
+    const loader = new IncomingLoader(dst.opts, async () => dst);
+    expect(loader.pushNow(stream.subarray(0, 4096))).toBe(false);
+    await loader.push(stream.subarray(0, 4096));
+    expect(loader.pushNow(stream.subarray(4096, stream.length - 9))).toBe(true);
+    expect(loader.ramLoaded).toBeGreaterThan(0);
+    const end = stream.slice(stream.length - 9);
+    end[8]! ^= 0x41;
+    expect(() => loader.pushNow(end)).toThrow('stream checksum mismatch (CRC32 over the whole stream)');
+  });
+
   it('refuses another --mem at the configuration section, before the VM is built', async () => {
     const src = await machine([]);
     const stream = snapshotVm(src);

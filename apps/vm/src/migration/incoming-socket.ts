@@ -185,11 +185,12 @@ export const INCOMING_READ_BUFFER = 1 << 20;
  * `onread`, so its handle moves to a new Socket that has one (Node's own
  * `_handle`; without one, `loadFromSocket` reads it as it is). Reading
  * pauses while a chunk's load is pending, so the buffer is never
- * overwritten under it.
+ * overwritten under it; once the VM is built (`pushNow`), a chunk loads
+ * within the read and reading goes on.
  */
 export function loadFromAcceptedSocket(
   accepted: Socket,
-  loader: Pick<IncomingLoader, 'push'>,
+  loader: Pick<IncomingLoader, 'push'> & Partial<Pick<IncomingLoader, 'pushNow'>>,
 ): { socket: Socket; done: Promise<unknown> } {
   const handle = (accepted as unknown as { _handle?: unknown })._handle;
   if (handle === undefined || handle === null)
@@ -210,6 +211,16 @@ export function loadFromAcceptedSocket(
   };
   const onread = (n: number, buf: Uint8Array): boolean => {
     if (settled) return false;
+    if (loader.pushNow !== undefined) {
+      // Loaded at once (the VM is built): the buffer is free again, reading goes on without a
+      // pause and a resume per read.
+      try {
+        if (loader.pushNow(buf.subarray(0, n), true)) return true;
+      } catch (e) {
+        settle(e);
+        return false;
+      }
+    }
     busy = true;
     loader.push(buf.subarray(0, n), true).then(
       () => {
@@ -295,6 +306,26 @@ export class IncomingLoader {
       }
     }
     if (reused) this.reader.compact();
+  }
+
+  /**
+   * `push` without a promise, once the VM is built (every chunk after the
+   * configuration section's): false, and nothing taken, before that.
+   * Throws a MigrationError to refuse the chunk.
+   */
+  pushNow(chunk: Uint8Array, reused = false): boolean {
+    const m = this.machine;
+    if (m === undefined) return false;
+    for (const s of this.reader.sections(chunk, 'ram')) {
+      checkSection(s, this.seen);
+      this.received.push({ id: s.id, instance: s.instance });
+      if (s.id === 'ram') {
+        loadSection(m, s, this.ctx);
+        this.ramLoaded++;
+      } else this.deferred.push(reused ? { ...s, payload: new Uint8Array(s.payload) } : s);
+    }
+    if (reused) this.reader.compact();
+    return true;
   }
 
   /** The input ended: the end marker must have been verified; then the device state is loaded. */
