@@ -130,7 +130,7 @@ export function parseArgs(
     .option('--no-jit', 'interpret every instruction (no block compiler)')
     .option(
       '--jit-threshold <visits>',
-      'times a block is reached before it is compiled (default 16384)',
+      'times a block is reached before it is compiled (default 65535)',
       intArg('--jit-threshold', 1, 65535),
     )
     .option('--no-summary', 'do not print the devices at start nor the run summary on exit')
