@@ -26,6 +26,7 @@ import {
   EXIT_USER_QUIT,
   EXIT_VM_ERROR,
 } from './config-error.ts';
+import { ConsoleHandover } from './console-handover.ts';
 import type { Machine } from './machine.ts';
 
 /** SBI SRST reset reasons (SBI v2.0 chapter 10). */
@@ -72,15 +73,6 @@ const EXIT_NAMES: Record<number, string> = {
 const SLICE_MS = 20;
 
 /**
- * How soon after the guest writes to its console the host gets it
- * (onSlice), however much of the slice is left. QEMU's chardev writes each
- * byte as the guest stores it; handing over after a millisecond keeps that
- * latency without a host write per byte from a guest printing a line
- * character by character.
- */
-const CONSOLE_HANDOVER_MS = 1;
-
-/**
  * The guest's turn while a live migration sends (ms). The sender and the
  * vCPUs share this thread (QEMU gives its migration thread a core of its
  * own): between the sender's turns the guest runs this long, and the
@@ -108,10 +100,8 @@ export class VmRunner {
   private wake: (() => void) | undefined;
   private quit = false;
   private next = 0;
-  /** The guest's console byte count (Machine.consoleBytes) the host was last told about. */
-  private consoleSeen = 0;
-  /** When new console output is due at the host (performance.now()); 0 when none is waiting. */
-  private consoleDue = 0;
+  /** When the host gets its turn (onSlice): see ConsoleHandover. */
+  private readonly console: ConsoleHandover;
   /** This loop's turn before the event loop gets the thread back: SLICE_MS, shorter while a migration sends. */
   private sliceMs = SLICE_MS;
   private migrationHold: MigrationHold | undefined;
@@ -133,9 +123,9 @@ export class VmRunner {
      * guest console output, and before the loop waits (paused, or every vCPU
      * halted); it takes the console output the host's consoleOut buffered.
      */
-    private readonly onSlice: () => void = () => {},
+    onSlice: () => void = () => {},
   ) {
-    this.consoleSeen = m.consoleBytes;
+    this.console = new ConsoleHandover(() => m.consoleBytes, onSlice);
     this.wq = m.loader.host.resolve<WorkQueue>(WORK_QUEUE);
   }
 
@@ -205,35 +195,23 @@ export class VmRunner {
           const done = this.kvmRun(v) ?? this.handleExit(v);
           if (done) return done;
           this.pumpInput();
-          if (this.m.consoleBytes !== this.consoleSeen) this.consoleWritten();
+          this.console.afterRun();
         }
-        if (this.consoleDue !== 0 && performance.now() >= this.consoleDue) this.handOver();
+        this.console.ifDue();
         // Device work queued by the guest's MMIO (doorbells) runs here, not inside the access.
         const worked = this.runDeviceWork();
         if (!ran && !worked && !idleSkip(this.m.vm)) {
           // Every vCPU is stopped or waiting for an interrupt only user space can raise: hand over
           // what the guest printed (its prompt), then wait for input.
-          if (this.consoleDue !== 0) this.handOver();
+          this.console.ifPending();
           if (vcpus.every((v) => !vcpuRunnable(v)) && !(await this.waitForInput())) {
             return this.result(EXIT_VM_ERROR, 'every vCPU is halted and nothing can wake them');
           }
         }
       }
-      this.handOver();
+      this.console.handOver();
       await this.m.host.yieldToHost();
     }
-  }
-
-  /** The guest wrote to its console: the host gets it within CONSOLE_HANDOVER_MS. */
-  private consoleWritten(): void {
-    this.consoleSeen = this.m.consoleBytes;
-    if (this.consoleDue === 0) this.consoleDue = performance.now() + CONSOLE_HANDOVER_MS;
-  }
-
-  /** onSlice: the host takes the console output (and does its periodic work); nothing is due after it. */
-  private handOver(): void {
-    this.consoleDue = 0;
-    this.onSlice();
   }
 
   /**
@@ -268,7 +246,7 @@ export class VmRunner {
 
   private async whilePaused(): Promise<void> {
     // Hand over what the guest printed before the stop: a paused VM's console must not hold it back.
-    this.handOver();
+    this.console.handOver();
     while (this.pauseRequested && !this.quit) {
       await new Promise<void>((resolve) => {
         this.wake = () => {

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Arm64Machine } from '../src/arm64/machine.ts';
+import { Arm64Runner } from '../src/arm64/runner.ts';
 import { parseArgs } from '../src/cli.ts';
 import { EXIT_USER_QUIT } from '../src/config-error.ts';
 import { Machine } from '../src/machine.ts';
@@ -73,5 +76,36 @@ describe('console hand-over', () => {
     // Some of it (the guest may still have been printing) reached the host mid-slice.
     expect(midSlice.length).toBeGreaterThan(0);
     expect(output.startsWith(midSlice)).toBe(true);
+  });
+
+  it('arm64: the PSCI 0.1 guest prints, its SYSTEM_OFF returns, it halts: its last line is handed over before the VMM waits', async () => {
+    let output = '';
+    let handed = '';
+    const m = Arm64Machine.create(
+      {
+        mem: 64 << 20,
+        cpus: 2,
+        bios: readFileSync(join(import.meta.dirname, '..', 'guest', 'arm64-psci', 'psci.bin')),
+        mdev: [],
+        quantum: 20_000,
+        psci02: false,
+        psciVersion: 0x1n,
+      },
+      (b) => {
+        output += String.fromCharCode(b);
+      },
+    );
+    const runner = new Arm64Runner(m, () => {
+      handed = output;
+    });
+    const done = runner.run();
+    while (!output.includes('SYSTEM_OFF returned')) await turn();
+    await turn();
+    await turn();
+    expect(m.consoleBytes).toBe(output.length);
+    expect(handed).toBe(output);
+    expect(handed).toContain('SYSTEM_OFF returned: 0xffffffffffffffff\n');
+    runner.requestQuit();
+    expect((await done).status).toBe(EXIT_USER_QUIT);
   });
 });

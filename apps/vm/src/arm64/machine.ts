@@ -182,9 +182,20 @@ export class Arm64Machine {
   readonly passthrough: Arm64Passthrough[] = [];
   private readonly barRegions = new Map<VfioPciFunction, (MemoryRegion | undefined)[]>();
 
+  /**
+   * Bytes the guest has written to its console (the PL011): the vCPU loop
+   * hands new output to the host soon after it changes (ConsoleHandover).
+   */
+  consoleBytes = 0;
+  /** Every guest console byte, to the host's callback. */
+  private readonly consoleOut = (byte: number): void => {
+    this.consoleBytes++;
+    this.hostConsole(byte);
+  };
+
   private constructor(
     readonly opts: Arm64MachineOptions,
-    private readonly consoleOut: (byte: number) => void,
+    private readonly hostConsole: (byte: number) => void,
   ) {}
 
   static create(opts: Arm64MachineOptions, consoleOut: (byte: number) => void): Arm64Machine {

@@ -16,6 +16,7 @@ import {
   type KvmVcpu,
 } from '@tsvirt/kvm-core';
 import { EXIT_GUEST_RESET, EXIT_SHUTDOWN, EXIT_USER_QUIT, EXIT_VM_ERROR } from '../config-error.ts';
+import { ConsoleHandover } from '../console-handover.ts';
 import { ARCH_TIMER_VIRT_PPI } from './layout.ts';
 import type { Arm64Machine } from './machine.ts';
 
@@ -46,12 +47,20 @@ export class Arm64Runner {
   private next = 0;
   private unclaimed = 0;
   private readonly wq: WorkQueue;
+  /** When the host gets its turn (onSlice): see ConsoleHandover. */
+  private readonly console: ConsoleHandover;
 
   constructor(
     private readonly m: Arm64Machine,
-    private readonly onSlice: () => void = () => {},
+    /**
+     * The host's turn: at the end of each slice, within CONSOLE_HANDOVER_MS of
+     * guest console output, and before the loop waits for input; it takes the
+     * console output the host's consoleOut buffered.
+     */
+    onSlice: () => void = () => {},
   ) {
     this.wq = m.loader.host.resolve<WorkQueue>(WORK_QUEUE);
+    this.console = new ConsoleHandover(() => m.consoleBytes, onSlice);
   }
 
   /** Console input for the PL011's receive FIFO. */
@@ -102,14 +111,18 @@ export class Arm64Runner {
           const done = this.kvmRun(v) ?? this.handleExit(v);
           if (done) return done;
           this.pumpInput();
+          this.console.afterRun();
         }
+        this.console.ifDue();
         const worked = this.wq.runPending() > 0;
         if (!ran && !worked && !idleSkip(this.m.vm)) {
+          // Hand over what the guest printed (its prompt) before waiting for input.
+          this.console.ifPending();
           if (vcpus.every((v) => !vcpuRunnable(v)) && !(await this.waitForInput()))
             return this.result(EXIT_VM_ERROR, 'every vCPU is halted and nothing can wake them');
         }
       }
-      this.onSlice();
+      this.console.handOver();
       await new Promise<void>((r) => setImmediate(r));
     }
   }
