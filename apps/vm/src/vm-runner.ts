@@ -19,6 +19,7 @@ import {
   vcpuInstructions,
   vcpuRunnable,
 } from '@tsvirt/kvm-riscv';
+import { completePendingExit } from './complete-exit.ts';
 import {
   EXIT_GUEST_FAILURE,
   EXIT_GUEST_RESET,
@@ -233,9 +234,15 @@ export class VmRunner {
     return this.pauseRequested;
   }
 
-  /** Park the loop before its next vCPU round (QEMU's pause_all_vcpus()). */
+  /**
+   * Park the loop before its next vCPU round (QEMU's pause_all_vcpus()). Each
+   * vCPU's last exit is completed at once (completePendingExit), so what a
+   * stop, a snapshot or a migration reads of its state is consistent; the
+   * loop is never inside KVM_RUN when this is called.
+   */
   pause(): void {
     this.pauseRequested = true;
+    for (const v of this.m.vcpus) completePendingExit(v);
     this.wake?.();
   }
 

@@ -15,6 +15,7 @@ import {
   type KvmOneReg,
   type KvmVcpu,
 } from '@tsvirt/kvm-core';
+import { completePendingExit } from '../complete-exit.ts';
 import { EXIT_GUEST_RESET, EXIT_SHUTDOWN, EXIT_USER_QUIT, EXIT_VM_ERROR } from '../config-error.ts';
 import { ConsoleHandover } from '../console-handover.ts';
 import { ARCH_TIMER_VIRT_PPI } from './layout.ts';
@@ -101,7 +102,11 @@ export class Arm64Runner {
       const sliceEnd = performance.now() + SLICE_MS;
       while (performance.now() < sliceEnd) {
         if (this.quit) return this.result(EXIT_USER_QUIT, 'quit from the console');
-        if (stopWhen?.()) return this.result(-1, 'stopped');
+        if (stopWhen?.()) {
+          // The state the caller now saves is past each vCPU's last exit (an MMIO access).
+          for (const v of vcpus) completePendingExit(v);
+          return this.result(-1, 'stopped');
+        }
         let ran = false;
         for (let k = 0; k < vcpus.length; k++) {
           const v = vcpus[this.next]!;
