@@ -9,12 +9,13 @@ import {
 
 /**
  * Finish the exit user space last handled on `v` without running the guest:
- * KVM_RUN with immediate_exit set, as KVM's API asks before a vCPU's state is
- * read for saving ("the corresponding operations are complete (and guest
- * state is consistent) only after userspace has re-entered the kernel with
- * KVM_RUN"), and as QEMU does when it stops a vCPU. An MMIO store that
- * exited is then past its instruction: saved before that, a snapshot or a
- * migration's destination ran the store again (the guest's last console
+ * KVM_RUN with immediate_exit set. KVM's API documents that an MMIO, IO (or
+ * other user-space-emulated) exit leaves the guest state consistent only once
+ * user space has entered KVM_RUN again; the kernel's own state-migration
+ * selftests complete the I/O this way before saving (vcpu_run_complete_io()),
+ * and QEMU stops a vCPU by re-entering with immediate_exit. An MMIO store
+ * that exited is then past its instruction: saved before that, a snapshot or
+ * a migration's destination ran the store again (the guest's last console
  * byte printed twice); an MMIO load's data lands in its register, an SBI
  * call's return values in a0/a1. EINTR (immediate_exit) is the expected
  * answer. A vCPU whose last exit needs no completion is left as it is.
