@@ -3,20 +3,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Arm64Machine } from '../src/arm64/machine.ts';
 import { Arm64Runner } from '../src/arm64/runner.ts';
+import { PSCI_GUEST, psciMachine } from './arm64-psci-machine.ts';
 
-const guest = readFileSync(join(import.meta.dirname, '..', 'guest', 'arm64-psci', 'psci.bin'));
 const NOT_SUPPORTED = '0xffffffffffffffff';
 const hex = (n: number) => `0x${n.toString(16).padStart(16, '0')}`;
 
 /** Boot the PSCI guest on two vCPUs with the firmware register set before the first run. */
 async function run(psciVersion: bigint, psci02: boolean) {
   let out = '';
-  const m = Arm64Machine.create(
-    { mem: 64 << 20, cpus: 2, bios: guest, mdev: [], quantum: 20_000, psci02, psciVersion },
-    (b) => {
-      out += String.fromCharCode(b);
-    },
-  );
+  const m = psciMachine(psciVersion, psci02, (b) => {
+    out += String.fromCharCode(b);
+  });
   const r = new Arm64Runner(m);
   r.markInputEnded();
   const res = await r.run();
@@ -57,7 +54,14 @@ describe('the arm64 PSCI guest sees the version KVM_REG_ARM_PSCI_VERSION selects
   it('the board refuses a version the vCPU features do not allow (0.1 with PSCI_0_2: EINVAL)', () => {
     expect(() =>
       Arm64Machine.create(
-        { mem: 64 << 20, cpus: 1, bios: guest, mdev: [], quantum: 20_000, psciVersion: 0x1n },
+        {
+          mem: 64 << 20,
+          cpus: 1,
+          bios: readFileSync(PSCI_GUEST),
+          mdev: [],
+          quantum: 20_000,
+          psciVersion: 0x1n,
+        },
         () => {},
       ),
     ).toThrow(expect.objectContaining({ code: 'EINVAL' }));

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Arm64Machine } from '../src/arm64/machine.ts';
 import { Arm64Runner } from '../src/arm64/runner.ts';
 import { parseArgs } from '../src/cli.ts';
 import { EXIT_USER_QUIT } from '../src/config-error.ts';
 import { Machine } from '../src/machine.ts';
 import { nodeVmHost } from '../src/node-host.ts';
 import { VmRunner } from '../src/vm-runner.ts';
+import { psciMachine } from './arm64-psci-machine.ts';
 import { hostileGuest } from './hostile-guest-run.ts';
 
 const turn = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -81,20 +80,9 @@ describe('console hand-over', () => {
   it('arm64: the PSCI 0.1 guest prints, its SYSTEM_OFF returns, it halts: its last line is handed over before the VMM waits', async () => {
     let output = '';
     let handed = '';
-    const m = Arm64Machine.create(
-      {
-        mem: 64 << 20,
-        cpus: 2,
-        bios: readFileSync(join(import.meta.dirname, '..', 'guest', 'arm64-psci', 'psci.bin')),
-        mdev: [],
-        quantum: 20_000,
-        psci02: false,
-        psciVersion: 0x1n,
-      },
-      (b) => {
-        output += String.fromCharCode(b);
-      },
-    );
+    const m = psciMachine(0x1n, false, (b) => {
+      output += String.fromCharCode(b);
+    });
     const runner = new Arm64Runner(m, () => {
       handed = output;
     });
