@@ -145,14 +145,9 @@ describe('the destination reads the stream as it arrives', () => {
     const src = await machine([]);
     const stream = snapshotVm(src);
     const dst = await machine([], true);
-    let built = 0;
-    const loader = new IncomingLoader(dst.opts, async () => {
-      built++;
-      return dst;
-    });
+    const loader = new IncomingLoader(dst.opts, dst);
     // Everything but the end marker (type, count, CRC: 9 bytes).
-    await loader.push(stream.subarray(0, stream.length - 9));
-    expect(built).toBe(1);
+    loader.push(stream.subarray(0, stream.length - 9));
     expect(loader.ramLoaded).toBeGreaterThan(0);
     // The first page the source's first 'ram' section carries (after the RAM size and the count).
     const ram0 = decodeStream(stream).find((s) => s.id === 'ram')!.payload;
@@ -166,34 +161,31 @@ describe('the destination reads the stream as it arrives', () => {
     expect(page(dst)).toEqual(page(src));
     // Cut here: refused, though RAM is in.
     expect(() => loader.finish()).toThrow('stream is truncated (no end marker)');
-    await loader.push(stream.subarray(stream.length - 9));
+    loader.push(stream.subarray(stream.length - 9));
     expect(loader.finish()).toEqual({ machine: dst, runState: 'running' });
   });
 
-  it('pushNow takes nothing before the VM is built, then loads at once and refuses a bad chunk', async () => {
+  it('loads a chunk within push and refuses a bad one by throwing', async () => {
     const src = await machine([]);
     const stream = snapshotVm(src);
     const dst = await machine([], true);
-    const loader = new IncomingLoader(dst.opts, async () => dst);
-    expect(loader.pushNow(stream.subarray(0, 4096))).toBe(false);
-    await loader.push(stream.subarray(0, 4096));
-    expect(loader.pushNow(stream.subarray(4096, stream.length - 9))).toBe(true);
+    const loader = new IncomingLoader(dst.opts, dst);
+    loader.push(stream.subarray(0, 4096));
+    loader.push(stream.subarray(4096, stream.length - 9));
     expect(loader.ramLoaded).toBeGreaterThan(0);
     const end = stream.slice(stream.length - 9);
     end[8]! ^= 0x41;
-    expect(() => loader.pushNow(end)).toThrow('stream checksum mismatch (CRC32 over the whole stream)');
+    expect(() => loader.push(end)).toThrow('stream checksum mismatch (CRC32 over the whole stream)');
   });
 
-  it('refuses another --mem at the configuration section, before the VM is built', async () => {
+  it('refuses another --mem at the configuration section, before anything is loaded into the VM', async () => {
     const src = await machine([]);
     const stream = snapshotVm(src);
-    let built = 0;
-    const loader = new IncomingLoader(parseArgs(['--mem', '512M']), async () => {
-      built++;
-      throw new Error('not reached');
-    });
-    await expect(loader.push(stream)).rejects.toThrow(/^RAM size 256M does not match --mem 512M$/);
-    expect(built).toBe(0);
+    const dst = await machine(['--mem', '512M'], true);
+    const loader = new IncomingLoader(dst.opts, dst);
+    expect(() => loader.push(stream)).toThrow(/^RAM size 256M does not match --mem 512M$/);
+    expect(loader.ramLoaded).toBe(0);
+    expect(dst.guestTouchedBytes()).toBe(0);
   });
 
   it("refuses a corrupted 'ram' section on arrival, and a stream without the device sections at the end", async () => {
@@ -210,10 +202,10 @@ describe('the destination reads the stream as it arrives', () => {
     const bad = good.slice();
     bad[before + 40]! ^= 1;
     const dst = await machine([], true);
-    const l1 = new IncomingLoader(dst.opts, async () => dst);
-    await expect(l1.push(bad)).rejects.toThrow("section 'ram' instance 0: checksum mismatch (CRC32)");
-    const l2 = new IncomingLoader(dst.opts, async () => dst);
-    await l2.push(reencode(sections.filter((s) => s.id !== 'plic')));
+    const l1 = new IncomingLoader(dst.opts, dst);
+    expect(() => l1.push(bad)).toThrow("section 'ram' instance 0: checksum mismatch (CRC32)");
+    const l2 = new IncomingLoader(dst.opts, dst);
+    l2.push(reencode(sections.filter((s) => s.id !== 'plic')));
     expect(() => l2.finish()).toThrow("stream has no 'plic' section");
   });
 });

@@ -87,7 +87,7 @@ export async function receiveIncoming(
   // One stream per destination, as QEMU's: no second source is listened for.
   stopListening();
   if (accepted === undefined) throw new IncomingAborted();
-  const loader = new IncomingLoader(opts, async () => built);
+  const loader = new IncomingLoader(opts, built);
   const { socket, done } = loadFromAcceptedSocket(accepted, loader);
   qmp?.signal.removeEventListener('abort', onAbort!);
   // QMP quit while the stream comes in: drop it (the source sees the connection close).
@@ -117,57 +117,43 @@ export async function receiveIncoming(
 }
 
 /**
+ * Settle with undefined once the connection's input ends: the source's end,
+ * a reset (the source killed: what arrived is then checked and found
+ * short), or the socket destroyed by `quit`. The 'error' listener stays
+ * after that: a failure writing the acknowledgement must not be uncaught.
+ */
+function onInputEnd(socket: Socket, settle: (refusal: unknown) => void): void {
+  const end = () => settle(undefined);
+  socket.on('end', end);
+  socket.on('close', end);
+  socket.on('error', end);
+}
+
+/**
  * Feed the connection's chunks to the loader, in order, until the input
- * ends (the source's end, a reset, or the socket destroyed by `quit`) or
- * the loader refuses a chunk: the refusal, or undefined. The socket is not
- * destroyed here: the acknowledgement goes back on it. 'data' events, not
- * the stream's async iterator (a promise and a Readable read() per 64 KiB
- * chunk); the socket is paused only while a chunk's load waits on
- * something (at most the VM's build).
+ * ends or the loader refuses a chunk: the refusal, or undefined. The socket
+ * is not destroyed here: the acknowledgement goes back on it. 'data'
+ * events, not the stream's async iterator (a promise and a Readable read()
+ * per 64 KiB chunk).
  */
 export function loadFromSocket(socket: Socket, loader: Pick<IncomingLoader, 'push'>): Promise<unknown> {
   return new Promise((resolve) => {
-    const backlog: Buffer[] = [];
-    let busy = false;
-    let ended = false;
     let settled = false;
     const settle = (refusal: unknown) => {
       if (settled) return;
       settled = true;
       socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      // The 'error' listener stays: a failure writing the acknowledgement must not be uncaught.
       resolve(refusal);
     };
-    const pump = (chunk: Buffer) => {
-      busy = true;
-      loader.push(chunk).then(
-        () => {
-          busy = false;
-          const next = backlog.shift();
-          if (next !== undefined) pump(next);
-          else if (ended) settle(undefined);
-          else if (socket.isPaused()) socket.resume();
-        },
-        (e: unknown) => settle(e),
-      );
-    };
     const onData = (chunk: Buffer) => {
-      if (settled) return;
-      if (!busy) return pump(chunk);
-      backlog.push(chunk);
-      socket.pause();
-    };
-    // A reset (the source killed) ends the input too: what arrived is checked and found short.
-    const onEnd = () => {
-      ended = true;
-      if (!busy) settle(undefined);
+      try {
+        loader.push(chunk);
+      } catch (e) {
+        settle(e);
+      }
     };
     socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onEnd);
-    socket.on('error', onEnd);
+    onInputEnd(socket, settle);
   });
 }
 
@@ -183,27 +169,23 @@ export const INCOMING_READ_BUFFER = 1 << 20;
  * RAM) drove V8's external-memory GCs, each pause of which left the source
  * stalled on a full receive buffer. Node gives an accepted socket no
  * `onread`, so its handle moves to a new Socket that has one (Node's own
- * `_handle`; without one, `loadFromSocket` reads it as it is). Reading
- * pauses while a chunk's load is pending, so the buffer is never
- * overwritten under it; once the VM is built (`pushNow`), a chunk loads
- * within the read and reading goes on.
+ * `_handle`; without one, `loadFromSocket` reads it as it is). Each chunk
+ * is loaded within its read (the VM exists before the connection is
+ * accepted), so the buffer is free again when the read returns.
  */
 export function loadFromAcceptedSocket(
   accepted: Socket,
-  loader: Pick<IncomingLoader, 'push'> & Partial<Pick<IncomingLoader, 'pushNow'>>,
+  loader: Pick<IncomingLoader, 'push'>,
 ): { socket: Socket; done: Promise<unknown> } {
   const handle = (accepted as unknown as { _handle?: unknown })._handle;
   if (handle === undefined || handle === null)
     return { socket: accepted, done: loadFromSocket(accepted, loader) };
   (accepted as unknown as { _handle: unknown })._handle = null;
-  let socket: Socket;
+  let settled = false;
   let resolveDone: (refusal: unknown) => void = () => {};
   const done = new Promise<unknown>((r) => {
     resolveDone = r;
   });
-  let settled = false;
-  let busy = false;
-  let ended = false;
   const settle = (refusal: unknown) => {
     if (settled) return;
     settled = true;
@@ -211,41 +193,20 @@ export function loadFromAcceptedSocket(
   };
   const onread = (n: number, buf: Uint8Array): boolean => {
     if (settled) return false;
-    if (loader.pushNow !== undefined) {
-      // Loaded at once (the VM is built): the buffer is free again, reading goes on without a
-      // pause and a resume per read.
-      try {
-        if (loader.pushNow(buf.subarray(0, n), true)) return true;
-      } catch (e) {
-        settle(e);
-        return false;
-      }
+    try {
+      loader.push(buf.subarray(0, n), true);
+      return true;
+    } catch (e) {
+      settle(e);
+      return false;
     }
-    busy = true;
-    loader.push(buf.subarray(0, n), true).then(
-      () => {
-        busy = false;
-        if (ended) settle(undefined);
-        else socket.resume();
-      },
-      (e: unknown) => settle(e),
-    );
-    // Paused until this chunk is loaded: the next read would overwrite it.
-    return false;
   };
-  socket = new Socket({
+  const socket = new Socket({
     handle,
     allowHalfOpen: true,
     onread: { buffer: Buffer.allocUnsafe(INCOMING_READ_BUFFER), callback: onread },
   } as ConstructorParameters<typeof Socket>[0]);
-  // A reset (the source killed) ends the input too: what arrived is checked and found short.
-  const onEnd = () => {
-    ended = true;
-    if (!busy) settle(undefined);
-  };
-  socket.on('end', onEnd);
-  socket.on('close', onEnd);
-  socket.on('error', onEnd);
+  onInputEnd(socket, settle);
   socket.resume();
   return { socket, done };
 }
@@ -259,8 +220,10 @@ export class IncomingAborted extends Error {
 }
 
 /**
- * The destination's side of the stream, chunk by chunk: what arrives is
- * checked, RAM applied, device state kept for the end.
+ * The destination's side of the stream, chunk by chunk, into `machine` (built,
+ * never run): what arrives is checked, RAM applied, device state kept for
+ * the end. Nothing is loaded into the VM before the configuration section
+ * has been checked against the destination's flags.
  */
 export class IncomingLoader {
   private readonly reader = new MigrationStreamReader();
@@ -268,71 +231,48 @@ export class IncomingLoader {
   private readonly received: Pick<Section, 'id' | 'instance'>[] = [];
   private readonly deferred: Section[] = [];
   private readonly ctx: MigrationContext = { runState: 'running' };
-  private machine: Machine | undefined;
+  /** The configuration section arrived and matches this destination. */
+  private configured = false;
   /** 'ram' sections already in guest memory (for tests and progress). */
   ramLoaded = 0;
 
   constructor(
     private readonly opts: VmOptions,
-    private readonly build: () => Promise<Machine>,
+    private readonly machine: Machine,
   ) {}
 
   /**
-   * Take a chunk of the stream; throws a MigrationError (or the build's
-   * error) to refuse it. `reused`: the caller overwrites the chunk once
-   * this settles (a socket read into one buffer), so nothing kept refers
-   * to it: the device sections are copied, and the reader copies out the
-   * part of a section still incomplete (`compact`).
+   * Take a chunk of the stream; throws a MigrationError to refuse it.
+   * `reused`: the caller overwrites the chunk once this returns (a socket
+   * read into one buffer), so nothing kept refers to it: the device
+   * sections are copied, and the reader copies out the part of a section
+   * still incomplete (`compact`).
    */
-  async push(chunk: Uint8Array, reused = false): Promise<void> {
-    const keep = (s: Section): Section => (reused ? { ...s, payload: new Uint8Array(s.payload) } : s);
+  push(chunk: Uint8Array, reused = false): void {
     // A 'ram' section is loaded before the next is parsed, so its payload may reuse one buffer.
     for (const s of this.reader.sections(chunk, 'ram')) {
       checkSection(s, this.seen);
       this.received.push({ id: s.id, instance: s.instance });
-      if (this.machine === undefined) {
+      if (!this.configured) {
         if (s.id !== 'configuration')
           throw new MigrationError("stream does not start with a 'configuration' section");
         checkConfigSection(s, this.opts);
-        const kept = keep(s);
-        this.machine = await this.build();
-        this.deferred.push(kept);
-      } else if (s.id === 'ram') {
+        this.configured = true;
+      }
+      if (s.id === 'ram') {
         // QEMU's ram_load(): the page goes into guest memory now; a later pass may send it again.
         loadSection(this.machine, s, this.ctx);
-        this.ramLoaded++;
-      } else {
-        this.deferred.push(keep(s));
-      }
-    }
-    if (reused) this.reader.compact();
-  }
-
-  /**
-   * `push` without a promise, once the VM is built (every chunk after the
-   * configuration section's): false, and nothing taken, before that.
-   * Throws a MigrationError to refuse the chunk.
-   */
-  pushNow(chunk: Uint8Array, reused = false): boolean {
-    const m = this.machine;
-    if (m === undefined) return false;
-    for (const s of this.reader.sections(chunk, 'ram')) {
-      checkSection(s, this.seen);
-      this.received.push({ id: s.id, instance: s.instance });
-      if (s.id === 'ram') {
-        loadSection(m, s, this.ctx);
         this.ramLoaded++;
       } else this.deferred.push(reused ? { ...s, payload: new Uint8Array(s.payload) } : s);
     }
     if (reused) this.reader.compact();
-    return true;
   }
 
   /** The input ended: the end marker must have been verified; then the device state is loaded. */
   finish(): { machine: Machine; runState: MigrationContext['runState'] } {
     this.reader.finish();
+    if (!this.configured) throw new MigrationError("stream does not start with a 'configuration' section");
     const m = this.machine;
-    if (m === undefined) throw new MigrationError("stream does not start with a 'configuration' section");
     checkInstances(m, this.received);
     for (const s of this.deferred) loadSection(m, s, this.ctx);
     return { machine: m, runState: this.ctx.runState };
