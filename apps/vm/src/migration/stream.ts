@@ -169,6 +169,9 @@ export function decodeStream(bytes: Uint8Array): Section[] {
   }
 }
 
+/** The largest section `compact` makes room for ahead of its bytes (a 4 MiB VFIO blob fits). */
+const ASSEMBLE_MAX = 16 << 20;
+
 /**
  * The same stream parsed as it arrives (QEMU's destination reads the
  * QEMUFile as the socket fills it, qemu_loadvm_state_main()): `push` gives
@@ -177,9 +180,6 @@ export function decodeStream(bytes: Uint8Array): Section[] {
  * input, refuses what `decodeStream` refuses for a stream cut short or
  * with bytes after the end marker. A refusal is the same one line.
  */
-/** The largest section `compact` makes room for ahead of its bytes (a 4 MiB VFIO blob fits). */
-const ASSEMBLE_MAX = 16 << 20;
-
 export class MigrationStreamReader {
   private chunks: Uint8Array[] = [];
   /** The first chunk not wholly consumed, and how much of it is. */
