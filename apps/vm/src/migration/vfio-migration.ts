@@ -14,7 +14,6 @@ import {
   type VfioDeviceFeatureMigState,
   type VfioDeviceFile,
 } from '@tsvirt/vfio-core';
-import { concatBytes } from './byte-io.ts';
 
 // The VMM side of VFIO migration v2, as QEMU's hw/vfio/migration.c drives it.
 
@@ -77,12 +76,9 @@ function dataFile(files: FdTable, fd: number, op: 'read' | 'write'): DataFile {
  * Save a device (QEMU's vfio_save_complete_precopy()): the vCPUs are
  * stopped; RUNNING -> STOP -> STOP_COPY, read the data fd to its end, close
  * it, and leave the device in STOP (resumed only when the VM is: `cont`).
+ * The device state as the data fd gave it, one piece per read(2): the
+ * caller lays them out once, in its section buffer.
  */
-export function vfioSaveDevice(device: VfioDeviceFile, files: FdTable): Uint8Array {
-  return concatBytes(vfioSaveDeviceChunks(device, files));
-}
-
-/** vfioSaveDevice() as the data fd gave it, one piece per read(2): the caller lays them out once. */
 export function vfioSaveDeviceChunks(device: VfioDeviceFile, files: FdTable): Uint8Array[] {
   if (vfioGetState(device) === VFIO_DEVICE_STATE_RUNNING) vfioSetState(device, VFIO_DEVICE_STATE_STOP);
   const fd = vfioSetState(device, VFIO_DEVICE_STATE_STOP_COPY);
