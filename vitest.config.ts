@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // test/ folder, so `pnpm test` at the root runs the whole suite in one process pool.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*'],
+    projects: ['packages/*', 'apps/*', 'packages/riscv-hart/vitest.wasm.config.ts'],
     reporters: ['default', './scripts/vitest-summary.ts'],
   },
 });

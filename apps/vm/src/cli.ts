@@ -36,6 +36,8 @@ export interface VmOptions {
   /** The CPU's block compiler: off (`--no-jit`), or the visits before a block is compiled. */
   jit: boolean;
   jitThreshold: number | undefined;
+  /** What blocks compile to (`--jit-tier`): JavaScript functions (default) or WebAssembly. */
+  jitTier?: JitTier;
   summary: boolean;
   /** Where the QMP control socket listens (`--qmp`), if anywhere. */
   qmp: QmpAddress | undefined;
@@ -130,8 +132,16 @@ export function parseArgs(
     .option('--no-jit', 'interpret every instruction (no block compiler)')
     .option(
       '--jit-threshold <visits>',
-      'times a block is reached before it is compiled (default 65535)',
+      'times a block is reached before it is compiled (default 65535; 1024 with --jit-tier wasm)',
       intArg('--jit-threshold', 1, 65535),
+    )
+    .option(
+      '--jit-tier <tier>',
+      'what blocks compile to: js (default) or wasm (guest RAM in a WebAssembly memory; default threshold 1024)',
+      (v) => {
+        if (v !== 'js' && v !== 'wasm') throw new InvalidArgumentError('--jit-tier must be js or wasm');
+        return v;
+      },
     )
     .option('--no-summary', 'do not print the devices at start nor the run summary on exit')
     .option(
@@ -227,6 +237,7 @@ export function parseArgs(
     quantum: o.quantum,
     jit: o.jit,
     jitThreshold: o.jitThreshold,
+    ...(o.jitTier !== undefined ? { jitTier: o.jitTier as JitTier } : {}),
     summary: o.summary,
     qmp: o.qmp,
     json: o.json === true,
@@ -235,6 +246,9 @@ export function parseArgs(
     ...(o.bios !== undefined ? { bios: o.bios as string } : {}),
   };
 }
+
+/** The block compiler's target (HartOptions.arena decides it). */
+export type JitTier = 'js' | 'wasm';
 
 /** The package's version, for --version and the JSON summary. */
 export function vmVersion(): string {

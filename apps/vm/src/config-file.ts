@@ -22,6 +22,7 @@ export const CONFIG_KEYS: Readonly<Record<string, Kind>> = {
   quantum: 'integer',
   jit: 'boolean',
   'jit-threshold': 'integer',
+  'jit-tier': 'string',
   summary: 'boolean',
   qmp: 'string',
   json: 'boolean',

@@ -33,6 +33,7 @@ import {
 import { createKvmRiscvModule, riscvCoreReg, setExternalInterrupt } from '@tsvirt/kvm-riscv';
 import { kvmVfioModule } from '@tsvirt/kvm-vfio';
 import { MDEV_CORE, type MdevCore, type MdevDevice, mdevCoreModule } from '@tsvirt/mdev-core';
+import { WasmArena } from '@tsvirt/riscv-hart';
 import sampleGpuModule, { sampleGpuOf } from '@tsvirt/sample-vendor-gpu';
 import { VFIO_CORE, type VfioCore, vfioCoreModule } from '@tsvirt/vfio-core';
 import { vfioMpciModule } from '@tsvirt/vfio-mpci';
@@ -110,18 +111,28 @@ export interface Passthrough {
   msi?: { fd: number; gsi: number };
 }
 
+/** Arena room beyond guest RAM: G-stage tables, firmware copies, device memory, the harts' registers and TLBs. */
+const WASM_ARENA_EXTRA = 256 << 20;
+
 /** The host modules every VM needs, in no particular order (the loader sorts them). */
 export function hostModules(
   files: FdTable,
-  opts: Pick<VmOptions, 'mem' | 'quantum' | 'jit' | 'jitThreshold'>,
+  opts: Pick<VmOptions, 'mem' | 'quantum' | 'jit' | 'jitThreshold' | 'jitTier'>,
 ): VmmModule[] {
   const memBytes = opts.mem;
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
   // host-mm holds under 2^32 frames; RAM that large is refused before anything maps it.
   const totalFrames = Math.min(2 ** 32 - 1, Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096)));
+  // --jit-tier wasm: host memory is backed by a wasm arena so the harts' wasm blocks reach guest RAM
+  // (past the arena's size, or if the engine cannot reserve it, memory is ordinary and blocks are JavaScript).
+  const arena =
+    opts.jit && opts.jitTier === 'wasm' ? WasmArena.create(memBytes + WASM_ARENA_EXTRA) : undefined;
   return [
     coreBusModule,
-    createHostMmModule({ phys: { totalFrames }, mm: { capIpcLock: true } }),
+    createHostMmModule({
+      phys: { totalFrames, ...(arena === undefined ? {} : { allocChunk: (n: number) => arena.chunk(n) }) },
+      mm: { capIpcLock: true },
+    }),
     vfioCoreModule,
     iommuType1Module,
     mdevCoreModule,
@@ -132,6 +143,7 @@ export function hostModules(
       quantum: opts.quantum,
       jit: opts.jit,
       ...(opts.jitThreshold === undefined ? {} : { jitThreshold: opts.jitThreshold }),
+      ...(arena === undefined ? {} : { arena }),
     }),
   ];
 }

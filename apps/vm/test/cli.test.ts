@@ -53,6 +53,8 @@ describe('VMM command line', () => {
       '5000',
       '--jit-threshold',
       '64',
+      '--jit-tier',
+      'wasm',
       '--no-summary',
     ]);
     expect(o).toMatchObject({
@@ -68,6 +70,7 @@ describe('VMM command line', () => {
       quantum: 5000,
       jit: true,
       jitThreshold: 64,
+      jitTier: 'wasm',
       summary: false,
     });
     expect(parseArgs(['--no-jit'])).toMatchObject({ jit: false, jitThreshold: undefined });
@@ -81,6 +84,7 @@ describe('VMM command line', () => {
     expect(err(['--bogus'])).toMatch(/unknown option '--bogus'/);
     expect(err(['--screenshot-every', '1'])).toMatch(/needs --screenshot/);
     expect(err(['--jit-threshold', '0'])).toMatch(/--jit-threshold must be an integer from 1 to 65535/);
+    expect(err(['--jit-tier', 'llvm'])).toMatch(/--jit-tier must be js or wasm/);
     expect(err(['stray'])).toMatch(/too many arguments|unexpected/i);
     for (const m of [err(['--cpus', '0']), err(['--bogus'])]) expect(m).not.toContain('\n');
   });
@@ -100,6 +104,7 @@ describe('VMM command line', () => {
       '--quantum',
       '--no-jit',
       '--jit-threshold',
+      '--jit-tier',
       '--no-summary',
     ]) {
       expect(text).toContain(flag);

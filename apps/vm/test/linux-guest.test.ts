@@ -118,6 +118,19 @@ describe.skipIf(guest === undefined)('the Linux guest (Debian linux-source-6.12,
   );
 
   it(
+    'boots with every block compiled to WebAssembly on first sight (--jit-tier wasm --jit-threshold 1), 2 harts',
+    async () => {
+      const { result, output, machine } = await boot(
+        linux('--cpus', '2', '--jit-tier', 'wasm', '--jit-threshold', '1'),
+      );
+      expectInitOutput(output, 2);
+      expect(result.status).toBe(0);
+      expectPicture(machine.display()!.rgba);
+    },
+    BOOT_TIMEOUT,
+  );
+
+  it(
     'boots with the interpreter alone (--no-jit), 2 harts',
     async () => {
       const { result, output, machine } = await boot(linux('--cpus', '2', '--no-jit'));

@@ -10,6 +10,12 @@ export interface HostPhysMemoryOptions {
    * naturally aligned huge page lies in one buffer.
    */
   chunkFrames?: number;
+  /**
+   * Where a chunk's backing comes from: a zeroed, 4096-aligned view of the
+   * given size, or undefined for an ordinary ArrayBuffer. A VMM whose CPU
+   * compiles guest code to WebAssembly puts guest RAM in the wasm memory.
+   */
+  allocChunk?: (bytes: number) => Uint8Array | undefined;
 }
 
 /** buffer_is_zero() over one page. */
@@ -37,6 +43,7 @@ export class HostPhysMemory {
   readonly chunkFrames: number;
   private readonly chunkShift: number;
   private readonly chunks: (Uint8Array | undefined)[];
+  private readonly allocChunk: ((bytes: number) => Uint8Array | undefined) | undefined;
   private readonly refs: Uint32Array;
   private readonly pins = new Map<number, number>();
   private allocated = 0;
@@ -54,6 +61,7 @@ export class HostPhysMemory {
     this.totalFrames = total;
     this.chunkFrames = chunk;
     this.chunkShift = Math.log2(chunk);
+    this.allocChunk = opts.allocChunk;
     this.chunks = new Array(Math.ceil(total / chunk));
     // A zeroed typed array is committed by the OS page by page, so the
     // refcount table of a large host also costs nothing until used.
@@ -86,7 +94,13 @@ export class HostPhysMemory {
     const ci = pfn >>> this.chunkShift;
     let c = this.chunks[ci];
     if (c === undefined) {
-      c = new Uint8Array(this.chunkFrames * PAGE_SIZE);
+      const bytes = this.chunkFrames * PAGE_SIZE;
+      c = this.allocChunk?.(bytes) ?? new Uint8Array(bytes);
+      if (c.length !== bytes || c.byteOffset % PAGE_SIZE !== 0)
+        fail(
+          'EINVAL',
+          `allocChunk gave ${c.length} bytes at offset ${c.byteOffset}, not ${bytes} page-aligned`,
+        );
       this.chunks[ci] = c;
       this.backedChunks++;
     }

@@ -22,6 +22,45 @@ describe('HostPhysMemory', () => {
     expect(f[8]).toBe(0xff);
   });
 
+  it('takes the backing of a chunk from allocChunk when given, and an ordinary buffer when it declines', () => {
+    const store = new Uint8Array(64 * PAGE_SIZE);
+    let given = 0;
+    const m = new HostPhysMemory({
+      totalFrames: 1 << 10,
+      chunkFrames: 16,
+      allocChunk: (bytes) => {
+        if (given + bytes > store.length) return undefined;
+        given += bytes;
+        return store.subarray(given - bytes, given);
+      },
+    });
+    m.frame(3)[5] = 7;
+    expect(store[3 * PAGE_SIZE + 5]).toBe(7);
+    m.frame(16 * 3 + 1)[0] = 9;
+    expect(store[16 * PAGE_SIZE + PAGE_SIZE]).toBe(9);
+    // Four chunks used the store; a fifth comes from an ordinary buffer.
+    m.frame(16 * 2);
+    m.frame(16 * 4);
+    const own = m.frame(16 * 5);
+    expect(own.buffer).not.toBe(store.buffer);
+    expect(m.backedFrames).toBe(5 * 16);
+  });
+
+  it('refuses a chunk from allocChunk that is not whole and page-aligned (EINVAL), backing nothing', () => {
+    const bad = new HostPhysMemory({ totalFrames: 64, chunkFrames: 16, allocChunk: () => new Uint8Array(8) });
+    let e: unknown;
+    try {
+      bad.frame(0);
+    } catch (err) {
+      e = err;
+    }
+    expect(isKernelError(e, 'EINVAL')).toBe(true);
+    expect(bad.backedFrames).toBe(0);
+    const skewed = new Uint8Array(17 * PAGE_SIZE).subarray(1, 1 + 16 * PAGE_SIZE);
+    const m = new HostPhysMemory({ totalFrames: 64, chunkFrames: 16, allocChunk: () => skewed });
+    expect(() => m.frame(0)).toThrow(/page-aligned/);
+  });
+
   it('a 4 GiB host costs nothing until touched', () => {
     const m = new HostPhysMemory({ totalFrames: 1 << 20 });
     const pfns = m.allocFrames(1000);

@@ -31,11 +31,11 @@ import {
   Hart,
   HSTATUS_VTW,
   IRQ_VS_EXT,
-  JIT_HOT,
   type PhysMemory,
   PRV_S,
   ReservationSet,
   VS_INTERRUPTS,
+  type WasmArena,
 } from '@tsvirt/riscv-hart';
 import { aiaBypassAddProducer, aiaBypassDelProducer } from './aia-bypass.ts';
 import { KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, type KvmIrqRouting, type KvmMsi } from './aia-uapi.ts';
@@ -62,8 +62,14 @@ export interface KvmRiscvOptions {
   phys?: HostPhysMemory;
   /** The harts' block compiler (riscv-hart HartOptions.jit). Default on. */
   jit?: boolean;
-  /** Visits before a block head is compiled (HartOptions.jitThreshold). Default riscv-hart's JIT_HOT. */
+  /** Visits before a block head is compiled (HartOptions.jitThreshold). Default riscv-hart's (JIT_HOT, or WASM_HOT with an arena). */
   jitThreshold?: number;
+  /**
+   * The wasm arena that backs host memory (HostPhysMemoryOptions.allocChunk
+   * = arena.chunk): the harts then compile blocks to WebAssembly
+   * (HartOptions.arena). Without it, blocks are JavaScript.
+   */
+  arena?: WasmArena;
   /** Guest interrupt files per hart (GEILEN; the AIA's HWACCEL mode uses one per vCPU). Default 1; 0 leaves only EMUL. */
   aiaGuestFiles?: number;
   /** Identities (N) of each hart's guest interrupt file. Default 255, as QEMU's virt IMSIC. */
@@ -89,7 +95,8 @@ export class KvmRiscvArch implements KvmArchOps {
   readonly readonlyMem = true;
   /** VMID allocator shared by the VMs. */
   readonly vmids = new VmidAllocator();
-  private readonly opts: Required<Omit<KvmRiscvOptions, 'phys'>> & { phys?: HostPhysMemory };
+  private readonly opts: Required<Omit<KvmRiscvOptions, 'phys' | 'jitThreshold' | 'arena'>> &
+    Pick<KvmRiscvOptions, 'phys' | 'jitThreshold' | 'arena'>;
   private readonly reservations = new WeakMap<KvmVm, ReservationSet>();
 
   constructor(opts: KvmRiscvOptions = {}) {
@@ -99,7 +106,8 @@ export class KvmRiscvArch implements KvmArchOps {
       timebaseFrequency: opts.timebaseFrequency ?? 10_000_000,
       insnsPerTick: opts.insnsPerTick ?? 10,
       jit: opts.jit ?? true,
-      jitThreshold: opts.jitThreshold ?? JIT_HOT,
+      ...(opts.jitThreshold === undefined ? {} : { jitThreshold: opts.jitThreshold }),
+      ...(opts.arena === undefined ? {} : { arena: opts.arena }),
       aiaGuestFiles: opts.aiaGuestFiles ?? 1,
       imsicIds: opts.imsicIds ?? 255,
       ...(opts.phys ? { phys: opts.phys } : {}),
@@ -185,7 +193,8 @@ export class KvmRiscvArch implements KvmArchOps {
     const hart: Hart = new Hart({
       mem,
       jit: this.opts.jit,
-      jitThreshold: this.opts.jitThreshold,
+      ...(this.opts.jitThreshold === undefined ? {} : { jitThreshold: this.opts.jitThreshold }),
+      ...(this.opts.arena === undefined ? {} : { arena: this.opts.arena }),
       geilen: this.opts.aiaGuestFiles,
       imsicIds: this.opts.imsicIds,
       reservations: this.reservations.get(vcpu.vm)!,

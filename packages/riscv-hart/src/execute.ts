@@ -5,10 +5,23 @@ import { fpMem, fpOp } from './exec-fd.ts';
 import { csrKeepsChunk, system } from './exec-system.ts';
 import type { Hart } from './hart.ts';
 import { BLOCK_TRAP, FRONT_MASK, HEAD_HOT, HEAD_SLOTS, JIT_LIB, type JitBlock, sameCode } from './jit.ts';
+import {
+  CHAIN_MASK,
+  WASM_CHAIN,
+  WASM_END,
+  WASM_PENDING,
+  WASM_RESV,
+  WASM_RETIRED,
+  WASM_RW,
+  WASM_STOP,
+  WASM_TRAP,
+  WASM_WW,
+  WASM_XW,
+} from './jit-wasm.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
 import { div32, mulDiv } from './muldiv.ts';
 import { RVC_TABLE, rvcExpand } from './rvc.ts';
-import { ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
+import { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
 import { TRAP } from './trap.ts';
 
 // The interpreter's loop: fetch (through the cached fetch page), decode
@@ -52,6 +65,7 @@ export function exec(h: Hart, n: number): number {
   const set = h.set;
   const rw = set.ways[ACC_READ];
   const ww = set.ways[ACC_WRITE];
+  const xw = set.ways[ACC_EXEC];
   const rTagLo = rw.tagLo;
   const rTagHi = rw.tagHi;
   const rBase = rw.base;
@@ -66,9 +80,11 @@ export function exec(h: Hart, n: number): number {
   let fPage = h.fPage;
   let fU16 = h.fU16;
   let fBase = h.fBase;
+  let fWasm = h.fWasm;
   let pc = h.pcNum;
   let i = 0;
   const jit = h.jit;
+  const wasm = h.wasmTier !== undefined;
   const heat = h.heat;
   const frontPc = h.frontPc;
   const frontBlock = h.frontBlock;
@@ -81,7 +97,21 @@ export function exec(h: Hart, n: number): number {
   try {
     loop: while (i < n) {
       let raw: number;
-      const off = pc - fPage;
+      let off = pc - fPage;
+      if (head && wasm && !(off >= 0 && off < 4094)) {
+        // A head on another page (where a chain of wasm blocks returned, or
+        // after a jump): translate its page first, so the head is counted and
+        // its block found. A fault here is the one its fetch would take.
+        // (JavaScript blocks leave such heads uncounted: their threshold was
+        // tuned that way, and counting them compiles more slow blocks.)
+        h.pcNum = pc;
+        fetchSlow(h);
+        fPage = h.fPage;
+        fU16 = h.fU16;
+        fBase = h.fBase;
+        fWasm = h.fWasm;
+        off = pc - fPage;
+      }
       if (head && jit && off >= 0 && off < 4094) {
         head = false;
         const hx = (pc >>> 1) & (HEAD_SLOTS - 1);
@@ -101,7 +131,41 @@ export function exec(h: Hart, n: number): number {
             b = findBlock(h, fU16, fBase + off, off, hx);
           } else if (b !== null) b.epoch = h.codeEpoch;
         } else heat[hx] = hv + 1;
-        if (b != null && i + b.n <= n) {
+        if (b != null && i + b.n <= n && b.wasm !== WASM_PENDING) {
+          if (b.wasm >= 0) {
+            // A wasm block, checked above for this epoch and fetch location: the
+            // chain table may now lead the dispatcher here without us.
+            const c = h.wasmCtl;
+            if (fWasm) {
+              const e = (WASM_CHAIN >>> 2) + (((pc >>> 1) & CHAIN_MASK) << 2);
+              c[e] = pc | 0;
+              c[e + 1] = Math.floor(pc / TWO32) | 0;
+              c[e + 2] = fBase + off;
+              c[e + 3] = b.wasm * 512 + b.n;
+            }
+            c[WASM_RW >>> 2] = rw.addr;
+            c[WASM_WW >>> 2] = ww.addr;
+            c[WASM_XW >>> 2] = xw.addr;
+            c[WASM_RESV >>> 2] = resv.active;
+            h.inflight = i; // for a CSR read of instret inside the blocks
+            const st = h.wasmTier!.enter(h.wasmRegs, b.wasm, n - i, h);
+            i += c[WASM_RETIRED >>> 2]!;
+            pc = h.wasmPc[0]!;
+            // Stopped before an instruction (a TLB miss, a misaligned access, a
+            // store with reservations held): the interpreter runs it.
+            if (st === WASM_STOP) continue;
+            if (st === WASM_TRAP) {
+              trapped = true;
+              break;
+            }
+            head = true;
+            if (st === WASM_END) {
+              // A CSR write that may have enabled an interrupt or changed the context.
+              h.jitStop = false;
+              break;
+            }
+            continue;
+          }
           h.inflight = i; // for a CSR read of instret inside the block
           // The block leaves its next pc in h.pcNum (a double field, stored in
           // place): a pc returned would be boxed on every block call.
@@ -150,6 +214,7 @@ export function exec(h: Hart, n: number): number {
         fPage = h.fPage;
         fU16 = h.fU16;
         fBase = h.fBase;
+        fWasm = h.fWasm;
       }
       let insn = raw;
       let len = 4;

@@ -8,6 +8,7 @@ import { exec } from './execute.ts';
 import type { HartExit } from './exit.ts';
 import type { FpuState } from './fpu/index.ts';
 import { compileBlock, FRONT_SLOTS, HEAD_HOT, HEAD_SLOTS, type JitBlock } from './jit.ts';
+import { CHAIN_SLOTS, WASM_CHAIN, WASM_PC, WASM_REGS_BYTES, WasmBatch, WasmTier } from './jit-wasm.ts';
 import { Mmu, type MmuContext } from './mmu.ts';
 import type { PhysMemory } from './phys-memory.ts';
 import { ReservationSet } from './reservation.ts';
@@ -16,6 +17,7 @@ import { restoreHart, saveHart } from './snapshot.ts';
 import { Tlb, type TlbSet } from './tlb.ts';
 import { PendingTrap } from './trap.ts';
 import { warmUpOnce } from './warmup.ts';
+import type { WasmArena } from './wasm-arena.ts';
 
 /** What a hart is built from: host memory, the LR/SC reservation set, the time source, A/D updates and the JIT. */
 export interface HartOptions {
@@ -31,6 +33,13 @@ export interface HartOptions {
   jit?: boolean;
   /** Times a block head is reached before it is compiled. Default JIT_HOT. */
   jitThreshold?: number;
+  /**
+   * The machine's wasm arena (wasm-arena.ts): with it and `jit`, blocks
+   * compile to WebAssembly (jit-wasm.ts) and this hart's registers and TLB
+   * tags live in the arena. `mem`'s frames should come from the same arena
+   * (a frame outside it is reached through the interpreter).
+   */
+  arena?: WasmArena;
   /** GEILEN: guest interrupt files (VS-level IMSIC files) of this hart, 0..30 (aia.ts). Default 0. */
   geilen?: number;
   /** N, the highest identity of each guest interrupt file. Default 255 (QEMU virt's IMSIC). */
@@ -50,6 +59,13 @@ const CHUNK = 4096;
  * within noise (its loop still compiles after 256 KiB).
  */
 export const JIT_HOT = 65535;
+/**
+ * The threshold with the wasm tier: a wasm block costs tens of microseconds
+ * to compile and runs at full speed from its first call.
+ */
+export const WASM_HOT = 1024;
+/** Wasm blocks compiled into one module at most (see WasmBatch). */
+const WASM_BATCH = 64;
 /** Compiled blocks kept per hart before the cache starts over. */
 const JIT_MAX_BLOCKS = 1 << 15;
 /**
@@ -72,10 +88,10 @@ export const JIT_COMPILE_CHARGE = 1024;
  * Int32Array view; f: 64 words) so a block compiler can share it.
  */
 export class Hart implements FpuState {
-  /** x registers; x32 views the same bytes as (lo, hi) int32 pairs. */
-  readonly x = new BigInt64Array(32);
+  /** x registers; x32 views the same bytes as (lo, hi) int32 pairs. In the arena with the wasm tier. */
+  readonly x: BigInt64Array;
   /** The x registers as (lo, hi) int32 pairs over the same bytes. */
-  readonly x32 = new Int32Array(this.x.buffer);
+  readonly x32: Int32Array;
   /** f registers: f[2i] low word, f[2i+1] high word (NaN-boxed singles). */
   readonly f = new Uint32Array(64);
   frm = 0;
@@ -175,7 +191,16 @@ export class Hart implements FpuState {
   /** @internal */
   readonly mem: PhysMemory;
   readonly readTime: () => bigint;
-  readonly tlb = new Tlb();
+  readonly tlb: Tlb;
+  /** The wasm tier (undefined: JavaScript blocks), and where x lies in its memory. */
+  readonly wasmTier: WasmTier | undefined;
+  /** Wasm blocks compiled and not yet installed (installed at the end of run(), or when WASM_BATCH wait). */
+  readonly wasmBatch: WasmBatch | undefined;
+  readonly wasmRegs: number;
+  /** The next pc a wasm block leaves after x (WASM_PC). */
+  readonly wasmPc: Float64Array;
+  /** The hart's arena block as i32 words: the control words and chain table (jit-wasm.ts). */
+  readonly wasmCtl: Int32Array;
   readonly ctx: MmuContext;
   readonly mmu: Mmu;
   set!: TlbSet;
@@ -188,6 +213,8 @@ export class Hart implements FpuState {
   fPage = Number.NaN;
   fU16: Uint16Array = new Uint16Array(0);
   fBase = 0;
+  /** The fetch page's frame is in the hart's arena (its wasm blocks can be chained to). */
+  fWasm = false;
   readonly jit: boolean;
   readonly jitThreshold: number;
   /** Block compiles of this run() call, in instructions (JIT_COMPILE_CHARGE each). */
@@ -223,7 +250,30 @@ export class Hart implements FpuState {
 
   constructor(opts: HartOptions) {
     this.jit = opts.jit ?? true;
-    this.jitThreshold = Math.min(Math.max(opts.jitThreshold ?? JIT_HOT, 1), HEAD_HOT);
+    const arena = this.jit ? opts.arena : undefined;
+    const regs = arena?.alloc(WASM_REGS_BYTES, 8);
+    if (arena !== undefined && regs !== undefined) {
+      const buf = arena.buffer();
+      this.x = new BigInt64Array(buf, regs, 32);
+      this.x32 = new Int32Array(buf, regs, 64);
+      this.wasmPc = new Float64Array(buf, regs + WASM_PC, 1);
+      this.wasmCtl = new Int32Array(buf, regs, WASM_REGS_BYTES >>> 2);
+      this.wasmTier = WasmTier.of(arena);
+      this.wasmBatch = new WasmBatch(this.wasmTier);
+      this.wasmRegs = regs;
+      this.tlb = new Tlb(arena);
+    } else {
+      this.x = new BigInt64Array(32);
+      this.x32 = new Int32Array(this.x.buffer);
+      this.wasmPc = new Float64Array(1);
+      this.wasmCtl = new Int32Array(WASM_REGS_BYTES >>> 2);
+      this.wasmTier = undefined;
+      this.wasmBatch = undefined;
+      this.wasmRegs = 0;
+      this.tlb = new Tlb();
+    }
+    const hot = this.wasmTier === undefined ? JIT_HOT : WASM_HOT;
+    this.jitThreshold = Math.min(Math.max(opts.jitThreshold ?? hot, 1), HEAD_HOT);
     this.mem = opts.mem;
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
@@ -365,6 +415,7 @@ export class Hart implements FpuState {
    */
   flushCodeCache(): void {
     this.codeEpoch++;
+    this.forgetChains();
     for (const [pc, b] of this.blocks) if (b === null) this.blocks.delete(pc);
     this.frontPc.fill(Number.NaN);
   }
@@ -412,6 +463,7 @@ export class Hart implements FpuState {
       done += exec(this, Math.min(budget - used, CHUNK));
       if (this.exitRec !== undefined) break;
     }
+    this.wasmBatch?.flush();
     const r = this.exitRec!;
     r.retired = done;
     r.charged = done + this.compileCharge + this.trapCharge;
@@ -425,14 +477,26 @@ export class Hart implements FpuState {
     deliverVS(this, cause, false, BigInt.asUintN(64, tval));
   }
 
+  /** Empty the wasm chain table: the dispatcher then follows no head until exec() checks it again. */
+  forgetChains(): void {
+    if (this.wasmTier !== undefined)
+      this.wasmCtl.fill(0, WASM_CHAIN >>> 2, (WASM_CHAIN >>> 2) + CHAIN_SLOTS * 4);
+  }
+
   /** Compile the block at a hot head (or recompile one whose bytes now come from elsewhere). */
   compileAt(pc: number, u16: Uint16Array, hoff: number, pageOff: number): JitBlock | null {
     // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
     if (this.blocks.size >= JIT_MAX_BLOCKS) {
       this.blocks.clear();
+      this.forgetChains();
       this.frontPc.fill(Number.NaN);
     }
-    const b = compileBlock(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch) ?? null;
+    const batch = this.wasmBatch;
+    const b =
+      (batch === undefined
+        ? compileBlock(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch)
+        : batch.compile(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch)) ?? null;
+    if (batch !== undefined && batch.size >= WASM_BATCH) batch.flush();
     // Charged when a function was made (a head whose first instruction does not compile costs one decode).
     if (b !== null) this.compileCharge += JIT_COMPILE_CHARGE;
     this.blocks.set(pc, b);

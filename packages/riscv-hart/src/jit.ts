@@ -124,6 +124,8 @@ function leave(pc: string | number): string {
 
 export interface JitBlock {
   readonly fn: BlockFn;
+  /** The block's index in the wasm tier's table (jit-wasm.ts), WASM_PENDING before that, or -1: a JavaScript block (fn). */
+  wasm: number;
   /** Instructions in the block (one pass; all retire when it returns, times h.jitLoops for a loop). */
   readonly n: number;
   /** The block ends in a branch back to its own head and runs as a loop. */
@@ -340,7 +342,7 @@ export function compileBlock(
   const fn = blockFunction(`"use strict";${load}${body.replaceAll(FLUSH, flush)}`);
   const idx = Int32Array.from(halves);
   const was = Uint16Array.from(idx, (k) => u16[k]!);
-  return { fn, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
+  return { fn, wasm: -1, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
 }
 
 /**

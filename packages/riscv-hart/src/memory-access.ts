@@ -21,6 +21,7 @@ export function fetchSlow(h: Hart): number {
   h.fPage = pc - off;
   h.fU16 = m.u16;
   h.fBase = w.base[e]!;
+  h.fWasm = w.wasmBase[e]! >= 0;
   const hw = (h.fBase + off) >>> 1;
   let raw = m.u16[hw]!;
   if ((raw & 3) === 3) {

@@ -1,3 +1,5 @@
+import { arenaOf, type WasmArena } from './wasm-arena.ts';
+
 /**
  * Host physical memory as the hart sees it: one 4 KiB frame per pfn. The
  * view must be exactly 4096 bytes with a 4096-aligned byteOffset in its
@@ -11,6 +13,8 @@ export interface PhysMemory {
 
 /** Typed views over one backing buffer, shared by every frame in it. */
 export interface MemViews {
+  /** The wasm arena the buffer belongs to (byte offsets in it are wasm addresses), if any. */
+  arena: WasmArena | undefined;
   /** Unsigned bytes. */
   u8: Uint8Array;
   /** Signed bytes. */
@@ -31,6 +35,7 @@ export function memViews(buf: ArrayBufferLike): MemViews {
   if (v === undefined) {
     const n = buf.byteLength;
     v = {
+      arena: arenaOf(buf),
       u8: new Uint8Array(buf),
       i8: new Int8Array(buf),
       u16: new Uint16Array(buf, 0, n >>> 1),

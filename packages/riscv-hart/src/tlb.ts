@@ -1,9 +1,12 @@
 import type { MemViews } from './phys-memory.ts';
+import type { WasmArena } from './wasm-arena.ts';
 
 export const TLB_BITS = 10;
 /** Entries per TLB way. */
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
+/** Bytes of one per-entry array of a way (tagLo, tagHi, wasmBase). */
+export const TLB_WAY_STRIDE = TLB_SIZE * 4;
 /** Never a page-aligned low word: marks an empty entry. */
 export const TLB_INVALID = 1;
 
@@ -23,9 +26,20 @@ export const ACC_EXEC = 2;
  */
 export class TlbWay {
   /** Low word of each entry's virtual page address; TLB_INVALID when empty. */
-  readonly tagLo = new Int32Array(TLB_SIZE).fill(TLB_INVALID);
+  readonly tagLo: Int32Array;
   /** High word of each entry's virtual page address. */
-  readonly tagHi = new Int32Array(TLB_SIZE);
+  readonly tagHi: Int32Array;
+  /**
+   * Each entry's frame as a wasm address (its byte offset in the arena's
+   * memory), or -1 when the frame is not in the hart's arena: what a wasm
+   * block reads beside the tags (jit-wasm.ts).
+   */
+  readonly wasmBase: Int32Array;
+  /**
+   * Where tagLo lies in the arena (tagHi and wasmBase follow, TLB_WAY_STRIDE
+   * bytes apart), or 0 when the way is not in an arena.
+   */
+  readonly addr: number;
   /** Byte offset of each entry's frame in its backing buffer. */
   readonly base = new Float64Array(TLB_SIZE);
   /** Host physical address of each entry's frame. */
@@ -33,11 +47,30 @@ export class TlbWay {
   /** Views over each entry's backing buffer. */
   readonly mem: (MemViews | undefined)[] = new Array(TLB_SIZE).fill(undefined);
 
+  /** In `arena` when given (its wasm blocks read the tags), else in ordinary typed arrays. */
+  constructor(private readonly arena?: WasmArena) {
+    const at = arena?.alloc(3 * TLB_WAY_STRIDE, 4096);
+    if (arena !== undefined && at !== undefined) {
+      const buf = arena.buffer();
+      this.tagLo = new Int32Array(buf, at, TLB_SIZE);
+      this.tagHi = new Int32Array(buf, at + TLB_WAY_STRIDE, TLB_SIZE);
+      this.wasmBase = new Int32Array(buf, at + 2 * TLB_WAY_STRIDE, TLB_SIZE);
+      this.addr = at;
+    } else {
+      this.tagLo = new Int32Array(TLB_SIZE);
+      this.tagHi = new Int32Array(TLB_SIZE);
+      this.wasmBase = new Int32Array(TLB_SIZE);
+      this.addr = 0;
+    }
+    this.tagLo.fill(TLB_INVALID);
+  }
+
   /** Install a translation; returns the entry index. */
   fill(lo: number, hi: number, mem: MemViews, base: number, hpa: number): number {
     const i = (lo >>> 12) & TLB_MASK;
     this.tagLo[i] = lo & -4096;
     this.tagHi[i] = hi;
+    this.wasmBase[i] = this.addr !== 0 && mem.arena === this.arena && base < 2 ** 31 ? base : -1;
     this.mem[i] = mem;
     this.base[i] = base;
     this.hpa[i] = hpa;
@@ -64,7 +97,7 @@ export class TlbWay {
  */
 export class TlbSet {
   /** One TLB way per access kind (read, write, exec). */
-  readonly ways = [new TlbWay(), new TlbWay(), new TlbWay()] as const;
+  readonly ways: readonly [TlbWay, TlbWay, TlbWay];
   constructor(
     /** The context's V bit. */
     readonly v: number,
@@ -72,7 +105,12 @@ export class TlbSet {
     readonly vmid: number,
     /** The context's ASID. */
     readonly asid: number,
-  ) {}
+    /** Ways to use (emptied), e.g. a dropped set's, or new ones in `arena`. */
+    ways?: readonly [TlbWay, TlbWay, TlbWay],
+    arena?: WasmArena,
+  ) {
+    this.ways = ways ?? [new TlbWay(arena), new TlbWay(arena), new TlbWay(arena)];
+  }
 
   /** Invalidate every entry of the context. */
   flushAll(): void {
@@ -90,13 +128,24 @@ const MAX_SETS = 64;
 /** All TLB sets of one hart, by context key. */
 export class Tlb {
   private readonly sets = new Map<number, TlbSet>();
+  /** Ways of dropped sets, reused: arena memory is never freed. */
+  private readonly spare: (readonly [TlbWay, TlbWay, TlbWay])[] = [];
+
+  /** The hart's sets in `arena` (so its wasm blocks can read them) when given. */
+  constructor(private readonly arena?: WasmArena) {}
 
   /** The set of a context key, created (and the sets bounded) on first use. */
   get(key: number, v: number, vmid: number, asid: number): TlbSet {
     let s = this.sets.get(key);
     if (s === undefined) {
-      if (this.sets.size >= MAX_SETS) this.sets.clear();
-      s = new TlbSet(v, vmid, asid);
+      if (this.sets.size >= MAX_SETS) {
+        for (const old of this.sets.values()) {
+          old.flushAll();
+          this.spare.push(old.ways);
+        }
+        this.sets.clear();
+      }
+      s = new TlbSet(v, vmid, asid, this.spare.pop(), this.arena);
       this.sets.set(key, s);
     }
     return s;

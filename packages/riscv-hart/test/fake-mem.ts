@@ -1,22 +1,25 @@
 import type { PhysMemory } from '../src/index.ts';
+import type { WasmArena } from '../src/wasm-arena.ts';
+import { testArena } from './support/tier.ts';
 
 /** Host "physical" RAM for tests: `pages` frames starting at pfn `firstPfn`, one buffer. */
 export class FakeMem implements PhysMemory {
-  readonly buf: ArrayBuffer;
   readonly u8: Uint8Array;
   readonly dv: DataView;
+  /** With TSVIRT_HART_TIER=wasm: the arena the frames are in (give it to the hart). */
+  readonly arena: WasmArena | undefined;
   constructor(
     readonly firstPfn: number,
     readonly pages: number,
   ) {
-    this.buf = new ArrayBuffer(pages * 4096);
-    this.u8 = new Uint8Array(this.buf);
-    this.dv = new DataView(this.buf);
+    this.arena = testArena(pages * 4096);
+    this.u8 = this.arena?.chunk(pages * 4096) ?? new Uint8Array(pages * 4096);
+    this.dv = new DataView(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength);
   }
   frame(pfn: number): Uint8Array | undefined {
     const i = pfn - this.firstPfn;
     if (i < 0 || i >= this.pages) return undefined;
-    return new Uint8Array(this.buf, i * 4096, 4096);
+    return this.u8.subarray(i * 4096, i * 4096 + 4096);
   }
   private off(pa: bigint | number): number {
     const o = Number(pa) - this.firstPfn * 4096;

@@ -7,8 +7,10 @@ import {
   JIT_COMPILE_CHARGE,
   JIT_HOT,
   TRAP_CHARGE,
+  WASM_HOT,
 } from '../src/index.ts';
 import { bareHart, RAM } from './setup.ts';
+import { WASM_TIER } from './support/tier.ts';
 
 // The block compiler against the interpreter: the same program on two harts,
 // one with `jit: false`, must leave the same registers, memory, pc and
@@ -345,7 +347,7 @@ describe('CSR, AMO, LR/SC, F/D and FENCE inside compiled blocks', () => {
 });
 
 describe('the compile threshold', () => {
-  it('a head is compiled only once reached jitThreshold times; the default is JIT_HOT', () => {
+  it('a head is compiled only once reached jitThreshold times; the default is JIT_HOT (WASM_HOT with the wasm tier)', () => {
     const body = [A.addi(5, 5, 1), A.addi(6, 6, 2)];
     for (const [loops, compiled] of [
       [THRESHOLD - 1, 0],
@@ -358,7 +360,7 @@ describe('the compile threshold', () => {
       expect(hart.getX(6)).toBe(BigInt(2 * loops));
     }
     const { hart, mem } = bareHart(64);
-    mem.code(RAM, program(body, JIT_HOT - 1));
+    mem.code(RAM, program(body, (WASM_TIER ? WASM_HOT : JIT_HOT) - 1));
     hart.run(1_000_000);
     expect(hart.compiledBlocks).toBe(0);
   });
@@ -390,7 +392,8 @@ describe('register words inside a block', () => {
   });
 });
 
-describe('block functions are shared by their source text', () => {
+// JavaScript block functions only: the wasm tier shares blocks by their bytes within an arena (jit-wasm.test.ts).
+describe.skipIf(WASM_TIER)('block functions are shared by their source text', () => {
   it('harts running the same code share one function; other code at the same pc gets its own and its own result', () => {
     const run = (body: number[], jit: boolean) => {
       const { hart, mem } = bareHart(64, { jit, jitThreshold: THRESHOLD });

@@ -6,7 +6,7 @@ export const RAM = 0x8000_0000;
 
 export function bareHart(pages = 1024, opts: Partial<HartOptions> = {}): { hart: Hart; mem: FakeMem } {
   const mem = new FakeMem(RAM / 4096, pages);
-  const hart = new Hart({ mem, ...opts });
+  const hart = new Hart({ mem, ...(mem.arena ? { arena: mem.arena } : {}), ...opts });
   mem.onCode = () => hart.flushCodeCache();
   hart.pc = BigInt(RAM);
   return { hart, mem };

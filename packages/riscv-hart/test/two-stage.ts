@@ -27,7 +27,7 @@ export function twoStageHart(
   const vsRoot = vs.alloc();
   for (let off = 0; off < 0x30_0000; off += 4096)
     vs.map(vsRoot, VA + off, GPA + off, opts.vsFlags ?? RWX | PTE_A | PTE_D, vsLevels);
-  const hart = new Hart({ mem, ...opts.hart });
+  const hart = new Hart({ mem, ...(mem.arena ? { arena: mem.arena } : {}), ...opts.hart });
   mem.onCode = () => hart.flushCodeCache();
   hart.setCsr(0x680, (8n << 60n) | (1n << 44n) | BigInt(gRoot / 4096));
   hart.setCsr(0x280, (BigInt(opts.vs ?? 8) << 60n) | BigInt(vsRoot / 4096));

@@ -157,6 +157,7 @@ export function runOnHart(image: Uint8Array, opts: MiniVmmOptions = {}): MiniVmm
   const harts = Array.from({ length: nharts }, () => {
     const h = new Hart({
       mem,
+      ...(mem.arena ? { arena: mem.arena } : {}),
       reservations,
       hardwareAd: opts.hardwareAd ?? true,
       readTime: () => clock.now,

@@ -1,11 +1,13 @@
 import type { PhysMemory } from '../../src/phys-memory.ts';
+import type { WasmArena } from '../../src/wasm-arena.ts';
+import { testArena } from './tier.ts';
 
 const PAGE = 4096;
 
 interface Region {
   basePfn: number;
   pages: number;
-  buf: ArrayBuffer;
+  bytes: Uint8Array;
   views: (Uint8Array | undefined)[];
 }
 
@@ -16,6 +18,8 @@ interface Region {
  */
 export class TestPhysMemory implements PhysMemory {
   private readonly regions: Region[] = [];
+  /** With TSVIRT_HART_TIER=wasm: the arena the regions are in (give it to the harts). */
+  readonly arena: WasmArena | undefined = testArena(256 << 20);
 
   /** Adds `pages` frames starting at host physical address `base`. */
   addRegion(base: bigint, pages: number): void {
@@ -25,7 +29,8 @@ export class TestPhysMemory implements PhysMemory {
     for (const r of this.regions) {
       if (basePfn < r.basePfn + r.pages && r.basePfn < basePfn + pages) throw new Error('regions overlap');
     }
-    this.regions.push({ basePfn, pages, buf: new ArrayBuffer(pages * PAGE), views: [] });
+    const bytes = this.arena?.chunk(pages * PAGE) ?? new Uint8Array(pages * PAGE);
+    this.regions.push({ basePfn, pages, bytes, views: [] });
   }
 
   frame(pfn: number): Uint8Array | undefined {
@@ -34,7 +39,7 @@ export class TestPhysMemory implements PhysMemory {
       if (i >= 0 && i < r.pages) {
         let v = r.views[i];
         if (v === undefined) {
-          v = new Uint8Array(r.buf, i * PAGE, PAGE);
+          v = r.bytes.subarray(i * PAGE, i * PAGE + PAGE);
           r.views[i] = v;
         }
         return v;

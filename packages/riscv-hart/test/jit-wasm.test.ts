@@ -1,0 +1,157 @@
+import * as A from '@tsvirt/test-utils/riscv-asm';
+import { describe, expect, it } from 'vitest';
+import { arenaOf, Hart, WasmArena, WasmTier } from '../src/index.ts';
+import { FakeMem } from './fake-mem.ts';
+import { RAM } from './setup.ts';
+
+// The WebAssembly block tier (jit-wasm.ts) with an arena given explicitly,
+// whatever TSVIRT_HART_TIER says: the arena, sharing, the dispatcher's chains
+// and the stops that hand an instruction back to the interpreter. The rest of
+// the block tests run against this tier too in the riscv-hart-wasm project.
+
+const DATA = RAM + 0x10_0000;
+
+/** Guest memory in `arena` (or ordinary memory), and a hart with or without the arena. */
+function arenaHart(arena: WasmArena | undefined, opts: { jit?: boolean; jitThreshold?: number } = {}) {
+  const pages = 512;
+  const bytes = arena?.chunk(pages * 4096) ?? new Uint8Array(pages * 4096);
+  const mem = {
+    frame: (pfn: number) => {
+      const i = pfn - RAM / 4096;
+      return i >= 0 && i < pages ? bytes.subarray(i * 4096, i * 4096 + 4096) : undefined;
+    },
+  };
+  const hart = new Hart({ mem, ...(arena ? { arena } : {}), jitThreshold: 1, ...opts });
+  hart.pc = BigInt(RAM);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const code = (insns: number[]) => {
+    for (const [k, w] of insns.entries()) dv.setUint32(k * 4, w >>> 0, true);
+    hart.flushCodeCache();
+  };
+  const r64 = (pa: number) => dv.getBigUint64(pa - RAM, true);
+  return { hart, bytes, code, r64 };
+}
+
+/** A loop over loads, stores, M and a call into a helper block, ending in ecall. */
+function loopProgram(): number[] {
+  return [
+    ...A.li(31, BigInt(DATA)),
+    ...A.li(30, 300n),
+    // loop: (at RAM + 4 * li lengths)
+    A.ld(5, 31, 0),
+    A.addi(5, 5, 3),
+    A.mul(6, 5, 5),
+    A.mulhu(7, 6, 30),
+    A.sd(6, 31, 8),
+    A.sw(7, 31, 16),
+    A.lbu(8, 31, 9),
+    A.add(9, 9, 8),
+    A.divu(10, 9, 30),
+    A.sd(5, 31, 0),
+    A.addi(30, 30, -1),
+    A.bne(30, 0, -44),
+    A.ECALL,
+  ];
+}
+
+function run(arena: WasmArena | undefined, jit = true) {
+  const h = arenaHart(arena, { jit });
+  h.code(loopProgram());
+  const exit = h.hart.run(1_000_000);
+  return {
+    kind: exit.kind,
+    regs: Array.from({ length: 32 }, (_, i) => h.hart.getX(i)),
+    data: [0, 8, 16].map((o) => h.r64(DATA + o)),
+    instret: h.hart.instret,
+    hart: h.hart,
+  };
+}
+
+describe('the wasm block tier', () => {
+  it('a hart given an arena keeps its registers there and runs its blocks in wasm, agreeing with the interpreter', () => {
+    const arena = WasmArena.create(16 << 20)!;
+    const w = run(arena);
+    const interp = run(undefined, false);
+    expect(w.hart.wasmTier).toBeDefined();
+    expect(arenaOf(w.hart.x.buffer)).toBe(arena);
+    expect(WasmTier.of(arena).installed).toBeGreaterThan(0);
+    expect(w.kind).toBe('ecall');
+    expect({ ...w, hart: 0 }).toEqual({ ...interp, hart: 0 });
+  });
+
+  it('harts of one arena share a block by its code; other code gets its own index', () => {
+    const arena = WasmArena.create(16 << 20)!;
+    const a = run(arena);
+    const b = run(arena);
+    const idx = (h: Hart) =>
+      [...h.blocks.values()].flatMap((blk) => (blk && blk.wasm >= 0 ? [blk.wasm] : []));
+    expect(idx(a.hart).length).toBeGreaterThan(0);
+    expect(idx(b.hart)).toEqual(idx(a.hart));
+    const c = arenaHart(arena);
+    c.code([A.addi(5, 5, 7), A.ECALL]);
+    expect(c.hart.run(100).kind).toBe('ecall');
+    const other = idx(c.hart);
+    expect(other.length).toBe(1);
+    expect(idx(a.hart)).not.toContain(other[0]);
+  });
+
+  it('a load that misses the TLB stops the block: the interpreter runs it, fills the TLB, and the result is the same', () => {
+    // The first pass of every block misses (a fresh TLB): under jitThreshold 1 each load is a stop first.
+    const arena = WasmArena.create(16 << 20)!;
+    const h = arenaHart(arena);
+    h.code([...A.li(31, BigInt(DATA)), A.ld(5, 31, 0), A.addi(6, 5, 1), A.sd(6, 31, 8), A.ECALL]);
+    new DataView(h.bytes.buffer, h.bytes.byteOffset).setBigUint64(DATA - RAM, 41n, true);
+    expect(h.hart.run(100).kind).toBe('ecall');
+    expect(h.hart.getX(6)).toBe(42n);
+    expect(h.r64(DATA + 8)).toBe(42n);
+  });
+
+  it('a misaligned load inside a compiled block is done by the interpreter, bytewise, as without blocks', () => {
+    const arena = WasmArena.create(16 << 20)!;
+    const out = [arena, undefined].map((ar) => {
+      const h = arenaHart(ar, { jit: ar !== undefined });
+      h.code([
+        ...A.li(31, BigInt(DATA + 3)),
+        ...A.li(30, 50n),
+        A.ld(5, 31, 0),
+        A.add(6, 6, 5),
+        A.addi(30, 30, -1),
+        A.bne(30, 0, -12),
+        A.ECALL,
+      ]);
+      const dv = new DataView(h.bytes.buffer, h.bytes.byteOffset);
+      for (let k = 0; k < 16; k++) dv.setUint8(DATA - RAM + k, 0x11 * k);
+      expect(h.hart.run(10_000).kind).toBe('ecall');
+      return [h.hart.getX(6), h.hart.instret];
+    });
+    expect(out[0]).toEqual(out[1]);
+  });
+
+  it('without room in the arena the hart keeps JavaScript blocks', () => {
+    const arena = WasmArena.create(65536)!;
+    expect(arena.alloc(65536 - 128)).toBeDefined();
+    const h = arenaHart(undefined);
+    const full = new Hart({ mem: { frame: () => undefined }, arena });
+    expect(full.wasmTier).toBeUndefined();
+    expect(h.hart.wasmTier).toBeUndefined();
+  });
+
+  it('an arena refuses what does not fit and never hands out address 0', () => {
+    const arena = WasmArena.create(1 << 20)!;
+    const first = arena.alloc(8)!;
+    expect(first).toBeGreaterThan(0);
+    expect(arena.alloc(2 << 20)).toBeUndefined();
+    expect(arena.chunk(2 << 20)).toBeUndefined();
+    const c = arena.chunk(4096)!;
+    expect(c.byteOffset % 4096).toBe(0);
+    expect(arenaOf(c.buffer)).toBe(arena);
+    expect(arenaOf(new ArrayBuffer(8))).toBeUndefined();
+  });
+});
+
+describe('the wasm tier with FakeMem', () => {
+  it('FakeMem puts its frames in an arena only under TSVIRT_HART_TIER=wasm', () => {
+    const m = new FakeMem(RAM / 4096, 4);
+    expect(m.arena === undefined).toBe(process.env.TSVIRT_HART_TIER !== 'wasm');
+  });
+});
