@@ -137,7 +137,6 @@ const CALL_FP_MEM = 1;
 const CALL_FP_OP = 2;
 const CALL_CSR = 3;
 const CALLS = 4;
-
 // Opcodes used.
 const OP = {
   unreachable: 0x00,
@@ -362,8 +361,8 @@ function dispatcherModule(): Uint8Array {
 
 /** A module of block functions (each its locals and body), exported as "0", "1", ..., over the arena's memory. */
 function blockModule(fns: readonly Uint8Array[]): Uint8Array {
-  const out = [...MAGIC];
-  section(out, 1, [1 + CALL_TYPES.length, ...BLOCK_TYPE, ...CALL_TYPES.flat()]);
+  const head = [...MAGIC];
+  section(head, 1, [1 + CALL_TYPES.length, ...BLOCK_TYPE, ...CALL_TYPES.flat()]);
   const imp: number[] = [1 + CALLS];
   memoryImport(imp);
   for (const [name, type] of [
@@ -376,11 +375,11 @@ function blockModule(fns: readonly Uint8Array[]): Uint8Array {
     str(imp, name);
     imp.push(0x00, type);
   }
-  section(out, 2, imp);
+  section(head, 2, imp);
   const funcs: number[] = [];
   uleb(funcs, fns.length);
   for (let i = 0; i < fns.length; i++) funcs.push(0);
-  section(out, 3, funcs);
+  section(head, 3, funcs);
   const exp: number[] = [];
   uleb(exp, fns.length);
   for (let i = 0; i < fns.length; i++) {
@@ -388,15 +387,34 @@ function blockModule(fns: readonly Uint8Array[]): Uint8Array {
     exp.push(0x00);
     uleb(exp, CALLS + i);
   }
-  section(out, 7, exp);
-  const code: number[] = [];
-  uleb(code, fns.length);
-  for (const fn of fns) {
-    uleb(code, fn.length);
-    for (const byte of fn) code.push(byte);
+  section(head, 7, exp);
+  // The code section, written in place: its functions are most of the module.
+  const sizes: number[] = [];
+  uleb(sizes, fns.length);
+  let bodies = sizes.length;
+  const fnSizes = fns.map((f) => {
+    const l: number[] = [];
+    uleb(l, f.length);
+    bodies += l.length + f.length;
+    return l;
+  });
+  const secLen: number[] = [];
+  uleb(secLen, bodies);
+  const out = new Uint8Array(head.length + 1 + secLen.length + bodies);
+  out.set(head, 0);
+  let at = head.length;
+  out[at++] = 10;
+  out.set(secLen, at);
+  at += secLen.length;
+  out.set(sizes, at);
+  at += sizes.length;
+  for (let i = 0; i < fns.length; i++) {
+    out.set(fnSizes[i]!, at);
+    at += fnSizes[i]!.length;
+    out.set(fns[i]!, at);
+    at += fns[i]!.length;
   }
-  section(out, 10, code);
-  return new Uint8Array(out);
+  return out;
 }
 
 /**
@@ -430,26 +448,38 @@ export class WasmTier {
   }
 
   /**
-   * Table indices for block functions (each its locals and body): those not
-   * seen before are compiled together, as one module, and installed.
+   * Give each block its table index: a function seen before (by its bytes,
+   * from any hart of the arena) at once; the others compiled together, as
+   * one module, and installed.
    */
-  install(fns: readonly Uint8Array[]): number[] {
-    const keys = fns.map((f) => String.fromCharCode.apply(null, f as unknown as number[]));
-    const fresh: number[] = [];
-    for (let i = 0; i < fns.length; i++) {
-      if (!this.byIndex.has(keys[i]!) && !fresh.some((j) => keys[j] === keys[i])) fresh.push(i);
-    }
-    if (fresh.length > 0) {
-      const mod = new Wasm.Module(blockModule(fresh.map((i) => fns[i]!)));
-      const inst = new Wasm.Instance(mod, { e: { m: this.arena.memory, ...WASM_IMPORTS } });
-      for (let j = 0; j < fresh.length; j++) {
-        const idx = this.installed++;
-        while (idx >= this.table.length) this.table.grow(this.table.length);
-        this.table.set(idx, inst.exports[String(j)]);
-        this.byIndex.set(keys[fresh[j]!]!, idx);
+  submit(blocks: readonly JitBlock[], fns: readonly Uint8Array[]): void {
+    const fresh = new Map<string, { fn: Uint8Array; blocks: JitBlock[] }>();
+    for (let i = 0; i < blocks.length; i++) {
+      const key = String.fromCharCode.apply(null, fns[i] as unknown as number[]);
+      const idx = this.byIndex.get(key);
+      if (idx !== undefined) {
+        blocks[i]!.wasm = idx;
+        continue;
       }
+      let f = fresh.get(key);
+      if (f === undefined) {
+        f = { fn: fns[i]!, blocks: [] };
+        fresh.set(key, f);
+      }
+      f.blocks.push(blocks[i]!);
     }
-    return keys.map((k) => this.byIndex.get(k)!);
+    if (fresh.size === 0) return;
+    const list = [...fresh];
+    const mod = new Wasm.Module(blockModule(list.map(([, f]) => f.fn)));
+    const inst = new Wasm.Instance(mod, { e: { m: this.arena.memory, ...WASM_IMPORTS } });
+    for (let j = 0; j < list.length; j++) {
+      const [key, f] = list[j]!;
+      const idx = this.installed++;
+      while (idx >= this.table.length) this.table.grow(this.table.length);
+      this.table.set(idx, inst.exports[String(j)]);
+      this.byIndex.set(key, idx);
+      for (const b of f.blocks) b.wasm = idx;
+    }
   }
 }
 
@@ -480,11 +510,17 @@ const L_LO = 6;
 const L_E = 7;
 const L_P = 8;
 const L_IT = 9;
-const L_T = 10;
-const L_U = 11;
-const L_V = 12;
-const L_W = 13;
-const FIRST_REG = 14;
+/** The shared exit's instruction index, status and pc (set where a block stops or traps). */
+const L_K = 10;
+const L_ST = 11;
+const L_PC = 12;
+const L_T = 13;
+const L_U = 14;
+const L_V = 15;
+const L_W = 16;
+const FIRST_REG = 17;
+/** i32 locals after the params (RW .. ST), then L_PC (f64). */
+const I32_LOCALS = 9;
 
 /** Whether this tier compiles `insn` (anything else ends the block before it). */
 function compiles(insn: number): boolean {
@@ -597,7 +633,9 @@ class BlockEmitter {
 
   i64(v: bigint | number): void {
     this.b.push(OP.i64Const);
-    sleb64(this.b, BigInt(v));
+    // The same LEB128 whatever the width: int32 values without BigInt (most constants).
+    if (typeof v === 'number' && v === (v | 0)) sleb32(this.b, v);
+    else sleb64(this.b, BigInt(v));
   }
 
   i32(v: number): void {
@@ -650,12 +688,37 @@ class BlockEmitter {
     this.mem(OP.f64Store, WASM_PC);
   }
 
-  /** Leave before instruction k (at pc), which did not run: the interpreter will. */
-  stopAt(k: number, pc: number): void {
+  /**
+   * Leave through the shared exit (after the body) with status `st` before
+   * instruction k at pc: WASM_STOP (k did not run; the interpreter will) or
+   * WASM_TRAP. Called directly inside one `if` of the body (or of its loop).
+   */
+  exitAt(k: number, pc: number, st: number): void {
+    this.i32(k);
+    this.set(L_K);
+    f64View.setFloat64(0, pc, true);
+    this.b.push(OP.f64Const, ...f64Bytes);
+    this.set(L_PC);
+    this.i32(st);
+    this.set(L_ST);
+    this.b.push(OP.br, this.loop ? 2 : 1);
+  }
+
+  /** The shared exit: registers back, retired = passes * n + K, pc, status. */
+  sharedExit(): void {
     this.writeBack();
-    this.retired(k);
-    this.pcConst(pc);
-    this.i32(WASM_STOP);
+    this.get(P_X);
+    this.get(L_K);
+    if (this.loop) {
+      this.get(L_IT);
+      this.i32(this.n);
+      this.b.push(OP.i32Mul, OP.i32Add);
+    }
+    this.mem(OP.i32Store, WASM_RETIRED);
+    this.get(P_X);
+    this.get(L_PC);
+    this.mem(OP.f64Store, WASM_PC);
+    this.get(L_ST);
     this.b.push(OP.return);
   }
 
@@ -673,10 +736,8 @@ class BlockEmitter {
     b.push(0x10 /* call */, fn, OP.tee, L_E);
     this.i32(1);
     b.push(OP.i32Eq, OP.if, 0x40);
-    this.retired(k);
-    this.pcConst(pc);
-    this.i32(WASM_TRAP);
-    b.push(OP.return, OP.end);
+    this.exitAt(k, pc, WASM_TRAP);
+    b.push(OP.end);
   }
 
   /** After a call out wrote x[rd] in the array: reload its local. */
@@ -743,8 +804,10 @@ class BlockEmitter {
   }
 
   /**
-   * The TLB check of way `way` for the address in T/LO, leaving the frame's
-   * wasm address in P; on a miss (or misalignment, or `extra` true) stop at k.
+   * The TLB check of `way` for the address in T/LO, inline (a call per
+   * access halved a loop's speed: V8 does not inline wasm calls): the
+   * frame's wasm address plus the page offset in P; on a miss, a
+   * misalignment or (a store) held reservations, stop before instruction k.
    */
   tlbCheck(way: number, size: number, k: number, pc: number, store: boolean): void {
     const b = this.b;
@@ -782,7 +845,7 @@ class BlockEmitter {
       b.push(OP.i32Or);
     }
     b.push(OP.if, 0x40);
-    this.stopAt(k, pc);
+    this.exitAt(k, pc, WASM_STOP);
     b.push(OP.end);
     // P = frame + page offset
     this.get(L_P);
@@ -917,9 +980,9 @@ class BlockEmitter {
     b.push(OP.end, OP.i64ExtendI32S);
   }
 
-  /** The locals declaration: i32 temps, then i64 temps and registers. */
+  /** The locals declaration: i32 temps, the exit's pc, then i64 temps and registers. */
   localsDecl(): number[] {
-    const out: number[] = [2, 7, I32];
+    const out: number[] = [3, I32_LOCALS, I32, 1, F64];
     uleb(out, 4 + this.regLocal.size);
     out.push(I64);
     return out;
@@ -1018,15 +1081,22 @@ export function wasmBlockCode(
     if (rd !== 0 && ![0x63, 0x23, 0x0f, 0x07, 0x27, 0x43, 0x47, 0x4b, 0x4f].includes(op)) written.add(rd);
   }
   const e = new BlockEmitter([...written], loop, insns.length);
+  // block $exit { [loop] body [end] } shared exit: the body's paths return, or branch to $exit.
+  e.b.push(OP.block, 0x40);
   if (loop) e.b.push(OP.loop, 0x40);
   for (let k = 0; k < insns.length; k++) emitInsn(e, insns[k]!, k, loop ? pc : Number.NaN, insns.length);
   if (!ended) e.leave(cur);
-  if (loop) e.b.push(OP.end, OP.unreachable);
-  // Every path has returned; the function's end still needs its i32 on a reachable-looking stack.
-  else e.b.push(OP.unreachable);
+  if (loop) e.b.push(OP.end);
+  e.b.push(OP.unreachable, OP.end);
+  e.sharedExit();
   e.b.push(OP.end);
-  const body = [...e.prologue(), ...e.b];
-  return { fn: Uint8Array.from([...e.localsDecl(), ...body]), insns, loop, halves };
+  const locals = e.localsDecl();
+  const prologue = e.prologue();
+  const fn = new Uint8Array(locals.length + prologue.length + e.b.length);
+  fn.set(locals, 0);
+  fn.set(prologue, locals.length);
+  fn.set(e.b, locals.length + prologue.length);
+  return { fn, insns, loop, halves };
 }
 
 /** Emit instruction k; `head` is the loop's head pc (NaN when the block is not a loop), n its length. */
@@ -1394,11 +1464,10 @@ export class WasmBatch {
     return b;
   }
 
-  /** Install every waiting block. */
+  /** Submit every waiting block to the tier (WasmTier.submit). */
   flush(): void {
     if (this.blocks.length === 0) return;
-    const idx = this.tier.install(this.fns);
-    for (let i = 0; i < this.blocks.length; i++) this.blocks[i]!.wasm = idx[i]!;
+    this.tier.submit(this.blocks, this.fns);
     this.blocks.length = 0;
     this.fns.length = 0;
   }
