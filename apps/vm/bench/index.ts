@@ -14,7 +14,10 @@ import { haveQemu, runQemuScript } from './qemu.ts';
 // the Linux guest (scripts/build-linux-guest.sh) to its init's first line
 // and to power-off, next to QEMU booting the same Image and initramfs
 // through Debian's OpenSBI fw_jump (on 2 harts, and on 4 beside QEMU's
-// -smp 4). First, the VMM's own start as a user runs it (bench/process.ts),
+// -smp 4). Rows marked --jit-tier wasm run the same with blocks compiled to
+// WebAssembly (riscv-hart's opt-in tier; V8 may reuse a module compiled by
+// an earlier iteration with the same bytes, which clearBlockFunctionCache()
+// cannot undo). First, the VMM's own start as a user runs it (bench/process.ts),
 // and last, the memory a 256 MiB Linux guest's VMM process uses.
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 const CRC = 'crc32 82000000 4000000\r';
@@ -25,14 +28,17 @@ const steps = [
   { expect: '=> ', send: 'poweroff\r' },
 ];
 
+/** Block compilers: the default (JavaScript blocks), and --jit-tier wasm. */
+const WASM = ['--jit-tier', 'wasm'];
+
 /** One scripted U-Boot run on our VM: [ms to the autoboot prompt, ms for crc32]. */
-async function ourUboot(): Promise<[number, number]> {
+async function ourUboot(extra: string[] = []): Promise<[number, number]> {
   // Each boot compiles its own blocks, as a fresh VMM process does: riscv-hart keeps block
   // functions for the process, and an earlier boot's would make this one look warmer than a user's.
   clearBlockFunctionCache();
   const t0 = performance.now();
   const at: number[] = [];
-  await boot(['--kernel', UBOOT, '--cpus', '2'], steps, (i, t) => {
+  await boot(['--kernel', UBOOT, '--cpus', '2', ...extra], steps, (i, t) => {
     at[i] = t - t0;
   });
   return [at[0]!, at[2]! - at[1]!];
@@ -85,11 +91,25 @@ if (existsSync(UBOOT)) {
       q ? 'QEMU TCG: U-Boot to autoboot prompt' : undefined,
     ),
   );
+  cases.push(
+    timed(
+      'tsvirt --jit-tier wasm: U-Boot to autoboot prompt',
+      async () => (await ourUboot(WASM))[0],
+      q ? 'QEMU TCG: U-Boot to autoboot prompt' : undefined,
+    ),
+  );
   if (q) cases.push(timed('QEMU TCG: U-Boot crc32 of 64 MiB', async () => (await qemuUboot())[1]));
   cases.push(
     timed(
       'tsvirt: U-Boot crc32 of 64 MiB',
       async () => (await ourUboot())[1],
+      q ? 'QEMU TCG: U-Boot crc32 of 64 MiB' : undefined,
+    ),
+  );
+  cases.push(
+    timed(
+      'tsvirt --jit-tier wasm: U-Boot crc32 of 64 MiB',
+      async () => (await ourUboot(WASM))[1],
       q ? 'QEMU TCG: U-Boot crc32 of 64 MiB' : undefined,
     ),
   );
@@ -105,12 +125,12 @@ const linuxSteps = [
 ];
 
 /** One Linux boot on our VM: [ms to init's first line, ms to power-off]. */
-async function ourLinux(g: LinuxGuest, cpus = LINUX_CPUS): Promise<[number, number]> {
+async function ourLinux(g: LinuxGuest, cpus = LINUX_CPUS, extra: string[] = []): Promise<[number, number]> {
   clearBlockFunctionCache(); // as in ourUboot()
   const t0 = performance.now();
   let first = 0;
   const r = await boot(
-    ['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND, '--cpus', String(cpus)],
+    ['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND, '--cpus', String(cpus), ...extra],
     linuxSteps,
     (i, t) => {
       if (i === 0) first = t - t0;
@@ -146,6 +166,13 @@ if (guest) {
   cases.push(
     timed('tsvirt: Linux to init', async () => (await ourLinux(g))[0], base('QEMU TCG: Linux to init')),
   );
+  cases.push(
+    timed(
+      'tsvirt --jit-tier wasm: Linux to init',
+      async () => (await ourLinux(g, LINUX_CPUS, WASM))[0],
+      base('QEMU TCG: Linux to init'),
+    ),
+  );
   if (q) cases.push(timed('QEMU TCG: Linux to power-off', async () => (await qemuLinux(g))[1]));
   cases.push(
     timed(
@@ -172,6 +199,13 @@ if (guest) {
     timed(
       'tsvirt: Linux to power-off, 4 harts',
       async () => (await ourLinux(g, 4))[1],
+      base('QEMU TCG: Linux to power-off, 4 harts'),
+    ),
+  );
+  cases.push(
+    timed(
+      'tsvirt --jit-tier wasm: Linux to power-off, 4 harts',
+      async () => (await ourLinux(g, 4, WASM))[1],
       base('QEMU TCG: Linux to power-off, 4 harts'),
     ),
   );

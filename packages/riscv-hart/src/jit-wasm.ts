@@ -600,19 +600,41 @@ function branchOffset(insn: number): number {
 class BlockEmitter {
   readonly b: number[] = [];
   private readonly regLocal = new Map<number, number>();
+  /**
+   * In a loop: each load/store site's last translation (its page, as an i64
+   * local, and the frame's wasm address, an i32 local), so the next pass's
+   * access to the same page skips the TLB. Valid within one call: only the
+   * calls out may touch the TLB, and each forgets them (as jit.ts's loops).
+   */
+  private readonly caches: { tag: number; base: number }[] = [];
   constructor(
     private readonly written: readonly number[],
     private readonly loop: boolean,
     /** Instructions in the block (one pass). */
     private readonly n: number,
+    /** A dry run's registers, in order (so cache locals can follow them), and its memory sites. */
+    preset?: { regs: readonly number[]; sites: number },
   ) {
     for (const r of written) this.local(r);
+    if (preset !== undefined) {
+      for (const r of preset.regs) this.local(r);
+      const first = FIRST_REG + this.regLocal.size;
+      for (let j = 0; j < preset.sites; j++)
+        this.caches.push({ tag: first + j, base: first + preset.sites + j });
+    }
   }
+
+  /** Registers in local order, and the memory sites seen (for a second, cached, emission). */
+  shape(): { regs: number[]; sites: number } {
+    return { regs: [...this.regLocal.keys()], sites: this.sites };
+  }
+  private sites = 0;
 
   /** The local of register r (1..31). */
   local(r: number): number {
     let l = this.regLocal.get(r);
     if (l === undefined) {
+      if (this.caches.length > 0) throw new Error(`register x${r} not in the dry run`);
       l = FIRST_REG + this.regLocal.size;
       this.regLocal.set(r, l);
     }
@@ -693,7 +715,7 @@ class BlockEmitter {
    * instruction k at pc: WASM_STOP (k did not run; the interpreter will) or
    * WASM_TRAP. Called directly inside one `if` of the body (or of its loop).
    */
-  exitAt(k: number, pc: number, st: number): void {
+  exitAt(k: number, pc: number, st: number, nest = 0): void {
     this.i32(k);
     this.set(L_K);
     f64View.setFloat64(0, pc, true);
@@ -701,7 +723,7 @@ class BlockEmitter {
     this.set(L_PC);
     this.i32(st);
     this.set(L_ST);
-    this.b.push(OP.br, this.loop ? 2 : 1);
+    this.b.push(OP.br, (this.loop ? 2 : 1) + nest);
   }
 
   /** The shared exit: registers back, retired = passes * n + K, pc, status. */
@@ -738,6 +760,7 @@ class BlockEmitter {
     b.push(OP.i32Eq, OP.if, 0x40);
     this.exitAt(k, pc, WASM_TRAP);
     b.push(OP.end);
+    this.forgetCaches();
   }
 
   /** After a call out wrote x[rd] in the array: reload its local. */
@@ -811,6 +834,58 @@ class BlockEmitter {
    */
   tlbCheck(way: number, size: number, k: number, pc: number, store: boolean): void {
     const b = this.b;
+    const c = this.caches[this.sites++];
+    if (c !== undefined) {
+      // The site's last page: P = base + offset, when aligned (and no reservations, for a store).
+      this.get(L_T);
+      this.i64(-4096);
+      b.push(OP.i64And);
+      this.get(c.tag);
+      b.push(OP.i64Eq);
+      if (size > 1) {
+        this.get(L_LO);
+        this.i32(size - 1);
+        b.push(OP.i32And, OP.i32Eqz, OP.i32And);
+      }
+      if (store) {
+        this.get(P_RESV);
+        b.push(OP.i32Eqz, OP.i32And);
+      }
+      b.push(OP.if, 0x40);
+      this.get(c.base);
+      this.get(L_LO);
+      this.i32(4095);
+      b.push(OP.i32And, OP.i32Add);
+      this.set(L_P);
+      b.push(OP.else);
+      this.tlbLookup(way, size, k, pc, store, 1);
+      // Keep this page for the next pass.
+      this.get(L_T);
+      this.i64(-4096);
+      b.push(OP.i64And);
+      this.set(c.tag);
+      this.get(L_P);
+      this.get(L_LO);
+      this.i32(4095);
+      b.push(OP.i32And, OP.i32Sub);
+      this.set(c.base);
+      b.push(OP.end);
+      return;
+    }
+    this.tlbLookup(way, size, k, pc, store, 0);
+  }
+
+  /** Forget the cached translations (after a call out, which may change the TLB). */
+  forgetCaches(): void {
+    for (const c of this.caches) {
+      this.i64(1);
+      this.set(c.tag);
+    }
+  }
+
+  /** The TLB lookup proper; `nest` is how many blocks enclose it inside the body (for the exit's br). */
+  private tlbLookup(way: number, size: number, k: number, pc: number, store: boolean, nest: number): void {
+    const b = this.b;
     // E = way + ((LO >>> 12) & mask) * 4
     this.get(L_LO);
     this.i32(12);
@@ -845,7 +920,7 @@ class BlockEmitter {
       b.push(OP.i32Or);
     }
     b.push(OP.if, 0x40);
-    this.exitAt(k, pc, WASM_STOP);
+    this.exitAt(k, pc, WASM_STOP, nest);
     b.push(OP.end);
     // P = frame + page offset
     this.get(L_P);
@@ -982,9 +1057,14 @@ class BlockEmitter {
 
   /** The locals declaration: i32 temps, the exit's pc, then i64 temps and registers. */
   localsDecl(): number[] {
-    const out: number[] = [3, I32_LOCALS, I32, 1, F64];
-    uleb(out, 4 + this.regLocal.size);
+    const n = this.caches.length;
+    const out: number[] = [n > 0 ? 4 : 3, I32_LOCALS, I32, 1, F64];
+    uleb(out, 4 + this.regLocal.size + n);
     out.push(I64);
+    if (n > 0) {
+      uleb(out, n);
+      out.push(I32);
+    }
     return out;
   }
 
@@ -1005,6 +1085,8 @@ class BlockEmitter {
       uleb(out, r * 8);
       out.push(OP.set, l);
     }
+    // No cached page yet (1 is never a page address; locals start at 0, which is one).
+    for (const c of this.caches) out.push(OP.i64Const, 1, OP.set, c.tag);
     return out;
   }
 }
@@ -1080,16 +1162,21 @@ export function wasmBlockCode(
     // Not branches, stores, fences, or FP ops whose rd is an f register.
     if (rd !== 0 && ![0x63, 0x23, 0x0f, 0x07, 0x27, 0x43, 0x47, 0x4b, 0x4f].includes(op)) written.add(rd);
   }
-  const e = new BlockEmitter([...written], loop, insns.length);
-  // block $exit { [loop] body [end] } shared exit: the body's paths return, or branch to $exit.
-  e.b.push(OP.block, 0x40);
-  if (loop) e.b.push(OP.loop, 0x40);
-  for (let k = 0; k < insns.length; k++) emitInsn(e, insns[k]!, k, loop ? pc : Number.NaN, insns.length);
-  if (!ended) e.leave(cur);
-  if (loop) e.b.push(OP.end);
-  e.b.push(OP.unreachable, OP.end);
-  e.sharedExit();
-  e.b.push(OP.end);
+  const emitAll = (e: BlockEmitter) => {
+    // block $exit { [loop] body [end] } shared exit: the body's paths return, or branch to $exit.
+    e.b.push(OP.block, 0x40);
+    if (loop) e.b.push(OP.loop, 0x40);
+    for (let k = 0; k < insns.length; k++) emitInsn(e, insns[k]!, k, loop ? pc : Number.NaN, insns.length);
+    if (!ended) e.leave(cur);
+    if (loop) e.b.push(OP.end);
+    e.b.push(OP.unreachable, OP.end);
+    e.sharedExit();
+    e.b.push(OP.end);
+    return e;
+  };
+  let e = emitAll(new BlockEmitter([...written], loop, insns.length));
+  // A loop with loads or stores: again, with a translation cache per site (its locals after the registers).
+  if (loop && e.shape().sites > 0) e = emitAll(new BlockEmitter([...written], loop, insns.length, e.shape()));
   const locals = e.localsDecl();
   const prologue = e.prologue();
   const fn = new Uint8Array(locals.length + prologue.length + e.b.length);
