@@ -36,7 +36,7 @@ export interface VmOptions {
   /** The CPU's block compiler: off (`--no-jit`), or the visits before a block is compiled. */
   jit: boolean;
   jitThreshold: number | undefined;
-  /** What blocks compile to (`--jit-tier`): JavaScript functions (default) or WebAssembly. */
+  /** What blocks compile to (`--jit-tier`): WebAssembly (default) or JavaScript functions. */
   jitTier?: JitTier;
   summary: boolean;
   /** Where the QMP control socket listens (`--qmp`), if anywhere. */
@@ -132,12 +132,12 @@ export function parseArgs(
     .option('--no-jit', 'interpret every instruction (no block compiler)')
     .option(
       '--jit-threshold <visits>',
-      'times a block is reached before it is compiled (default 65535; 1024 with --jit-tier wasm)',
+      'times a block is reached before it is compiled (default: 1024, then 8192 once a vCPU has 512 blocks; 65535 with --jit-tier js)',
       intArg('--jit-threshold', 1, 65535),
     )
     .option(
       '--jit-tier <tier>',
-      'what blocks compile to: js (default) or wasm (guest RAM in a WebAssembly memory; default threshold 1024)',
+      'what blocks compile to: wasm (default; guest RAM in a WebAssembly memory) or js (JavaScript functions)',
       (v) => {
         if (v !== 'js' && v !== 'wasm') throw new InvalidArgumentError('--jit-tier must be js or wasm');
         return v;

@@ -123,10 +123,11 @@ export function hostModules(
   // Enough host frames for guest RAM, every GPU's VRAM and page tables; frames cost nothing until touched.
   // host-mm holds under 2^32 frames; RAM that large is refused before anything maps it.
   const totalFrames = Math.min(2 ** 32 - 1, Math.max(1 << 20, Math.ceil((memBytes + (1 << 30)) / 4096)));
-  // --jit-tier wasm: host memory is backed by a wasm arena so the harts' wasm blocks reach guest RAM
-  // (past the arena's size, or if the engine cannot reserve it, memory is ordinary and blocks are JavaScript).
-  const arena =
-    opts.jit && opts.jitTier === 'wasm' ? WasmArena.create(memBytes + WASM_ARENA_EXTRA) : undefined;
+  // The wasm tier (the default; --jit-tier js for JavaScript blocks): host memory is backed by a wasm
+  // arena so the harts' wasm blocks reach guest RAM (past the arena's size, or if the engine cannot
+  // reserve it, memory is ordinary and the blocks there run through the interpreter or as JavaScript).
+  const wasm = opts.jit && (opts.jitTier ?? 'wasm') === 'wasm';
+  const arena = wasm ? WasmArena.create(memBytes + WASM_ARENA_EXTRA) : undefined;
   return [
     coreBusModule,
     createHostMmModule({

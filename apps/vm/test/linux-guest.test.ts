@@ -107,7 +107,7 @@ describe.skipIf(guest === undefined)('the Linux guest (Debian linux-source-6.12,
   );
 
   it(
-    'boots with every block compiled on first sight (--jit-threshold 1), 2 harts',
+    'boots with every block compiled to WebAssembly on first sight (--jit-threshold 1), 2 harts',
     async () => {
       const { result, output, machine } = await boot(linux('--cpus', '2', '--jit-threshold', '1'));
       expectInitOutput(output, 2);
@@ -118,10 +118,10 @@ describe.skipIf(guest === undefined)('the Linux guest (Debian linux-source-6.12,
   );
 
   it(
-    'boots with every block compiled to WebAssembly on first sight (--jit-tier wasm --jit-threshold 1), 2 harts',
+    'boots with every block compiled to JavaScript on first sight (--jit-tier js --jit-threshold 1), 2 harts',
     async () => {
       const { result, output, machine } = await boot(
-        linux('--cpus', '2', '--jit-tier', 'wasm', '--jit-threshold', '1'),
+        linux('--cpus', '2', '--jit-tier', 'js', '--jit-threshold', '1'),
       );
       expectInitOutput(output, 2);
       expect(result.status).toBe(0);

@@ -18,8 +18,8 @@ function crc32(data: Uint8Array): number {
 // pattern, checksums it whole and from an odd address over an odd length,
 // compares it with itself shifted by one word, and copies it byte by byte to
 // an odd address and checksums the copy. With every block compiled the first
-// time it is reached (as JavaScript or as WebAssembly), and with the
-// interpreter alone, U-Boot must print what is computed here.
+// time it is reached (as WebAssembly, the default, or as JavaScript), and
+// with the interpreter alone, U-Boot must print what is computed here.
 describe("Debian's U-Boot through the block compiler", () => {
   const pattern = new Uint8Array(0x10000);
   new DataView(pattern.buffer).setUint32(0, 0x12345678, true);

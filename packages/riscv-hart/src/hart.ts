@@ -64,6 +64,17 @@ export const JIT_HOT = 65535;
  * to compile and runs at full speed from its first call.
  */
 export const WASM_HOT = 1024;
+/**
+ * The wasm tier's default threshold once a hart knows WASM_EARLY_BLOCKS
+ * heads: a firmware's early code pays for its compile at WASM_HOT, but a
+ * kernel's thousands of merely warm heads do not. Measured in-process,
+ * 5 runs each (ms, min-median): WASM_HOT throughout gave Linux to init on
+ * 2 harts 913-932 against the JavaScript tier's 885-902; raised to 8192
+ * after 512 heads, 786-820 against 810-850, with U-Boot's prompt and
+ * crc32 unchanged (96-103, 331-341). 256 heads or 4096/16384 were no better.
+ */
+export const WASM_EARLY_BLOCKS = 512;
+export const WASM_WARM_HOT = 8192;
 /** Wasm blocks compiled into one module at most (see WasmBatch). */
 const WASM_BATCH = 64;
 /** Compiled blocks kept per hart before the cache starts over. */
@@ -216,7 +227,10 @@ export class Hart implements FpuState {
   /** The fetch page's frame is in the hart's arena (its wasm blocks can be chained to). */
   fWasm = false;
   readonly jit: boolean;
-  readonly jitThreshold: number;
+  /** Visits before a head is compiled (the wasm tier's default rises to WASM_WARM_HOT after WASM_EARLY_BLOCKS heads). */
+  jitThreshold: number;
+  /** The wasm tier's default threshold is in use, to be raised once the early blocks are compiled. */
+  private wasmRaise: boolean;
   /** Block compiles of this run() call, in instructions (JIT_COMPILE_CHARGE each). */
   compileCharge = 0;
   /** Traps taken in this run() call, in instructions (trap.ts TRAP_CHARGE each): into VS or out to HS. */
@@ -274,6 +288,7 @@ export class Hart implements FpuState {
     }
     const hot = this.wasmTier === undefined ? JIT_HOT : WASM_HOT;
     this.jitThreshold = Math.min(Math.max(opts.jitThreshold ?? hot, 1), HEAD_HOT);
+    this.wasmRaise = this.wasmTier !== undefined && opts.jitThreshold === undefined;
     this.mem = opts.mem;
     this.reservations = opts.reservations ?? new ReservationSet();
     this.resvId = this.reservations.register();
@@ -497,6 +512,10 @@ export class Hart implements FpuState {
         ? compileBlock(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch)
         : batch.compile(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch)) ?? null;
     if (batch !== undefined && batch.size >= WASM_BATCH) batch.flush();
+    if (this.wasmRaise && this.blocks.size >= WASM_EARLY_BLOCKS) {
+      this.wasmRaise = false;
+      this.jitThreshold = WASM_WARM_HOT;
+    }
     // Charged when a function was made (a head whose first instruction does not compile costs one decode).
     if (b !== null) this.compileCharge += JIT_COMPILE_CHARGE;
     this.blocks.set(pc, b);

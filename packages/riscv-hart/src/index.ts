@@ -2,7 +2,15 @@ export * from './aia.ts';
 export * from './csr.ts';
 export type { ExitKind, HartExit } from './exit.ts';
 export type { FpuState } from './fpu/state.ts';
-export { Hart, type HartOptions, JIT_COMPILE_CHARGE, JIT_HOT, WASM_HOT } from './hart.ts';
+export {
+  Hart,
+  type HartOptions,
+  JIT_COMPILE_CHARGE,
+  JIT_HOT,
+  WASM_EARLY_BLOCKS,
+  WASM_HOT,
+  WASM_WARM_HOT,
+} from './hart.ts';
 export { clearBlockFunctionCache } from './jit.ts';
 export { WasmTier } from './jit-wasm.ts';
 export { htinstLoad, htinstStore } from './memory-access.ts';

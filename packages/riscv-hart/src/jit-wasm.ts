@@ -2,7 +2,7 @@ import type { Hart } from './hart.ts';
 import type { JitBlock } from './jit.ts';
 import { MAX_BLOCK } from './jit.ts';
 import { blockAmo, blockCsr, blockFpMem, blockFpOp } from './jit-calls.ts';
-import { rvcExpand } from './rvc.ts';
+import { decodeAt } from './rvc.ts';
 import { TLB_MASK, TLB_WAY_STRIDE } from './tlb.ts';
 import { Wasm } from './wasm-api.ts';
 import type { WasmArena } from './wasm-arena.ts';
@@ -1120,19 +1120,9 @@ export function wasmBlockCode(
   let cur = pc;
   let ended = false;
   while (insns.length < MAX_BLOCK && off < 4094 && !ended) {
-    let raw = u16[at >>> 1]!;
-    if ((raw & 3) === 3) raw |= u16[(at >>> 1) + 1]! << 16;
-    let insn = raw;
-    let len = 4;
-    if ((raw & 3) !== 3) {
-      insn = rvc[raw]!;
-      len = 2;
-      if (insn === 0) {
-        insn = rvcExpand(raw);
-        if (insn === 0) break;
-      }
-    }
-    if (!compiles(insn)) break;
+    const d = decodeAt(u16, at, rvc);
+    if (d === undefined || !compiles(d.insn)) break;
+    const { insn, raw, len } = d;
     halves.push(at >>> 1);
     if (len === 4) halves.push((at >>> 1) + 1);
     const op = insn & 0x7f;

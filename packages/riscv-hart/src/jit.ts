@@ -1,6 +1,6 @@
 import { blockAmo, blockCsr, blockFpMem, blockFpOp, blockLoad, blockStore } from './jit-calls.ts';
 import { div32, div64, mulh64, mulhsu64, mulhu32, mulhu64 } from './muldiv.ts';
-import { rvcExpand } from './rvc.ts';
+import { decodeAt } from './rvc.ts';
 import { TLB_INVALID, TLB_MASK } from './tlb.ts';
 
 // The block compiler: a run of guest instructions, from a block head up to
@@ -275,18 +275,9 @@ export function compileBlock(
   let ended = false;
   let last: Emitted | undefined;
   while (pcs.length < MAX_BLOCK && off < 4094 && !ended) {
-    let raw = u16[at >>> 1]!;
-    if ((raw & 3) === 3) raw |= u16[(at >>> 1) + 1]! << 16;
-    let insn = raw;
-    let len = 4;
-    if ((raw & 3) !== 3) {
-      insn = rvc[raw]!;
-      len = 2;
-      if (insn === 0) {
-        insn = rvcExpand(raw);
-        if (insn === 0) break;
-      }
-    }
+    const d = decodeAt(u16, at, rvc);
+    if (d === undefined) break;
+    const { insn, raw, len } = d;
     const code = emit(insn, raw, len, cur, pcs.length);
     if (code === undefined) break;
     pcs.push(cur);

@@ -190,3 +190,27 @@ export function rvcExpand(c: number): number {
   RVC_TABLE[c] = x;
   return x;
 }
+
+/**
+ * The instruction at byte `at` of a code page's halfwords, as the block
+ * compilers read it (the interpreter has the same inline): its 32-bit form
+ * (a compressed one expanded), the bits as fetched, and its length; undefined
+ * for a reserved compressed encoding.
+ */
+export function decodeAt(
+  u16: Uint16Array,
+  at: number,
+  rvc: Int32Array,
+): { insn: number; raw: number; len: number } | undefined {
+  const raw = u16[at >>> 1]!;
+  if ((raw & 3) === 3) {
+    const w = raw | (u16[(at >>> 1) + 1]! << 16);
+    return { insn: w, raw: w, len: 4 };
+  }
+  let insn = rvc[raw]!;
+  if (insn === 0) {
+    insn = rvcExpand(raw);
+    if (insn === 0) return undefined;
+  }
+  return { insn, raw, len: 2 };
+}

@@ -1,6 +1,14 @@
 import * as A from '@tsvirt/test-utils/riscv-asm';
 import { describe, expect, it } from 'vitest';
-import { arenaOf, Hart, WasmArena, WasmTier } from '../src/index.ts';
+import {
+  arenaOf,
+  Hart,
+  WASM_EARLY_BLOCKS,
+  WASM_HOT,
+  WASM_WARM_HOT,
+  WasmArena,
+  WasmTier,
+} from '../src/index.ts';
 import { FakeMem } from './fake-mem.ts';
 import { RAM } from './setup.ts';
 
@@ -12,7 +20,10 @@ import { RAM } from './setup.ts';
 const DATA = RAM + 0x10_0000;
 
 /** Guest memory in `arena` (or ordinary memory), and a hart with or without the arena. */
-function arenaHart(arena: WasmArena | undefined, opts: { jit?: boolean; jitThreshold?: number } = {}) {
+function arenaHart(
+  arena: WasmArena | undefined,
+  opts: { jit?: boolean; jitThreshold?: number | undefined } = {},
+) {
   const pages = 512;
   const bytes = arena?.chunk(pages * 4096) ?? new Uint8Array(pages * 4096);
   const mem = {
@@ -21,7 +32,14 @@ function arenaHart(arena: WasmArena | undefined, opts: { jit?: boolean; jitThres
       return i >= 0 && i < pages ? bytes.subarray(i * 4096, i * 4096 + 4096) : undefined;
     },
   };
-  const hart = new Hart({ mem, ...(arena ? { arena } : {}), jitThreshold: 1, ...opts });
+  // jitThreshold 1 unless given; given as undefined: the hart's default.
+  const threshold = 'jitThreshold' in opts ? opts.jitThreshold : 1;
+  const hart = new Hart({
+    mem,
+    ...(arena ? { arena } : {}),
+    ...(opts.jit === undefined ? {} : { jit: opts.jit }),
+    ...(threshold === undefined ? {} : { jitThreshold: threshold }),
+  });
   hart.pc = BigInt(RAM);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const code = (insns: number[]) => {
@@ -125,6 +143,34 @@ describe('the wasm block tier', () => {
       return [h.hart.getX(6), h.hart.instret];
     });
     expect(out[0]).toEqual(out[1]);
+  });
+
+  it('the default threshold is WASM_HOT until a hart knows WASM_EARLY_BLOCKS heads, then WASM_WARM_HOT; a given one stays', () => {
+    // 600 heads (each addi after an always-taken beq), passed WASM_HOT + 1 times.
+    const heads = 600;
+    const body: number[] = [];
+    for (let k = 0; k < heads; k++) body.push(A.addi(5, 5, 1), A.beq(0, 0, 4));
+    const code = [
+      ...A.li(30, BigInt(WASM_HOT + 1)),
+      ...body,
+      A.addi(30, 30, -1),
+      // Back with jal: the loop is longer than a branch reaches.
+      A.beq(30, 0, 8),
+      A.jal(0, -4 * (body.length + 2)),
+      A.ECALL,
+    ];
+    const arena = WasmArena.create(16 << 20)!;
+    const byDefault = arenaHart(arena, { jitThreshold: undefined });
+    const given = arenaHart(arena, { jitThreshold: 1024 });
+    for (const h of [byDefault, given]) {
+      h.code(code);
+      expect(h.hart.jitThreshold).toBe(WASM_HOT);
+      expect(h.hart.run(10_000_000).kind).toBe('ecall');
+      expect(h.hart.getX(5)).toBe(BigInt(heads * (WASM_HOT + 1)));
+    }
+    expect(byDefault.hart.blocks.size).toBeGreaterThanOrEqual(WASM_EARLY_BLOCKS);
+    expect(byDefault.hart.jitThreshold).toBe(WASM_WARM_HOT);
+    expect(given.hart.jitThreshold).toBe(1024);
   });
 
   it('without room in the arena the hart keeps JavaScript blocks', () => {
