@@ -14,10 +14,10 @@ import { haveQemu, runQemuScript } from './qemu.ts';
 // the Linux guest (scripts/build-linux-guest.sh) to its init's first line
 // and to power-off, next to QEMU booting the same Image and initramfs
 // through Debian's OpenSBI fw_jump (on 2 harts, and on 4 beside QEMU's
-// -smp 4). Rows marked --jit-tier wasm run the same with blocks compiled to
-// WebAssembly (riscv-hart's opt-in tier; V8 may reuse a module compiled by
-// an earlier iteration with the same bytes, which clearBlockFunctionCache()
-// cannot undo). First, the VMM's own start as a user runs it (bench/process.ts),
+// -smp 4). Blocks compile to WebAssembly (the default; V8 may reuse a module
+// an earlier iteration compiled from the same bytes, which
+// clearBlockFunctionCache() cannot undo); rows marked --jit-tier js run the
+// same with JavaScript blocks. First, the VMM's own start as a user runs it (bench/process.ts),
 // and last, the memory a 256 MiB Linux guest's VMM process uses.
 const UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 const CRC = 'crc32 82000000 4000000\r';
@@ -28,8 +28,8 @@ const steps = [
   { expect: '=> ', send: 'poweroff\r' },
 ];
 
-/** Block compilers: the default (JavaScript blocks), and --jit-tier wasm. */
-const WASM = ['--jit-tier', 'wasm'];
+/** Block compilers: the default (WebAssembly blocks), and --jit-tier js. */
+const JS = ['--jit-tier', 'js'];
 
 /** One scripted U-Boot run on our VM: [ms to the autoboot prompt, ms for crc32]. */
 async function ourUboot(extra: string[] = []): Promise<[number, number]> {
@@ -93,8 +93,8 @@ if (existsSync(UBOOT)) {
   );
   cases.push(
     timed(
-      'tsvirt --jit-tier wasm: U-Boot to autoboot prompt',
-      async () => (await ourUboot(WASM))[0],
+      'tsvirt --jit-tier js: U-Boot to autoboot prompt',
+      async () => (await ourUboot(JS))[0],
       q ? 'QEMU TCG: U-Boot to autoboot prompt' : undefined,
     ),
   );
@@ -108,8 +108,8 @@ if (existsSync(UBOOT)) {
   );
   cases.push(
     timed(
-      'tsvirt --jit-tier wasm: U-Boot crc32 of 64 MiB',
-      async () => (await ourUboot(WASM))[1],
+      'tsvirt --jit-tier js: U-Boot crc32 of 64 MiB',
+      async () => (await ourUboot(JS))[1],
       q ? 'QEMU TCG: U-Boot crc32 of 64 MiB' : undefined,
     ),
   );
@@ -168,8 +168,8 @@ if (guest) {
   );
   cases.push(
     timed(
-      'tsvirt --jit-tier wasm: Linux to init',
-      async () => (await ourLinux(g, LINUX_CPUS, WASM))[0],
+      'tsvirt --jit-tier js: Linux to init',
+      async () => (await ourLinux(g, LINUX_CPUS, JS))[0],
       base('QEMU TCG: Linux to init'),
     ),
   );
@@ -204,8 +204,8 @@ if (guest) {
   );
   cases.push(
     timed(
-      'tsvirt --jit-tier wasm: Linux to power-off, 4 harts',
-      async () => (await ourLinux(g, 4, WASM))[1],
+      'tsvirt --jit-tier js: Linux to power-off, 4 harts',
+      async () => (await ourLinux(g, 4, JS))[1],
       base('QEMU TCG: Linux to power-off, 4 harts'),
     ),
   );
