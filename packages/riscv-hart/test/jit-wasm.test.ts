@@ -22,10 +22,10 @@ const DATA = RAM + 0x10_0000;
 /** Guest memory in `arena` (or ordinary memory), and a hart with or without the arena. */
 function arenaHart(
   arena: WasmArena | undefined,
-  opts: { jit?: boolean; jitThreshold?: number | undefined } = {},
+  opts: { jit?: boolean; jitThreshold?: number | undefined; memOutside?: boolean } = {},
 ) {
   const pages = 512;
-  const bytes = arena?.chunk(pages * 4096) ?? new Uint8Array(pages * 4096);
+  const bytes = (opts.memOutside ? undefined : arena?.chunk(pages * 4096)) ?? new Uint8Array(pages * 4096);
   const mem = {
     frame: (pfn: number) => {
       const i = pfn - RAM / 4096;
@@ -72,8 +72,8 @@ function loopProgram(): number[] {
   ];
 }
 
-function run(arena: WasmArena | undefined, jit = true) {
-  const h = arenaHart(arena, { jit });
+function run(arena: WasmArena | undefined, jit = true, memOutside = false) {
+  const h = arenaHart(arena, { jit, memOutside });
   h.code(loopProgram());
   const exit = h.hart.run(1_000_000);
   return {
@@ -171,6 +171,15 @@ describe('the wasm block tier', () => {
     expect(byDefault.hart.blocks.size).toBeGreaterThanOrEqual(WASM_EARLY_BLOCKS);
     expect(byDefault.hart.jitThreshold).toBe(WASM_WARM_HOT);
     expect(given.hart.jitThreshold).toBe(1024);
+  });
+
+  it('guest memory outside the arena (past its size): every load and store is handed to the interpreter, with the same results', () => {
+    const arena = WasmArena.create(16 << 20)!;
+    const outside = run(arena, true, true);
+    const interp = run(undefined, false);
+    expect(outside.hart.wasmTier).toBeDefined();
+    expect(outside.hart.compiledBlocks).toBeGreaterThan(0);
+    expect({ ...outside, hart: 0 }).toEqual({ ...interp, hart: 0 });
   });
 
   it('without room in the arena the hart keeps JavaScript blocks', () => {
