@@ -274,6 +274,7 @@ export class Hart implements FpuState {
       this.wasmCtl = new Int32Array(buf, regs, WASM_REGS_BYTES >>> 2);
       this.wasmTier = WasmTier.of(arena);
       this.wasmBatch = new WasmBatch(this.wasmTier);
+      this.wasmTier.register(this);
       this.wasmRegs = regs;
       this.tlb = new Tlb(arena);
     } else {
@@ -492,6 +493,13 @@ export class Hart implements FpuState {
     deliverVS(this, cause, false, BigInt.asUintN(64, tval));
   }
 
+  /** Forget every compiled block (and the heads that did not compile), the front table and the chains. */
+  dropBlocks(): void {
+    this.blocks.clear();
+    this.forgetChains();
+    this.frontPc.fill(Number.NaN);
+  }
+
   /** Empty the wasm chain table: the dispatcher then follows no head until exec() checks it again. */
   forgetChains(): void {
     if (this.wasmTier !== undefined)
@@ -501,11 +509,7 @@ export class Hart implements FpuState {
   /** Compile the block at a hot head (or recompile one whose bytes now come from elsewhere). */
   compileAt(pc: number, u16: Uint16Array, hoff: number, pageOff: number): JitBlock | null {
     // A bounded cache: a guest that keeps reaching new code starts over rather than grow without end.
-    if (this.blocks.size >= JIT_MAX_BLOCKS) {
-      this.blocks.clear();
-      this.forgetChains();
-      this.frontPc.fill(Number.NaN);
-    }
+    if (this.blocks.size >= JIT_MAX_BLOCKS) this.dropBlocks();
     const batch = this.wasmBatch;
     const b =
       (batch === undefined

@@ -426,8 +426,16 @@ export class WasmTier {
   readonly enter: WasmEnter;
   private readonly table;
   private readonly byIndex = new Map<string, number>();
-  /** Blocks installed (diagnostics). */
+  /** Table entries in use (diagnostics): blocks installed since the tier (re)started. */
   installed = 0;
+  /** Modules the engine refused (their blocks stay interpreted). */
+  failures = 0;
+  /** Table entries before startOver() (WASM_TABLE_MAX; lower only to test it). */
+  tableMax = WASM_TABLE_MAX;
+  /** Times the table started over. */
+  restarts = 0;
+  /** The harts whose blocks and chain tables name this tier's table indices. */
+  private readonly users = new Set<{ dropBlocks(): void }>();
 
   private constructor(private readonly arena: WasmArena) {
     this.table = new Wasm.Table({ element: 'anyfunc', initial: 256 });
@@ -445,6 +453,23 @@ export class WasmTier {
       tiers.set(arena, t);
     }
     return t;
+  }
+
+  /** A hart that will hold this tier's table indices (startOver() drops its blocks). */
+  register(hart: { dropBlocks(): void }): void {
+    this.users.add(hart);
+  }
+
+  /**
+   * Start the table over: every registered hart forgets its blocks and chain
+   * table (their indices are about to name other functions), and the slots
+   * are reused; the old modules go when nothing references them.
+   */
+  private startOver(): void {
+    for (const h of this.users) h.dropBlocks();
+    this.byIndex.clear();
+    this.installed = 0;
+    this.restarts++;
   }
 
   /**
@@ -469,9 +494,18 @@ export class WasmTier {
       f.blocks.push(blocks[i]!);
     }
     if (fresh.size === 0) return;
+    if (this.installed + fresh.size > this.tableMax) this.startOver();
     const list = [...fresh];
-    const mod = new Wasm.Module(blockModule(list.map(([, f]) => f.fn)));
-    const inst = new Wasm.Instance(mod, { e: { m: this.arena.memory, ...WASM_IMPORTS } });
+    let inst: { exports: Record<string, unknown> };
+    try {
+      const mod = new Wasm.Module(blockModule(list.map(([, f]) => f.fn)));
+      inst = new Wasm.Instance(mod, { e: { m: this.arena.memory, ...WASM_IMPORTS } });
+    } catch {
+      // The engine refused (out of memory, or a compiler bug): the blocks stay
+      // WASM_PENDING and their code interpreted, rather than the VMM failing.
+      this.failures++;
+      return;
+    }
     for (let j = 0; j < list.length; j++) {
       const [key, f] = list[j]!;
       const idx = this.installed++;
@@ -484,6 +518,12 @@ export class WasmTier {
 }
 
 const tiers = new WeakMap<WasmArena, WasmTier>();
+/**
+ * Table entries before the tier starts over: a guest that keeps writing new
+ * code (and FENCE.I-ing it) must not grow the table, and the modules it
+ * keeps alive, without end (jit.ts bounds its function cache the same way).
+ */
+export const WASM_TABLE_MAX = 1 << 16;
 
 // ---- the block compiler ----
 

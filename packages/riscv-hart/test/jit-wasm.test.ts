@@ -182,6 +182,58 @@ describe('the wasm block tier', () => {
     expect({ ...outside, hart: 0 }).toEqual({ ...interp, hart: 0 });
   });
 
+  it('a guest writing new code without end does not grow the table past its bound: the tier starts over, the results stay right', () => {
+    // Each pass writes `addi x5, x5, pass` at L, FENCE.Is and calls it: a new block (new bytes) per pass.
+    const passes = 400;
+    const L = RAM + 0x2000;
+    const code = [
+      ...A.li(31, BigInt(L)),
+      ...A.li(30, BigInt(passes)),
+      ...A.li(29, 0x0002_8293n), // addi x5, x5, 0
+      A.slli(28, 30, 20),
+      A.or(28, 28, 29),
+      A.sw(28, 31, 0),
+      A.FENCE_I,
+      A.jalr(1, 31, 0),
+      A.addi(30, 30, -1),
+      A.bne(30, 0, -24),
+      A.ECALL,
+    ];
+    const arena = WasmArena.create(16 << 20)!;
+    const tier = WasmTier.of(arena);
+    // Above one batch (64 blocks), below what the passes compile.
+    tier.tableMax = 128;
+    const h = arenaHart(arena);
+    h.code(code);
+    new DataView(h.bytes.buffer, h.bytes.byteOffset).setUint32(L - RAM + 4, A.jalr(0, 1, 0), true);
+    expect(h.hart.run(1_000_000).kind).toBe('ecall');
+    expect(h.hart.getX(5)).toBe(BigInt((passes * (passes + 1)) / 2));
+    expect(tier.restarts).toBeGreaterThan(0);
+    expect(tier.installed).toBeLessThanOrEqual(128);
+  });
+
+  it('a module the engine refuses leaves its blocks interpreted: the guest still runs, and the tier counts it', () => {
+    const wa = (globalThis as unknown as { WebAssembly: { Module: unknown } }).WebAssembly;
+    const arena = WasmArena.create(16 << 20)!;
+    const h = arenaHart(arena);
+    const Module = wa.Module;
+    wa.Module = () => {
+      throw new RangeError('out of memory');
+    };
+    try {
+      h.code(loopProgram());
+      expect(h.hart.run(1_000_000).kind).toBe('ecall');
+    } finally {
+      wa.Module = Module;
+    }
+    expect(WasmTier.of(arena).failures).toBeGreaterThan(0);
+    expect(WasmTier.of(arena).installed).toBe(0);
+    expect(h.hart.getX(30)).toBe(0n);
+    expect({ ...run(undefined, false), hart: 0 }.regs).toEqual(
+      Array.from({ length: 32 }, (_, i) => h.hart.getX(i)),
+    );
+  });
+
   it('without room in the arena the hart keeps JavaScript blocks', () => {
     const arena = WasmArena.create(65536)!;
     expect(arena.alloc(65536 - 128)).toBeDefined();
