@@ -205,7 +205,7 @@ export class Hart implements FpuState {
   readonly tlb: Tlb;
   /** The wasm tier (undefined: JavaScript blocks), and where x lies in its memory. */
   readonly wasmTier: WasmTier | undefined;
-  /** Wasm blocks compiled and not yet installed (installed at the end of run(), or when WASM_BATCH wait). */
+  /** Wasm blocks compiled and not yet installed (submitted at the end of a run() once worth a module, or when WASM_BATCH wait). */
   readonly wasmBatch: WasmBatch | undefined;
   readonly wasmRegs: number;
   /** The next pc a wasm block leaves after x (WASM_PC). */
@@ -273,7 +273,7 @@ export class Hart implements FpuState {
       this.wasmPc = new Float64Array(buf, regs + WASM_PC, 1);
       this.wasmCtl = new Int32Array(buf, regs, WASM_REGS_BYTES >>> 2);
       this.wasmTier = WasmTier.of(arena);
-      this.wasmBatch = new WasmBatch(this.wasmTier);
+      this.wasmBatch = new WasmBatch(this.wasmTier, opts.jitThreshold !== undefined);
       this.wasmTier.register(this);
       this.wasmRegs = regs;
       this.tlb = new Tlb(arena);
@@ -479,7 +479,7 @@ export class Hart implements FpuState {
       done += exec(this, Math.min(budget - used, CHUNK));
       if (this.exitRec !== undefined) break;
     }
-    this.wasmBatch?.flush();
+    this.wasmBatch?.endOfRun();
     const r = this.exitRec!;
     r.retired = done;
     r.charged = done + this.compileCharge + this.trapCharge;

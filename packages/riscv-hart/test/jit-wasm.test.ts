@@ -9,6 +9,7 @@ import {
   WasmArena,
   WasmTier,
 } from '../src/index.ts';
+import { WASM_PENDING } from '../src/jit-wasm.ts';
 import { FakeMem } from './fake-mem.ts';
 import { RAM } from './setup.ts';
 
@@ -232,6 +233,25 @@ describe('the wasm block tier', () => {
     expect({ ...run(undefined, false), hart: 0 }.regs).toEqual(
       Array.from({ length: 32 }, (_, i) => h.hart.getX(i)),
     );
+  });
+
+  it('with the default threshold a few blocks wait for company (16, or 8 runs) before their module; a chosen threshold submits every run', () => {
+    const arena = WasmArena.create(16 << 20)!;
+    const states = (h: Hart) => [...h.blocks.values()].flatMap((b) => (b ? [b.wasm] : []));
+    const lazy = arenaHart(arena, { jitThreshold: undefined });
+    const eager = arenaHart(arena, { jitThreshold: WASM_HOT });
+    for (const h of [lazy, eager]) {
+      // One head (a two-instruction loop), hot after WASM_HOT passes: 2 * WASM_HOT + 100 instructions in the first run.
+      h.code([...A.li(30, 1_000_000n), A.addi(30, 30, -1), A.bne(30, 0, -4), A.ECALL]);
+      h.hart.run(2 * WASM_HOT + 100);
+    }
+    expect(states(lazy.hart)).toEqual([WASM_PENDING]);
+    expect(states(eager.hart)[0]).toBeGreaterThanOrEqual(0);
+    // The first run was the first of the 8 it may wait.
+    for (let k = 0; k < 6; k++) lazy.hart.run(100);
+    expect(states(lazy.hart)).toEqual([WASM_PENDING]);
+    lazy.hart.run(100);
+    expect(states(lazy.hart)[0]).toBeGreaterThanOrEqual(0);
   });
 
   it('without room in the arena the hart keeps JavaScript blocks', () => {
