@@ -17,7 +17,7 @@ import {
   srli,
   xor,
 } from '@tsvirt/test-utils/riscv-asm';
-import type { Hart } from '../src/index.ts';
+import { type Hart, WasmArena } from '../src/index.ts';
 import { bareHart, RAM } from '../test/setup.ts';
 import { twoStageHart, VA } from '../test/two-stage.ts';
 
@@ -63,8 +63,12 @@ const crcLoop = [
   bne(7, 0, -44),
 ];
 
-function bare(code: number[], jit: boolean): Hart {
-  const { hart, mem } = bareHart(2048, { jit });
+/** How a case runs: the interpreter, JavaScript blocks, or wasm blocks (memory in a wasm arena). */
+type Tier = 'interp' | 'js' | 'wasm';
+const arenaFor = (tier: Tier) => (tier === 'wasm' ? WasmArena.create(64 << 20) : undefined);
+
+function bare(code: number[], tier: Tier): Hart {
+  const { hart, mem } = bareHart(2048, { jit: tier !== 'interp' }, arenaFor(tier));
   mem.code(RAM, code);
   hart.setX(9, BigInt(RAM + 0x10_0000));
   hart.setX(6, BigInt(RAM + 0x10_0000));
@@ -72,8 +76,12 @@ function bare(code: number[], jit: boolean): Hart {
   return hart;
 }
 
-function twoStage(code: number[], jit: boolean): Hart {
-  const { hart, mem, host } = twoStageHart({ hart: { jit } });
+function twoStage(code: number[], tier: Tier): Hart {
+  const arena = arenaFor(tier);
+  const { hart, mem, host } = twoStageHart({
+    hart: { jit: tier !== 'interp' },
+    ...(arena ? { arena } : { arena: undefined }),
+  });
   mem.code(host(VA), code);
   hart.setX(9, BigInt.asUintN(64, BigInt(VA + 0x10_0000)));
   return hart;
@@ -95,9 +103,10 @@ function runCase(name: string, make: () => Hart, perIter: number, baseline?: str
   };
 }
 
-// Each workload twice: the interpreter alone (`jit: false`), then with the
-// block compiler, whose ratio is against the interpreter in the same run.
-const workloads: [string, (jit: boolean) => Hart][] = [
+// Each workload three times: the interpreter alone (`jit: false`), then with
+// JavaScript blocks and with wasm blocks (the hart given a wasm arena holding
+// its memory), whose ratios are against the interpreter in the same run.
+const workloads: [string, (tier: Tier) => Hart][] = [
   ['hot loop, bare translation', (j) => bare(hotLoop, j)],
   ['hot loop, Sv39 over Sv39x4', (j) => twoStage(hotLoop, j)],
   ['load/add/store loop, bare', (j) => bare(memLoop, j)],
@@ -108,13 +117,14 @@ const workloads: [string, (jit: boolean) => Hart][] = [
 ];
 const cases: [string, () => Hart, string?][] = workloads.flatMap(
   ([name, make]): [string, () => Hart, string?][] => [
-    [`${name}: interpreter`, () => make(false)],
-    [`${name}: block compiler`, () => make(true), `${name}: interpreter`],
+    [`${name}: interpreter`, () => make('interp')],
+    [`${name}: JavaScript blocks`, () => make('js'), `${name}: interpreter`],
+    [`${name}: wasm blocks`, () => make('wasm'), `${name}: interpreter`],
   ],
 );
 
 await runSuite(
-  'riscv-hart: MIPS (VS-mode), interpreter vs block compiler',
+  'riscv-hart: MIPS (VS-mode), interpreter vs JavaScript and wasm blocks',
   cases.map(([name, make, base]) => runCase(name, make, PER_ITER, base)),
 );
 

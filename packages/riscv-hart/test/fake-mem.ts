@@ -11,8 +11,10 @@ export class FakeMem implements PhysMemory {
   constructor(
     readonly firstPfn: number,
     readonly pages: number,
+    /** The arena to put the frames in (default: testArena()'s, by TSVIRT_HART_TIER). */
+    arena: WasmArena | undefined = testArena(pages * 4096),
   ) {
-    this.arena = testArena(pages * 4096);
+    this.arena = arena;
     this.u8 = this.arena?.chunk(pages * 4096) ?? new Uint8Array(pages * 4096);
     this.dv = new DataView(this.u8.buffer, this.u8.byteOffset, this.u8.byteLength);
   }

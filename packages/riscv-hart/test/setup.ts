@@ -1,11 +1,17 @@
 import { Hart, type HartOptions } from '../src/index.ts';
+import type { WasmArena } from '../src/wasm-arena.ts';
 import { FakeMem } from './fake-mem.ts';
+import { testArena } from './support/tier.ts';
 
 /** RAM at 0x8000_0000 (pfn 0x80000), 4 MiB unless told; both stages bare; the hart in VS at RAM start. */
 export const RAM = 0x8000_0000;
 
-export function bareHart(pages = 1024, opts: Partial<HartOptions> = {}): { hart: Hart; mem: FakeMem } {
-  const mem = new FakeMem(RAM / 4096, pages);
+export function bareHart(
+  pages = 1024,
+  opts: Partial<HartOptions> = {},
+  arena: WasmArena | undefined = testArena(pages * 4096),
+): { hart: Hart; mem: FakeMem } {
+  const mem = new FakeMem(RAM / 4096, pages, arena);
   const hart = new Hart({ mem, ...(mem.arena ? { arena: mem.arena } : {}), ...opts });
   mem.onCode = () => hart.flushCodeCache();
   hart.pc = BigInt(RAM);

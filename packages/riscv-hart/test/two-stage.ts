@@ -1,4 +1,5 @@
 import { Hart, type HartOptions } from '../src/index.ts';
+import type { WasmArena } from '../src/wasm-arena.ts';
 import { FakeMem } from './fake-mem.ts';
 import { PageTableBuilder, PTE_A, PTE_D, PTE_U, RWX } from './pt.ts';
 
@@ -15,9 +16,16 @@ export const VA = -(2 ** 38); // 0xffff_ffc0_0000_0000
 export const GUEST_BYTES = 4 << 20;
 
 export function twoStageHart(
-  opts: { vs?: 8 | 9; vsFlags?: number; gFlags?: number; hart?: Partial<HartOptions> } = {},
+  opts: {
+    vs?: 8 | 9;
+    vsFlags?: number;
+    gFlags?: number;
+    hart?: Partial<HartOptions>;
+    /** The arena for the memory (default: testArena()'s, by TSVIRT_HART_TIER). */
+    arena?: WasmArena;
+  } = {},
 ) {
-  const mem = new FakeMem(HPA / 4096, 2048);
+  const mem = 'arena' in opts ? new FakeMem(HPA / 4096, 2048, opts.arena) : new FakeMem(HPA / 4096, 2048);
   const g = new PageTableBuilder(mem, HPA + GUEST_BYTES);
   const gRoot = g.alloc(4); // 16 KiB x4 root
   for (let off = 0; off < GUEST_BYTES; off += 4096)
