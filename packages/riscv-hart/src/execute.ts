@@ -65,7 +65,6 @@ export function exec(h: Hart, n: number): number {
   const set = h.set;
   const rw = set.ways[ACC_READ];
   const ww = set.ways[ACC_WRITE];
-  const xw = set.ways[ACC_EXEC];
   const rTagLo = rw.tagLo;
   const rTagHi = rw.tagHi;
   const rBase = rw.base;
@@ -85,6 +84,14 @@ export function exec(h: Hart, n: number): number {
   let i = 0;
   const jit = h.jit;
   const wasm = h.wasmTier !== undefined;
+  if (wasm) {
+    // The ways wasm blocks use: the translation context, fixed for this exec()
+    // (a change of it ends the chunk).
+    const c = h.wasmCtl;
+    c[WASM_RW >>> 2] = rw.addr;
+    c[WASM_WW >>> 2] = ww.addr;
+    c[WASM_XW >>> 2] = set.ways[ACC_EXEC].addr;
+  }
   const heat = h.heat;
   const frontPc = h.frontPc;
   const frontBlock = h.frontBlock;
@@ -143,9 +150,6 @@ export function exec(h: Hart, n: number): number {
               c[e + 2] = fBase + off;
               c[e + 3] = b.wasm * 512 + b.n;
             }
-            c[WASM_RW >>> 2] = rw.addr;
-            c[WASM_WW >>> 2] = ww.addr;
-            c[WASM_XW >>> 2] = xw.addr;
             c[WASM_RESV >>> 2] = resv.active;
             h.inflight = i; // for a CSR read of instret inside the blocks
             const st = h.wasmTier!.enter(h.wasmRegs, b.wasm, n - i, h);

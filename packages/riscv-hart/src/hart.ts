@@ -280,8 +280,9 @@ export class Hart implements FpuState {
     } else {
       this.x = new BigInt64Array(32);
       this.x32 = new Int32Array(this.x.buffer);
+      // Unused without the tier (forgetChains() and exec() check wasmTier first).
       this.wasmPc = new Float64Array(1);
-      this.wasmCtl = new Int32Array(WASM_REGS_BYTES >>> 2);
+      this.wasmCtl = new Int32Array(0);
       this.wasmTier = undefined;
       this.wasmBatch = undefined;
       this.wasmRegs = 0;
