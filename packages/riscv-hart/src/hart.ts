@@ -75,8 +75,6 @@ export const WASM_HOT = 1024;
  */
 export const WASM_EARLY_BLOCKS = 512;
 export const WASM_WARM_HOT = 8192;
-/** Wasm blocks compiled into one module at most (see WasmBatch). */
-const WASM_BATCH = 64;
 /** Compiled blocks kept per hart before the cache starts over. */
 const JIT_MAX_BLOCKS = 1 << 15;
 /**
@@ -205,7 +203,7 @@ export class Hart implements FpuState {
   readonly tlb: Tlb;
   /** The wasm tier (undefined: JavaScript blocks), and where x lies in its memory. */
   readonly wasmTier: WasmTier | undefined;
-  /** Wasm blocks compiled and not yet installed (submitted at the end of a run() once worth a module, or when WASM_BATCH wait). */
+  /** Wasm blocks compiled and not yet installed (WasmBatch: a module per batch). */
   readonly wasmBatch: WasmBatch | undefined;
   readonly wasmRegs: number;
   /** The next pc a wasm block leaves after x (WASM_PC). */
@@ -516,7 +514,6 @@ export class Hart implements FpuState {
       (batch === undefined
         ? compileBlock(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch)
         : batch.compile(u16, hoff, pc, pageOff, RVC_TABLE, this.codeEpoch)) ?? null;
-    if (batch !== undefined && batch.size >= WASM_BATCH) batch.flush();
     if (this.wasmRaise && this.blocks.size >= WASM_EARLY_BLOCKS) {
       this.wasmRaise = false;
       this.jitThreshold = WASM_WARM_HOT;

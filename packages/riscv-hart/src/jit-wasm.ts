@@ -1545,6 +1545,8 @@ const WASM_IMPORTS = {
  * threshold the caller chose (tests, --jit-threshold) every run() submits.
  */
 const WASM_BATCH_MIN = 16;
+/** Blocks in one module at most: a batch this large is submitted at once. */
+const WASM_BATCH_MAX = 64;
 const WASM_BATCH_RUNS = 8;
 
 /** What a wasm block's `wasm` is until its batch is installed (WasmBatch.flush): exec() interprets it. */
@@ -1564,11 +1566,6 @@ export class WasmBatch {
     /** Submit at every run()'s end (a threshold the caller chose: compile when it says). */
     private readonly eager = false,
   ) {}
-
-  /** Blocks waiting. */
-  get size(): number {
-    return this.blocks.length;
-  }
 
   /** The block at pc, WASM_PENDING until flush(); undefined when its first instruction does not compile. */
   compile(
@@ -1596,6 +1593,7 @@ export class WasmBatch {
     };
     this.blocks.push(b);
     this.fns.push(code.fn);
+    if (this.blocks.length >= WASM_BATCH_MAX) this.flush();
     return b;
   }
 
