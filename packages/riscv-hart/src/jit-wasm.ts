@@ -131,12 +131,21 @@ const CALL_TYPES = [
   [0x60, 3, EXTERNREF, I32, I32, 1, I32],
   [0x60, 6, EXTERNREF, I32, I32, F64, I32, I32, 1, I32],
 ];
-/** Function indices of the imports in a block module, in import order. */
+/**
+ * What blocks call out to, by slot of the tier's call-out table (and the
+ * order of WASM_IMPORTS), with each one's type index in a block module.
+ * Blocks reach them by call_indirect through that small table rather than
+ * importing them: V8 compiles an import wrapper per imported function for
+ * every module (with TurboFan), which made most of a block module's compile
+ * and instantiation cost (about 0.4 ms of each).
+ */
 const CALL_AMO = 0;
 const CALL_FP_MEM = 1;
 const CALL_FP_OP = 2;
 const CALL_CSR = 3;
 const CALLS = 4;
+const CALL_TYPE_OF = [1, 1, 2, 3];
+const CALL_NAMES = ['amo', 'fpMem', 'fpOp', 'csr'] as const;
 // Opcodes used.
 const OP = {
   unreachable: 0x00,
@@ -359,22 +368,44 @@ function dispatcherModule(): Uint8Array {
   return new Uint8Array(out);
 }
 
-/** A module of block functions (each its locals and body), exported as "0", "1", ..., over the arena's memory. */
-function blockModule(fns: readonly Uint8Array[]): Uint8Array {
-  const head = [...MAGIC];
-  section(head, 1, [1 + CALL_TYPES.length, ...BLOCK_TYPE, ...CALL_TYPES.flat()]);
-  const imp: number[] = [1 + CALLS];
-  memoryImport(imp);
-  for (const [name, type] of [
-    ['amo', 1],
-    ['fpMem', 1],
-    ['fpOp', 2],
-    ['csr', 3],
-  ] as const) {
+/** The import of e.c, the call-out table (CALLS funcref slots). */
+function callTableImport(imp: number[]): void {
+  str(imp, 'e');
+  str(imp, 'c');
+  imp.push(0x01, 0x70, 0x01, CALLS, CALLS);
+}
+
+/**
+ * The module that makes the call-out table's entries: it imports what blocks
+ * call out to (WASM_IMPORTS, in CALL_* order) and exports each as "0".."3",
+ * so that each import wrapper is compiled once per tier.
+ */
+function callOutModule(): Uint8Array {
+  const out = [...MAGIC];
+  section(out, 1, [CALL_TYPES.length, ...CALL_TYPES.flat()]);
+  const imp: number[] = [CALLS];
+  for (const [k, name] of CALL_NAMES.entries()) {
     str(imp, 'e');
     str(imp, name);
-    imp.push(0x00, type);
+    imp.push(0x00, CALL_TYPE_OF[k]! - 1);
   }
+  section(out, 2, imp);
+  const exp: number[] = [CALLS];
+  for (let k = 0; k < CALLS; k++) {
+    str(exp, String(k));
+    exp.push(0x00, k);
+  }
+  section(out, 7, exp);
+  return new Uint8Array(out);
+}
+
+/** A module of block functions (each its locals and body), exported as "0", "1", ..., over the arena's memory. */
+export function blockModule(fns: readonly Uint8Array[]): Uint8Array {
+  const head = [...MAGIC];
+  section(head, 1, [1 + CALL_TYPES.length, ...BLOCK_TYPE, ...CALL_TYPES.flat()]);
+  const imp: number[] = [2];
+  memoryImport(imp);
+  callTableImport(imp);
   section(head, 2, imp);
   const funcs: number[] = [];
   uleb(funcs, fns.length);
@@ -385,7 +416,7 @@ function blockModule(fns: readonly Uint8Array[]): Uint8Array {
   for (let i = 0; i < fns.length; i++) {
     str(exp, String(i));
     exp.push(0x00);
-    uleb(exp, CALLS + i);
+    uleb(exp, i);
   }
   section(head, 7, exp);
   // The code section, written in place: its functions are most of the module.
@@ -437,12 +468,18 @@ export class WasmTier {
   /** The harts whose blocks and chain tables name this tier's table indices. */
   private readonly users = new Set<{ dropBlocks(): void }>();
 
+  /** The call-out table every block module imports (CALL_* slots). */
+  private readonly calls;
+
   private constructor(private readonly arena: WasmArena) {
     this.table = new Wasm.Table({ element: 'anyfunc', initial: 256 });
     const d = new Wasm.Instance(new Wasm.Module(dispatcherModule()), {
       e: { t: this.table, m: arena.memory },
     });
     this.enter = d.exports.enter as WasmEnter;
+    this.calls = new Wasm.Table({ element: 'anyfunc', initial: CALLS, maximum: CALLS });
+    const c = new Wasm.Instance(new Wasm.Module(callOutModule()), { e: WASM_IMPORTS });
+    for (let k = 0; k < CALLS; k++) this.calls.set(k, c.exports[String(k)]);
   }
 
   /** The tier of `arena`, made on first use. */
@@ -499,7 +536,7 @@ export class WasmTier {
     let inst: { exports: Record<string, unknown> };
     try {
       const mod = new Wasm.Module(blockModule(list.map(([, f]) => f.fn)));
-      inst = new Wasm.Instance(mod, { e: { m: this.arena.memory, ...WASM_IMPORTS } });
+      inst = new Wasm.Instance(mod, { e: { m: this.arena.memory, c: this.calls } });
     } catch {
       // The engine refused (out of memory, or a compiler bug): the blocks stay
       // WASM_PENDING and their code interpreted, rather than the VMM failing.
@@ -795,7 +832,8 @@ class BlockEmitter {
     this.writeBack();
     this.get(P_H);
     args();
-    b.push(0x10 /* call */, fn, OP.tee, L_E);
+    this.i32(fn);
+    b.push(OP.callIndirect, CALL_TYPE_OF[fn]!, 0, OP.tee, L_E);
     this.i32(1);
     b.push(OP.i32Eq, OP.if, 0x40);
     this.exitAt(k, pc, WASM_TRAP);
@@ -1543,6 +1581,10 @@ const WASM_IMPORTS = {
  * boot in a process went from 1169-1223 to 973-1067 ms, later ones from
  * 807-944 to 741-877; U-Boot's prompt and crc32 were unchanged. With a
  * threshold the caller chose (tests, --jit-threshold) every run() submits.
+ * (Most of that fixed cost was the import wrappers, gone with the call-out
+ * table: a one-block module now costs about 85 us to compile and instantiate
+ * against 420. Smaller batches, 4 or 8 blocks after 2 or 4 runs, measured
+ * no better since, within the machine's noise.)
  */
 const WASM_BATCH_MIN = 16;
 /** Blocks in one module at most: a batch this large is submitted at once. */
