@@ -568,7 +568,11 @@ export function exec(h: Hart, n: number): number {
                 continue loop;
             }
           }
-          loadInt(h, vlo, vhi, f3, rd, insn, raw, len);
+          if (!loadInt(h, vlo, vhi, f3, rd, insn, raw, len)) {
+            // An exception, pending in the hart: taken after the loop, at this pc.
+            trapped = true;
+            break loop;
+          }
           pc = npc;
           i++;
           continue loop;
@@ -616,7 +620,11 @@ export function exec(h: Hart, n: number): number {
               continue loop;
             }
           }
-          storeInt(h, vlo, vhi, f3, r2, insn, raw, len);
+          if (!storeInt(h, vlo, vhi, f3, r2, insn, raw, len)) {
+            // An exception, pending in the hart: taken after the loop, at this pc.
+            trapped = true;
+            break loop;
+          }
           pc = npc;
           i++;
           continue loop;

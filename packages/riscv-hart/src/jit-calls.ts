@@ -25,8 +25,7 @@ export function blockLoad(
   len: number,
 ): number {
   try {
-    loadInt(h, lo, hi, f3, rd, insn, raw, len);
-    return 0;
+    return loadInt(h, lo, hi, f3, rd, insn, raw, len) ? 0 : 1;
   } catch (e) {
     if (e !== TRAP) throw e;
     return 1;
@@ -45,8 +44,7 @@ export function blockStore(
   len: number,
 ): number {
   try {
-    storeInt(h, lo, hi, f3, r2, insn, raw, len);
-    return 0;
+    return storeInt(h, lo, hi, f3, r2, insn, raw, len) ? 0 : 1;
   } catch (e) {
     if (e !== TRAP) throw e;
     return 1;

@@ -110,6 +110,21 @@ export class Mmu {
    * if the G-stage faults on the access itself.
    */
   translate(set: TlbSet, lo: number, hi: number, acc: number, htinst: number): number {
+    const e = this.translateOrFault(set, lo, hi, acc, htinst);
+    if (e < 0) throw TRAP;
+    return e;
+  }
+
+  /**
+   * translate(), except that a guest-page fault of the access itself (an MMIO
+   * address, or a page KVM has not mapped yet: most of a guest's exits) is
+   * returned as -1, recorded in the pending trap, rather than thrown. Other
+   * exceptions are thrown as ever. A throw is costly in V8, and worse when it
+   * unwinds through functions that have only ever left by throwing: they are
+   * never optimized (V8 counts a function's budget at its returns), and each
+   * unoptimized frame costs the unwinder a linear search of its code.
+   */
+  translateOrFault(set: TlbSet, lo: number, hi: number, acc: number, htinst: number): number {
     const c = this.ctx;
     let gpa: number;
     // The page's first-stage result plus the offset: guest-page faults report the full GPA.
@@ -119,11 +134,12 @@ export class Mmu {
         // Bare VS-stage: the GPA is the whole 64-bit address; bits above the
         // G-stage's width make it a guest-page fault.
         const limitBits = c.gMode === 8 ? 9 : 18;
-        if (hi >>> limitBits !== 0) this.guestFault(acc, lo, hi, hi * TWO32 + (lo >>> 0), htinst);
+        if (hi >>> limitBits !== 0) return this.guestFault(acc, lo, hi, hi * TWO32 + (lo >>> 0), htinst);
       } else if (hi >>> 24 !== 0) this.fault(ACCESS_FAULT[acc]!, lo, hi, false);
       gpa = (hi >>> 0) * TWO32 + (lo >>> 0);
     }
-    const hpa = c.v === 1 ? this.gstage(gpa, acc, acc, lo, hi, htinst) : gpa;
+    const hpa = c.v === 1 ? this.gstageOrFault(gpa, acc, acc, lo, hi, htinst) : gpa;
+    if (hpa < 0) return -1;
     const pfn = Math.floor(hpa / 4096);
     const fi = this.frameSlot(pfn);
     if (fi < 0) this.fault(ACCESS_FAULT[acc]!, lo, hi, c.v === 1);
@@ -205,6 +221,20 @@ export class Mmu {
    * explicit one, whose transformed instruction has a real opcode).
    */
   private gstage(gpa: number, perm: number, acc: number, lo: number, hi: number, htinst: number): number {
+    const hpa = this.gstageOrFault(gpa, perm, acc, lo, hi, htinst);
+    if (hpa < 0) throw TRAP;
+    return hpa;
+  }
+
+  /** gstage(), with a guest-page fault recorded and returned as -1 (translateOrFault). */
+  private gstageOrFault(
+    gpa: number,
+    perm: number,
+    acc: number,
+    lo: number,
+    hi: number,
+    htinst: number,
+  ): number {
     const c = this.ctx;
     if (c.gMode === 0) return gpa;
     if (c.gRoot !== this.gRoot || c.gMode !== this.gMode) {
@@ -225,7 +255,7 @@ export class Mmu {
       if ((pl & need) === need && permits(pl, perm, mxr)) return this.gHpa[gi]! + (gpa % 4096);
     }
     const levels = c.gMode === 8 ? 3 : 4;
-    if (gpa >= 2 ** (12 + 9 * levels + 2)) this.guestFault(acc, lo, hi, gpa, htinst);
+    if (gpa >= 2 ** (12 + 9 * levels + 2)) return this.guestFault(acc, lo, hi, gpa, htinst);
     let a = c.gRoot;
     for (let level = levels - 1; level >= 0; level--) {
       let vpn = Math.floor(gpa / 2 ** (12 + 9 * level));
@@ -235,20 +265,21 @@ export class Mmu {
       const pl = this.pteLo;
       const ph = this.pteHi;
       if ((pl & PTE_V) === 0 || (pl & (PTE_R | PTE_W)) === PTE_W || ph >>> 22 !== 0)
-        this.guestFault(acc, lo, hi, gpa, htinst);
+        return this.guestFault(acc, lo, hi, gpa, htinst);
       const ppn = (ph & 0x3fffff) * 4194304 + (pl >>> 10);
       if ((pl & (PTE_R | PTE_X)) === 0) {
-        if (level === 0 || (pl & (PTE_A | PTE_D | PTE_U)) !== 0) this.guestFault(acc, lo, hi, gpa, htinst);
+        if (level === 0 || (pl & (PTE_A | PTE_D | PTE_U)) !== 0)
+          return this.guestFault(acc, lo, hi, gpa, htinst);
         a = ppn * 4096;
         continue;
       }
       // Every G-stage access is a user-level access: U must be set.
-      if ((pl & PTE_U) === 0 || !permits(pl, perm, mxr)) this.guestFault(acc, lo, hi, gpa, htinst);
+      if ((pl & PTE_U) === 0 || !permits(pl, perm, mxr)) return this.guestFault(acc, lo, hi, gpa, htinst);
       const span = 2 ** (9 * level);
-      if (ppn % span !== 0) this.guestFault(acc, lo, hi, gpa, htinst);
+      if (ppn % span !== 0) return this.guestFault(acc, lo, hi, gpa, htinst);
       const need = PTE_A | (perm === ACC_WRITE ? PTE_D : 0);
       if ((pl & need) !== need) {
-        if (!c.hwAd) this.guestFault(acc, lo, hi, gpa, htinst);
+        if (!c.hwAd) return this.guestFault(acc, lo, hi, gpa, htinst);
         this.pteI32![this.pteIdx] = pl | need;
       }
       const hpa = ppn * 4096 + (gpa % (span * 4096));
@@ -289,7 +320,8 @@ export class Mmu {
     throw TRAP;
   }
 
-  private guestFault(acc: number, lo: number, hi: number, gpa: number, htinst: number): never {
+  /** Record a guest-page fault of `acc` at gpa in the pending trap; returns -1 (the caller returns or throws it). */
+  private guestFault(acc: number, lo: number, hi: number, gpa: number, htinst: number): number {
     const p = this.pend;
     p.cause = GUEST_PAGE_FAULT[this.xAsLoad && acc === ACC_EXEC ? ACC_READ : acc]!;
     p.tval = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -298,7 +330,7 @@ export class Mmu {
     // the pseudoinstruction for implicit PTE accesses.
     p.htinst = htinst;
     p.gva = true;
-    throw TRAP;
+    return -1;
   }
 }
 

@@ -130,6 +130,23 @@ describe('G-stage faults exit to HS with the guest physical address', () => {
     expect(e.htinst).toBe(BigInt((9 << 20) | (3 << 12) | 0x23));
     expect(e.htval).toBe(BigInt((GPA + 0x10_0008) / 4));
   });
+  it('a misaligned store into a page missing from the G-stage writes none of its bytes', () => {
+    // sd x9, 0(x1) at DATA + 0xffc: four bytes on DATA's page, four on the next, whose G-stage leaf is cleared.
+    const t = guest([A.sd(9, 1, 0)], DATA + 0xffc);
+    t.hart.setX(9, 0x1122_3344_5566_7788n);
+    t.mem.w64(t.g.leafSlot(t.gRoot, GPA + 0x10_1000, 3, true), 0n);
+    t.hart.flushGStage();
+    const before = t.mem.r64(HPA + 0x10_0ff8);
+    const e = t.hart.run(10);
+    expect(e.kind).toBe('guest-page-fault');
+    expect(e.cause).toBe(23);
+    expect(e.pc).toBe(va64(VA));
+    // The fault reports the access's last byte, on the missing page.
+    expect(e.tval).toBe(va64(DATA + 0x1003));
+    expect(e.htval).toBe(BigInt(Math.floor((GPA + 0x10_1003) / 4)));
+    expect(t.mem.r64(HPA + 0x10_0ff8)).toBe(before);
+    expect(t.hart.instret).toBe(0);
+  });
   it('a compressed load reports its 32-bit expansion with bit 1 clear', () => {
     const t = twoStageHart();
     t.mem.w16(t.host(VA), 0x6588); // c.ld a0, 8(a1)
