@@ -400,7 +400,7 @@ function callOutModule(): Uint8Array {
 }
 
 /** A module of block functions (each its locals and body), exported as "0", "1", ..., over the arena's memory. */
-export function blockModule(fns: readonly Uint8Array[]): Uint8Array {
+function blockModule(fns: readonly Uint8Array[]): Uint8Array {
   const head = [...MAGIC];
   section(head, 1, [1 + CALL_TYPES.length, ...BLOCK_TYPE, ...CALL_TYPES.flat()]);
   const imp: number[] = [2];
