@@ -1,6 +1,6 @@
 import type { Hart } from './hart.ts';
 import type { JitBlock } from './jit.ts';
-import { MAX_BLOCK } from './jit.ts';
+import { codeSnapshot, MAX_BLOCK } from './jit.ts';
 import { blockAmo, blockCsr, blockFpMem, blockFpOp } from './jit-calls.ts';
 import { decodeAt } from './rvc.ts';
 import { TLB_MASK, TLB_WAY_STRIDE } from './tlb.ts';
@@ -1620,7 +1620,6 @@ export class WasmBatch {
   ): JitBlock | undefined {
     const code = wasmBlockCode(u16, hoff, pc, pageOff, rvc);
     if (code === undefined) return undefined;
-    const idx = Int32Array.from(code.halves);
     const b: JitBlock = {
       fn: notJs,
       wasm: WASM_PENDING,
@@ -1629,8 +1628,7 @@ export class WasmBatch {
       pcs: code.insns.map((i) => i.pc),
       u16,
       hoff,
-      at: idx,
-      was: Uint16Array.from(idx, (k) => u16[k]!),
+      ...codeSnapshot(u16, code.halves),
       epoch,
     };
     this.blocks.push(b);

@@ -143,6 +143,15 @@ export interface JitBlock {
 }
 
 /**
+ * A block's `at` and `was`: the halfword indices (into its u16) its
+ * instructions came from, and their values now, for sameCode().
+ */
+export function codeSnapshot(u16: Uint16Array, halves: readonly number[]): Pick<JitBlock, 'at' | 'was'> {
+  const at = Int32Array.from(halves);
+  return { at, was: Uint16Array.from(at, (k) => u16[k]!) };
+}
+
+/**
  * Whether the block's instruction bytes are still what it was compiled from.
  * FENCE.I (and a host flush) only start a new epoch: a block is checked once
  * per epoch when next reached, and kept if its bytes are unchanged (running
@@ -331,9 +340,7 @@ export function compileBlock(
     .replaceAll(PASSES, loop ? `it*${pcs.length}+` : '')
     .replaceAll(LOOPS, loop ? 'h.jitLoops=it;' : '');
   const fn = blockFunction(`"use strict";${load}${body.replaceAll(FLUSH, flush)}`);
-  const idx = Int32Array.from(halves);
-  const was = Uint16Array.from(idx, (k) => u16[k]!);
-  return { fn, wasm: -1, n: pcs.length, loop, pcs, u16, hoff, at: idx, was, epoch };
+  return { fn, wasm: -1, n: pcs.length, loop, pcs, u16, hoff, ...codeSnapshot(u16, halves), epoch };
 }
 
 /**
