@@ -5,8 +5,9 @@ import { boot } from '../src/scripted-boot.ts';
 import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
 import { irqchipSuite } from './irqchip.ts';
 import { migrationSuite } from './migration.ts';
+import { mmioExitSuite } from './mmio-exits.ts';
 import { qemuStart, vmmRun, vmmRunMs, vmmStart, vmmStartFromSources } from './process.ts';
-import { haveQemu, runQemuScript } from './qemu.ts';
+import { FW_JUMP, haveQemu, runQemuScript } from './qemu.ts';
 
 // Whole-VM figures: the default guest's run time, and Debian's U-Boot
 // (time to its autoboot prompt, and `crc32` over 64 MiB) next to QEMU's
@@ -117,7 +118,6 @@ if (existsSync(UBOOT)) {
   console.log(`(U-Boot cases skipped: ${UBOOT} missing; install Debian's u-boot-qemu)`);
 }
 
-const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 const LINUX_CPUS = 2;
 const linuxSteps = [
   { expect: 'tsvirt-init: started', send: '' },
@@ -217,6 +217,9 @@ if (guest) await memoryTable(guest);
 
 // The GPU's completion interrupts relayed by the VMM (--irqchip plic) and bypassed (--irqchip aia), side by side.
 await irqchipSuite();
+
+// An MMIO exit's round trip: a guest polling the UART's status register, next to QEMU TCG (bench/mmio-exits.ts).
+await mmioExitSuite();
 
 // Live migration of U-Boot between two processes, next to QEMU TCG (bench/migration.ts).
 await migrationSuite();

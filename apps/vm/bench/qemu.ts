@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+/** OpenSBI's fw_jump (Debian's opensbi): QEMU's firmware for a kernel entered in S-mode at 0x80200000. */
+export const FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
+
 export interface QemuStep {
   expect: string;
   send: string;
