@@ -4,6 +4,8 @@ import { clearBlockFunctionCache } from '@tsvirt/riscv-hart';
 import { boot } from '../src/scripted-boot.ts';
 import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
 import { irqchipSuite } from './irqchip.ts';
+import { LINUX_CPUS, ourLinux, qemuLinux } from './linux.ts';
+import { linuxPairedSuite } from './linux-paired.ts';
 import { migrationSuite } from './migration.ts';
 import { mmioExitSuite } from './mmio-exits.ts';
 import { qemuStart, vmmRun, vmmRunMs, vmmStart, vmmStartFromSources } from './process.ts';
@@ -118,39 +120,6 @@ if (existsSync(UBOOT)) {
   console.log(`(U-Boot cases skipped: ${UBOOT} missing; install Debian's u-boot-qemu)`);
 }
 
-const LINUX_CPUS = 2;
-const linuxSteps = [
-  { expect: 'tsvirt-init: started', send: '' },
-  { expect: 'reboot: Power down', send: '' },
-];
-
-/** One Linux boot on our VM: [ms to init's first line, ms to power-off]. */
-async function ourLinux(g: LinuxGuest, cpus = LINUX_CPUS, extra: string[] = []): Promise<[number, number]> {
-  clearBlockFunctionCache(); // as in ourUboot()
-  const t0 = performance.now();
-  let first = 0;
-  const r = await boot(
-    ['--kernel', g.image, '--initrd', g.initrd, '--append', LINUX_APPEND, '--cpus', String(cpus), ...extra],
-    linuxSteps,
-    (i, t) => {
-      if (i === 0) first = t - t0;
-    },
-  );
-  if (r.result.status !== 0) throw new Error(r.result.reason);
-  return [first, performance.now() - t0];
-}
-
-/** The same Image and initramfs on QEMU's virt under OpenSBI fw_jump (no sample GPU there: init says so and powers off). */
-async function qemuLinux(g: LinuxGuest, cpus = LINUX_CPUS): Promise<[number, number]> {
-  const at = await runQemuScript(g.image, linuxSteps, 600_000, {
-    bios: FW_JUMP,
-    smp: cpus,
-    // QEMU 7.2 gives only riscv,isa: the kernel reads it when told to (CONFIG_RISCV_ISA_FALLBACK is off).
-    extra: ['-initrd', g.initrd, '-append', `${LINUX_APPEND} riscv_isa_fallback`],
-  });
-  return [at[0]!, at[1]!];
-}
-
 let guest: LinuxGuest | undefined;
 try {
   guest = linuxGuest();
@@ -213,7 +182,11 @@ if (guest) {
 
 await runSuite('apps/vm: whole-VM run times (QEMU TCG as the reference where installed)', cases);
 
-if (guest) await memoryTable(guest);
+if (guest) {
+  // The Linux rows again as alternating pairs, so that the machine's drift hits both sides alike.
+  await linuxPairedSuite(guest);
+  await memoryTable(guest);
+}
 
 // The GPU's completion interrupts relayed by the VMM (--irqchip plic) and bypassed (--irqchip aia), side by side.
 await irqchipSuite();
