@@ -199,7 +199,7 @@ await migrationSuite();
 
 /**
  * The VMM process's peak RSS for a 256 MiB Linux guest booted to power-off
- * (the bin's --json: getrusage's ru_maxrss at the end, and the guest RAM
+ * (the bin's --json: its own peak RSS, VmHWM, at the end, and the guest RAM
  * pages that have a host frame), against the aim of issue 15: under twice
  * the guest's touched memory plus 100 MiB.
  */

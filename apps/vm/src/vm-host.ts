@@ -17,6 +17,6 @@ export interface VmHost {
   mdevStore(): MdevStore;
   /** Resolve after the host's pending events (console input, timers, messages) have had their turn. */
   yieldToHost(): Promise<void>;
-  /** The process's peak resident set in bytes (getrusage's ru_maxrss), where the host can tell. */
+  /** The VMM process's own peak resident set in bytes (under Node: /proc/self/status VmHWM), where the host can tell. */
   peakRssBytes?(): number;
 }

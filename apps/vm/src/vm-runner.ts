@@ -45,7 +45,7 @@ export interface RunStats {
   irqBypassed?: number;
   /** When the first KVM_RUN began, in ms since the process started (performance.timeOrigin); undefined before. */
   firstRunMs?: number;
-  /** The process's peak resident set (getrusage ru_maxrss), in bytes, at the end of the run; undefined where the host cannot tell (a browser). */
+  /** The process's own peak resident set (VmHost.peakRssBytes), in bytes, at the end of the run; undefined where the host cannot tell (a browser). */
   maxRssBytes?: number | undefined;
   /** Guest memory the guest has touched: host frames allocated by faults in the VMM's mm (host-mm), in bytes. */
   guestTouchedBytes: number;

@@ -90,6 +90,32 @@ describe('the tsvirt-vm bin', () => {
     );
   }, 120_000);
 
+  it("--json's max_rss_kib is the VMM's own peak, not the RSS of the process that spawned it", () => {
+    // A parent holding 400 MiB spawns the bin. getrusage's ru_maxrss would report at least that
+    // (Linux keeps the high-water mark of the forked copy across execve); the VMM itself is far smaller.
+    const parent = `
+      const { spawnSync } = require('node:child_process');
+      const held = Buffer.alloc(400 << 20, 1);
+      const r = spawnSync(process.execPath, [${JSON.stringify(join(app, 'bin', 'tsvirt-vm.mjs'))}, '--cpus', '1', '--json'], { encoding: 'utf8', input: '' });
+      process.stdout.write(String(held[1]) + '\\n' + r.stderr);
+    `;
+    const r = spawnSync(process.execPath, ['-e', parent], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replace('--conditions=@tsvirt/source', '').trim(),
+        TSVIRT_MDEV_DIR: store,
+      },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.split('\n').filter(Boolean).at(-1)!);
+    expect(s.status).toBe(0);
+    expect(s.max_rss_kib).toBeGreaterThan(s.guest_touched_kib);
+    expect(s.max_rss_kib).toBeLessThan(300 * 1024);
+  }, 120_000);
+
   it('--no-summary prints neither the device lines nor the summary', () => {
     const r = run('tsvirt-vm', ['--cpus', '1', '--no-summary']);
     expect([r.status, r.stderr]).toEqual([0, '']);
