@@ -45,7 +45,7 @@ async function paired(g: LinuxGuest, cpus: number, pick: 0 | 1, name: string): P
   return p;
 }
 
-export function formatPaired(rows: readonly Paired[]): string {
+function formatPaired(rows: readonly Paired[]): string {
   const head = ['case', 'tsvirt median', 'QEMU TCG median', 'pairs', 'ratio: median (range)'];
   const cells = rows.map((r) => {
     const ratios = r.ours.map((o, k) => o / r.qemu[k]!);
