@@ -1,6 +1,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type CaseResult, formatTable } from '@tsvirt/bench-harness';
 import { boot } from '../src/scripted-boot.ts';
+import { bestOf, perEventRow, SAMPLES, type WindowSample } from './guest-window.ts';
 
 // The GPU's DMA completion interrupt, relayed or bypassed: the default guest
 // built with IRQBENCH (guest/default/irqbench.bin) queues FENCE after FENCE,
@@ -13,11 +14,8 @@ import { boot } from '../src/scripted-boot.ts';
 // completion, and the guest-visible latency (rdtime, guest timebase ticks).
 
 const IRQBENCH = fileURLToPath(new URL('../guest/default/irqbench.bin', import.meta.url));
-const SAMPLES = process.env.BENCH_QUICK === '1' ? 1 : 3;
 
-interface Sample {
-  ms: number;
-  n: number;
+interface Sample extends WindowSample {
   guestTicks: number;
   relayed: number;
   bypassed: number;
@@ -49,36 +47,12 @@ async function once(irqchip: 'plic' | 'aia'): Promise<Sample> {
   };
 }
 
-/** Best of SAMPLES runs (the machine is shared: the least disturbed run is the figure). */
-async function best(irqchip: 'plic' | 'aia'): Promise<Sample> {
-  let b: Sample | undefined;
-  for (let i = 0; i < SAMPLES; i++) {
-    const s = await once(irqchip);
-    if (b === undefined || s.ms < b.ms) b = s;
-  }
-  return b!;
-}
-
-function row(name: string, s: Sample, base?: Sample): CaseResult {
-  const meanMs = s.ms / s.n;
-  return {
-    name,
-    hz: 1000 / meanMs,
-    meanMs,
-    rme: 0,
-    samples: SAMPLES,
-    rate: (s.n * 1000) / s.ms,
-    unit: 'irq',
-    vsBaseline: base === undefined ? undefined : meanMs / (base.ms / base.n),
-  };
-}
-
 export async function irqchipSuite(print: (line: string) => void = console.log): Promise<CaseResult[]> {
-  const plic = await best('plic');
-  const aia = await best('aia');
+  const plic = await bestOf(() => once('plic'));
+  const aia = await bestOf(() => once('aia'));
   const results = [
-    row('--irqchip plic: GPU INTx relayed by the VMM', plic),
-    row('--irqchip aia: GPU MSI posted into the IMSIC (bypass)', aia, plic),
+    perEventRow('--irqchip plic: GPU INTx relayed by the VMM', 'irq', plic),
+    perEventRow('--irqchip aia: GPU MSI posted into the IMSIC (bypass)', 'irq', aia, plic),
   ];
   print(
     formatTable(

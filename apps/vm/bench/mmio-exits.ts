@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type CaseResult, formatTable } from '@tsvirt/bench-harness';
 import { boot } from '../src/scripted-boot.ts';
+import { bestOf, perEventRow, SAMPLES, type WindowSample } from './guest-window.ts';
 import { FW_JUMP, haveQemu, runQemuScript } from './qemu.ts';
 
 // An MMIO exit's round trip: guest/mmio-poll reads the UART's line status
@@ -11,16 +12,10 @@ import { FW_JUMP, haveQemu, runQemuScript } from './qemu.ts';
 // figure is the wall time between the two lines per read.
 
 const POLL = fileURLToPath(new URL('../guest/mmio-poll/poll.bin', import.meta.url));
-const SAMPLES = process.env.BENCH_QUICK === '1' ? 1 : 3;
 const steps = [
   { expect: 'mmiopoll: start', send: '' },
   { expect: 'mmiopoll: done', send: '' },
 ];
-
-interface Sample {
-  ms: number;
-  reads: number;
-}
 
 /** The reads the guest reports on its last line. */
 function reads(output: string): number {
@@ -29,7 +24,7 @@ function reads(output: string): number {
   return Number(m[1]);
 }
 
-async function ours(): Promise<Sample> {
+async function ours(): Promise<WindowSample> {
   let t0 = 0;
   const r = await boot(['--kernel', POLL, '--cpus', '1'], steps, (i, t) => {
     if (i === 0) t0 = t;
@@ -37,48 +32,24 @@ async function ours(): Promise<Sample> {
   // The guest powers off right after its last line: the run's end is when the reads ended.
   const t1 = performance.now();
   if (r.result.status !== 0) throw new Error(`mmio-poll: ${r.result.reason}`);
-  return { ms: t1 - t0, reads: reads(r.output) };
+  return { ms: t1 - t0, n: reads(r.output) };
 }
 
-async function qemu(): Promise<Sample> {
+async function qemu(): Promise<WindowSample> {
   const at = await runQemuScript(POLL, steps, 60_000, { bios: FW_JUMP, smp: 1 });
-  return { ms: at[1]! - at[0]!, reads: 100_000 };
-}
-
-/** Best of SAMPLES runs (the machine is shared: the least disturbed run is the figure). */
-async function best(run: () => Promise<Sample>): Promise<Sample> {
-  let b: Sample | undefined;
-  for (let i = 0; i < SAMPLES; i++) {
-    const s = await run();
-    if (b === undefined || s.ms < b.ms) b = s;
-  }
-  return b!;
-}
-
-function row(name: string, s: Sample, base?: Sample): CaseResult {
-  const meanMs = s.ms / s.reads;
-  return {
-    name,
-    hz: 1000 / meanMs,
-    meanMs,
-    rme: 0,
-    samples: SAMPLES,
-    rate: (s.reads * 1000) / s.ms,
-    unit: 'read',
-    vsBaseline: base === undefined ? undefined : meanMs / (base.ms / base.reads),
-  };
+  return { ms: at[1]! - at[0]!, n: 100_000 };
 }
 
 export async function mmioExitSuite(print: (line: string) => void = console.log): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  const q = haveQemu() && existsSync(FW_JUMP) ? await best(qemu) : undefined;
+  const q = haveQemu() && existsSync(FW_JUMP) ? await bestOf(qemu) : undefined;
   if (q === undefined) print(`(QEMU MMIO case skipped: qemu-system-riscv64 or ${FW_JUMP} missing)`);
-  else results.push(row('QEMU TCG: UART status reads (no exit)', q));
-  const t = await best(ours);
-  results.push(row('tsvirt: UART status reads, each an MMIO exit to the VMM', t, q));
+  else results.push(perEventRow('QEMU TCG: UART status reads (no exit)', 'read', q));
+  const t = await bestOf(ours);
+  results.push(perEventRow('tsvirt: UART status reads, each an MMIO exit to the VMM', 'read', t, q));
   print(
     formatTable(
-      `apps/vm: MMIO exits, guest/mmio-poll reading the UART's LSR ${t.reads} times (best of ${SAMPLES}; mean = wall time per read)`,
+      `apps/vm: MMIO exits, guest/mmio-poll reading the UART's LSR ${t.n} times (best of ${SAMPLES}; mean = wall time per read)`,
       results,
     ),
   );
