@@ -39,12 +39,11 @@ export function fetchSlow(h: Hart): number {
   return raw;
 }
 
-/** The TLB entry for (lo, hi) and access kind, translating on a miss. */
+/** The TLB entry for (lo, hi) and access kind, translating on a miss; every exception is thrown. */
 export function entry(h: Hart, lo: number, hi: number, acc: number, htinst: number): number {
-  const w = h.set.ways[acc]!;
-  const e = (lo >>> 12) & TLB_MASK;
-  if (w.tagLo[e] === (lo & -4096) && w.tagHi[e] === hi) return e;
-  return h.mmu.translate(h.set, lo, hi, acc, htinst);
+  const e = entryOrFault(h, lo, hi, acc, htinst);
+  if (e < 0) throw TRAP;
+  return e;
 }
 
 /**

@@ -107,22 +107,14 @@ export class Mmu {
   /**
    * Translate the page of (lo, hi) for access kind `acc`, fill `set` and
    * return the entry index. `htinst` is the transformed instruction reported
-   * if the G-stage faults on the access itself.
-   */
-  translate(set: TlbSet, lo: number, hi: number, acc: number, htinst: number): number {
-    const e = this.translateOrFault(set, lo, hi, acc, htinst);
-    if (e < 0) throw TRAP;
-    return e;
-  }
-
-  /**
-   * translate(), except that a guest-page fault of the access itself (an MMIO
-   * address, or a page KVM has not mapped yet: most of a guest's exits) is
-   * returned as -1, recorded in the pending trap, rather than thrown. Other
-   * exceptions are thrown as ever. A throw is costly in V8, and worse when it
-   * unwinds through functions that have only ever left by throwing: they are
-   * never optimized (V8 counts a function's budget at its returns), and each
-   * unoptimized frame costs the unwinder a linear search of its code.
+   * if the G-stage faults on the access itself. Such a guest-page fault (an
+   * MMIO address, or a page KVM has not mapped yet: most of a guest's exits)
+   * is returned as -1, recorded in the pending trap, rather than thrown
+   * (memory-access.ts entry() throws it for the callers that want a throw).
+   * Other exceptions are thrown as ever. A throw is costly in V8, and worse
+   * when it unwinds through functions that have only ever left by throwing:
+   * they are never optimized (V8 counts a function's budget at its returns),
+   * and each unoptimized frame costs the unwinder a linear search of its code.
    */
   translateOrFault(set: TlbSet, lo: number, hi: number, acc: number, htinst: number): number {
     const c = this.ctx;
