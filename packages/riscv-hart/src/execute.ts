@@ -19,7 +19,7 @@ import {
   WASM_XW,
 } from './jit-wasm.ts';
 import { fetchSlow, loadInt, storeInt } from './memory-access.ts';
-import { div32, mulDiv } from './muldiv.ts';
+import { divw, mulDiv } from './muldiv.ts';
 import { RVC_TABLE, rvcExpand } from './rvc.ts';
 import { ACC_EXEC, ACC_READ, ACC_WRITE, TLB_MASK } from './tlb.ts';
 import { TRAP } from './trap.ts';
@@ -92,6 +92,11 @@ export function exec(h: Hart, n: number): number {
     c[WASM_WW >>> 2] = ww.addr;
     c[WASM_XW >>> 2] = set.ways[ACC_EXEC].addr;
   }
+  // Imported constants, as locals: optimized code reads a module binding
+  // from its context, with a Smi check, at every use inside the loop.
+  const tlbMask = TLB_MASK;
+  const headMask = HEAD_SLOTS - 1;
+  const frontMask = FRONT_MASK;
   const heat = h.heat;
   const frontPc = h.frontPc;
   const frontBlock = h.frontBlock;
@@ -121,13 +126,13 @@ export function exec(h: Hart, n: number): number {
       }
       if (head && jit && off >= 0 && off < 4094) {
         head = false;
-        const hx = (pc >>> 1) & (HEAD_SLOTS - 1);
+        const hx = (pc >>> 1) & headMask;
         const hv = heat[hx]!;
         let b: JitBlock | null | undefined;
         if (hv >= threshold) {
           // The front table first: a hit compares pc as a double, where a
           // Map lookup would box it (a HeapNumber per hot head visit).
-          const fx = hx & FRONT_MASK;
+          const fx = hx & frontMask;
           b = frontPc[fx] === pc ? frontBlock[fx] : undefined;
           if (
             b === undefined ||
@@ -214,7 +219,7 @@ export function exec(h: Hart, n: number): number {
         if ((raw & 3) === 3) raw |= fU16[h + 1]! << 16;
       } else {
         h.pcNum = pc;
-        raw = fetchSlow(h);
+        raw = fetchSlow(h) | 0;
         fPage = h.fPage;
         fU16 = h.fU16;
         fBase = h.fBase;
@@ -227,7 +232,7 @@ export function exec(h: Hart, n: number): number {
         len = 2;
         if (insn === 0) {
           // Not expanded yet (the table fills on first use), or reserved.
-          insn = rvcExpand(raw);
+          insn = rvcExpand(raw) | 0;
           if (insn === 0) illegal(h, raw);
         }
       }
@@ -285,9 +290,9 @@ export function exec(h: Hart, n: number): number {
                 hi = ahi;
               } else if (sh < 32) {
                 lo = (alo >>> sh) | (ahi << (32 - sh));
-                hi = top === 0 ? ahi >>> sh : ahi >> sh;
+                hi = (top === 0 ? ahi >>> sh : ahi >> sh) | 0;
               } else {
-                lo = top === 0 ? ahi >>> (sh - 32) : ahi >> (sh - 32);
+                lo = (top === 0 ? ahi >>> (sh - 32) : ahi >> (sh - 32)) | 0;
                 hi = top === 0 ? 0 : ahi >> 31;
               }
               break;
@@ -350,9 +355,9 @@ export function exec(h: Hart, n: number): number {
                   hi = ahi;
                 } else if (sh < 32) {
                   lo = (alo >>> sh) | (ahi << (32 - sh));
-                  hi = ahi >>> sh;
+                  hi = (ahi >>> sh) | 0;
                 } else {
-                  lo = ahi >>> (sh - 32);
+                  lo = (ahi >>> (sh - 32)) | 0;
                   hi = 0;
                 }
                 break;
@@ -417,7 +422,7 @@ export function exec(h: Hart, n: number): number {
           else if (f7 === 0x20 && f3 === 0) lo = (alo - blo) | 0;
           else if (f7 === 0x20 && f3 === 5) lo = alo >> (blo & 31);
           else if (f7 === 1 && f3 === 0) lo = Math.imul(alo, blo);
-          else if (f7 === 1 && f3 >= 4) lo = div32(alo, blo, (f3 & 1) === 0, f3 >= 6);
+          else if (f7 === 1 && f3 >= 4) lo = divw(alo, blo, f3) | 0;
           else illegal(h, raw);
           hi = lo >> 31;
           break;
@@ -506,7 +511,7 @@ export function exec(h: Hart, n: number): number {
           const alo = x[r1]!;
           const vlo = (alo + imm) | 0;
           const vhi = (x[r1 + 1]! + (imm >> 31) + (vlo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
-          const e = (vlo >>> 12) & TLB_MASK;
+          const e = (vlo >>> 12) & tlbMask;
           const f3 = (insn >> 12) & 7;
           if (rTagLo[e] === (vlo & -4096) && rTagHi[e] === vhi) {
             const m = rMem[e]!;
@@ -585,7 +590,7 @@ export function exec(h: Hart, n: number): number {
           const alo = x[r1]!;
           const vlo = (alo + imm) | 0;
           const vhi = (x[r1 + 1]! + (imm >> 31) + (vlo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
-          const e = (vlo >>> 12) & TLB_MASK;
+          const e = (vlo >>> 12) & tlbMask;
           const f3 = (insn >> 12) & 7;
           if (wTagLo[e] === (vlo & -4096) && wTagHi[e] === vhi) {
             const m = wMem[e]!;

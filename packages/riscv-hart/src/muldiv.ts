@@ -204,6 +204,15 @@ export function div32(a: number, b: number, signed: boolean, rem: boolean): numb
   return rem ? (ua % ub) | 0 : Math.floor(ua / ub) | 0;
 }
 
+/**
+ * DIVW/DIVUW/REMW/REMUW by funct3 (4..7): div32 with its flags worked out
+ * here, so the interpreter passes f3 rather than two booleans (V8 computed
+ * those, and boxed them, for every instruction it ran).
+ */
+export function divw(a: number, b: number, f3: number): number {
+  return div32(a, b, (f3 & 1) === 0, f3 >= 6);
+}
+
 /** The M extension's 64-bit OP forms by funct3 (MUL, MULH, MULHSU, MULHU, DIV, DIVU, REM, REMU) into `t`. */
 export function mulDiv(f3: number, alo: number, ahi: number, blo: number, bhi: number, t: Int32Array): void {
   switch (f3) {

@@ -44,8 +44,12 @@ export class TlbWay {
   readonly base = new Float64Array(TLB_SIZE);
   /** Host physical address of each entry's frame. */
   readonly hpa = new Float64Array(TLB_SIZE);
-  /** Views over each entry's backing buffer. */
-  readonly mem: (MemViews | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+  /**
+   * Views over each entry's backing buffer. Built element by element so the
+   * array is packed: a holey one (`new Array(n)`) costs the interpreter a
+   * hole check on every load and store that hits.
+   */
+  readonly mem: (MemViews | undefined)[] = Array.from({ length: TLB_SIZE }, () => undefined);
 
   /** In `arena` when given (its wasm blocks read the tags), else in ordinary typed arrays. */
   constructor(private readonly arena?: WasmArena) {
