@@ -238,6 +238,9 @@ export function exec(h: Hart, n: number): number {
       }
       let npc = pc + len;
       const rd = (insn >> 7) & 31;
+      // raw, insn, lo and hi only ever hold int32s (`| 0` on a call's result
+      // or an unsigned `>>>`): one other input made V8 tag them, or keep
+      // them as doubles, and convert at every use (README, eighth round).
       let lo = 0;
       let hi = 0;
       switch (insn & 0x7f) {
