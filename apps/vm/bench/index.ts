@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { runSuite } from '@tsvirt/bench-harness';
+import { markdownTable, runSuite } from '@tsvirt/bench-harness';
 import { clearBlockFunctionCache } from '@tsvirt/riscv-hart';
 import { boot } from '../src/scripted-boot.ts';
 import { LINUX_APPEND, type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
@@ -221,16 +221,11 @@ async function memoryTable(g: LinuxGuest): Promise<void> {
       rss < aim ? 'yes' : 'NO',
     ]);
   }
-  const head = ['case', 'peak RSS MiB', 'guest touched MiB', 'aim: 2x touched + 100', 'under aim'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join(' | ')} |`;
   console.log(
-    [
-      '\n## apps/vm: memory of the VMM process (tsvirt-vm bin, --json)',
-      line(head),
-      `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`,
-      ...rows.map(line),
-    ].join('\n'),
+    markdownTable(
+      'apps/vm: memory of the VMM process (tsvirt-vm bin, --json)',
+      ['case', 'peak RSS MiB', 'guest touched MiB', 'aim: 2x touched + 100', 'under aim'],
+      rows,
+    ),
   );
 }

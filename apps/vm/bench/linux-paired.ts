@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { markdownTable } from '@tsvirt/bench-harness';
 import { type LinuxGuest, linuxGuest } from '../test/linux-guest.ts';
 import { LINUX_CPUS, ourLinux, qemuLinux } from './linux.ts';
 import { FW_JUMP, haveQemu } from './qemu.ts';
@@ -45,9 +46,9 @@ async function paired(g: LinuxGuest, cpus: number, pick: 0 | 1, name: string): P
   return p;
 }
 
-function formatPaired(rows: readonly Paired[]): string {
-  const head = ['case', 'tsvirt median', 'QEMU TCG median', 'pairs', 'ratio: median (range)'];
-  const cells = rows.map((r) => {
+/** The rows: each case's medians and the median (and range) of its pairs' ratios. */
+function pairedRows(rows: readonly Paired[]): string[][] {
+  return rows.map((r) => {
     const ratios = r.ours.map((o, k) => o / r.qemu[k]!);
     return [
       r.name,
@@ -57,10 +58,6 @@ function formatPaired(rows: readonly Paired[]): string {
       `${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
     ];
   });
-  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join(' | ')} |`;
-  return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...cells.map(line)].join('\n');
 }
 
 export async function linuxPairedSuite(
@@ -76,9 +73,12 @@ export async function linuxPairedSuite(
     await paired(g, 4, 1, 'Linux to power-off, 4 harts'),
   ];
   print(
-    `\n## apps/vm: the Linux rows as ${PAIRS} alternating pairs (QEMU TCG and tsvirt in this process, each first in turn; ratio of wall times)`,
+    markdownTable(
+      `apps/vm: the Linux rows as ${PAIRS} alternating pairs (QEMU TCG and tsvirt in this process, each first in turn; ratio of wall times)`,
+      ['case', 'tsvirt median', 'QEMU TCG median', 'pairs', 'ratio: median (range)'],
+      pairedRows(rows),
+    ),
   );
-  print(formatPaired(rows));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -114,6 +114,23 @@ function timeText(ms: number): string {
   return `${(ms * 1e6).toFixed(1)} ns`;
 }
 
+/**
+ * A titled markdown table: the first column left-aligned, the others
+ * right-aligned, each as wide as its widest cell. For suites whose figures
+ * are not CaseResults (formatTable's rows are made here too).
+ */
+export function markdownTable(
+  title: string,
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return [`\n## ${title}`, line(head), sep, ...rows.map(line)].join('\n');
+}
+
 export function formatTable(title: string, results: CaseResult[]): string {
   const head = ['case', 'iter/s', 'mean', '± %', 'n', 'rate', 'vs baseline'];
   const rows = results.map((r) => [
@@ -125,9 +142,5 @@ export function formatTable(title: string, results: CaseResult[]): string {
     rateText(r),
     r.vsBaseline === undefined ? '' : `${r.vsBaseline.toFixed(2)}x time`,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [`\n## ${title}`, line(head), sep, ...rows.map(line)].join('\n');
+  return markdownTable(title, head, rows);
 }

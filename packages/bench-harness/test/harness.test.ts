@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, runSuite, si } from '../src/index.ts';
+import { formatTable, markdownTable, runSuite, si } from '../src/index.ts';
 
 describe('bench-harness', () => {
   it('derives work rates and baseline ratios from measured times', async () => {
@@ -58,5 +58,24 @@ describe('bench-harness', () => {
     ]);
     expect(t).toContain('2.0 MiB/s');
     expect(t).toContain('100.00 ms');
+  });
+
+  it('markdownTable pads the first column to the left and the others to the right', () => {
+    const t = markdownTable(
+      't',
+      ['case', 'n'],
+      [
+        ['a', '12345'],
+        ['longer', '1'],
+      ],
+    );
+    expect(t.split('\n')).toEqual([
+      '',
+      '## t',
+      '| case   |     n |',
+      '|--------|-------|',
+      '| a      | 12345 |',
+      '| longer |     1 |',
+    ]);
   });
 });
