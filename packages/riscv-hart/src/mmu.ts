@@ -95,7 +95,11 @@ export class Mmu {
   // mapped, as the TLB's own entries already assume; flushed with the TLB.
   /** pfn of each frame cache entry; -1 when empty. */
   private readonly fTag = new Float64Array(FRAME_CACHE_SIZE).fill(-1);
-  private readonly fViews: (MemViews | undefined)[] = new Array(FRAME_CACHE_SIZE).fill(undefined);
+  // Packed, as TlbWay.mem: no hole check on a hit.
+  private readonly fViews: (MemViews | undefined)[] = Array.from(
+    { length: FRAME_CACHE_SIZE },
+    () => undefined,
+  );
   private readonly fOff = new Float64Array(FRAME_CACHE_SIZE);
 
   constructor(
